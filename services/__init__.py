@@ -1,0 +1,1 @@
+"""Waypoint services, one package each."""
