@@ -1,0 +1,276 @@
+"""Run a single-node Apache Kafka 4.x (KRaft, combined broker+controller) on the local JDK.
+
+No Docker needed: the broker jars are resolved from Maven Central with ``deploy/kafka/pom.xml``
+into a per-version cache dir, the storage is formatted on first start, and the broker runs as a
+background ``java`` process with a pid file and a log file under the given home directory.
+
+Layout of ``home``::
+
+    server.properties   generated on every start (ports may change between starts)
+    data/               log.dirs + KRaft metadata log (survives stop/start)
+    kafka.pid, kafka.log
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from base64 import urlsafe_b64encode
+from pathlib import Path
+
+from deploy._util import ensure_port_free, file_lock, find_process, port_is_open, read_pid, run_async, tail, terminate
+
+log = logging.getLogger(__name__)
+
+KAFKA_VERSION = "4.1.1"
+_HERE = Path(__file__).resolve().parent
+POM = _HERE / "kafka" / "pom.xml"
+LOG4J_CONFIG = _HERE / "kafka" / "log4j2.properties"
+
+# Same GC flags as Kafka's own kafka-run-class.sh, with a small heap: a dev broker holds
+# almost no data, and two brokers plus PostgreSQL must fit on a laptop / CI runner.
+JVM_OPTS = [
+    "-Xms256m",
+    "-Xmx512m",
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-XX:InitiatingHeapOccupancyPercent=35",
+    "-XX:+ExplicitGCInvokesConcurrent",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-Djava.awt.headless=true",
+]
+
+
+def default_cache_dir(version: str = KAFKA_VERSION) -> Path:
+    """``$WAYPOINT_KAFKA_CACHE`` or ``~/.cache/waypoint/kafka-<version>``."""
+    if env := os.environ.get("WAYPOINT_KAFKA_CACHE"):
+        return Path(env).expanduser()
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "waypoint" / f"kafka-{version}"
+
+
+def ensure_jars(version: str = KAFKA_VERSION, cache_dir: Path | None = None) -> Path:
+    """Return the directory holding the Kafka runtime jars, fetching them with Maven if missing.
+
+    The cache is keyed by the pom's content as well, so editing the pom refetches. Safe against
+    concurrent callers (file lock + atomic rename of a temp dir).
+    """
+    cache_dir = cache_dir or default_cache_dir(version)
+    libs, marker = cache_dir / "libs", cache_dir / ".complete"
+    stamp = f"{version} {hashlib.sha256(POM.read_bytes()).hexdigest()}"
+    if marker.exists() and marker.read_text() == stamp:
+        return libs
+    with file_lock(cache_dir.parent / f".{cache_dir.name}.lock"):
+        if marker.exists() and marker.read_text() == stamp:
+            return libs
+        mvn = shutil.which("mvn")
+        if not mvn:
+            raise RuntimeError("Maven ('mvn') is required to fetch the Kafka jars but is not on PATH")
+        tmp = cache_dir / f"libs.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        cmd = [
+            mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
+            "-DincludeScope=runtime", f"-DoutputDirectory={tmp}", f"-Dkafka.version={version}",
+        ]  # fmt: skip
+        log.info("fetching Kafka %s jars into %s", version, cache_dir)
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0 or not any(tmp.glob(f"kafka_2.13-{version}.jar")):
+            raise RuntimeError(f"fetching Kafka jars failed ({' '.join(cmd)}):\n{proc.stdout}\n{proc.stderr}")
+        marker.unlink(missing_ok=True)
+        shutil.rmtree(libs, ignore_errors=True)
+        tmp.rename(libs)
+        marker.write_text(stamp)
+    return libs
+
+
+def _java() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise RuntimeError("a Java runtime (17+) is required to run Kafka natively; 'java' not found")
+    return java
+
+
+async def _probe(bootstrap: str) -> None:
+    # Imported lazily so that `deploy` stays importable for tooling without the Kafka client.
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    try:
+        await admin.start()
+        info = await admin.describe_cluster()
+        if not info.get("brokers"):
+            raise RuntimeError("metadata lists no brokers yet")
+    finally:
+        await admin.close()
+
+
+def probe(bootstrap: str) -> None:
+    """Raise unless a Kafka broker at `bootstrap` answers a metadata request."""
+    run_async(lambda: _probe(bootstrap))
+
+
+class NativeKafka:
+    """One Kafka broker+controller process whose state lives in `home`."""
+
+    def __init__(
+        self,
+        home: Path,
+        port: int = 9092,
+        controller_port: int | None = None,
+        num_partitions: int = 3,
+        version: str = KAFKA_VERSION,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.home = Path(home).resolve()
+        self.port = port
+        self.controller_port = controller_port or port + 1
+        self.num_partitions = num_partitions
+        self.version = version
+        self.cache_dir = cache_dir
+        self.data_dir = self.home / "data"
+        self.config_file = self.home / "server.properties"
+        self.pid_file = self.home / "kafka.pid"
+        self.log_file = self.home / "kafka.log"
+
+    @property
+    def bootstrap(self) -> str:
+        """``host:port`` for clients."""
+        return f"127.0.0.1:{self.port}"
+
+    def process(self):  # -> psutil.Process | None
+        """The running broker process of this home, if any."""
+        # The config path is on the java command line; it identifies *this* broker.
+        return find_process(read_pid(self.pid_file), str(self.config_file))
+
+    def is_running(self) -> bool:
+        """True if the broker process of this home is alive (it may still be starting)."""
+        return self.process() is not None
+
+    def running_port(self) -> int | None:
+        """Client port the running broker was configured with (from its server.properties)."""
+        if not self.is_running():
+            return None
+        for line in self.config_file.read_text().splitlines():
+            if line.startswith("listeners="):
+                return int(line.split(",")[0].rsplit(":", 1)[1])
+        return None
+
+    def _write_config(self) -> None:
+        # Static quorum (controller.quorum.voters) rather than `format --standalone`: the
+        # single voter's endpoint then comes from this file instead of being frozen into the
+        # metadata log, so the broker can be restarted on different ports with the same data.
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": str(self.data_dir),
+            "num.partitions": str(self.num_partitions),
+            "auto.create.topics.enable": "true",
+            "default.replication.factor": "1",
+            "min.insync.replicas": "1",
+            "offsets.topic.replication.factor": "1",
+            # 50 partitions (the default) makes the first consumer-group join noticeably slow.
+            "offsets.topic.num.partitions": "10",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            # Tests stop/start the broker often: don't wait long for graceful shutdown steps.
+            "controlled.shutdown.enable": "true",
+            "log.flush.interval.messages": "10000",
+            "num.network.threads": "2",
+            "num.io.threads": "4",
+            "num.recovery.threads.per.data.dir": "2",
+        }
+        self.config_file.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+
+    def _format_storage(self, classpath: str) -> None:
+        if (self.data_dir / "meta.properties").exists():
+            return
+        # Kafka cluster ids are 16 random bytes, URL-safe base64 without padding.
+        cluster_id = urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cmd = [
+            _java(), "-cp", classpath, f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
+            "kafka.tools.StorageTool", "format", "--config", str(self.config_file),
+            "--cluster-id", cluster_id, "--ignore-formatted",
+        ]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"formatting Kafka storage failed:\n{proc.stdout}\n{proc.stderr}")
+
+    def start(self, timeout: float = 120.0) -> bool:
+        """Start the broker (formatting storage on first start) and wait until it answers.
+
+        Returns False if it was already running (then only waits for readiness), True if started.
+        Raises RuntimeError with the tail of the Kafka log if it does not come up in `timeout` s.
+        """
+        if self.is_running():
+            if (running := self.running_port()) != self.port:
+                raise RuntimeError(f"Kafka in {self.home} is already running on port {running}, not {self.port}")
+            self.wait_ready(timeout)
+            return False
+        ensure_port_free("127.0.0.1", self.port, "Kafka")
+        ensure_port_free("127.0.0.1", self.controller_port, "Kafka controller")
+        self.home.mkdir(parents=True, exist_ok=True)
+        classpath = str(ensure_jars(self.version, self.cache_dir) / "*")
+        self._write_config()
+        self._format_storage(classpath)
+        cmd = [
+            _java(), *JVM_OPTS, f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
+            "-cp", classpath, "kafka.Kafka", str(self.config_file),
+        ]  # fmt: skip
+        with self.log_file.open("ab") as out:
+            out.write(f"\n===== starting Kafka {self.version} at {time.ctime()} =====\n".encode())
+            out.flush()
+            # New session: the broker must outlive `python -m deploy.infra up` and must not
+            # receive the terminal's Ctrl-C meant for a test run.
+            proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                cwd=self.home, start_new_session=True,
+            )  # fmt: skip
+        self.pid_file.write_text(f"{proc.pid}\n")
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return True
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Block until the broker answers a metadata request, or raise with the log tail."""
+        deadline = time.monotonic() + timeout
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            if not self.is_running():
+                raise RuntimeError(f"Kafka process exited during startup. Last log lines:\n{tail(self.log_file)}")
+            if port_is_open("127.0.0.1", self.port):
+                try:
+                    probe(self.bootstrap)
+                    return
+                except Exception as exc:  # not ready yet; remember why for the error message
+                    last_error = exc
+            time.sleep(0.25)
+        raise RuntimeError(
+            f"Kafka at {self.bootstrap} did not answer within {timeout:.0f}s "
+            f"(last error: {last_error!r}). Last lines of {self.log_file}:\n{tail(self.log_file)}"
+        )
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """SIGTERM the broker, SIGKILL after `timeout` s. Returns True if a process was stopped."""
+        proc = self.process()
+        if proc is not None:
+            terminate(proc, timeout)
+        self.pid_file.unlink(missing_ok=True)
+        return proc is not None
