@@ -30,6 +30,14 @@ class DomainEvent(BaseModel):
     event_name: ClassVar[str]
     schema_version: ClassVar[int]
 
+    def published(self) -> dict[str, Any]:
+        """The JSON payload that leaves the service (Kafka record value).
+
+        Defaults to the whole payload. An event whose stored form holds content that must stay
+        in its service (e.g. plan text) overrides this to publish a redacted form.
+        """
+        return self.model_dump(mode="json")
+
     @classmethod
     def type_name(cls) -> str:
         """CloudEvents type, e.g. ``waypoint.intake.AssessmentCompleted.v1``."""

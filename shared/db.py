@@ -1,0 +1,49 @@
+"""asyncpg pools and migrations.
+
+Pools are created by the service's lifespan (never at import). JSON columns are passed as text
+and cast in SQL, which keeps the hot path free of per-value codec calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+
+
+async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
+    """A connection pool on ``dsn``."""
+    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, command_timeout=60)
+    assert pool is not None
+    return pool
+
+
+async def ensure_database(server_dsn: str, name: str) -> None:
+    """Create database ``name`` on the server if it does not exist."""
+    conn = await asyncpg.connect(server_dsn)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass
+    finally:
+        await conn.close()
+
+
+def migrate(dsn: str, migrations_dir: Path) -> None:
+    """Run the Alembic migrations in ``migrations_dir`` up to head against ``dsn`` (blocking)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir))
+    cfg.set_main_option("sqlalchemy.url", dsn.replace("postgresql://", "postgresql+asyncpg://", 1))
+    command.upgrade(cfg, "head")
+
+
+async def migrate_async(dsn: str, migrations_dir: Path) -> None:
+    """:func:`migrate` off the event loop (Alembic's async env runs its own loop)."""
+    await asyncio.to_thread(migrate, dsn, migrations_dir)

@@ -1,0 +1,72 @@
+"""In-memory event store: the reference implementation for unit tests and the contract suite."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.envelope import NewEvent, StoredEvent
+from shared.eventstore.base import ConcurrencyError, check_single_stream
+
+
+class InMemoryEventStore:
+    """Keeps events in lists; same semantics as the PostgreSQL store, no durability."""
+
+    def __init__(self) -> None:
+        self._all: list[StoredEvent] = []
+        self._streams: dict[str, list[StoredEvent]] = {}
+        self._event_ids: set[Any] = set()
+        self._lock = asyncio.Lock()
+
+    async def append(
+        self, events: Sequence[NewEvent], *, expected_version: int, conn: Any = None
+    ) -> list[StoredEvent]:
+        stream_id = check_single_stream(events)
+        async with self._lock:
+            stream = self._streams.setdefault(stream_id, [])
+            if len(stream) != expected_version:
+                raise ConcurrencyError(stream_id, expected_version)
+            if any(e.event_id in self._event_ids for e in events):
+                raise ValueError("duplicate event id")
+            now = datetime.now(UTC)
+            stored = [
+                StoredEvent(
+                    global_position=len(self._all) + i + 1,
+                    stream_id=stream_id,
+                    stream_type=e.stream_type,
+                    stream_version=expected_version + i + 1,
+                    event_id=e.event_id,
+                    event_type=e.event_type,
+                    schema_version=e.schema_version,
+                    agency_id=e.agency_id,
+                    participant_id=e.participant_id,
+                    occurred_at=e.occurred_at,
+                    recorded_at=now,
+                    data=e.event.model_dump(mode="json"),
+                    metadata=e.metadata,
+                )
+                for i, e in enumerate(events)
+            ]
+            stream.extend(stored)
+            self._all.extend(stored)
+            self._event_ids.update(e.event_id for e in events)
+            return stored
+
+    async def read_stream(
+        self, stream_id: str, *, from_version: int = 1, to_version: int | None = None, conn: Any = None
+    ) -> list[StoredEvent]:
+        last = to_version if to_version is not None else float("inf")
+        return [e for e in self._streams.get(stream_id, []) if from_version <= e.stream_version <= last]
+
+    async def read_all(self, *, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        return self._all[after_position : after_position + limit]
+
+    async def read_participant(
+        self, participant_id: Any, *, after_position: int = 0, limit: int = 1000
+    ) -> list[StoredEvent]:
+        found = [
+            e for e in self._all if e.participant_id == participant_id and e.global_position > after_position
+        ]
+        return found[:limit]

@@ -1,0 +1,130 @@
+"""PostgreSQL event store on asyncpg.
+
+The hot path talks to asyncpg directly: one ``INSERT ... SELECT FROM unnest(...)`` per append,
+whatever the number of events, so an append costs one round trip inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import orjson
+
+from shared.envelope import Metadata, NewEvent, StoredEvent
+from shared.eventstore.base import ConcurrencyError, check_single_stream
+
+_APPEND = """
+INSERT INTO events (stream_id, stream_type, stream_version, event_id, event_type, schema_version,
+                    agency_id, participant_id, occurred_at, data, metadata)
+SELECT $1, $2, v, id, t, sv, $3, $4, o, d::jsonb, m::jsonb
+FROM unnest($5::int[], $6::uuid[], $7::text[], $8::int[], $9::timestamptz[], $10::text[], $11::text[])
+     AS x(v, id, t, sv, o, d, m)
+RETURNING global_position, recorded_at
+"""
+
+_COLUMNS = (
+    "global_position, stream_id, stream_type, stream_version, event_id, event_type, schema_version, "
+    "agency_id, participant_id, occurred_at, recorded_at, data::text AS data, metadata::text AS metadata"
+)
+
+
+def _row_to_event(row: asyncpg.Record) -> StoredEvent:
+    return StoredEvent(
+        global_position=row["global_position"],
+        stream_id=row["stream_id"],
+        stream_type=row["stream_type"],
+        stream_version=row["stream_version"],
+        event_id=row["event_id"],
+        event_type=row["event_type"],
+        schema_version=row["schema_version"],
+        agency_id=row["agency_id"],
+        participant_id=row["participant_id"],
+        occurred_at=row["occurred_at"],
+        recorded_at=row["recorded_at"],
+        data=orjson.loads(row["data"]),
+        metadata=Metadata.from_dict(orjson.loads(row["metadata"])),
+    )
+
+
+class PostgresEventStore:
+    """Event store over an asyncpg pool; pass ``conn`` to take part in a caller's transaction."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def append(
+        self, events: Sequence[NewEvent], *, expected_version: int, conn: Any = None
+    ) -> list[StoredEvent]:
+        stream_id = check_single_stream(events)
+        first = events[0]
+        versions = list(range(expected_version + 1, expected_version + 1 + len(events)))
+        datas = [e.event.model_dump(mode="json") for e in events]
+        args = (
+            stream_id,
+            first.stream_type,
+            first.agency_id,
+            first.participant_id,
+            versions,
+            [e.event_id for e in events],
+            [e.event_type for e in events],
+            [e.schema_version for e in events],
+            [e.occurred_at for e in events],
+            [orjson.dumps(d).decode() for d in datas],
+            [orjson.dumps(e.metadata.as_dict()).decode() for e in events],
+        )
+        try:
+            if conn is None:
+                async with self._pool.acquire() as own, own.transaction():
+                    rows = await own.fetch(_APPEND, *args)
+            else:
+                rows = await conn.fetch(_APPEND, *args)
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name == "events_pkey":
+                raise ConcurrencyError(stream_id, expected_version) from None
+            raise
+        return [
+            StoredEvent(
+                global_position=row["global_position"],
+                stream_id=stream_id,
+                stream_type=e.stream_type,
+                stream_version=version,
+                event_id=e.event_id,
+                event_type=e.event_type,
+                schema_version=e.schema_version,
+                agency_id=e.agency_id,
+                participant_id=e.participant_id,
+                occurred_at=e.occurred_at,
+                recorded_at=row["recorded_at"],
+                data=data,
+                metadata=e.metadata,
+            )
+            for row, e, version, data in zip(rows, events, versions, datas, strict=True)
+        ]
+
+    async def read_stream(
+        self, stream_id: str, *, from_version: int = 1, to_version: int | None = None, conn: Any = None
+    ) -> list[StoredEvent]:
+        sql = (
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2 "
+            "AND ($3::int IS NULL OR stream_version <= $3) ORDER BY stream_version"
+        )
+        if conn is None:
+            rows = await self._pool.fetch(sql, stream_id, from_version, to_version)
+        else:
+            rows = await conn.fetch(sql, stream_id, from_version, to_version)
+        return [_row_to_event(r) for r in rows]
+
+    async def read_all(self, *, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        sql = f"SELECT {_COLUMNS} FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2"
+        return [_row_to_event(r) for r in await self._pool.fetch(sql, after_position, limit)]
+
+    async def read_participant(
+        self, participant_id: Any, *, after_position: int = 0, limit: int = 1000
+    ) -> list[StoredEvent]:
+        sql = (
+            f"SELECT {_COLUMNS} FROM events WHERE participant_id = $1 AND global_position > $2 "
+            "ORDER BY global_position LIMIT $3"
+        )
+        return [_row_to_event(r) for r in await self._pool.fetch(sql, participant_id, after_position, limit)]

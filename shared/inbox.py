@@ -1,0 +1,224 @@
+"""Idempotent Kafka consumers: effects and inbox row in one transaction, offsets committed after.
+
+Each batch of records is handled in one PostgreSQL transaction, each record inside its own
+savepoint: the record's id goes into ``inbox`` (consumer, event_id) and, only if it was not there
+yet, the handler runs. A redelivered record therefore changes nothing. Offsets are committed to
+Kafka only after the transaction committed, so a crash in between means redelivery, never loss.
+
+Records that can never succeed (undecodable, unknown type or version, invalid data, a domain rule
+that rejects them) go to the service's dead-letter topic with the reason and their origin in
+headers, and the consumer moves on. Transient failures (database or broker unavailable, a
+serialization conflict) roll the batch back and retry it with backoff, skipping nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from prometheus_client import Counter
+from pydantic import ValidationError
+
+from shared import cloudevents
+from shared.cloudevents import PoisonRecord, ReceivedEvent
+from shared.domain import DomainError
+from shared.eventstore.base import ConcurrencyError, EventStore
+from shared.outbox import producer_for
+from shared.uow import UnitOfWork, caused_by
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[ReceivedEvent, UnitOfWork], Awaitable[None]]
+
+CONSUMED = Counter("waypoint_events_consumed_total", "Events handled by a consumer", ["consumer"])
+DUPLICATES = Counter("waypoint_events_duplicate_total", "Redelivered events skipped", ["consumer"])
+DEAD_LETTERED = Counter("waypoint_events_dead_lettered_total", "Records sent to the DLQ", ["consumer"])
+RETRIES = Counter("waypoint_consumer_retries_total", "Batches retried after a failure", ["consumer"])
+
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    ConnectionError,
+    KafkaError,
+    ConcurrencyError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.TooManyConnectionsError,
+)
+PERMANENT: tuple[type[BaseException], ...] = (PoisonRecord, DomainError, ValidationError)
+
+
+def dlq_topic(service: str) -> str:
+    """The dead-letter topic of a consuming service."""
+    return f"waypoint.{service}.dlq"
+
+
+class _GiveUp(Exception):
+    """Internal: this record failed too often with an unexpected error."""
+
+
+class EventConsumer:
+    """One consumer group reading ``topics`` and calling ``handler`` once per new event."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        service: str,
+        topics: Sequence[str],
+        handler: Handler,
+        pool: asyncpg.Pool,
+        store: EventStore,
+        bootstrap: str,
+        batch_size: int = 500,
+        max_attempts: int = 5,
+    ) -> None:
+        self.name = name
+        self.group_id = f"waypoint.{service}.{name}"
+        self._service = service
+        self._topics = list(topics)
+        self._handler = handler
+        self._pool = pool
+        self._store = store
+        self._bootstrap = bootstrap
+        self._batch_size = batch_size
+        self._max_attempts = max_attempts
+        self._failures: dict[tuple[str, int, int], int] = {}
+        self.started = asyncio.Event()
+
+    async def run(self) -> None:
+        """Consume until cancelled; reconnects after broker outages."""
+        backoff = 0.5
+        while True:
+            consumer = AIOKafkaConsumer(
+                *self._topics,
+                bootstrap_servers=self._bootstrap,
+                group_id=self.group_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_poll_records=self._batch_size,
+                fetch_max_wait_ms=100,
+            )
+            dlq = producer_for(self._bootstrap)
+            try:
+                await consumer.start()
+                await dlq.start()
+                self.started.set()
+                backoff = 0.5
+                await self._loop(consumer, dlq)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer interrupted", consumer=self.group_id, error=repr(exc), retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+            finally:
+                await asyncio.shield(_stop_quietly(consumer, dlq))
+
+    async def _loop(self, consumer: AIOKafkaConsumer, dlq: Any) -> None:
+        while True:
+            batches = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+            records = [r for tp_records in batches.values() for r in tp_records]
+            if not records:
+                continue
+            await self._process_with_retry(records, dlq)
+            offsets = {
+                TopicPartition(tp.topic, tp.partition): recs[-1].offset + 1 for tp, recs in batches.items()
+            }
+            await consumer.commit(offsets)
+
+    async def _process_with_retry(self, records: list[ConsumerRecord], dlq: Any) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                dead = await self._process(records)
+                for record, reason in dead:
+                    await self._dead_letter(dlq, record, reason)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                RETRIES.labels(self.group_id).inc()
+                log.warning("batch failed, retrying", consumer=self.group_id, error=repr(exc), retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def _process(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, str]]:
+        dead: list[tuple[ConsumerRecord, str]] = []
+        async with self._pool.acquire() as conn, conn.transaction():
+            for record in records:
+                try:
+                    received = cloudevents.decode(
+                        record.topic, record.partition, record.offset, record.value, record.headers
+                    )
+                except PoisonRecord as exc:
+                    dead.append((record, str(exc)))
+                    continue
+                try:
+                    async with conn.transaction():  # savepoint: a rejected record undoes only itself
+                        await self._handle(conn, received)
+                except PERMANENT as exc:
+                    dead.append((record, f"{type(exc).__name__}: {exc}"))
+                except TRANSIENT:
+                    raise
+                except Exception as exc:
+                    if self._count_failure(record) >= self._max_attempts:
+                        dead.append((record, f"gave up after {self._max_attempts} attempts: {exc!r}"))
+                    else:
+                        raise
+        return dead
+
+    async def _handle(self, conn: asyncpg.Connection, received: ReceivedEvent) -> None:
+        inserted = await conn.fetchval(
+            "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1",
+            self.group_id,
+            received.event_id,
+        )
+        if not inserted:
+            DUPLICATES.labels(self.group_id).inc()
+            return
+        uow = UnitOfWork(conn=conn, store=self._store, service=self._service, metadata=caused_by(received))
+        await self._handler(received, uow)
+        CONSUMED.labels(self.group_id).inc()
+
+    def _count_failure(self, record: ConsumerRecord) -> int:
+        key = (record.topic, record.partition, record.offset)
+        self._failures[key] = self._failures.get(key, 0) + 1
+        return self._failures[key]
+
+    async def _dead_letter(self, dlq: Any, record: ConsumerRecord, reason: str) -> None:
+        DEAD_LETTERED.labels(self.group_id).inc()
+        log.error(
+            "record dead-lettered",
+            consumer=self.group_id,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=reason,
+        )
+        headers = list(record.headers or ()) + [
+            ("dlq_reason", reason[:2000].encode()),
+            ("dlq_original_topic", record.topic.encode()),
+            ("dlq_original_partition", str(record.partition).encode()),
+            ("dlq_original_offset", str(record.offset).encode()),
+            ("dlq_consumer", self.group_id.encode()),
+            ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        fut = await dlq.send(dlq_topic(self._service), record.value, key=record.key, headers=headers)
+        await fut
+
+
+async def _stop_quietly(consumer: AIOKafkaConsumer, producer: Any) -> None:
+    for client in (consumer, producer):
+        try:
+            await client.stop()
+        except Exception:  # stopping a client that never started
+            pass

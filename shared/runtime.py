@@ -1,0 +1,192 @@
+"""Service wiring: one function builds a service's FastAPI app and its lifespan.
+
+The lifespan creates the database (if missing), runs the service's Alembic migrations, opens the
+pool, makes sure the Kafka topics exist, and runs the outbox relay, the consumers and any
+background loops as tasks; on shutdown it stops them and closes the pool. Nothing is created at
+import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from fastapi import APIRouter, FastAPI, Request
+
+from shared import catalogue  # noqa: F401  (registers every event type)
+from shared.auth import Authenticator, Principal
+from shared.cloudevents import topic_for
+from shared.db import create_pool, ensure_database, migrate_async
+from shared.envelope import Metadata
+from shared.events import SERVICES
+from shared.eventstore.postgres import PostgresEventStore
+from shared.http import install_conventions, problem
+from shared.inbox import EventConsumer, Handler, dlq_topic
+from shared.observability import configure_logging
+from shared.outbox import OutboxRelay
+from shared.settings import ServiceSettings, load_settings
+from shared.uow import UnitOfWork, unit_of_work
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """A consumer group of the service: its name, topics and per-event handler."""
+
+    name: str
+    topics: Sequence[str]
+    handler: Handler
+
+
+@dataclass
+class Runtime:
+    """Everything a service's handlers need at run time; lives in ``app.state.runtime``."""
+
+    settings: ServiceSettings
+    pool: asyncpg.Pool
+    store: PostgresEventStore
+    relay: OutboxRelay
+    consumers: list[EventConsumer] = field(default_factory=list)
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def service(self) -> str:
+        return self.settings.service
+
+    def uow(self, metadata: Metadata) -> contextlib.AbstractAsyncContextManager[UnitOfWork]:
+        """A unit of work (one transaction) for a command."""
+        return unit_of_work(self.pool, self.store, self.service, metadata)
+
+
+def runtime(request: Request) -> Runtime:
+    """FastAPI dependency: the service runtime."""
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+def command_metadata(request: Request, caller: Principal) -> Metadata:
+    """Metadata for events caused by an HTTP command."""
+    return Metadata(correlation_id=request.state.correlation_id, actor=caller.sub)
+
+
+async def ensure_topics(settings: ServiceSettings) -> None:
+    """Create the four service topics and this service's DLQ if missing (retries until Kafka answers)."""
+    names = [topic_for(s) for s in SERVICES] + [dlq_topic(settings.service)]
+    delay = 0.5
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            missing = [
+                NewTopic(n, settings.kafka_partitions, settings.kafka_replication_factor)
+                for n in names if n not in existing
+            ]
+            if missing:
+                with contextlib.suppress(Exception):  # another service created them first
+                    await admin.create_topics(missing)
+            return
+        except Exception as exc:
+            log.warning("kafka not reachable for topic setup", error=repr(exc), retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5)
+        finally:
+            with contextlib.suppress(Exception):
+                await admin.close()
+
+
+async def kafka_reachable(bootstrap: str) -> bool:
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
+    try:
+        await asyncio.wait_for(client.bootstrap(), 3)
+        return True
+    except Exception:
+        return False
+    finally:
+        with contextlib.suppress(Exception):
+            await client.close()
+
+
+def create_service_app(
+    service: str,
+    *,
+    routers: Sequence[APIRouter],
+    migrations: Path,
+    consumers: Callable[[Runtime], Sequence[ConsumerSpec]] = lambda _: (),
+    background: Callable[[Runtime], Sequence[Coroutine[Any, Any, None]]] = lambda _: (),
+    settings: ServiceSettings | None = None,
+    title: str | None = None,
+) -> FastAPI:
+    """Build the FastAPI app of ``service`` with its lifespan, routers and kernel conventions."""
+    cfg = settings or load_settings(service)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(cfg.log_level, cfg.log_json)
+        structlog.contextvars.bind_contextvars(service=service)
+        if not cfg.service_database_url:
+            await ensure_database(cfg.database_url, f"waypoint_{service}")
+        await migrate_async(cfg.dsn, migrations)
+        pool = await create_pool(cfg.dsn, min_size=cfg.db_pool_min, max_size=cfg.db_pool_max)
+        relay = OutboxRelay(pool, cfg.dsn, cfg.kafka_bootstrap_servers, service,
+                            batch_size=cfg.relay_batch_size, poll_interval=cfg.relay_poll_interval_s)
+        rt = Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay)
+        app.state.runtime = rt
+        await ensure_topics(cfg)
+        rt.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-outbox-relay"))
+        for spec in consumers(rt):
+            consumer = EventConsumer(
+                name=spec.name, service=service, topics=spec.topics, handler=spec.handler, pool=pool,
+                store=rt.store, bootstrap=cfg.kafka_bootstrap_servers, batch_size=cfg.consumer_batch_size,
+            )
+            rt.consumers.append(consumer)
+            rt.tasks.append(asyncio.create_task(consumer.run(), name=f"{service}-{spec.name}"))
+        for coro in background(rt):
+            rt.tasks.append(asyncio.create_task(coro))
+        log.info("service started", port=cfg.port)
+        try:
+            yield
+        finally:
+            for task in rt.tasks:
+                task.cancel()
+            await asyncio.gather(*rt.tasks, return_exceptions=True)
+            await pool.close()
+
+    app = FastAPI(title=title or f"Waypoint {service}", version="1.0.0", lifespan=lifespan)
+    app.state.authenticator = Authenticator(
+        secret=cfg.jwt_secret, jwks_url=cfg.jwt_jwks_url, audience=cfg.jwt_audience, issuer=cfg.jwt_issuer
+    )
+    install_conventions(app, service)
+
+    @app.get("/health/ready", include_in_schema=False)
+    async def ready(request: Request) -> Any:
+        rt: Runtime = request.app.state.runtime
+        checks = {"database": False, "kafka": False}
+        with contextlib.suppress(Exception):
+            checks["database"] = await rt.pool.fetchval("SELECT 1") == 1
+        checks["kafka"] = await kafka_reachable(cfg.kafka_bootstrap_servers)
+        if all(checks.values()):
+            return {"status": "ready", "checks": checks}
+        return problem(503, "Not ready", code="not-ready", checks=checks)
+
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def serve(service: str, factory: str) -> None:
+    """Run a service's app factory under uvicorn on its configured port."""
+    import uvicorn
+
+    cfg = load_settings(service)
+    uvicorn.run(factory, factory=True, host=cfg.http_host, port=cfg.port, log_level="warning",
+                access_log=False, lifespan="on")
