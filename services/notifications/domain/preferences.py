@@ -1,0 +1,99 @@
+"""Recipient preferences: address, channels and quiet hours, and the delivery plan they imply."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from services.notifications.domain.quiet_hours import QuietHours, send_time
+from services.notifications.domain.rules import NotificationIntent
+from services.notifications.domain.vocabulary import STAFF_ROLES, Channel, Urgency
+from shared.domain import InvalidCommand
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class SetPreferences(BaseModel):
+    """Set how one recipient (staff ``sub``, participant id or support-contact id) is reached."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    recipient_id: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    channels: tuple[Channel, ...] | None = None
+    quiet_hours: str | None = Field(default=None, max_length=20)
+    time_zone: str = Field(default="UTC", max_length=64)
+
+    @field_validator("email")
+    @classmethod
+    def _email_looks_like_one(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError("not an email address")
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _time_zone_known(cls, value: str) -> str:
+        try:
+            QuietHours.parse("00:00-00:01", value)
+        except InvalidCommand as error:
+            raise ValueError(error.message) from None
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_parse(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                QuietHours.parse(value)
+            except InvalidCommand as error:
+                raise ValueError(error.message) from None
+        return value
+
+
+@dataclass(frozen=True)
+class RecipientPreferences:
+    recipient_id: str
+    email: str | None = None
+    channels: frozenset[Channel] | None = None  # None: every channel the rule chose
+    quiet_hours: QuietHours | None = None
+
+    @classmethod
+    def from_command(cls, command: SetPreferences) -> RecipientPreferences:
+        quiet = QuietHours.parse(command.quiet_hours, command.time_zone) if command.quiet_hours else None
+        channels = frozenset(command.channels) if command.channels is not None else None
+        return cls(command.recipient_id, command.email, channels, quiet)
+
+
+@dataclass(frozen=True)
+class PlannedDelivery:
+    channel: Channel
+    not_before: datetime
+
+
+def plan_deliveries(
+    intent: NotificationIntent, preferences: RecipientPreferences | None, now: datetime
+) -> list[PlannedDelivery]:
+    """Which of the intent's channels to use and when each may go out.
+
+    A staff inbox entry is always kept (it is the record an alert is acknowledged from) and lands
+    at once: it disturbs nobody. An urgent intent never loses all of its channels to preferences.
+    Quiet hours hold back routine email only.
+    """
+    chosen = list(intent.channels)
+    if preferences is not None and preferences.channels is not None:
+        wanted = [
+            c
+            for c in chosen
+            if c in preferences.channels or (c is Channel.IN_APP and intent.recipient_role in STAFF_ROLES)
+        ]
+        chosen = wanted if wanted or intent.urgency is not Urgency.URGENT else chosen
+    quiet = preferences.quiet_hours if preferences is not None else None
+    plan = []
+    for channel in chosen:
+        when = send_time(intent.urgency, quiet, now) if channel is Channel.EMAIL else now
+        plan.append(PlannedDelivery(channel, when))
+    return plan

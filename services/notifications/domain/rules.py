@@ -1,0 +1,185 @@
+"""Alert rules: (event, recipients, now) -> notification intents. Pure, table-tested.
+
+Every intent names its cause (the event id), the rule that fired and the recipient, which
+together form the dedup key: however often an event is redelivered, a recipient hears about it
+once per rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from services.notifications.domain.directory import Recipients
+from services.notifications.domain.escalation import next_level
+from services.notifications.domain.vocabulary import STAFF_ROLES, Channel, Role, Rule, Urgency
+
+DedupKey = tuple[UUID, str, str]
+
+DEFAULT_CHANNELS: Mapping[Role, tuple[Channel, ...]] = {
+    Role.PARTICIPANT: (Channel.EMAIL,),
+    Role.SPECIALIST: (Channel.IN_APP, Channel.EMAIL),
+    Role.SUPERVISOR: (Channel.IN_APP, Channel.EMAIL),
+    Role.AGENCY_ADMIN: (Channel.IN_APP, Channel.EMAIL),
+    Role.SUPPORT_CONTACT: (Channel.EMAIL,),
+    Role.PARTNER_AGENCY: (Channel.WEBHOOK,),
+    Role.INTEGRATION: (Channel.WEBHOOK,),
+}
+
+IMMEDIATE_RULES: Mapping[str, Rule] = {
+    "SafetyConcernRaised": Rule.SAFETY_CONCERN,
+    "HelpRequested": Rule.HELP_REQUESTED,
+    "RelapseReported": Rule.RELAPSE_REPORTED,
+}
+
+
+@dataclass(frozen=True)
+class IncomingEvent:
+    """An event of any service as notifications sees it: envelope facts plus the raw payload."""
+
+    event_id: UUID
+    event_type: str
+    participant_id: UUID
+    occurred_at: datetime
+    agency_id: str | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NotificationIntent:
+    """Someone must hear about a cause. Staff intents become acknowledgeable alerts."""
+
+    rule: Rule
+    recipient_role: Role
+    recipient_id: str
+    channels: tuple[Channel, ...]
+    urgency: Urgency
+    cause_event_id: UUID
+    participant_id: UUID
+
+    @property
+    def dedup_key(self) -> DedupKey:
+        return (self.cause_event_id, self.rule.value, self.recipient_id)
+
+    @property
+    def is_alert(self) -> bool:
+        return self.recipient_role in STAFF_ROLES
+
+
+def _to_role(
+    event: IncomingEvent, recipients: Recipients, rule: Rule, role: Role, urgency: Urgency
+) -> NotificationIntent | None:
+    """Address ``role``; when nobody holds a staff role, the next level up hears instead."""
+    current: Role | None = role
+    while current is not None:
+        holder = recipients.holder(current)
+        if holder:
+            return NotificationIntent(
+                rule=rule,
+                recipient_role=current,
+                recipient_id=holder,
+                channels=DEFAULT_CHANNELS[current],
+                urgency=urgency,
+                cause_event_id=event.event_id,
+                participant_id=event.participant_id,
+            )
+        current = next_level(current) if current in STAFF_ROLES else None
+    return None
+
+
+def _missed_check_in(event: IncomingEvent, r: Recipients) -> list[NotificationIntent | None]:
+    if r.discharged:
+        return []
+    misses = r.consecutive_misses
+    if misses <= 1:
+        return [_to_role(event, r, Rule.MISSED_CHECK_IN_REMINDER, Role.PARTICIPANT, Urgency.ROUTINE)]
+    if misses == 2:
+        return [_to_role(event, r, Rule.MISSED_CHECK_IN_OUTREACH, Role.SPECIALIST, Urgency.ROUTINE)]
+    intents = [_to_role(event, r, Rule.MISSED_CHECK_IN_SUPERVISOR, Role.SUPERVISOR, Urgency.URGENT)]
+    if misses == 3:
+        intents += [
+            NotificationIntent(
+                rule=Rule.MISSED_CHECK_IN_SUPPORT_CONTACT,
+                recipient_role=Role.SUPPORT_CONTACT,
+                recipient_id=contact.support_contact_id,
+                channels=DEFAULT_CHANNELS[Role.SUPPORT_CONTACT],
+                urgency=Urgency.ROUTINE,
+                cause_event_id=event.event_id,
+                participant_id=event.participant_id,
+            )
+            for contact in r.support_contacts
+            if contact.consent_to_contact
+        ]
+    return intents
+
+
+def _risk_level(payload: Mapping[str, Any]) -> str | None:
+    for key in ("to_level", "risk_level"):
+        if payload.get(key) is not None:
+            return str(payload[key]).lower()
+    return None
+
+
+def _immediate(event: IncomingEvent, r: Recipients, rule: Rule) -> list[NotificationIntent | None]:
+    return [
+        _to_role(event, r, rule, Role.SPECIALIST, Urgency.URGENT),
+        _to_role(event, r, rule, Role.SUPERVISOR, Urgency.URGENT),
+    ]
+
+
+def _referral(event: IncomingEvent) -> list[NotificationIntent | None]:
+    agency = event.payload.get("recipient_agency_id")
+    if agency is None:
+        return []
+    return [
+        NotificationIntent(
+            rule=Rule.REFERRAL_WEBHOOK,
+            recipient_role=Role.PARTNER_AGENCY,
+            recipient_id=str(agency),
+            channels=DEFAULT_CHANNELS[Role.PARTNER_AGENCY],
+            urgency=Urgency.ROUTINE,
+            cause_event_id=event.event_id,
+            participant_id=event.participant_id,
+        )
+    ]
+
+
+def intents_for(event: IncomingEvent, recipients: Recipients, now: datetime) -> list[NotificationIntent]:
+    """Everything ``event`` must cause, one intent per (rule, recipient), in ladder order.
+
+    ``recipients`` is the directory state *after* the event was folded in (so a ``CheckInMissed``
+    already counts itself). ``now`` is accepted so time-dependent rules stay pure.
+    """
+    kind = event.event_type
+    found: list[NotificationIntent | None]
+    if kind == "CheckInMissed":
+        found = _missed_check_in(event, recipients)
+    elif kind in IMMEDIATE_RULES:
+        found = _immediate(event, recipients, IMMEDIATE_RULES[kind])
+    elif kind == "RiskEscalated" and _risk_level(event.payload) == "critical":
+        found = _immediate(event, recipients, Rule.CRITICAL_RISK)
+    elif kind == "MilestoneReached" and not recipients.discharged:
+        found = [
+            _to_role(event, recipients, Rule.MILESTONE_CONGRATULATIONS, Role.PARTICIPANT, Urgency.ROUTINE)
+        ]
+    elif kind == "PlanReviewRequested":
+        found = [_to_role(event, recipients, Rule.PLAN_REVIEW_TASK, Role.SPECIALIST, Urgency.ROUTINE)]
+    elif kind == "ReferralRequested":
+        found = _referral(event)
+    else:
+        found = []
+    return list(deduplicate(i for i in found if i is not None))
+
+
+def deduplicate(
+    intents: Iterable[NotificationIntent], already: Iterable[DedupKey] = ()
+) -> Iterable[NotificationIntent]:
+    """Drop intents whose (cause, rule, recipient) was seen before or earlier in ``intents``."""
+    seen = set(already)
+    for intent in intents:
+        if intent.dedup_key not in seen:
+            seen.add(intent.dedup_key)
+            yield intent
