@@ -1,0 +1,65 @@
+"""Recovery milestones: 1, 7, 30, 60, 90 and 180 days, then every year, once each per count.
+
+The count runs from the recovery start date or the day of the last reported relapse. Years are
+calendar anniversaries (a count started on 29 February reaches its anniversary on 28 February in
+common years), so "1 year" may be 365 or 366 days. Dates are calendar dates in UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+DAY_MILESTONES = (1, 7, 30, 60, 90, 180)
+
+
+@dataclass(frozen=True)
+class Milestone:
+    key: str
+    reached_on: date
+    days: int
+
+
+def _anniversary(start: date, years: int) -> date:
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:  # 29 February in a common year
+        return start.replace(year=start.year + years, day=28)
+
+
+def _label(days: int) -> str:
+    return "1-day" if days == 1 else f"{days}-days"
+
+
+def milestones_between(start: date, after: date | None, until: date) -> list[Milestone]:
+    """Milestones of a count from ``start`` reached after ``after`` (exclusive) up to ``until`` (inclusive).
+
+    ``after=None`` means from the start. Oldest first.
+    """
+    found: list[Milestone] = []
+    for days in DAY_MILESTONES:
+        on = date.fromordinal(start.toordinal() + days)
+        found.append(Milestone(_label(days), on, days))
+    years = 1
+    while True:
+        on = _anniversary(start, years)
+        if on > until:
+            break
+        found.append(Milestone("1-year" if years == 1 else f"{years}-years", on, (on - start).days))
+        years += 1
+    return [m for m in found if m.reached_on <= until and (after is None or m.reached_on > after)]
+
+
+def due_milestones(start: date, today: date, already: frozenset[str]) -> list[Milestone]:
+    """Milestones reached by ``today`` and not yet announced, oldest first."""
+    return [m for m in milestones_between(start, None, today) if m.key not in already]
+
+
+def next_milestone_on(start: date, already: frozenset[str], today: date) -> date:
+    """The date of the next milestone not yet announced (to schedule the next check)."""
+    pending = [
+        m
+        for m in milestones_between(start, None, date.fromordinal(today.toordinal() + 400))
+        if m.key not in already
+    ]
+    return min(m.reached_on for m in pending)
