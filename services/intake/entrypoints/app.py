@@ -1,0 +1,14 @@
+"""Intake's process: HTTP API and outbox relay (intake consumes no events)."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.intake.entrypoints.api import router
+from shared.runtime import create_service_app
+
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+
+
+def create_app() -> FastAPI:
+    return create_service_app("intake", routers=[router], migrations=MIGRATIONS)

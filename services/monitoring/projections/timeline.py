@@ -1,0 +1,62 @@
+"""The participant timeline: every event of every service about a person, in order."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import orjson
+
+from shared.cloudevents import ReceivedEvent
+from shared.uow import UnitOfWork
+
+
+def summarize(event_type: str, data: dict[str, Any]) -> str:
+    """A human-readable line for an event (the monitoring domain refines this per type)."""
+    words = re.sub(r"(?<!^)(?=[A-Z])", " ", event_type).lower()
+    return words[0].upper() + words[1:]
+
+
+async def apply(received: ReceivedEvent, uow: UnitOfWork) -> None:
+    """Consumer handler for all topics: one timeline row per event about a participant."""
+    if received.participant_id is None:
+        return
+    await uow.conn.execute(
+        "INSERT INTO timeline (participant_id, agency_id, event_id, event_type, source, occurred_at, summary, data)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) ON CONFLICT (event_id) DO NOTHING",
+        received.participant_id,
+        received.agency_id,
+        received.event_id,
+        received.event_type,
+        received.service,
+        received.occurred_at,
+        summarize(received.event_type, received.data),
+        orjson.dumps(received.data).decode(),
+    )
+
+
+async def page(
+    conn: asyncpg.Pool, participant_id: UUID, agency_id: str, *, after: int = 0, limit: int = 100
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT seq, event_id, event_type, source, occurred_at, summary, data::text AS data FROM timeline"
+        " WHERE participant_id = $1 AND agency_id = $2 AND seq > $3 ORDER BY seq LIMIT $4",
+        participant_id,
+        agency_id,
+        after,
+        limit,
+    )
+    return [
+        {
+            "position": r["seq"],
+            "event_id": str(r["event_id"]),
+            "type": r["event_type"],
+            "service": r["source"],
+            "occurred_at": r["occurred_at"].isoformat(),
+            "summary": r["summary"],
+            "data": orjson.loads(r["data"]),
+        }
+        for r in rows
+    ]
