@@ -1,0 +1,140 @@
+"""Orders about the relationship: enrol, assign or release a specialist, support contacts, discharge.
+
+The enrolment order carries the person's identity and contact details because intake must keep
+them; the participant aggregate turns it into events without any of them (see ``participant``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Annotated
+from uuid import UUID, uuid4
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from shared.catalogue.intake import Channel, DischargeReason, Relation
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()\-]{5,19}$")]
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
+SpecialistId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Substance = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=60)
+]
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _needs_address(channel: Channel, phone: str | None, email: str | None) -> str | None:
+    """The field a channel cannot work without, if it is missing."""
+    if channel in (Channel.SMS, Channel.PHONE) and not phone:
+        return "phone"
+    if channel is Channel.EMAIL and not email:
+        return "email"
+    return None
+
+
+class ContactDetails(Command):
+    """Identity and addresses. Stored by intake only; never part of an event."""
+
+    given_name: Name
+    family_name: Name
+    preferred_name: Name | None = None
+    date_of_birth: date | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+
+
+class SupportContact(Command):
+    support_contact_id: UUID = Field(default_factory=uuid4)
+    name: Name
+    relation: Relation
+    channel: Channel
+    phone: Phone | None = Field(default=None, validate_default=True)
+    email: Email | None = Field(default=None, validate_default=True)
+    consent_to_contact: bool
+
+    @field_validator("phone", "email")
+    @classmethod
+    def _reachable_on_channel(cls, value: str | None, info: ValidationInfo) -> str | None:
+        channel = info.data.get("channel")
+        if value is None and channel is not None and _needs_address(channel, None, None) == info.field_name:
+            raise ValueError(f"{info.field_name} is required for channel {channel.value}")
+        return value
+
+
+class ContactHours(Command):
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> ContactHours:
+        if self.start == self.end:
+            raise ValueError("start and end must differ (a window may wrap past midnight)")
+        return self
+
+
+class EnrolParticipant(Command):
+    """Enrol a person; without a specialist they wait in the assignment queue."""
+
+    participant_id: UUID = Field(default_factory=uuid4)
+    specialist_id: SpecialistId | None = None
+    recovery_start_date: date
+    primary_substances: tuple[Substance, ...] = Field(min_length=1, max_length=10)
+    preferred_channel: Channel
+    preferred_hours: ContactHours | None = None
+    contact: ContactDetails
+    support_contacts: tuple[SupportContact, ...] = Field(default=(), max_length=20)
+
+    @field_validator("contact")
+    @classmethod
+    def _reachable_on_preferred_channel(cls, contact: ContactDetails, info: ValidationInfo) -> ContactDetails:
+        channel = info.data.get("preferred_channel")
+        missing = channel and _needs_address(channel, contact.phone, contact.email)
+        if missing:
+            raise ValueError(f"{missing} is required for the preferred channel {channel.value}")
+        return contact
+
+    @field_validator("support_contacts")
+    @classmethod
+    def _distinct_ids(cls, contacts: tuple[SupportContact, ...]) -> tuple[SupportContact, ...]:
+        ids = [c.support_contact_id for c in contacts]
+        if len(ids) != len(set(ids)):
+            raise ValueError("support_contact_id values must be unique")
+        return contacts
+
+
+class AssignSpecialist(Command):
+    """Assign from the queue, or transfer to another specialist."""
+
+    participant_id: UUID
+    specialist_id: SpecialistId
+
+
+class ReleaseToQueue(Command):
+    """The current specialist hands the participant back to the queue."""
+
+    participant_id: UUID
+
+
+class ChangeSupportContactConsent(Command):
+    participant_id: UUID
+    support_contact_id: UUID
+    consent_to_contact: bool
+
+
+class DischargeParticipant(Command):
+    participant_id: UUID
+    reason: DischargeReason
