@@ -9,14 +9,15 @@ from services.monitoring.projections import timeline
 from shared.cloudevents import topic_for
 from shared.events import SERVICES
 from shared.runtime import ConsumerSpec, create_service_app
+from shared.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 
-def create_app() -> FastAPI:
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     return create_service_app(
         "monitoring",
         routers=[router],
-        migrations=MIGRATIONS,
+        migrations=MIGRATIONS, settings=settings,
         consumers=lambda rt: [ConsumerSpec("timeline", [topic_for(s) for s in SERVICES], timeline.apply)],
     )
