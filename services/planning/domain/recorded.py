@@ -1,0 +1,81 @@
+"""Planning's private events: stored in planning's event store, never published.
+
+Each plan version is recorded as a ``PlanVersionRecorded`` holding the full ``PlanDocument``
+(content included) next to the public, structure-only events of the same decision. The outbox
+publishes only the catalogue events (:func:`is_published`), so content cannot reach Kafka by
+accident: a catalogue event has no field that could hold it. Keeping the full document per version
+makes ``?version=N`` and ``?as_of=`` a single lookup instead of a replay.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from services.planning.domain.sections import ModuleAssignment, PlanContent
+from shared.catalogue import planning as catalogue
+from shared.catalogue.planning import PlanSection, PlanStatus, RiskLevelName
+from shared.events import DomainEvent, event
+
+ChangeKind = Literal[
+    "drafted",
+    "drafted-from-assessment",
+    "revised",
+    "review-completed",
+    "status-changed",
+    "completed-on-discharge",
+    "module-assigned",
+    "module-completed",
+]
+
+
+class PlanDocument(BaseModel):
+    """Everything a plan version says: its status, its sections and its education modules."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: PlanStatus
+    content: PlanContent = PlanContent()
+    education: tuple[ModuleAssignment, ...] = ()
+    source_assessment_id: UUID | None = None
+
+
+@event("planning")
+class PlanVersionRecorded(DomainEvent):
+    """Private: the full document of plan version ``version``, who made it and why."""
+
+    participant_id: UUID
+    plan_id: UUID
+    version: int
+    change: ChangeKind
+    sections_changed: tuple[PlanSection, ...]
+    changed_by: str
+    recorded_at: datetime
+    document: PlanDocument
+
+
+@event("planning")
+class PlanRiskLevelNoted(DomainEvent):
+    """Private: the latest risk level planning knows of, the baseline for 'the risk has risen'."""
+
+    participant_id: UUID
+    plan_id: UUID
+    risk_level: RiskLevelName
+    source_id: UUID
+    noted_at: datetime
+
+
+PRIVATE_EVENTS: frozenset[type[DomainEvent]] = frozenset({PlanVersionRecorded, PlanRiskLevelNoted})
+
+
+def is_published(e: DomainEvent) -> bool:
+    """True for events of the published catalogue, False for planning's private records."""
+    return type(e).__module__ == catalogue.__name__ and type(e) not in PRIVATE_EVENTS
+
+
+def published(events: list[DomainEvent]) -> list[DomainEvent]:
+    """The events of a decision that go to the outbox."""
+    return [e for e in events if is_published(e)]

@@ -1,0 +1,98 @@
+"""Seeding a draft plan from a completed assessment: situations from triggers, goals from gaps.
+
+The rules (documented in docs/planning.md):
+
+* every trigger category becomes a high-risk situation with the library's first suggestions;
+  trigger names are matched loosely (case, hyphens, spaces) and unknown ones are skipped;
+* each BAM protective item scored 0 or 1 (of 4) becomes a proposed goal; when only the protective
+  subscale is known and it is at or below 12, one general goal stands in for the items;
+* a BARC-10 total below 47 adds a goal to grow recovery capital.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from services.planning.domain.recorded import PlanDocument
+from services.planning.domain.sections import CopingStrategy, Goal, HighRiskSituation, PlanContent
+from services.planning.domain.strategies import SITUATION_DESCRIPTIONS, suggested_for
+from shared.catalogue.planning import PlanStatus, SituationCategory
+
+WEAK_BAM_ITEM = 1
+BAM_PROTECTIVE_CONCERN = 12
+BARC10_REMISSION = 47
+
+BAM_ITEM_GOALS: dict[int, str] = {
+    9: "Build confidence in staying abstinent: list past situations handled without using and what helped.",
+    10: "Go to a mutual-help or peer group meeting every week.",
+    12: "Find a source of meaning or spiritual support that fits (faith, values, nature, community).",
+    13: "Spend time every week in work, study or volunteering.",
+    14: "Make a plan with the specialist for a steady, legal income that covers necessities.",
+    16: "Be in touch with a supportive family member or friend at least twice a week.",
+}
+BAM_GENERAL_GOAL = "Strengthen protective factors: supportive contacts, meaningful activity and group meetings."
+BARC10_GOAL = (
+    "Grow recovery capital in the weakest areas the BARC-10 showed (for example housing, "
+    "social support or meaningful activity), and recheck at the next assessment."
+)
+
+
+@dataclass(frozen=True)
+class AssessmentFacts:
+    """What planning needs from intake's AssessmentCompleted, as plain values."""
+
+    participant_id: UUID
+    assessment_id: UUID
+    risk_level: str
+    completed_at: datetime
+    triggers: tuple[str, ...] = ()
+    bam_protective_items: Mapping[int, int] | None = field(default=None, hash=False)
+    bam_protective_subscale: int | None = None
+    barc10_total: int | None = None
+
+
+def situation_category(name: str) -> SituationCategory | None:
+    """The situation category a trigger name refers to, or None when it is not one."""
+    key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    try:
+        return SituationCategory(key)
+    except ValueError:
+        return None
+
+
+def _situations(triggers: Iterable[str]) -> tuple[HighRiskSituation, ...]:
+    categories = dict.fromkeys(c for c in map(situation_category, triggers) if c is not None)
+    return tuple(
+        HighRiskSituation(
+            category=category,
+            description=SITUATION_DESCRIPTIONS[category],
+            strategies=tuple(
+                CopingStrategy(text=f"{s.title}: {s.how}", library_key=s.key) for s in suggested_for(category)
+            ),
+        )
+        for category in categories
+    )
+
+
+def _goals(facts: AssessmentFacts) -> tuple[Goal, ...]:
+    texts: list[str] = []
+    if facts.bam_protective_items:
+        texts += [
+            BAM_ITEM_GOALS[item]
+            for item in sorted(facts.bam_protective_items)
+            if item in BAM_ITEM_GOALS and facts.bam_protective_items[item] <= WEAK_BAM_ITEM
+        ]
+    elif facts.bam_protective_subscale is not None and facts.bam_protective_subscale <= BAM_PROTECTIVE_CONCERN:
+        texts.append(BAM_GENERAL_GOAL)
+    if facts.barc10_total is not None and facts.barc10_total < BARC10_REMISSION:
+        texts.append(BARC10_GOAL)
+    return tuple(Goal(description=text, origin="assessment") for text in texts)
+
+
+def seed_document(facts: AssessmentFacts) -> PlanDocument:
+    """The draft a new plan starts from after ``facts``' assessment (ids are added when recorded)."""
+    content = PlanContent(high_risk_situations=_situations(facts.triggers), goals=_goals(facts))
+    return PlanDocument(status=PlanStatus.DRAFT, content=content, source_assessment_id=facts.assessment_id)
