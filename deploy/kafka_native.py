@@ -42,6 +42,9 @@ JVM_OPTS = [
     "-XX:InitiatingHeapOccupancyPercent=35",
     "-XX:+ExplicitGCInvokesConcurrent",
     "-XX:+ExitOnOutOfMemoryError",
+    # C1 only: on a 2-core box the C2 compiler competes with startup for CPU; measured ~20%
+    # faster start, and a dev broker never gets hot enough for C2 to matter.
+    "-XX:TieredStopAtLevel=1",
     "-Djava.awt.headless=true",
 ]
 
