@@ -21,7 +21,7 @@ def _duration(value: object) -> str:
 
 @_line("MonitoringStarted")
 def _(p: Payload) -> str:
-    return "Monitoring started"
+    return "Check-in monitoring started"
 
 
 @_line("MonitoringEnded")
