@@ -36,9 +36,7 @@ def need(
     score = RISK_POINTS.get(risk_level, RISK_POINTS["moderate"])
     if consecutive_misses:
         score += POINTS_PER_MISS * min(consecutive_misses, CAPPED_COUNT)
-        reasons.append(
-            f"{consecutive_misses} missed check-in{'s' if consecutive_misses != 1 else ''} in a row"
-        )
+        reasons.append(f"{consecutive_misses} missed check-in{'s' if consecutive_misses != 1 else ''} in a row")
     if open_alerts:
         score += POINTS_PER_OPEN_ALERT * min(open_alerts, CAPPED_COUNT)
         reasons.append(f"{open_alerts} open alert{'s' if open_alerts != 1 else ''}")

@@ -13,11 +13,11 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.monitoring.domain import risk_levels
+from shared.catalogue.intake import HighRiskSituation
 from shared.catalogue.monitoring import (
     CopingOutcome,
     EscalationCode,
     EscalationReason,
-    HighRiskSituation,
     RiskLevel,
 )
 from shared.catalogue.planning import WarningSignTag
@@ -27,9 +27,7 @@ TOP_OF_SCALE_CRAVING = 10
 WARNING_SIGNS_THRESHOLD = 3
 RISING_CRAVING_CHECK_INS = 3
 
-Substance = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z][a-z0-9 _-]{0,39}$")
-]
+Substance = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z][a-z0-9 _-]{0,39}$")]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
@@ -104,8 +102,7 @@ class RecordCheckIn(BaseModel):
     @property
     def coping_outcomes(self) -> tuple[CopingOutcome, ...]:
         return tuple(
-            CopingOutcome(plan_strategy_id=c.plan_strategy_id, helped=c.helped)
-            for c in self.coping_strategies
+            CopingOutcome(plan_strategy_id=c.plan_strategy_id, helped=c.helped) for c in self.coping_strategies
         )
 
 
@@ -121,20 +118,14 @@ def check_in_reasons(check_in: RecordCheckIn, previous_cravings: Sequence[int]) 
     reasons: list[EscalationReason] = []
     craving = check_in.craving
     if craving >= TOP_OF_SCALE_CRAVING:
-        reasons.append(
-            _reason(EscalationCode.TOP_OF_SCALE_CRAVING, f"craving {craving}/10 is at the top of the scale")
-        )
+        reasons.append(_reason(EscalationCode.TOP_OF_SCALE_CRAVING, f"craving {craving}/10 is at the top of the scale"))
     elif craving >= HIGH_CRAVING:
-        reasons.append(
-            _reason(EscalationCode.HIGH_CRAVING, f"craving {craving}/10 is {HIGH_CRAVING} or more")
-        )
+        reasons.append(_reason(EscalationCode.HIGH_CRAVING, f"craving {craving}/10 is {HIGH_CRAVING} or more"))
     if check_in.using_now:
         reasons.append(_reason(EscalationCode.USING_NOW, "participant reports using now"))
     elif check_in.used_since_last_check_in:
         which = ", ".join(check_in.substances_used) or "substance not stated"
-        reasons.append(
-            _reason(EscalationCode.USE_REPORTED, f"use reported since the last check-in ({which})")
-        )
+        reasons.append(_reason(EscalationCode.USE_REPORTED, f"use reported since the last check-in ({which})"))
     signs = len(check_in.warning_signs)
     if signs >= WARNING_SIGNS_THRESHOLD:
         reasons.append(
@@ -146,9 +137,7 @@ def check_in_reasons(check_in: RecordCheckIn, previous_cravings: Sequence[int]) 
     recent = [*previous_cravings[-(RISING_CRAVING_CHECK_INS - 1) :], craving]
     if len(recent) == RISING_CRAVING_CHECK_INS and all(a < b for a, b in pairwise(recent)):
         trail = " -> ".join(str(c) for c in recent)
-        reasons.append(
-            _reason(EscalationCode.RISING_CRAVING, f"craving rose over the last three check-ins ({trail})")
-        )
+        reasons.append(_reason(EscalationCode.RISING_CRAVING, f"craving rose over the last three check-ins ({trail})"))
     return reasons
 
 
@@ -165,9 +154,7 @@ _TARGET: dict[EscalationCode, RiskLevel | None] = {
 }
 
 #: Reasons that must reach a person at once, whatever the time of day or the miss count.
-IMMEDIATE = frozenset(
-    {EscalationCode.TOP_OF_SCALE_CRAVING, EscalationCode.USING_NOW, EscalationCode.HELP_REQUESTED}
-)
+IMMEDIATE = frozenset({EscalationCode.TOP_OF_SCALE_CRAVING, EscalationCode.USING_NOW, EscalationCode.HELP_REQUESTED})
 
 
 def escalated_level(current: RiskLevel, reasons: Sequence[EscalationReason]) -> RiskLevel:

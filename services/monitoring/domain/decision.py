@@ -49,9 +49,7 @@ def follow_default_cadence(d: Decision, now: datetime) -> None:
     cadence = default_cadence(d.state.risk_level)
     if cadence == schedule.cadence:
         return
-    d.emit(
-        schedule_set(d.state, cadence, "risk_default", min(schedule.next_due_at, now + cadence.interval), now)
-    )
+    d.emit(schedule_set(d.state, cadence, "risk_default", min(schedule.next_due_at, now + cadence.interval), now))
 
 
 def schedule_set(

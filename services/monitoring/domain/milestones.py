@@ -58,8 +58,6 @@ def due_milestones(start: date, today: date, already: frozenset[str]) -> list[Mi
 def next_milestone_on(start: date, already: frozenset[str], today: date) -> date:
     """The date of the next milestone not yet announced (to schedule the next check)."""
     pending = [
-        m
-        for m in milestones_between(start, None, date.fromordinal(today.toordinal() + 400))
-        if m.key not in already
+        m for m in milestones_between(start, None, date.fromordinal(today.toordinal() + 400)) if m.key not in already
     ]
     return min(m.reached_on for m in pending)

@@ -95,17 +95,15 @@ def decide_end_monitoring(state: MonitorState, cmd: EndMonitoring, now: datetime
     return [MonitoringEnded(participant_id=cmd.participant_id, reason=cmd.reason, ended_at=now)]
 
 
-def decide_set_check_in_schedule(
-    state: MonitorState, cmd: SetCheckInSchedule, now: datetime
-) -> list[DomainEvent]:
+def decide_set_check_in_schedule(state: MonitorState, cmd: SetCheckInSchedule, now: datetime) -> list[DomainEvent]:
     """A specialist's choice starts a fresh window from now."""
     _require_active(state)
     interval, grace = cmd.interval_delta, cmd.grace_delta
     if interval is None or grace is None:
-        cadence, basis = default_cadence(state.risk_level), "risk_default"
-    else:
-        cadence, basis = Cadence(interval, grace), "custom"  # type: ignore[assignment]
-    return [schedule_set(state, cadence, basis, now + cadence.interval, now)]
+        cadence = default_cadence(state.risk_level)
+        return [schedule_set(state, cadence, "risk_default", now + cadence.interval, now)]
+    cadence = Cadence(interval, grace)
+    return [schedule_set(state, cadence, "custom", now + cadence.interval, now)]
 
 
 def decide_detect_missed_check_ins(

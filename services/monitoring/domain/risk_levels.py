@@ -34,4 +34,4 @@ def as_risk_level(value: str) -> RiskLevel:
     """Validate a risk level received from another service."""
     if value not in ORDER:
         raise ValueError(f"unknown risk level {value!r}")
-    return value  # type: ignore[return-value]
+    return value

@@ -59,9 +59,7 @@ def start_schedule(cadence: Cadence, basis: ScheduleBasis, now: datetime) -> Sch
     return Schedule(cadence, basis, now + cadence.interval)
 
 
-def missed_due_times(
-    schedule: Schedule, now: datetime, limit: int = MAX_WINDOWS_PER_DECISION
-) -> list[datetime]:
+def missed_due_times(schedule: Schedule, now: datetime, limit: int = MAX_WINDOWS_PER_DECISION) -> list[datetime]:
     """Due times of the windows whose deadline is at or before ``now``, oldest first (at most ``limit``)."""
     due_times: list[datetime] = []
     current = schedule

@@ -47,11 +47,7 @@ def _listed(values: Any) -> str:
 
 def describe(event_type: str, payload: Payload) -> str:
     """The timeline line for an event name (``CheckInMissed``) or CloudEvents type."""
-    name = (
-        event_type.split(".")[2]
-        if event_type.startswith("waypoint.") and event_type.count(".") == 3
-        else event_type
-    )
+    name = event_type.split(".")[2] if event_type.startswith("waypoint.") and event_type.count(".") == 3 else event_type
     fn = _lines.get(name)
     if fn is not None:
         try:
