@@ -7,9 +7,10 @@ are pure and total over valid answers; raw answers are kept beside the scores by
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from shared.catalogue.intake import AsamRatings, BamResult, Barc10Result, Gad7Result, Phq9Result
 
@@ -27,6 +28,23 @@ BAM_PROTECTIVE_ITEMS = (9, 10, 12, 13, 14, 16)
 BAM_USE_CONCERN = 1  # any use at all is concerning
 BAM_RISK_CONCERN = 12  # risk subscale >= 12
 BAM_PROTECTIVE_CONCERN = 12  # protective subscale <= 12
+
+
+def items(count: int) -> BeforeValidator:
+    """Check the item count before the items, so a bad answer never also reports a bad count."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, list | tuple) and len(value) != count:
+            raise PydanticCustomError(
+                "wrong_item_count",
+                "expected exactly {expected} answers, got {actual}",
+                {"expected": count, "actual": len(value)},
+            )
+        return value
+
+    return BeforeValidator(check)
+
+
 BamSubItem = Literal["7A", "7B", "7C", "7D", "7E", "7F", "7G"]
 
 
@@ -37,11 +55,11 @@ class _Answers(BaseModel):
 class Phq9Answers(_Answers):
     """Nine items, each 0 ("not at all") to 3 ("nearly every day"), in questionnaire order."""
 
-    answers: tuple[PhqAnswer, ...] = Field(min_length=9, max_length=9)
+    answers: Annotated[tuple[PhqAnswer, ...], items(9)]
 
 
 class Gad7Answers(_Answers):
-    answers: tuple[PhqAnswer, ...] = Field(min_length=7, max_length=7)
+    answers: Annotated[tuple[PhqAnswer, ...], items(7)]
 
 
 class BamAnswers(_Answers):
@@ -50,12 +68,12 @@ class BamAnswers(_Answers):
     The sub-items describe which drugs were used; they belong to no subscale.
     """
 
-    answers: tuple[BamAnswer, ...] = Field(min_length=17, max_length=17)
+    answers: Annotated[tuple[BamAnswer, ...], items(17)]
     substances: dict[BamSubItem, BamAnswer] = Field(default_factory=dict)
 
 
 class Barc10Answers(_Answers):
-    answers: tuple[BarcAnswer, ...] = Field(min_length=10, max_length=10)
+    answers: Annotated[tuple[BarcAnswer, ...], items(10)]
 
 
 class AsamAnswers(_Answers):

@@ -1,0 +1,8 @@
+"""Make this folder's builders importable (``--import-mode=importlib`` puts no test folder on the path)."""
+
+import sys
+from pathlib import Path
+
+_HERE = str(Path(__file__).parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
