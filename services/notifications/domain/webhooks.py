@@ -79,8 +79,9 @@ def backoff_delay(attempt: int, policy: RetryPolicy, random: Callable[[], float]
     The ceiling doubles each try up to ``cap``; the jitter (``random()`` in [0, 1)) spreads
     receivers' recoveries so that retries from many deliveries do not arrive in lockstep.
     """
-    ceiling = min(policy.cap, policy.base * (2 ** (attempt - 1)))
-    return ceiling / 2 + ceiling / 2 * random()
+    ceiling: timedelta = min(policy.cap, policy.base * (2 ** min(attempt - 1, 40)))
+    half: timedelta = ceiling / 2
+    return half + half * random()
 
 
 def next_retry(
