@@ -1,0 +1,40 @@
+# Waypoint: `make up` runs the whole system, `make test` runs every test. Both set up everything
+# they need on a fresh machine (Python venv, Kafka jars from Maven Central, PostgreSQL).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install up down status demo test test-unit lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+up: install
+	$(BIN)/waypoint up
+
+down: install
+	$(BIN)/waypoint down
+
+demo: install
+	$(BIN)/waypoint demo
+
+test: install
+	$(BIN)/pytest
+
+test-unit: install
+	$(BIN)/pytest -m unit
+
+lint: install
+	$(BIN)/ruff check shared services deploy tests
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+clean: down
+	rm -rf .waypoint

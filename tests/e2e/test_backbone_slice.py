@@ -1,0 +1,79 @@
+"""One participant flows through the four service processes over real Kafka and PostgreSQL."""
+
+import uuid
+
+import httpx
+import pytest
+
+from deploy.services import start_services, stop_services
+from shared.testing.auth import bearer
+from shared.testing.kafka import eventually
+
+pytestmark = pytest.mark.e2e
+
+PORTS = {"intake": 18001, "planning": 18002, "monitoring": 18003, "notifications": 18004}
+
+
+@pytest.fixture(scope="module")
+def stack(infra, tmp_path_factory):
+    state = tmp_path_factory.mktemp("e2e")
+    run = uuid.uuid4().hex[:8]
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
+        "DATABASE_URL": infra.database_url,
+        "LOG_JSON": "true",
+        "RELAY_POLL_INTERVAL_S": "0.2",
+    }
+    for name in PORTS:
+        env[f"{name.upper()}_DATABASE_URL"] = infra.database_url.rsplit("/", 1)[0] + f"/e2e_{name}_{run}"
+    # Each service creates its own database when it is missing only for the default name; make them here.
+    import asyncio
+
+    from shared.db import ensure_database
+
+    async def create():
+        for name in PORTS:
+            await ensure_database(infra.database_url, f"e2e_{name}_{run}")
+
+    asyncio.run(create())
+    try:
+        yield start_services(state, env, ports=PORTS, timeout=90)
+    finally:
+        stop_services(state)
+
+
+async def test_an_enrolled_participant_gets_a_plan_a_timeline_and_a_notified_specialist(stack):
+    specialist = f"specialist-{uuid.uuid4().hex[:6]}"
+    auth = bearer(sub=specialist, agency_id="agency-e2e")
+    async with httpx.AsyncClient(timeout=10) as http:
+        enrolled = await http.post(f"{stack['intake']}/v1/participants", headers=auth,
+                                   json={"display_name": "Sam Example", "specialist_id": specialist})
+        assert enrolled.status_code == 201, enrolled.text
+        pid = enrolled.json()["participant_id"]
+        assessed = await http.post(f"{stack['intake']}/v1/participants/{pid}/assessments", headers=auth,
+                                   json={"phq9": {"answers": [2, 2, 1, 1, 2, 1, 1, 2, 0]}})
+        assert assessed.status_code == 201, assessed.text
+
+        async def plan():
+            r = await http.get(f"{stack['planning']}/v1/participants/{pid}/plan", headers=auth)
+            return r.json() if r.status_code == 200 else None
+
+        created = await eventually(plan, timeout=30, message="the draft plan")
+        assert created["status"] == "draft"
+
+        async def timeline():
+            r = await http.get(f"{stack['monitoring']}/v1/participants/{pid}/timeline", headers=auth)
+            types = [e["type"] for e in r.json()["entries"]]
+            return types if "PlanCreated" in types and "NotificationSent" in types else None
+
+        types = await eventually(timeline, timeout=30, message="the full timeline")
+        assert types.index("ParticipantEnrolled") < types.index("AssessmentCompleted") < types.index("PlanCreated")
+        assert types.count("PlanCreated") == 1
+
+        inbox = (await http.get(f"{stack['notifications']}/v1/notifications", headers=auth)).json()
+        mine = [n for n in inbox["notifications"] if n["participant_id"] == pid]
+        assert len(mine) == 1 and mine[0]["rule"] == "plan-created-tell-specialist"
+
+        other_agency = bearer(sub=specialist, agency_id="agency-other")
+        hidden = await http.get(f"{stack['monitoring']}/v1/participants/{pid}/timeline", headers=other_agency)
+        assert hidden.json()["entries"] == []

@@ -1,0 +1,149 @@
+"""The outbox relay and the idempotent consumer, on real Kafka and PostgreSQL."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+import shared.catalogue  # noqa: F401
+from shared import cloudevents
+from shared.catalogue.intake import ParticipantEnrolled
+from shared.envelope import Metadata, NewEvent
+from shared.eventstore import PostgresEventStore
+from shared.inbox import EventConsumer, dlq_topic
+from shared.outbox import OutboxRelay, enqueue
+from shared.testing.db import fresh_kernel_database
+from shared.testing.kafka import collect, eventually, header, produce_raw
+
+pytestmark = pytest.mark.integration
+
+
+def _enrolled(agency: str = "agency-a") -> NewEvent:
+    pid = uuid.uuid4()
+    return NewEvent(
+        stream_id=f"participant-{pid}", stream_type="participant", agency_id=agency, participant_id=pid,
+        event=ParticipantEnrolled(participant_id=pid, enrolled_at=datetime.now(UTC)),
+        metadata=Metadata(correlation_id=str(uuid.uuid4())),
+    )
+
+
+@pytest.fixture
+async def kernel_db(database_url):
+    pool, dsn = await fresh_kernel_database(database_url)
+    await pool.execute("CREATE TABLE effects (event_id UUID NOT NULL, participant_id UUID)")
+    yield pool, dsn
+    await pool.close()
+
+
+async def _start_consumer(pool, bootstrap, topic, name):
+    async def handler(received, uow):
+        await uow.conn.execute(
+            "INSERT INTO effects (event_id, participant_id) VALUES ($1, $2)", received.event_id,
+            received.participant_id,
+        )
+
+    consumer = EventConsumer(
+        name=name, service="monitoring", topics=[topic], handler=handler, pool=pool,
+        store=PostgresEventStore(pool), bootstrap=bootstrap,
+    )
+    task = asyncio.create_task(consumer.run())
+    await asyncio.wait_for(consumer.started.wait(), 30)
+    return consumer, task
+
+
+async def _stop(task):
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_the_same_record_delivered_twice_changes_nothing(kernel_db, kafka_bootstrap):
+    pool, _ = kernel_db
+    topic = f"t.dup.{uuid.uuid4().hex[:8]}"
+    new = _enrolled()
+    key, value, headers = cloudevents.encode(new, "intake")
+    consumer, task = await _start_consumer(pool, kafka_bootstrap, topic, f"dup-{uuid.uuid4().hex[:6]}")
+    try:
+        for _ in range(2):
+            await produce_raw(kafka_bootstrap, topic, value, key=key.encode(), headers=headers)
+        marker = _enrolled()
+        k2, v2, h2 = cloudevents.encode(marker, "intake")
+        await produce_raw(kafka_bootstrap, topic, v2, key=k2.encode(), headers=h2)
+        await eventually(lambda: pool.fetchval("SELECT count(*) FROM effects WHERE event_id = $1", marker.event_id),
+                         message="the record after the duplicate to be handled")
+        assert await pool.fetchval("SELECT count(*) FROM effects WHERE event_id = $1", new.event_id) == 1
+        assert await pool.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", new.event_id) == 1
+    finally:
+        await _stop(task)
+
+
+async def test_a_poison_record_goes_to_the_dead_letter_topic_and_the_next_is_processed(kernel_db, kafka_bootstrap):
+    pool, _ = kernel_db
+    topic = f"t.poison.{uuid.uuid4().hex[:8]}"
+    consumer, task = await _start_consumer(pool, kafka_bootstrap, topic, f"poison-{uuid.uuid4().hex[:6]}")
+    try:
+        good = _enrolled()
+        key, value, headers = cloudevents.encode(good, "intake")
+        poison_key = f"poison-{uuid.uuid4()}".encode()
+        await produce_raw(kafka_bootstrap, topic, b"{this is not json", key=key.encode(), headers=headers)
+        await produce_raw(kafka_bootstrap, topic, b"{}", key=poison_key, headers=[("ce_specversion", b"1.0")])
+        await produce_raw(kafka_bootstrap, topic, value, key=key.encode(), headers=headers)
+        await eventually(lambda: pool.fetchval("SELECT count(*) FROM effects WHERE event_id = $1", good.event_id),
+                         message="the good record after the poison ones")
+        dead = await collect(kafka_bootstrap, dlq_topic("monitoring"),
+                             lambda r: header(r, "dlq_original_topic") == topic, count=2)
+        assert len(dead) == 2
+        by_value = {r.value: r for r in dead}
+        first = by_value[b"{this is not json"]
+        assert "JSONDecodeError" in header(first, "dlq_reason")
+        assert header(first, "dlq_original_partition") is not None
+        assert header(first, "dlq_original_offset") is not None
+        assert header(first, "dlq_consumer") == consumer.group_id
+        assert "missing header" in header(by_value[b"{}"], "dlq_reason")
+        assert await pool.fetchval("SELECT count(*) FROM effects") == 1
+    finally:
+        await _stop(task)
+
+
+async def test_the_relay_publishes_committed_outbox_rows_in_order_and_deletes_them(kernel_db, kafka_bootstrap):
+    pool, dsn = kernel_db
+    participant_events = []
+    first = _enrolled(agency=f"agency-{uuid.uuid4().hex[:6]}")
+    for _ in range(5):
+        participant_events.append(
+            NewEvent(**{**first.__dict__, "event_id": uuid.uuid4(), "metadata": Metadata(correlation_id="c")})
+        )
+    async with pool.acquire() as conn, conn.transaction():
+        await enqueue(conn, "intake", participant_events)
+    relay = OutboxRelay(pool, dsn, kafka_bootstrap, "intake", poll_interval=0.1)
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: _empty(pool), message="the outbox to drain")
+        records = await collect(kafka_bootstrap, "waypoint.intake.v1",
+                                lambda r: header(r, "ce_agencyid") == first.agency_id, count=5)
+        assert [header(r, "ce_id") for r in records] == [str(e.event_id) for e in participant_events]
+    finally:
+        await _stop(task)
+
+
+async def _empty(pool):
+    return await pool.fetchval("SELECT count(*) = 0 FROM outbox")
+
+
+async def test_only_one_relay_per_service_is_active(kernel_db, kafka_bootstrap):
+    pool, dsn = kernel_db
+    relays = [OutboxRelay(pool, dsn, kafka_bootstrap, f"svc-{uuid.uuid4().hex[:6]}") for _ in range(1)]
+    same = relays[0]
+    twin = OutboxRelay(pool, dsn, kafka_bootstrap, same._service)
+    tasks = [asyncio.create_task(same.run()), asyncio.create_task(twin.run())]
+    try:
+        await eventually(lambda: _any_leader(same, twin), message="a leader")
+        await asyncio.sleep(1.5)
+        assert [same.is_leader, twin.is_leader].count(True) == 1
+    finally:
+        for t in tasks:
+            await _stop(t)
+
+
+async def _any_leader(*relays):
+    return any(r.is_leader for r in relays)
