@@ -91,9 +91,7 @@ def evolve(state: Alert, event: DomainEvent) -> Alert:
 alert = Aggregate[Alert](stream_type="alert", initial=Alert, evolve=evolve)
 
 
-def decide_raise(
-    state: Alert, intent: NotificationIntent, now: datetime, ack_timeout: timedelta
-) -> list[DomainEvent]:
+def decide_raise(state: Alert, intent: NotificationIntent, now: datetime, ack_timeout: timedelta) -> list[DomainEvent]:
     """Raise the alert for a staff intent; raising it again (redelivery) changes nothing."""
     if state.raised:
         return []
@@ -129,9 +127,7 @@ def decide_acknowledge(state: Alert, command: AcknowledgeAlert, now: datetime) -
     ]
 
 
-def decide_escalate(
-    state: Alert, recipients: Recipients, now: datetime, ack_timeout: timedelta
-) -> list[DomainEvent]:
+def decide_escalate(state: Alert, recipients: Recipients, now: datetime, ack_timeout: timedelta) -> list[DomainEvent]:
     """An open urgent alert past its deadline moves one level up (if anybody is up there)."""
     if not state.open or state.acknowledge_by is None or now < state.acknowledge_by:
         return []

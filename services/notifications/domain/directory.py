@@ -81,9 +81,7 @@ def recipients_for(record: ParticipantRecord, staff: AgencyStaff | None = None) 
     )
 
 
-def _merge_contact(
-    current: tuple[SupportContact, ...], item: Mapping[str, Any]
-) -> tuple[SupportContact, ...]:
+def _merge_contact(current: tuple[SupportContact, ...], item: Mapping[str, Any]) -> tuple[SupportContact, ...]:
     contact = SupportContact(str(item["support_contact_id"]), bool(item.get("consent_to_contact", False)))
     others = [c for c in current if c.support_contact_id != contact.support_contact_id]
     return tuple(sorted([*others, contact], key=lambda c: c.support_contact_id))

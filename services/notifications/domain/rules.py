@@ -8,7 +8,7 @@ once per rule.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -147,6 +147,11 @@ def _referral(event: IncomingEvent) -> list[NotificationIntent | None]:
     ]
 
 
+def _in_app_only(intent: NotificationIntent | None) -> NotificationIntent | None:
+    """A heads-up that needs no email: the inbox is enough."""
+    return None if intent is None else replace(intent, channels=(Channel.IN_APP,))
+
+
 def intents_for(event: IncomingEvent, recipients: Recipients, now: datetime) -> list[NotificationIntent]:
     """Everything ``event`` must cause, one intent per (rule, recipient), in ladder order.
 
@@ -162,11 +167,11 @@ def intents_for(event: IncomingEvent, recipients: Recipients, now: datetime) -> 
     elif kind == "RiskEscalated" and _risk_level(event.payload) == "critical":
         found = _immediate(event, recipients, Rule.CRITICAL_RISK)
     elif kind == "MilestoneReached" and not recipients.discharged:
-        found = [
-            _to_role(event, recipients, Rule.MILESTONE_CONGRATULATIONS, Role.PARTICIPANT, Urgency.ROUTINE)
-        ]
+        found = [_to_role(event, recipients, Rule.MILESTONE_CONGRATULATIONS, Role.PARTICIPANT, Urgency.ROUTINE)]
     elif kind == "PlanReviewRequested":
         found = [_to_role(event, recipients, Rule.PLAN_REVIEW_TASK, Role.SPECIALIST, Urgency.ROUTINE)]
+    elif kind == "PlanCreated":
+        found = [_in_app_only(_to_role(event, recipients, Rule.PLAN_CREATED, Role.SPECIALIST, Urgency.ROUTINE))]
     elif kind == "ReferralRequested":
         found = _referral(event)
     else:

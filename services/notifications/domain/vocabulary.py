@@ -46,6 +46,7 @@ class Rule(StrEnum):
     RELAPSE_REPORTED = "relapse-reported"
     MILESTONE_CONGRATULATIONS = "milestone.congratulations"
     PLAN_REVIEW_TASK = "plan-review.task"
+    PLAN_CREATED = "plan-created-tell-specialist"
     REFERRAL_WEBHOOK = "referral.webhook"
     SUBSCRIPTION = "subscription"
     ALERT_ESCALATED = "alert.escalated"

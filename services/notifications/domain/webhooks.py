@@ -28,9 +28,7 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"{SIGNATURE_SCHEME}={digest}"
 
 
-def signed_headers(
-    secret: str, body: bytes, timestamp: int, delivery_id: str, event_type: str
-) -> dict[str, str]:
+def signed_headers(secret: str, body: bytes, timestamp: int, delivery_id: str, event_type: str) -> dict[str, str]:
     return {
         "Content-Type": "application/json",
         TIMESTAMP_HEADER: str(timestamp),
@@ -84,9 +82,7 @@ def backoff_delay(attempt: int, policy: RetryPolicy, random: Callable[[], float]
     return half + half * random()
 
 
-def next_retry(
-    attempt: int, policy: RetryPolicy, now: datetime, random: Callable[[], float]
-) -> datetime | None:
+def next_retry(attempt: int, policy: RetryPolicy, now: datetime, random: Callable[[], float]) -> datetime | None:
     """When to try again after failed try ``attempt``, or None: give up (NotificationFailed)."""
     if attempt >= policy.max_attempts:
         return None

@@ -110,6 +110,8 @@ CONTACTS = (SupportContact("sc-yes", True), SupportContact("sc-no", False))
             FULL,
             [("referral.webhook", "partner_agency", "partner-9", "routine")],
         ),
+        ("PlanCreated", {}, FULL, [("plan-created-tell-specialist", "specialist", "spec-1", "routine")]),
+        ("PlanCreated", {}, NOBODY, []),
         ("CheckInCompleted", {}, FULL, []),
         ("ParticipantEnrolled", {}, FULL, []),
         ("SomethingNobodyKnows", {}, FULL, []),
@@ -125,6 +127,7 @@ def test_rule_table(event_type, payload, recipients, expected):
         (Role.PARTICIPANT, (Channel.EMAIL,)),
         (Role.SPECIALIST, (Channel.IN_APP, Channel.EMAIL)),
         (Role.PARTNER_AGENCY, (Channel.WEBHOOK,)),
+        (Role.SUPERVISOR, (Channel.IN_APP,)),
     ],
 )
 def test_each_role_gets_its_default_channels(role, channels):
@@ -132,6 +135,7 @@ def test_each_role_gets_its_default_channels(role, channels):
         Role.PARTICIPANT: ("MilestoneReached", {}, FULL),
         Role.SPECIALIST: ("PlanReviewRequested", {}, FULL),
         Role.PARTNER_AGENCY: ("ReferralRequested", {"recipient_agency_id": "p"}, FULL),
+        Role.SUPERVISOR: ("PlanCreated", {}, NO_SPECIALIST),  # a draft plan is an inbox heads-up only
     }[role]
     [intent] = intents_for(incoming(event_type, **payload), recipients, NOW)
     assert intent.channels == channels
