@@ -124,9 +124,7 @@ def score_assessment(cmd: RecordAssessment) -> ScoredAssessment:
         bam=ins.score_bam(cmd.bam) if cmd.bam else None,
         barc10=ins.score_barc10(cmd.barc10) if cmd.barc10 else None,
         asam=ins.asam_ratings(cmd.asam) if cmd.asam else None,
-        triggers=tuple(TriggerRef(trigger_id=t.trigger_id, situations=t.situations) for t in rf.triggers)
-        if rf
-        else (),
+        triggers=tuple(TriggerRef(trigger_id=t.trigger_id, situations=t.situations) for t in rf.triggers) if rf else (),
         stressors=tuple(s.category for s in rf.stressors) if rf else (),
         history=UseHistory(**rf.history.model_dump()) if rf and rf.history else None,
         pattern_of_use=PatternOfUse(**rf.pattern_of_use.model_dump()) if rf and rf.pattern_of_use else None,

@@ -147,9 +147,7 @@ def decide_sign(state: Consent, cmd: SignConsent, now: datetime) -> list[DomainE
 def decide_revoke(state: Consent, cmd: RevokeConsent, now: datetime) -> list[DomainEvent]:
     _existing(state, cmd.participant_id)
     if state.status is not ConsentStatus.ACTIVE:
-        raise Conflict(
-            f"only an active consent can be revoked; it is {state.status.value}", field="consent_id"
-        )
+        raise Conflict(f"only an active consent can be revoked; it is {state.status.value}", field="consent_id")
     return [ConsentRevoked(participant_id=cmd.participant_id, consent_id=cmd.consent_id, revoked_at=now)]
 
 

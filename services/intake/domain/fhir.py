@@ -25,9 +25,7 @@ SECURITY_LABELS = [
     {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "42CFRPart2"},
     {"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"},
 ]
-SURVEY = {
-    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "survey"}]
-}
+SURVEY = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "survey"}]}
 
 
 def _id(assessment_id: UUID, part: str) -> str:
@@ -48,16 +46,13 @@ def _groups(scored: ScoredAssessment) -> list[dict[str, Any]]:
         groups.append({"linkId": "gad7", "text": "GAD-7", "item": _integers("gad7", c.gad7.answers)})
     if c.bam:
         items = _integers("bam", c.bam.answers) + [
-            {"linkId": f"bam-{code}", "answer": [{"valueInteger": v}]}
-            for code, v in sorted(c.bam.substances.items())
+            {"linkId": f"bam-{code}", "answer": [{"valueInteger": v}]} for code, v in sorted(c.bam.substances.items())
         ]
         groups.append({"linkId": "bam", "text": "BAM", "item": items})
     if c.barc10:
         groups.append({"linkId": "barc10", "text": "BARC-10", "item": _integers("barc10", c.barc10.answers)})
     if c.asam:
-        ratings = [
-            {"linkId": f"asam-{d}", "answer": [{"valueInteger": v}]} for d, v in c.asam.model_dump().items()
-        ]
+        ratings = [{"linkId": f"asam-{d}", "answer": [{"valueInteger": v}]} for d, v in c.asam.model_dump().items()]
         groups.append({"linkId": "asam", "text": "ASAM dimension ratings", "item": ratings})
     return groups
 
@@ -99,9 +94,7 @@ def _observations(scored: ScoredAssessment, when: datetime) -> list[dict[str, An
             obs.append(_observation(scored, when, f"bam-{name}", code, value, "subscale"))
     if scored.barc10:
         code = _coded(WAYPOINT_CODES, "barc10-total", "BARC-10 total score")
-        remission = (
-            "predicts sustained remission" if scored.barc10.predicts_sustained_remission else "below 47"
-        )
+        remission = "predicts sustained remission" if scored.barc10.predicts_sustained_remission else "below 47"
         obs.append(_observation(scored, when, "barc10-total", code, scored.barc10.total, remission))
     return obs
 

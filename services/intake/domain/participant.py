@@ -94,9 +94,7 @@ def evolve(state: Participant, e: DomainEvent) -> Participant:
     if isinstance(e, SpecialistUnassigned):
         return replace(state, specialist_id=None)
     if isinstance(e, SupportContactConsentChanged):
-        return replace(
-            state, support_contacts={**state.support_contacts, e.support_contact_id: e.consent_to_contact}
-        )
+        return replace(state, support_contacts={**state.support_contacts, e.support_contact_id: e.consent_to_contact})
     if isinstance(e, ParticipantDischarged):
         return replace(state, status=ParticipantStatus.DISCHARGED)
     if isinstance(e, AssessmentCompleted):
@@ -136,9 +134,7 @@ def decide_enrol(state: Participant, cmd: EnrolParticipant, now: datetime) -> li
             recovery_start_date=cmd.recovery_start_date,
             primary_substances=cmd.primary_substances,
             preferred_channel=cmd.preferred_channel.value,
-            preferred_hours=ContactWindow(**cmd.preferred_hours.model_dump())
-            if cmd.preferred_hours
-            else None,
+            preferred_hours=ContactWindow(**cmd.preferred_hours.model_dump()) if cmd.preferred_hours else None,
             support_contacts=tuple(
                 SupportContactRef(
                     support_contact_id=c.support_contact_id,

@@ -117,6 +117,4 @@ def within_years(entries: Iterable[DisclosureEntry], years: int, now: datetime) 
     """Entries of the last ``years`` years, newest first (Part 2 asks for 3 and 6)."""
     day = 28 if (now.month, now.day) == (2, 29) else now.day  # 29 February has no twin in most years
     cutoff = now.replace(year=now.year - years, day=day)
-    return sorted(
-        (e for e in entries if e.disclosed_at >= cutoff), key=lambda e: e.disclosed_at, reverse=True
-    )
+    return sorted((e for e in entries if e.disclosed_at >= cutoff), key=lambda e: e.disclosed_at, reverse=True)

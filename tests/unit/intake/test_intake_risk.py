@@ -83,9 +83,7 @@ WEIGHTS = [
         1,
     ),
     (
-        RiskInputs(
-            stressors=(StressorCategory.HOUSING, StressorCategory.LEGAL, StressorCategory.FINANCES)
-        ),
+        RiskInputs(stressors=(StressorCategory.HOUSING, StressorCategory.LEGAL, StressorCategory.FINANCES)),
         "stressors 3 >= 3",
         1,
     ),
