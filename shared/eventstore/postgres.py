@@ -2,6 +2,8 @@
 
 The hot path talks to asyncpg directly: one ``INSERT ... SELECT FROM unnest(...)`` per append,
 whatever the number of events, so an append costs one round trip inside the caller's transaction.
+The primary key rejects an append behind the stream; the ``EXISTS`` guard rejects one ahead of it
+(which would otherwise leave a gap in the versions).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ INSERT INTO events (stream_id, stream_type, stream_version, event_id, event_type
 SELECT $1, $2, v, id, t, sv, $3, $4, o, d::jsonb, m::jsonb
 FROM unnest($5::int[], $6::uuid[], $7::text[], $8::int[], $9::timestamptz[], $10::text[], $11::text[])
      AS x(v, id, t, sv, o, d, m)
+WHERE $12::int = 0 OR EXISTS (SELECT 1 FROM events WHERE stream_id = $1 AND stream_version = $12)
 RETURNING global_position, recorded_at
 """
 
@@ -73,6 +76,7 @@ class PostgresEventStore:
             [e.occurred_at for e in events],
             [orjson.dumps(d).decode() for d in datas],
             [orjson.dumps(e.metadata.as_dict()).decode() for e in events],
+            expected_version,
         )
         try:
             if conn is None:
@@ -84,6 +88,8 @@ class PostgresEventStore:
             if exc.constraint_name == "events_pkey":
                 raise ConcurrencyError(stream_id, expected_version) from None
             raise
+        if not rows:  # the stream is not (yet) at the expected version
+            raise ConcurrencyError(stream_id, expected_version)
         return [
             StoredEvent(
                 global_position=row["global_position"],
