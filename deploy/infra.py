@@ -41,6 +41,7 @@ __all__ = [
     "DEFAULT_STATE_DIR",
     "Endpoints",
     "KafkaNotManagedError",
+    "ensure_databases",
     "start",
     "start_kafka",
     "status",
@@ -176,17 +177,17 @@ def start(
 
 
 def _stop_component(state_dir: Path, name: str, record: dict | None, remove: bool = True) -> bool:
-    source = (record or {}).get("source", NATIVE)
-    if source == ENV:
-        return False
-    if source == DOCKER:
+    stopped = False
+    if record is not None and record.get("source") == DOCKER:
         container = (docker_infra.kafka_name if name == KAFKA else docker_infra.postgres_name)(record["port"])
-        return docker_infra.stop_container(container, remove=remove)
+        stopped = docker_infra.stop_container(container, remove=remove)
+    # A native process living in this state dir is ours whatever the record says (the record may
+    # have been rewritten, e.g. by a later start() under KAFKA_BOOTSTRAP_SERVERS): never leak it.
     if name == KAFKA:
-        return NativeKafka(state_dir / "kafka").stop()
-    if (state_dir / "postgres" / "data").exists():
-        return NativePostgres(state_dir / "postgres").stop()
-    return False
+        stopped |= NativeKafka(state_dir / "kafka").stop()
+    elif (state_dir / "postgres" / "data").exists():
+        stopped |= NativePostgres(state_dir / "postgres").stop()
+    return stopped
 
 
 def _stop_locked(state_dir: Path, state: dict, components: Iterable[str]) -> list[str]:
