@@ -31,10 +31,10 @@ REVIEW_AFTER_RELAPSE = (ReviewUrgency.URGENT, 1)
 
 @dataclass(frozen=True)
 class RiskLevelFacts:
-    """intake's RiskLevelChanged: ``change_id`` is whatever identifies that change (event id)."""
+    """intake's RiskLevelChanged; ``source_id`` is the assessment that caused it (dedupes with it)."""
 
     participant_id: UUID
-    change_id: UUID
+    source_id: UUID
     risk_level: str
     changed_at: datetime
 
@@ -129,7 +129,7 @@ def when_assessment_completed(state: PlanState, facts: AssessmentFacts, now: dat
 
 def when_risk_level_changed(state: PlanState, facts: RiskLevelFacts, now: datetime) -> list[DomainEvent]:
     """A rise above the level planning last knew of asks for a review; any change becomes the baseline."""
-    return _on_risk_level(state, facts.risk_level, facts.change_id, now)
+    return _on_risk_level(state, facts.risk_level, facts.source_id, now)
 
 
 def when_relapse_reported(state: PlanState, facts: RelapseFacts, now: datetime) -> list[DomainEvent]:

@@ -61,6 +61,7 @@ class CopingStrategy(_Item):
 
 class HighRiskSituation(_Item):
     category: SituationCategory
+    trigger_id: UUID | None = None
     description: Text
     strategies: Annotated[tuple[CopingStrategy, ...], Field(max_length=20)] = ()
 

@@ -2,8 +2,10 @@
 
 The rules (documented in docs/planning.md):
 
-* every trigger category becomes a high-risk situation with the library's first suggestions;
-  trigger names are matched loosely (case, hyphens, spaces) and unknown ones are skipped;
+* every trigger becomes a high-risk situation for each of its situation categories, linked back to
+  the trigger by id, with the library's first suggestions for that category; category names are
+  matched loosely (case, hyphens, spaces), unknown ones are skipped, and a repeat of the same
+  (trigger, category) pair gives one situation;
 * each BAM protective item scored 0 or 1 (of 4) becomes a proposed goal; when only the protective
   subscale is known and it is at or below 12, one general goal stands in for the items;
 * a BARC-10 total below 47 adds a goal to grow recovery capital.
@@ -41,6 +43,14 @@ BARC10_GOAL = (
 
 
 @dataclass(frozen=True)
+class TriggerFacts:
+    """One trigger named at assessment: its id in intake and its situation categories."""
+
+    trigger_id: UUID | None
+    situations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class AssessmentFacts:
     """What planning needs from intake's AssessmentCompleted, as plain values."""
 
@@ -48,7 +58,7 @@ class AssessmentFacts:
     assessment_id: UUID
     risk_level: str
     completed_at: datetime
-    triggers: tuple[str, ...] = ()
+    triggers: tuple[TriggerFacts, ...] = ()
     bam_protective_items: Mapping[int, int] | None = field(default=None, hash=False)
     bam_protective_subscale: int | None = None
     barc10_total: int | None = None
@@ -63,17 +73,20 @@ def situation_category(name: str) -> SituationCategory | None:
         return None
 
 
-def _situations(triggers: Iterable[str]) -> tuple[HighRiskSituation, ...]:
-    categories = dict.fromkeys(c for c in map(situation_category, triggers) if c is not None)
+def _situations(triggers: Iterable[TriggerFacts]) -> tuple[HighRiskSituation, ...]:
+    pairs = dict.fromkeys(
+        (t.trigger_id, c) for t in triggers for c in map(situation_category, t.situations) if c is not None
+    )
     return tuple(
         HighRiskSituation(
             category=category,
+            trigger_id=trigger_id,
             description=SITUATION_DESCRIPTIONS[category],
             strategies=tuple(
                 CopingStrategy(text=f"{s.title}: {s.how}", library_key=s.key) for s in suggested_for(category)
             ),
         )
-        for category in categories
+        for trigger_id, category in pairs
     )
 
 
