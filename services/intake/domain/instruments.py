@@ -3,6 +3,10 @@
 Answer models reject a wrong item count or an out-of-range answer with an error located at the
 offending item (e.g. ``phq9.answers.8``), so the API can name each bad field. Scoring functions
 are pure and total over valid answers; raw answers are kept beside the scores by the caller.
+
+The PHQ-9 and GAD-7 were developed by Drs. Robert L. Spitzer, Janet B. W. Williams, Kurt Kroenke
+and colleagues with an educational grant from Pfizer Inc.; no permission is required to
+reproduce, translate, display or distribute them. Only ASAM ratings are stored, never ASAM text.
 """
 
 from __future__ import annotations
