@@ -62,12 +62,10 @@ class UsedCopingStrategy(BaseModel):
         return self
 
 
-class RecordCheckIn(BaseModel):
-    """Order: record a participant's check-in. The private note never leaves monitoring."""
+class CheckInAnswers(BaseModel):
+    """What a participant tells at a check-in (the HTTP body). The private note never leaves monitoring."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    participant_id: UUID
-    check_in_id: UUID
     craving: int = Field(ge=0, le=10)
     mood: int = Field(ge=1, le=5)
     used_since_last_check_in: bool = False
@@ -80,7 +78,7 @@ class RecordCheckIn(BaseModel):
     private_note: Annotated[str, StringConstraints(max_length=4000)] | None = None
 
     @model_validator(mode="after")
-    def _use_is_consistent(self) -> RecordCheckIn:
+    def _use_is_consistent(self) -> CheckInAnswers:
         if self.substances_used and not self.used_since_last_check_in:
             raise ValueError("substances_used needs used_since_last_check_in = true")
         if self.using_now and not self.used_since_last_check_in:
@@ -106,11 +104,18 @@ class RecordCheckIn(BaseModel):
         )
 
 
+class RecordCheckIn(CheckInAnswers):
+    """Order: record a participant's check-in."""
+
+    participant_id: UUID
+    check_in_id: UUID
+
+
 def _reason(code: EscalationCode, detail: str) -> EscalationReason:
     return EscalationReason(code=code, detail=detail)
 
 
-def check_in_reasons(check_in: RecordCheckIn, previous_cravings: Sequence[int]) -> list[EscalationReason]:
+def check_in_reasons(check_in: CheckInAnswers, previous_cravings: Sequence[int]) -> list[EscalationReason]:
     """Why this check-in calls for escalation (empty if it does not).
 
     ``previous_cravings`` are the cravings of earlier check-ins, oldest first.

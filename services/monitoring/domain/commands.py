@@ -51,11 +51,10 @@ class EndMonitoring(_Command):
     reason: str = "discharged"
 
 
-class SetCheckInSchedule(_Command):
-    """Order: override the cadence (ISO-8601 ``interval`` and ``grace``), or go back to the
-    risk-level default by leaving ``interval`` out. Grace defaults to zero with an override."""
+class CheckInScheduleChoice(_Command):
+    """A custom cadence (ISO-8601 ``interval`` and ``grace``), or the risk-level default when
+    ``interval`` is left out. Grace defaults to zero with a custom interval."""
 
-    participant_id: UUID
     interval: str | None = None
     grace: str | None = None
 
@@ -70,7 +69,7 @@ class SetCheckInSchedule(_Command):
         return value if value is None else _checked(parse_duration, value, "grace")
 
     @model_validator(mode="after")
-    def _grace_fits_interval(self) -> SetCheckInSchedule:
+    def _grace_fits_interval(self) -> CheckInScheduleChoice:
         if self.interval is None:
             if self.grace is not None:
                 raise ValueError("grace needs an interval; leave both out to use the risk-level default")
@@ -91,6 +90,12 @@ class SetCheckInSchedule(_Command):
         return timedelta(0) if self.grace is None else parse_duration(self.grace, field="grace")
 
 
+class SetCheckInSchedule(CheckInScheduleChoice):
+    """Order: set a participant's check-in cadence."""
+
+    participant_id: UUID
+
+
 def _checked(parse: Callable[..., timedelta], value: str, field: str) -> str:
     """Run a duration parser inside a pydantic validator (which only reports ValueError)."""
     try:
@@ -106,32 +111,47 @@ class DetectMissedCheckIns(_Command):
     participant_id: UUID
 
 
-class RequestHelp(_Command):
-    participant_id: UUID
-    help_request_id: UUID
+class HelpRequest(_Command):
     channel: Literal["app", "sms", "phone", "web"] = "app"
     message: PrivateText | None = None
 
 
-class ReportRelapse(_Command):
+class RequestHelp(HelpRequest):
+    """Order: the participant asks for help now (SOS)."""
+
     participant_id: UUID
-    relapse_id: UUID
+    help_request_id: UUID
+
+
+class RelapseReport(_Command):
     relapsed_on: date
     substances: tuple[Substance, ...] = Field(default=(), max_length=10)
-    reported_by: Literal["participant", "specialist"] = "participant"
     note: PrivateText | None = None
 
 
-class LogContact(_Command):
+class ReportRelapse(RelapseReport):
+    """Order: record a relapse (restarts the milestone count)."""
+
     participant_id: UUID
-    contact_id: UUID
-    specialist_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    relapse_id: UUID
+    reported_by: Literal["participant", "specialist"] = "participant"
+
+
+class ContactReport(_Command):
     channel: Literal["phone", "sms", "video", "in_person", "email", "app", "other"]
     direction: Literal["outbound", "inbound"] = "outbound"
     outcome: Literal["reached", "no_answer", "left_message", "declined"] = "reached"
-    occurred_at: AwareDatetime
+    occurred_at: AwareDatetime | None = None
     duration_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
     note: PrivateText | None = None
+
+
+class LogContact(ContactReport):
+    """Order: record an outreach or conversation by a specialist."""
+
+    participant_id: UUID
+    contact_id: UUID
+    specialist_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class CheckMilestones(_Command):
@@ -147,7 +167,7 @@ def help_requested(cmd: RequestHelp, now: datetime) -> HelpRequested:
     )
 
 
-def contact_logged(cmd: LogContact) -> ContactLogged:
+def contact_logged(cmd: LogContact, now: datetime) -> ContactLogged:
     return ContactLogged(
         participant_id=cmd.participant_id,
         contact_id=cmd.contact_id,
@@ -155,6 +175,6 @@ def contact_logged(cmd: LogContact) -> ContactLogged:
         channel=cmd.channel,
         direction=cmd.direction,
         outcome=cmd.outcome,
-        occurred_at=cmd.occurred_at,
+        occurred_at=cmd.occurred_at or now,
         duration_minutes=cmd.duration_minutes,
     )

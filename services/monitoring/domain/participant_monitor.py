@@ -181,9 +181,9 @@ def decide_log_contact(state: MonitorState, cmd: LogContact, now: datetime) -> l
     """Contacts may be logged after discharge too (follow-up calls), but not for unknown people."""
     if not state.known:
         raise NotFound("participant is not known to monitoring", field="participant_id")
-    if cmd.occurred_at > now + CLOCK_SKEW:
+    if cmd.occurred_at is not None and cmd.occurred_at > now + CLOCK_SKEW:
         raise InvalidCommand("a contact cannot be logged in the future", field="occurred_at")
-    return [contact_logged(cmd)]
+    return [contact_logged(cmd, now)]
 
 
 def decide_check_milestones(state: MonitorState, cmd: CheckMilestones, now: datetime) -> list[DomainEvent]:
