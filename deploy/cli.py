@@ -95,5 +95,13 @@ async def _demo(specialist: str, agency: str) -> None:
     console.print(f"Follow it: GET {urls['monitoring']}/v1/participants/{pid}/timeline")
 
 
+@app.command()
+def catalogue(out: Path = Path("docs/catalogue")) -> None:
+    """Write the event catalogue: AsyncAPI 3, one JSON Schema per event, and a Markdown index."""
+    from shared.catalogue_export import write
+
+    console.print(f"wrote {len(write(out))} files under {out}")
+
+
 if __name__ == "__main__":
     app()
