@@ -1,12 +1,13 @@
 """Session infrastructure for every test: real Kafka and PostgreSQL via :mod:`deploy.infra`.
 
 Resolution follows ``deploy.infra.start``: ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` from the
-environment, else Docker (testcontainers), else native processes under ``.waypoint/test`` on ports
-``WAYPOINT_TEST_KAFKA_PORT`` (19092) / ``WAYPOINT_TEST_PG_PORT`` (15432). Infrastructure that cannot
-start fails the tests: we never skip silently, locally or in CI.
+environment, else Docker (testcontainers), else native processes under ``WAYPOINT_TEST_STATE_DIR``
+(``.waypoint/test``) on ports ``WAYPOINT_TEST_KAFKA_PORT`` (19092) / ``WAYPOINT_TEST_PG_PORT`` (15432).
+Infrastructure that cannot start fails the tests: we never skip silently, locally or in CI.
 
-Fixtures: ``infra`` (Endpoints), ``kafka_bootstrap``, ``database_url``, ``fresh_database`` (factory),
-``kafka_controller`` (stop/start Kafka for outage tests; mark those ``infra_outage``).
+Fixtures: ``infra`` (Endpoints), ``kafka_bootstrap``, ``database_url``, ``infra_state_dir``,
+``fresh_database`` (factory), ``kafka_controller`` (stop/start Kafka for outage tests; mark those
+``infra_outage``).
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ def infra() -> Iterator[infra_mod.Endpoints]:
         )
     yield endpoints
     infra_mod.stop(TEST_STATE_DIR, components=endpoints.started)
+
+
+@pytest.fixture(scope="session")
+def infra_state_dir() -> Path:
+    """State directory of the session's managed infrastructure (pid files, logs, data)."""
+    return TEST_STATE_DIR
 
 
 @pytest.fixture(scope="session")

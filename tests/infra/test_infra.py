@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from pathlib import Path
 
 import asyncpg
 import psutil
@@ -16,8 +15,6 @@ from deploy import infra as infra_mod
 from deploy._util import port_is_open, read_pid
 
 pytestmark = pytest.mark.integration
-
-TEST_STATE_DIR = Path(__file__).resolve().parents[2] / ".waypoint" / "test"  # as in tests/conftest.py
 
 
 async def _produce(bootstrap: str, topic: str, value: bytes) -> RecordMetadata:
@@ -78,11 +75,11 @@ async def test_fresh_database_is_empty_and_writable(fresh_database):
     assert fresh_database("t_infra") != url
 
 
-def test_start_again_reuses_the_running_services(infra):
-    again = infra_mod.start(TEST_STATE_DIR, kafka_port=_port(infra.kafka_bootstrap), pg_port=_port(infra.database_url))
+def test_start_again_reuses_the_running_services(infra, infra_state_dir):
+    again = infra_mod.start(infra_state_dir, kafka_port=_port(infra.kafka_bootstrap), pg_port=_port(infra.database_url))
     assert (again.kafka_bootstrap, again.database_url) == (infra.kafka_bootstrap, infra.database_url)
     assert again.started == frozenset()
-    env_file = (TEST_STATE_DIR / "infra.env").read_text()
+    env_file = (infra_state_dir / "infra.env").read_text()
     assert f"KAFKA_BOOTSTRAP_SERVERS={infra.kafka_bootstrap}\n" in env_file
 
 
@@ -100,8 +97,8 @@ async def test_kafka_stop_and_start_keeps_the_data(kafka_controller, kafka_boots
 
 
 @pytest.mark.infra_outage
-def test_stopping_kafka_leaves_no_stray_process(infra, kafka_controller):
-    pid = read_pid(TEST_STATE_DIR / "kafka" / "kafka.pid")
+def test_stopping_kafka_leaves_no_stray_process(infra, infra_state_dir, kafka_controller):
+    pid = read_pid(infra_state_dir / "kafka" / "kafka.pid")
     if infra.kafka_source == infra_mod.NATIVE:
         assert pid and psutil.pid_exists(pid)
 
@@ -111,8 +108,8 @@ def test_stopping_kafka_leaves_no_stray_process(infra, kafka_controller):
     assert not port_is_open(host, port)
     if infra.kafka_source == infra_mod.NATIVE:
         assert not port_is_open(host, port + 1), "controller port still open"
-        assert not (TEST_STATE_DIR / "kafka" / "kafka.pid").exists()
-        marker = str(TEST_STATE_DIR / "kafka")
+        assert not (infra_state_dir / "kafka" / "kafka.pid").exists()
+        marker = str(infra_state_dir / "kafka")
         strays = [
             p.pid
             for p in psutil.process_iter(["cmdline", "status"])
