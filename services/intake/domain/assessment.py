@@ -65,9 +65,9 @@ class RiskFactors(Command):
     pattern_of_use: UsePattern | None = None
 
 
-class RecordAssessment(Command):
-    participant_id: UUID
-    assessment_id: UUID = Field(default_factory=uuid4)
+class AssessmentForm(Command):
+    """The sections of one assessment, as a specialist submits them."""
+
     phq9: ins.Phq9Answers | None = None
     gad7: ins.Gad7Answers | None = None
     bam: ins.BamAnswers | None = None
@@ -76,10 +76,15 @@ class RecordAssessment(Command):
     risk_factors: RiskFactors | None = None
 
     @model_validator(mode="after")
-    def _at_least_one_section(self) -> RecordAssessment:
+    def _at_least_one_section(self) -> AssessmentForm:
         if not instruments_of(self):
             raise ValueError("an assessment needs at least one instrument or the risk-factor section")
         return self
+
+
+class RecordAssessment(AssessmentForm):
+    participant_id: UUID
+    assessment_id: UUID = Field(default_factory=uuid4)
 
 
 class ScoredAssessment(BaseModel):
@@ -110,7 +115,7 @@ _SECTIONS = (
 )
 
 
-def instruments_of(cmd: RecordAssessment) -> tuple[Instrument, ...]:
+def instruments_of(cmd: AssessmentForm) -> tuple[Instrument, ...]:
     return tuple(instrument for name, instrument in _SECTIONS if getattr(cmd, name) is not None)
 
 

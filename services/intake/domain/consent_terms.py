@@ -58,9 +58,9 @@ class Signature(Command):
     signed_on: date
 
 
-class ConsentTerms(Command):
-    participant_id: UUID
-    consent_id: UUID = Field(default_factory=uuid4)
+class ConsentForm(Command):
+    """Every required element but the signature (a draft has exactly these)."""
+
     disclosing_agency_id: AgencyId
     information: tuple[InformationCategory, ...] = Field(min_length=1, max_length=10)
     information_description: Description | None = None
@@ -81,20 +81,32 @@ class ConsentTerms(Command):
         return purposes
 
 
+class SignedConsentForm(ConsentForm):
+    signature: Signature
+
+
+class ConsentTerms(ConsentForm):
+    """Terms of one consent of one participant (base of both orders that record terms)."""
+
+    participant_id: UUID
+    consent_id: UUID = Field(default_factory=uuid4)
+
+
 class DraftConsent(ConsentTerms):
     """Prepare a consent for signature. A draft discloses nothing."""
 
 
-class GrantConsent(ConsentTerms):
+class GrantConsent(ConsentTerms, SignedConsentForm):
     """Sign a consent into force; on an active consent it becomes that consent's next version."""
 
+
+class SignatureForm(Command):
     signature: Signature
 
 
-class SignConsent(Command):
+class SignConsent(SignatureForm):
     participant_id: UUID
     consent_id: UUID
-    signature: Signature
 
 
 class RevokeConsent(Command):

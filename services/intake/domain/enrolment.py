@@ -82,23 +82,27 @@ class ContactHours(Command):
         return self
 
 
-class EnrolParticipant(Command):
-    """Enrol a person; without a specialist they wait in the assignment queue."""
+class EnrolmentForm(Command):
+    """What a specialist records at enrolment. Only a name is required: a display name or contact
+    details (the rest can follow). Without a specialist the person waits in the assignment queue."""
 
-    participant_id: UUID = Field(default_factory=uuid4)
+    display_name: Name | None = None
     specialist_id: SpecialistId | None = None
-    recovery_start_date: date
-    primary_substances: tuple[Substance, ...] = Field(min_length=1, max_length=10)
-    preferred_channel: Channel
+    recovery_start_date: date | None = None
+    primary_substances: tuple[Substance, ...] = Field(default=(), max_length=10)
+    preferred_channel: Channel | None = None
     preferred_hours: ContactHours | None = None
-    contact: ContactDetails
+    contact: ContactDetails | None = Field(default=None, validate_default=True)
     support_contacts: tuple[SupportContact, ...] = Field(default=(), max_length=20)
 
     @field_validator("contact")
     @classmethod
-    def _reachable_on_preferred_channel(cls, contact: ContactDetails, info: ValidationInfo) -> ContactDetails:
+    def _named_and_reachable(cls, contact: ContactDetails | None, info: ValidationInfo) -> ContactDetails | None:
+        if contact is None and info.data.get("display_name") is None:
+            raise ValueError("a display_name or contact details are required")
         channel = info.data.get("preferred_channel")
-        missing = channel and _needs_address(channel, contact.phone, contact.email)
+        missing = channel and _needs_address(channel, contact.phone if contact else None,
+                                             contact.email if contact else None)  # fmt: skip
         if missing:
             raise ValueError(f"{missing} is required for the preferred channel {channel.value}")
         return contact
@@ -112,11 +116,18 @@ class EnrolParticipant(Command):
         return contacts
 
 
-class AssignSpecialist(Command):
+class EnrolParticipant(EnrolmentForm):
+    participant_id: UUID = Field(default_factory=uuid4)
+
+
+class SpecialistChoice(Command):
+    specialist_id: SpecialistId
+
+
+class AssignSpecialist(SpecialistChoice):
     """Assign from the queue, or transfer to another specialist."""
 
     participant_id: UUID
-    specialist_id: SpecialistId
 
 
 class ReleaseToQueue(Command):
@@ -125,12 +136,18 @@ class ReleaseToQueue(Command):
     participant_id: UUID
 
 
-class ChangeSupportContactConsent(Command):
-    participant_id: UUID
-    support_contact_id: UUID
+class SupportContactConsentForm(Command):
     consent_to_contact: bool
 
 
-class DischargeParticipant(Command):
+class ChangeSupportContactConsent(SupportContactConsentForm):
     participant_id: UUID
+    support_contact_id: UUID
+
+
+class DischargeForm(Command):
     reason: DischargeReason
+
+
+class DischargeParticipant(DischargeForm):
+    participant_id: UUID

@@ -125,7 +125,7 @@ def require_active(state: Participant) -> Participant:
 def decide_enrol(state: Participant, cmd: EnrolParticipant, now: datetime) -> list[DomainEvent]:
     if state.status is not ParticipantStatus.NOT_ENROLLED:
         raise Conflict("participant is already enrolled", field="participant_id")
-    if cmd.recovery_start_date > now.date():
+    if cmd.recovery_start_date and cmd.recovery_start_date > now.date():
         raise InvalidCommand("recovery start date is in the future", field="recovery_start_date")
     return [
         ParticipantEnrolled(
@@ -133,7 +133,7 @@ def decide_enrol(state: Participant, cmd: EnrolParticipant, now: datetime) -> li
             specialist_id=cmd.specialist_id,
             recovery_start_date=cmd.recovery_start_date,
             primary_substances=cmd.primary_substances,
-            preferred_channel=cmd.preferred_channel.value,
+            preferred_channel=cmd.preferred_channel.value if cmd.preferred_channel else None,
             preferred_hours=ContactWindow(**cmd.preferred_hours.model_dump()) if cmd.preferred_hours else None,
             support_contacts=tuple(
                 SupportContactRef(

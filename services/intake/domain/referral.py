@@ -32,13 +32,16 @@ REDISCLOSURE_NOTICE = (
 NOT_FOUND_MESSAGE = "participant not found"
 
 
-class RequestReferral(Command):
-    participant_id: UUID
-    referral_id: UUID = Field(default_factory=uuid4)
+class ReferralForm(Command):
     recipient_agency_id: AgencyId
     purpose: DisclosurePurpose
     information: tuple[InformationCategory, ...] = Field(min_length=1, max_length=10)
     note: Description | None = None  # for the receiving agency; kept by intake, never in an event
+
+
+class RequestReferral(ReferralForm):
+    participant_id: UUID
+    referral_id: UUID = Field(default_factory=uuid4)
 
 
 def covering_consent(

@@ -169,7 +169,8 @@ def test_orders_for_an_unknown_participant_are_not_found_and_for_a_discharged_on
     [
         ({"preferred_channel": "email"}, ("contact",)),
         ({"preferred_channel": "pigeon"}, ("preferred_channel",)),
-        ({"primary_substances": []}, ("primary_substances",)),
+        ({"contact": None}, ("contact",)),
+        ({"primary_substances": ["x" * 61]}, ("primary_substances", 0)),
         ({"recovery_start_date": "not a date"}, ("recovery_start_date",)),
         ({"contact": {"given_name": "", "family_name": "E", "phone": "+15550100"}}, ("contact", "given_name")),
         ({"contact": {"given_name": "R", "family_name": "E", "phone": "call me"}}, ("contact", "phone")),
@@ -187,6 +188,15 @@ def test_an_enrolment_order_with_a_bad_field_is_rejected_naming_it(overrides, lo
     with pytest.raises(ValidationError) as raised:
         enrol_order(**overrides)
     assert location in [tuple(e["loc"]) for e in raised.value.errors()]
+
+
+def test_a_display_name_alone_is_enough_to_enrol():
+    order = EnrolParticipant.model_validate({"display_name": "Sam", "specialist_id": "spec-9"})
+    [e] = decide_enrol(P.initial(), order, NOW)
+    assert (e.specialist_id, e.recovery_start_date, e.primary_substances, e.preferred_channel) == (
+        "spec-9", None, (), None
+    )  # fmt: skip
+    assert "Sam" not in e.model_dump_json()
 
 
 def test_support_contact_ids_must_be_unique():
