@@ -1,16 +1,17 @@
 """Planning's private events: stored in planning's event store, never published.
 
 Each plan version is recorded as a ``PlanVersionRecorded`` holding the full ``PlanDocument``
-(content included) next to the public, structure-only events of the same decision. The outbox
-publishes only the catalogue events (:func:`is_published`), so content cannot reach Kafka by
-accident: a catalogue event has no field that could hold it. Keeping the full document per version
-makes ``?version=N`` and ``?as_of=`` a single lookup instead of a replay.
+(content included) next to the public, structure-only events of the same decision. Planning's
+repository sends only the catalogue events (:func:`is_published`) to the outbox; a catalogue event
+has no field that could hold content, and a private event refuses to be serialised for Kafka
+(``published()`` raises), so content cannot reach the bus even by a wiring mistake. Keeping the
+full document per version makes ``?version=N`` and ``?as_of=`` a single lookup, not a replay.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -43,8 +44,18 @@ class PlanDocument(BaseModel):
     source_assessment_id: UUID | None = None
 
 
+class PrivateEventPublished(RuntimeError):
+    """A private planning event reached the outbox: a programming error, so fail loudly."""
+
+
+class _PrivateEvent(DomainEvent):
+    def published(self) -> dict[str, Any]:
+        # Fail closed: the transaction that tried to enqueue this rolls back, nothing leaks.
+        raise PrivateEventPublished(f"{type(self).__name__} is private to planning and is never published")
+
+
 @event("planning")
-class PlanVersionRecorded(DomainEvent):
+class PlanVersionRecorded(_PrivateEvent):
     """Private: the full document of plan version ``version``, who made it and why."""
 
     participant_id: UUID
@@ -58,7 +69,7 @@ class PlanVersionRecorded(DomainEvent):
 
 
 @event("planning")
-class PlanRiskLevelNoted(DomainEvent):
+class PlanRiskLevelNoted(_PrivateEvent):
     """Private: the latest risk level planning knows of, the baseline for 'the risk has risen'."""
 
     participant_id: UUID
@@ -68,12 +79,9 @@ class PlanRiskLevelNoted(DomainEvent):
     noted_at: datetime
 
 
-PRIVATE_EVENTS: frozenset[type[DomainEvent]] = frozenset({PlanVersionRecorded, PlanRiskLevelNoted})
-
-
 def is_published(e: DomainEvent) -> bool:
     """True for events of the published catalogue, False for planning's private records."""
-    return type(e).__module__ == catalogue.__name__ and type(e) not in PRIVATE_EVENTS
+    return type(e).__module__ == catalogue.__name__ and not isinstance(e, _PrivateEvent)
 
 
 def published(events: list[DomainEvent]) -> list[DomainEvent]:

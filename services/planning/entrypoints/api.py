@@ -1,35 +1,233 @@
-"""Planning HTTP API."""
+"""Planning HTTP API: the plan (current, past versions, history, FHIR), its edits and education.
+
+Handlers only translate HTTP into commands and views; the rules live in the domain.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
 from uuid import UUID
 
-import orjson
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from services.planning.adapters.fhir import plan_bundle
+from services.planning.application import handlers, views
+from services.planning.domain.commands import (
+    AssignEducationModule,
+    CompleteEducationModule,
+    DraftPlan,
+    ModuleKey,
+    RevisePlan,
+)
+from services.planning.domain.education import CATALOGUE
+from services.planning.domain.sections import SectionsPatch
+from services.planning.domain.strategies import LIBRARY, SITUATION_DESCRIPTIONS
 from shared.auth import Principal
-from shared.domain import NotFound
+from shared.catalogue.planning import PlanStatus
+from shared.domain import DomainError, InvalidCommand, NotFound
 from shared.http import require_roles
-from shared.runtime import Runtime, runtime
+from shared.runtime import Runtime, command_metadata, runtime
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["planning"])
 staff = require_roles("specialist", "supervisor", "agency_admin")
+readers = require_roles("specialist", "supervisor", "agency_admin", "integration", "participant")
+C = TypeVar("C", bound=BaseModel)
+
+
+class PreconditionRequired(DomainError):
+    status = 428
+    code = "if-match-required"
+
+
+class PlanDraftBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sections: SectionsPatch = SectionsPatch()
+
+
+class PlanRevisionBody(BaseModel):
+    """Sections to replace (others stay), a new status, and/or the sign-off of open reviews."""
+
+    model_config = ConfigDict(extra="forbid")
+    sections: SectionsPatch = SectionsPatch()
+    status: PlanStatus | None = None
+    review_completed: bool = False
+
+
+class ModuleAssignmentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    module: ModuleKey
+    due_on: date | None = None
+
+
+def _command(cls: type[C], **values: Any) -> C:
+    """Build a command from request parts, turning its validation errors into a 422 problem."""
+    try:
+        return cls.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidCommand(first["msg"], field=".".join(str(p) for p in first["loc"])) from None
+
+
+def _readable(caller: Principal, participant_id: UUID) -> None:
+    # A participant sees only their own plan; anyone else's looks like no plan at all.
+    if not caller.has_any("specialist", "supervisor", "agency_admin", "integration") and caller.sub != str(
+        participant_id
+    ):
+        raise NotFound("no plan for this participant", field="participant_id")
+
+
+def _expected_version(if_match: str | None) -> int:
+    if if_match is None:
+        raise PreconditionRequired("send If-Match with the plan version this edit is based on", field="If-Match")
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit() or int(tag) < 1:
+        raise InvalidCommand(f'If-Match must be a plan version such as "3", not {if_match!r}', field="If-Match")
+    return int(tag)
+
+
+def _with_etag(body: dict[str, Any], status_code: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status_code, headers={"ETag": f'"{body["version"]}"'})
 
 
 @router.get("/participants/{participant_id}/plan")
 async def get_plan(
-    participant_id: UUID, caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
-) -> dict[str, Any]:
-    row = await rt.pool.fetchrow(
-        "SELECT plan_id, version, status, content::text AS content, updated_at FROM plans"
-        " WHERE participant_id = $1 AND agency_id = $2",
-        participant_id, caller.agency_id,
+    participant_id: UUID,
+    version: int | None = Query(None, ge=1, description="a past version number"),
+    as_of: datetime | None = Query(None, description="the version in force at this instant (ISO 8601, with zone)"),
+    caller: Principal = Depends(readers),
+    rt: Runtime = Depends(runtime),
+) -> JSONResponse:
+    _readable(caller, participant_id)
+    if version is not None and as_of is not None:
+        raise InvalidCommand("ask for either a version or an as_of instant, not both", field="as_of")
+    if as_of is not None:
+        if as_of.tzinfo is None:
+            raise InvalidCommand("as_of needs a time zone, e.g. 2026-03-02T09:00:00Z", field="as_of")
+        record = await views.plan_as_of(rt.pool, participant_id, caller.agency_id, as_of)
+        return _with_etag(views.version_view(record))
+    if version is not None:
+        record = await views.plan_version(rt.pool, participant_id, caller.agency_id, version)
+        return _with_etag(views.version_view(record))
+    return _with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id))
+
+
+@router.post("/participants/{participant_id}/plan", status_code=201)
+async def draft_plan(
+    participant_id: UUID,
+    body: PlanDraftBody,
+    request: Request,
+    caller: Principal = Depends(staff),
+    rt: Runtime = Depends(runtime),
+) -> JSONResponse:
+    command = _command(DraftPlan, participant_id=participant_id, sections=body.sections, drafted_by=caller.sub)
+    async with rt.uow(command_metadata(request, caller)) as uow:
+        await handlers.draft_plan(command, uow, caller.agency_id, datetime.now(UTC))
+    return _with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id), 201)
+
+
+@router.put("/participants/{participant_id}/plan")
+async def revise_plan(
+    participant_id: UUID,
+    body: PlanRevisionBody,
+    request: Request,
+    if_match: str | None = Header(None, alias="If-Match"),
+    caller: Principal = Depends(staff),
+    rt: Runtime = Depends(runtime),
+) -> JSONResponse:
+    command = _command(
+        RevisePlan,
+        participant_id=participant_id,
+        expected_version=_expected_version(if_match),
+        sections=body.sections,
+        status=body.status,
+        review_completed=body.review_completed,
+        changed_by=caller.sub,
     )
-    if row is None:
-        raise NotFound("no plan for this participant")
+    async with rt.uow(command_metadata(request, caller)) as uow:
+        await handlers.revise_plan(command, uow, caller.agency_id, datetime.now(UTC))
+    return _with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id))
+
+
+@router.get("/participants/{participant_id}/plan/history")
+async def plan_history(
+    participant_id: UUID, caller: Principal = Depends(readers), rt: Runtime = Depends(runtime)
+) -> dict[str, Any]:
+    _readable(caller, participant_id)
+    entries = await views.history(rt.pool, participant_id, caller.agency_id)
+    return {"participant_id": str(participant_id), "versions": entries}
+
+
+@router.get("/participants/{participant_id}/plan/fhir", response_class=Response)
+async def plan_as_fhir(
+    participant_id: UUID,
+    version: int | None = Query(None, ge=1),
+    caller: Principal = Depends(readers),
+    rt: Runtime = Depends(runtime),
+) -> JSONResponse:
+    """The plan (current, or a past ``version``) as a FHIR R4 Bundle with a CarePlan and its Goals."""
+    _readable(caller, participant_id)
+    if version is None:
+        record = await views.latest_version(rt.pool, participant_id, caller.agency_id)
+    else:
+        record = await views.plan_version(rt.pool, participant_id, caller.agency_id, version)
+    bundle = plan_bundle(record.participant_id, record.plan_id, record.version, record.document, record.recorded_at)
+    return JSONResponse(bundle, media_type="application/fhir+json")
+
+
+@router.post("/participants/{participant_id}/plan/education-modules", status_code=201)
+async def assign_module(
+    participant_id: UUID,
+    body: ModuleAssignmentBody,
+    request: Request,
+    caller: Principal = Depends(staff),
+    rt: Runtime = Depends(runtime),
+) -> JSONResponse:
+    command = _command(
+        AssignEducationModule,
+        participant_id=participant_id,
+        module=body.module,
+        due_on=body.due_on,
+        assigned_by=caller.sub,
+    )
+    async with rt.uow(command_metadata(request, caller)) as uow:
+        await handlers.assign_module(command, uow, caller.agency_id, datetime.now(UTC))
+    return _with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id), 201)
+
+
+@router.post("/participants/{participant_id}/plan/education-modules/{module}/completion")
+async def complete_module(
+    participant_id: UUID,
+    module: str,
+    request: Request,
+    caller: Principal = Depends(readers),
+    rt: Runtime = Depends(runtime),
+) -> JSONResponse:
+    """Mark a module done: by staff, or by the participant for their own plan."""
+    _readable(caller, participant_id)
+    command = _command(CompleteEducationModule, participant_id=participant_id, module=module, completed_by=caller.sub)
+    async with rt.uow(command_metadata(request, caller)) as uow:
+        await handlers.complete_module(command, uow, caller.agency_id, datetime.now(UTC))
+    return _with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id))
+
+
+@router.get("/education-modules")
+async def education_catalogue(caller: Principal = Depends(readers)) -> dict[str, Any]:
+    modules = [{"key": m.key, "title": m.title, "summary": m.summary, "minutes": m.minutes} for m in CATALOGUE.values()]
+    return {"modules": modules}
+
+
+@router.get("/coping-strategies")
+async def strategy_library(caller: Principal = Depends(readers)) -> dict[str, Any]:
     return {
-        "participant_id": str(participant_id), "plan_id": str(row["plan_id"]), "version": row["version"],
-        "status": row["status"], "content": orjson.loads(row["content"]),
-        "updated_at": row["updated_at"].isoformat(),
+        "situations": [
+            {
+                "category": category.value,
+                "description": SITUATION_DESCRIPTIONS[category],
+                "strategies": [{"key": s.key, "title": s.title, "how": s.how} for s in strategies],
+            }
+            for category, strategies in LIBRARY.items()
+        ]
     }

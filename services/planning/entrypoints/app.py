@@ -1,23 +1,47 @@
-"""Planning's process: HTTP API, outbox relay and the consumer of intake's events."""
+"""Planning's process: HTTP API, outbox relay, and consumers of intake's and monitoring's events."""
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
-from services.planning.application.slice import on_intake_event
+from services.planning.application.consumers import on_intake_event, on_monitoring_event
+from services.planning.domain.lifecycle import PlanVersionConflict
 from services.planning.entrypoints.api import router
 from shared.cloudevents import topic_for
+from shared.http import problem
 from shared.runtime import ConsumerSpec, create_service_app
 from shared.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 
+def _stale_version(_: Request, exc: Exception) -> JSONResponse:
+    """412 with the current version, so the client can reload exactly that version and retry."""
+    assert isinstance(exc, PlanVersionConflict)
+    response = problem(
+        412,
+        "Plan version conflict",
+        exc.message,
+        code=exc.code,
+        current_version=exc.current,
+        your_version=exc.expected,
+        errors=[{"field": "If-Match", "message": exc.message}],
+    )
+    response.headers["ETag"] = f'"{exc.current}"'
+    return response
+
+
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         "planning",
         routers=[router],
         migrations=MIGRATIONS,
         settings=settings,
-        consumers=lambda rt: [ConsumerSpec("plans", [topic_for("intake")], on_intake_event)],
+        consumers=lambda rt: [
+            ConsumerSpec("plans", [topic_for("intake")], on_intake_event),
+            ConsumerSpec("relapses", [topic_for("monitoring")], on_monitoring_event),
+        ],
     )
+    app.add_exception_handler(PlanVersionConflict, _stale_version)
+    return app

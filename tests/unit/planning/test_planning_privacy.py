@@ -17,7 +17,7 @@ from services.planning.domain.policies import (
     when_participant_discharged,
     when_relapse_reported,
 )
-from services.planning.domain.recorded import PlanVersionRecorded, is_published, published
+from services.planning.domain.recorded import PlanVersionRecorded, PrivateEventPublished, is_published, published
 from shared.catalogue import planning as catalogue
 from shared.events import DomainEvent, registered_events
 
@@ -81,3 +81,9 @@ def test_drafted_plan_without_content_publishes_counts_only() -> None:
     (created,) = published(drafted())
     assert isinstance(created, catalogue.PlanCreated)
     assert created.outline == catalogue.PlanOutline()
+
+
+def test_a_private_record_refuses_to_be_serialised_for_kafka() -> None:
+    record = next(e for e in seeded() if isinstance(e, PlanVersionRecorded))
+    with pytest.raises(PrivateEventPublished):
+        record.published()

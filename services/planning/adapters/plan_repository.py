@@ -1,0 +1,89 @@
+"""The plan stream in the shared event store: load, decide, append, project, in one transaction.
+
+Unlike ``UnitOfWork.append`` (which sends every appended event to the outbox), this stores all
+events of a decision in the plan's stream but enqueues only the published ones: the private
+version records keep the plan's content in planning's database and off the bus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from services.planning.domain.lifecycle import PlanNotFound
+from services.planning.domain.recorded import is_published
+from services.planning.domain.state import PLAN, PlanState
+from services.planning.projections.current_plan import project_current_plan
+from shared import outbox
+from shared.envelope import NewEvent
+from shared.events import DomainEvent
+from shared.uow import UnitOfWork
+
+
+def stream_of(participant_id: UUID) -> str:
+    return f"plan-{participant_id}"
+
+
+@dataclass(frozen=True)
+class Decided:
+    """The outcome of a decision: the state after it and the events it produced (maybe none)."""
+
+    state: PlanState
+    events: list[DomainEvent]
+
+
+async def load_plan(uow: UnitOfWork, participant_id: UUID, agency_id: str) -> tuple[PlanState, int]:
+    """The plan's state and stream version; a plan of another agency looks exactly like none."""
+    stored = await uow.store.read_stream(stream_of(participant_id), conn=uow.conn)
+    if stored and stored[0].agency_id != agency_id:
+        raise PlanNotFound("this participant has no plan yet", field="participant_id")
+    return PLAN.fold(e.event for e in stored), (stored[-1].stream_version if stored else 0)
+
+
+async def append_plan_events(
+    uow: UnitOfWork,
+    participant_id: UUID,
+    agency_id: str,
+    events: Sequence[DomainEvent],
+    *,
+    expected_version: int,
+    now: datetime,
+) -> None:
+    """Store every event of the decision; enqueue only those that may leave the service."""
+    if not events:
+        return
+    new = [
+        NewEvent(
+            stream_id=stream_of(participant_id),
+            stream_type=PLAN.stream_type,
+            agency_id=agency_id,
+            participant_id=participant_id,
+            event=e,
+            metadata=uow.metadata,
+            occurred_at=now,
+        )
+        for e in events
+    ]
+    stored = await uow.store.append(new, expected_version=expected_version, conn=uow.conn)
+    await outbox.enqueue(uow.conn, uow.service, [n for n in new if is_published(n.event)])
+    uow.appended.extend(stored)
+
+
+async def decide_plan(
+    uow: UnitOfWork,
+    participant_id: UUID,
+    agency_id: str,
+    decide: Callable[[PlanState], Sequence[DomainEvent]],
+    now: datetime,
+) -> Decided:
+    """Load the plan, decide, append and refresh the current-plan read model."""
+    state, version = await load_plan(uow, participant_id, agency_id)
+    events = list(decide(state))
+    if not events:
+        return Decided(state, [])
+    await append_plan_events(uow, participant_id, agency_id, events, expected_version=version, now=now)
+    after = PLAN.fold(events, state)
+    await project_current_plan(uow.conn, participant_id, agency_id, after, now)
+    return Decided(after, events)

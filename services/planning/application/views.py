@@ -1,0 +1,125 @@
+"""Reads that skip the aggregate: the current plan from its read model, past versions and the
+history straight from the private version records in the event store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import orjson
+
+from services.planning.adapters.plan_repository import stream_of
+from services.planning.domain.lifecycle import PlanNotFound
+from services.planning.domain.recorded import PlanDocument, PlanVersionRecorded
+from shared.events import load_event
+
+_VERSIONS = (
+    "SELECT schema_version, data::text AS data FROM events"
+    " WHERE stream_id = $1 AND agency_id = $2 AND event_type = 'PlanVersionRecorded'"
+)
+
+
+def _no_plan() -> PlanNotFound:
+    return PlanNotFound("no plan for this participant", field="participant_id")
+
+
+def document_view(document: PlanDocument) -> dict[str, Any]:
+    body: dict[str, Any] = document.model_dump(mode="json")
+    return {
+        "status": body["status"],
+        "sections": body["content"],
+        "education": body["education"],
+        "source_assessment_id": body["source_assessment_id"],
+    }
+
+
+async def current_plan(pool: asyncpg.Pool, participant_id: UUID, agency_id: str) -> dict[str, Any]:
+    row = await pool.fetchrow(
+        "SELECT plan_id, version, content::text AS content, open_reviews::text AS open_reviews, risk_level,"
+        " updated_at FROM plans WHERE participant_id = $1 AND agency_id = $2",
+        participant_id,
+        agency_id,
+    )
+    if row is None:
+        raise _no_plan()
+    document = PlanDocument.model_validate_json(row["content"])
+    return {
+        "participant_id": str(participant_id),
+        "plan_id": str(row["plan_id"]),
+        "version": row["version"],
+        **document_view(document),
+        "open_reviews": orjson.loads(row["open_reviews"]),
+        "risk_level": row["risk_level"],
+        "updated_at": row["updated_at"].isoformat(),
+    }
+
+
+def _record(row: asyncpg.Record | None) -> PlanVersionRecorded:
+    if row is None:
+        raise _no_plan()
+    record = load_event("PlanVersionRecorded", row["schema_version"], orjson.loads(row["data"]))
+    assert isinstance(record, PlanVersionRecorded)
+    return record
+
+
+def version_view(record: PlanVersionRecorded) -> dict[str, Any]:
+    return {
+        "participant_id": str(record.participant_id),
+        "plan_id": str(record.plan_id),
+        "version": record.version,
+        **document_view(record.document),
+        "recorded_at": record.recorded_at.isoformat(),
+        "changed_by": record.changed_by,
+    }
+
+
+async def plan_version(pool: asyncpg.Pool, participant_id: UUID, agency_id: str, version: int) -> PlanVersionRecorded:
+    """The plan as it was at ``version`` (404 when the plan never had that version)."""
+    row = await pool.fetchrow(
+        _VERSIONS + " AND (data->>'version')::int = $3", stream_of(participant_id), agency_id, version
+    )
+    return _record(row)
+
+
+async def plan_as_of(pool: asyncpg.Pool, participant_id: UUID, agency_id: str, at: datetime) -> PlanVersionRecorded:
+    """The version in force at ``at``: the last one recorded at or before it (404 before the first)."""
+    row = await pool.fetchrow(
+        _VERSIONS + " AND occurred_at <= $3 ORDER BY stream_version DESC LIMIT 1",
+        stream_of(participant_id),
+        agency_id,
+        at,
+    )
+    return _record(row)
+
+
+async def latest_version(pool: asyncpg.Pool, participant_id: UUID, agency_id: str) -> PlanVersionRecorded:
+    row = await pool.fetchrow(_VERSIONS + " ORDER BY stream_version DESC LIMIT 1", stream_of(participant_id), agency_id)
+    return _record(row)
+
+
+async def history(pool: asyncpg.Pool, participant_id: UUID, agency_id: str) -> list[dict[str, Any]]:
+    """Every version with who made it, when, what kind of change and which sections (no content)."""
+    rows = await pool.fetch(
+        "SELECT (data - 'document')::text AS data, data->'document'->>'status' AS status FROM events"
+        " WHERE stream_id = $1 AND agency_id = $2 AND event_type = 'PlanVersionRecorded' ORDER BY stream_version",
+        stream_of(participant_id),
+        agency_id,
+    )
+    if not rows:
+        raise _no_plan()
+    entries = []
+    for row in rows:
+        data = orjson.loads(row["data"])
+        entries.append(
+            {
+                "version": data["version"],
+                "change": data["change"],
+                "sections_changed": data["sections_changed"],
+                "status": row["status"],
+                "changed_by": data["changed_by"],
+                "recorded_at": data["recorded_at"],
+            }
+        )
+    return entries

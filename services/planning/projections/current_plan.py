@@ -1,0 +1,96 @@
+"""Inline read models of planning: the current plan of each participant, and who is enrolled.
+
+Both are written in the same transaction as the events that change them, and both can be rebuilt
+from the event store (:func:`rebuild_current_plans`; the participants table from intake's events).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import orjson
+
+from services.planning.domain.state import PLAN, PlanState
+from shared.eventstore.base import EventStore
+
+_UPSERT = """
+INSERT INTO plans (participant_id, agency_id, plan_id, version, status, content, open_reviews, risk_level,
+                   updated_at)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9)
+ON CONFLICT (participant_id) DO UPDATE SET
+    plan_id = EXCLUDED.plan_id, version = EXCLUDED.version, status = EXCLUDED.status,
+    content = EXCLUDED.content, open_reviews = EXCLUDED.open_reviews, risk_level = EXCLUDED.risk_level,
+    updated_at = EXCLUDED.updated_at
+"""
+
+
+def _reviews(state: PlanState) -> list[dict[str, Any]]:
+    return [
+        {"review_id": str(r.review_id), "urgency": r.urgency.value, "due_on": r.due_on.isoformat()}
+        for r in state.open_reviews
+    ]
+
+
+async def project_current_plan(
+    conn: asyncpg.Connection, participant_id: UUID, agency_id: str, state: PlanState, at: datetime
+) -> None:
+    """Upsert the participant's current plan from the aggregate state after a decision."""
+    if state.document is None or state.plan_id is None:
+        return
+    await conn.execute(
+        _UPSERT,
+        participant_id,
+        agency_id,
+        state.plan_id,
+        state.version,
+        state.document.status.value,
+        state.document.model_dump_json(),
+        orjson.dumps(_reviews(state)).decode(),
+        state.risk_level,
+        at,
+    )
+
+
+async def rebuild_current_plans(conn: asyncpg.Connection, store: EventStore) -> int:
+    """Recompute every row of ``plans`` from the plan streams; returns the number of plans."""
+    streams = await conn.fetch(
+        "SELECT DISTINCT stream_id, agency_id, participant_id FROM events WHERE stream_type = $1", PLAN.stream_type
+    )
+    await conn.execute("DELETE FROM plans")
+    for row in streams:
+        stored = await store.read_stream(row["stream_id"], conn=conn)
+        state = PLAN.fold(e.event for e in stored)
+        await project_current_plan(conn, row["participant_id"], row["agency_id"], state, stored[-1].occurred_at)
+    return len(streams)
+
+
+async def record_enrolment(conn: asyncpg.Connection, participant_id: UUID, agency_id: str, at: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO planning_participants (participant_id, agency_id, enrolled_at) VALUES ($1, $2, $3)"
+        " ON CONFLICT (participant_id) DO NOTHING",
+        participant_id,
+        agency_id,
+        at,
+    )
+
+
+async def record_discharge(conn: asyncpg.Connection, participant_id: UUID, agency_id: str, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE planning_participants SET discharged_at = $3 WHERE participant_id = $1 AND agency_id = $2",
+        participant_id,
+        agency_id,
+        at,
+    )
+
+
+async def is_enrolled(conn: asyncpg.Connection, participant_id: UUID, agency_id: str) -> bool:
+    """True when ``participant_id`` is enrolled in ``agency_id`` and not discharged."""
+    found = await conn.fetchval(
+        "SELECT 1 FROM planning_participants WHERE participant_id = $1 AND agency_id = $2 AND discharged_at IS NULL",
+        participant_id,
+        agency_id,
+    )
+    return found is not None
