@@ -1,19 +1,142 @@
-"""Monitoring HTTP API."""
+"""Monitoring HTTP API: schedules, check-ins, SOS, relapses, contacts, timeline, caseload, overview."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, status
 
-from services.monitoring.projections import timeline
-from shared.auth import Principal
-from shared.http import require_roles
-from shared.runtime import Runtime, runtime
+from services.monitoring.application import handlers
+from services.monitoring.domain.checkin import CheckInAnswers
+from services.monitoring.domain.commands import CheckInScheduleChoice, ContactReport, HelpRequest, RelapseReport
+from services.monitoring.domain.durations import format_duration
+from services.monitoring.domain.monitor_state import MonitorState
+from services.monitoring.projections import caseload, overview, timeline
+from shared.auth import AuthError, Principal
+from shared.http import principal, require_roles
+from shared.runtime import Runtime, command_metadata, runtime
 
 router = APIRouter(prefix="/v1")
-staff = require_roles("specialist", "supervisor", "agency_admin")
+STAFF = ("specialist", "supervisor", "agency_admin")
+staff = require_roles(*STAFF)
+managers = require_roles("supervisor", "agency_admin")
+
+
+def now_of(rt: Runtime) -> datetime:
+    clock = rt.extras.get("clock")
+    return clock() if clock else datetime.now(UTC)
+
+
+def self_or_staff(participant_id: UUID, caller: Principal = Depends(principal)) -> Principal:
+    """Staff of the agency, or the participant acting for themselves (token ``sub`` = participant id)."""
+    if caller.has_any(*STAFF) or (caller.has_any("participant") and caller.sub == str(participant_id)):
+        return caller
+    raise AuthError("only the participant themselves or their agency's staff", status=403)
+
+
+def _schedule(state: MonitorState) -> dict[str, Any]:
+    s = state.schedule
+    if s is None:
+        return {"active": state.active}
+    return {
+        "active": state.active,
+        "interval": format_duration(s.cadence.interval),
+        "grace": format_duration(s.cadence.grace),
+        "basis": s.basis,
+        "risk_level": state.risk_level,
+        "next_due_at": s.next_due_at.isoformat(),
+        "deadline": s.deadline.isoformat(),
+        "consecutive_misses": state.consecutive_misses,
+    }
+
+
+@router.put("/participants/{participant_id}/check-in-schedule")
+async def set_check_in_schedule(
+    participant_id: UUID,
+    body: CheckInScheduleChoice,
+    request: Request,
+    caller: Principal = Depends(staff),
+    rt: Runtime = Depends(runtime),
+) -> dict[str, Any]:
+    async with rt.uow(command_metadata(request, caller)) as uow:
+        state = await handlers.set_check_in_schedule(uow, participant_id, caller.agency_id, body, now_of(rt))
+    return _schedule(state)
+
+
+@router.get("/participants/{participant_id}/check-in-schedule")
+async def get_check_in_schedule(
+    participant_id: UUID,
+    request: Request,
+    caller: Principal = Depends(self_or_staff),
+    rt: Runtime = Depends(runtime),
+) -> dict[str, Any]:
+    async with rt.uow(command_metadata(request, caller)) as uow:
+        state = await handlers.read_monitor(uow, participant_id, caller.agency_id)
+    return _schedule(state)
+
+
+@router.post("/participants/{participant_id}/check-ins", status_code=status.HTTP_201_CREATED)
+async def record_check_in(
+    participant_id: UUID,
+    body: CheckInAnswers,
+    request: Request,
+    caller: Principal = Depends(self_or_staff),
+    rt: Runtime = Depends(runtime),
+) -> dict[str, Any]:
+    async with rt.uow(command_metadata(request, caller)) as uow:
+        check_in_id, state, stored = await handlers.record_check_in(
+            uow, participant_id, caller.agency_id, body, now_of(rt)
+        )
+    escalations = [e.data for e in stored if e.event_type == "RiskEscalated"]
+    return {
+        "check_in_id": str(check_in_id),
+        "risk_level": state.risk_level,
+        "escalated": bool(escalations),
+        "reasons": [r["detail"] for e in escalations for r in e["reasons"]],
+        "next_due_at": state.schedule.next_due_at.isoformat() if state.schedule else None,
+    }
+
+
+@router.post("/participants/{participant_id}/help-requests", status_code=status.HTTP_201_CREATED)
+async def request_help(
+    participant_id: UUID,
+    body: HelpRequest,
+    request: Request,
+    caller: Principal = Depends(self_or_staff),
+    rt: Runtime = Depends(runtime),
+) -> dict[str, str]:
+    async with rt.uow(command_metadata(request, caller)) as uow:
+        help_id = await handlers.request_help(uow, participant_id, caller.agency_id, body, now_of(rt))
+    return {"help_request_id": str(help_id)}
+
+
+@router.post("/participants/{participant_id}/relapses", status_code=status.HTTP_201_CREATED)
+async def report_relapse(
+    participant_id: UUID,
+    body: RelapseReport,
+    request: Request,
+    caller: Principal = Depends(self_or_staff),
+    rt: Runtime = Depends(runtime),
+) -> dict[str, str]:
+    by = "specialist" if caller.has_any(*STAFF) else "participant"
+    async with rt.uow(command_metadata(request, caller)) as uow:
+        relapse_id = await handlers.report_relapse(uow, participant_id, caller.agency_id, body, by, now_of(rt))
+    return {"relapse_id": str(relapse_id)}
+
+
+@router.post("/participants/{participant_id}/contacts", status_code=status.HTTP_201_CREATED)
+async def log_contact(
+    participant_id: UUID,
+    body: ContactReport,
+    request: Request,
+    caller: Principal = Depends(staff),
+    rt: Runtime = Depends(runtime),
+) -> dict[str, str]:
+    async with rt.uow(command_metadata(request, caller)) as uow:
+        contact_id = await handlers.log_contact(uow, participant_id, caller.agency_id, body, caller.sub, now_of(rt))
+    return {"contact_id": str(contact_id)}
 
 
 @router.get("/participants/{participant_id}/timeline")
@@ -27,3 +150,24 @@ async def get_timeline(
     entries = await timeline.page(rt.pool, participant_id, caller.agency_id, after=after, limit=limit)
     next_after = entries[-1]["position"] if len(entries) == limit else None
     return {"participant_id": str(participant_id), "entries": entries, "next_after": next_after}
+
+
+@router.get("/caseload")
+async def get_caseload(
+    specialist_id: str | None = Query(None, description="whose caseload (default: the calling specialist)"),
+    whole_agency: bool = Query(False, description="supervisors and admins: every participant of the agency"),
+    limit: int = Query(200, ge=1, le=1000),
+    caller: Principal = Depends(staff),
+    rt: Runtime = Depends(runtime),
+) -> dict[str, Any]:
+    manager = caller.has_any("supervisor", "agency_admin")
+    if (whole_agency or (specialist_id and specialist_id != caller.sub)) and not manager:
+        raise AuthError("only supervisors see another specialist's caseload", status=403)
+    whose = None if whole_agency else (specialist_id or caller.sub)
+    rows = await caseload.ranked(rt.pool, caller.agency_id, whose, now_of(rt), limit)
+    return {"specialist_id": whose, "participants": rows}
+
+
+@router.get("/overview")
+async def get_overview(caller: Principal = Depends(managers), rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+    return await overview.overview(rt.pool, caller.agency_id, now_of(rt).date())

@@ -1,23 +1,60 @@
-"""Monitoring's process: HTTP API, outbox relay and the timeline consumer of every topic."""
+"""Monitoring's process: HTTP API, outbox relay, the intake reactions, the all-topics read-model
+consumer and the schedulers (missed check-ins, milestones)."""
 
+from __future__ import annotations
+
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
+from services.monitoring.application import reactions
+from services.monitoring.application.scheduler import MILESTONES, MISSED_CHECK_INS, Scheduler, utc_now
 from services.monitoring.entrypoints.api import router
-from services.monitoring.projections import timeline
+from services.monitoring.projections import read_models
+from services.monitoring.settings import MonitoringSettings
 from shared.cloudevents import topic_for
 from shared.events import SERVICES
-from shared.runtime import ConsumerSpec, create_service_app
+from shared.runtime import ConsumerSpec, Runtime, create_service_app
 from shared.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+def create_app(settings: ServiceSettings | None = None, monitoring: MonitoringSettings | None = None) -> FastAPI:
+    options = monitoring or MonitoringSettings()
+
+    def consumers(rt: Runtime) -> list[ConsumerSpec]:
+        clock = rt.extras.setdefault("clock", utc_now)
+        return [
+            ConsumerSpec("reactions", [topic_for("intake")], reactions.make_handler(clock)),
+            ConsumerSpec(read_models.CONSUMER, [topic_for(s) for s in SERVICES], read_models.apply),
+        ]
+
+    def background(rt: Runtime) -> Sequence[Coroutine[Any, Any, None]]:
+        if not options.scheduler_enabled:
+            return []
+        clock = rt.extras.setdefault("clock", utc_now)
+        missed = [
+            Scheduler(
+                rt.pool,
+                MISSED_CHECK_INS,
+                clock=clock,
+                batch_size=options.scheduler_batch_size,
+                idle_poll_s=options.scheduler_idle_poll_s,
+            )
+            for _ in range(options.scheduler_workers)
+        ]
+        milestones = Scheduler(rt.pool, MILESTONES, clock=clock, idle_poll_s=options.milestone_poll_s)
+        rt.extras["schedulers"] = [*missed, milestones]
+        return [s.run() for s in rt.extras["schedulers"]]
+
     return create_service_app(
         "monitoring",
         routers=[router],
-        migrations=MIGRATIONS, settings=settings,
-        consumers=lambda rt: [ConsumerSpec("timeline", [topic_for(s) for s in SERVICES], timeline.apply)],
+        migrations=MIGRATIONS,
+        settings=settings,
+        consumers=consumers,
+        background=background,
     )

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import orjson
 
+from services.monitoring.domain.timeline import describe
 from shared.cloudevents import ReceivedEvent
-from shared.uow import UnitOfWork
 
 
 def summarize(event_type: str, data: dict[str, Any]) -> str:
-    """A human-readable line for an event (the monitoring domain refines this per type)."""
-    words = re.sub(r"(?<!^)(?=[A-Z])", " ", event_type).lower()
-    return words[0].upper() + words[1:]
+    """The human-readable line of an event (see ``services.monitoring.domain.timeline``)."""
+    return describe(event_type, data)
 
 
-async def apply(received: ReceivedEvent, uow: UnitOfWork) -> None:
-    """Consumer handler for all topics: one timeline row per event about a participant."""
+async def apply(received: ReceivedEvent, conn: asyncpg.Connection) -> None:
+    """One timeline row per event about a participant (a replayed event is ignored)."""
     if received.participant_id is None:
         return
-    await uow.conn.execute(
+    await conn.execute(
         "INSERT INTO timeline (participant_id, agency_id, event_id, event_type, source, occurred_at, summary, data)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) ON CONFLICT (event_id) DO NOTHING",
         received.participant_id,

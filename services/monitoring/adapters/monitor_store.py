@@ -1,0 +1,160 @@
+"""Participant-monitor streams in bulk, and the row every writer of a stream locks first.
+
+The kernel's unit of work appends to one stream at a time. The schedulers decide for hundreds of
+participants per transaction, so this adapter reads many streams in one query and appends to
+many streams in one statement, with the same columns, the same primary-key concurrency check
+and the same outbox as the kernel's event store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+import asyncpg
+import orjson
+
+from services.monitoring.domain import milestones
+from services.monitoring.domain.monitor_state import MonitorState, participant_monitor
+from shared import outbox
+from shared.envelope import Metadata, NewEvent
+from shared.events import DomainEvent, load_event
+from shared.eventstore.base import ConcurrencyError
+
+SERVICE = "monitoring"
+STREAM_TYPE = participant_monitor.stream_type
+
+
+def stream_id(participant_id: UUID) -> str:
+    return f"monitor-{participant_id}"
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What one participant's decision produced, ready to be written."""
+
+    participant_id: UUID
+    agency_id: str
+    expected_version: int
+    events: Sequence[DomainEvent]
+    state: MonitorState  # the state after the events
+
+
+async def load_many(conn: asyncpg.Connection, participant_ids: Sequence[UUID]) -> dict[UUID, tuple[MonitorState, int]]:
+    """State and version of each participant's stream (initial state and 0 when it has none)."""
+    ids = {stream_id(p): p for p in participant_ids}
+    rows = await conn.fetch(
+        "SELECT stream_id, stream_version, event_type, schema_version, data::text AS data FROM events"
+        " WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, stream_version",
+        list(ids),
+    )
+    loaded: dict[UUID, tuple[MonitorState, int]] = {p: (MonitorState(), 0) for p in participant_ids}
+    evolve = participant_monitor.evolve
+    for row in rows:
+        pid = ids[row["stream_id"]]
+        state, _ = loaded[pid]
+        event = load_event(row["event_type"], row["schema_version"], orjson.loads(row["data"]))
+        loaded[pid] = (evolve(state, event), row["stream_version"])
+    return loaded
+
+
+_APPEND_MANY = """
+INSERT INTO events (stream_id, stream_type, stream_version, event_id, event_type, schema_version,
+                    agency_id, participant_id, occurred_at, data, metadata)
+SELECT s, $1, v, id, t, sv, a, p, o, d::jsonb, m::jsonb
+FROM unnest($2::text[], $3::int[], $4::uuid[], $5::text[], $6::int[], $7::text[], $8::uuid[],
+            $9::timestamptz[], $10::text[], $11::text[]) AS x(s, v, id, t, sv, a, p, o, d, m)
+"""
+
+
+async def append_many(
+    conn: asyncpg.Connection, decided: Iterable[Decided], metadata: Metadata, now: datetime
+) -> list[NewEvent]:
+    """Append every decision's events to its stream and to the outbox, in the caller's transaction.
+
+    A stream that moved since it was read makes the whole statement fail with ConcurrencyError
+    (the primary key on stream id and version), as the kernel's store does for one stream.
+    """
+    new: list[NewEvent] = []
+    versions: list[int] = []
+    for d in decided:
+        for offset, event in enumerate(d.events, start=1):
+            new.append(
+                NewEvent(
+                    stream_id=stream_id(d.participant_id),
+                    stream_type=STREAM_TYPE,
+                    agency_id=d.agency_id,
+                    event=event,
+                    metadata=metadata,
+                    participant_id=d.participant_id,
+                    occurred_at=now,
+                )
+            )
+            versions.append(d.expected_version + offset)
+    if not new:
+        return []
+    meta = orjson.dumps(metadata.as_dict()).decode()
+    try:
+        await conn.execute(
+            _APPEND_MANY,
+            STREAM_TYPE,
+            [n.stream_id for n in new],
+            versions,
+            [n.event_id for n in new],
+            [n.event_type for n in new],
+            [n.schema_version for n in new],
+            [n.agency_id for n in new],
+            [n.participant_id for n in new],
+            [n.occurred_at for n in new],
+            [orjson.dumps(n.event.model_dump(mode="json")).decode() for n in new],
+            [meta] * len(new),
+        )
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name == "events_pkey":
+            raise ConcurrencyError("several participant-monitor streams", -1) from None
+        raise
+    await outbox.enqueue(conn, SERVICE, new)
+    return new
+
+
+def due_times(state: MonitorState, today: date) -> tuple[datetime | None, date | None]:
+    """The deadline of the current check-in window and the date of the next milestone check."""
+    if not state.active:
+        return None, None
+    deadline = state.schedule.deadline if state.schedule is not None else None
+    milestone_on = None
+    if state.count_start is not None:
+        milestone_on = milestones.next_milestone_on(state.count_start, state.milestones_announced, today)
+    return deadline, milestone_on
+
+
+_SYNC = """
+INSERT INTO monitored_participants (participant_id, agency_id, active, check_in_deadline, milestone_on)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::bool[], $4::timestamptz[], $5::date[])
+ON CONFLICT (participant_id) DO UPDATE SET active = excluded.active,
+    check_in_deadline = excluded.check_in_deadline, milestone_on = excluded.milestone_on
+"""
+
+
+async def sync_rows(conn: asyncpg.Connection, decided: Sequence[Decided], today: date) -> None:
+    """Bring each participant's row (active flag, due times) in line with its new state."""
+    if not decided:
+        return
+    times = [due_times(d.state, today) for d in decided]
+    await conn.execute(
+        _SYNC,
+        [d.participant_id for d in decided],
+        [d.agency_id for d in decided],
+        [d.state.active for d in decided],
+        [t[0] for t in times],
+        [t[1] for t in times],
+    )
+
+
+async def lock_participant(conn: asyncpg.Connection, participant_id: UUID) -> asyncpg.Record | None:
+    """Lock the participant's row for this transaction (waits for a sweep holding it)."""
+    return await conn.fetchrow(
+        "SELECT agency_id, active FROM monitored_participants WHERE participant_id = $1 FOR UPDATE", participant_id
+    )

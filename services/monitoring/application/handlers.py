@@ -1,0 +1,167 @@
+"""Command handlers: load the participant's monitor, decide, append, keep the due row in step.
+
+Each handler runs inside one unit of work (one transaction). It locks the participant's row first,
+so it waits for a scheduler sweep holding that row, and a sweep skips a row a command holds.
+Free text (notes, a new warning sign in the participant's words) is written to ``private_texts``
+in the same transaction and never into an event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from uuid import UUID
+
+from services.monitoring.adapters.monitor_store import Decided, lock_participant, stream_id, sync_rows
+from services.monitoring.domain.checkin import CheckInAnswers, RecordCheckIn
+from services.monitoring.domain.commands import (
+    CheckInScheduleChoice,
+    CheckMilestones,
+    ContactReport,
+    EndMonitoring,
+    HelpRequest,
+    LogContact,
+    NoteRiskLevel,
+    RelapseReport,
+    ReportRelapse,
+    RequestHelp,
+    SetCheckInSchedule,
+    StartMonitoring,
+)
+from services.monitoring.domain.monitor_state import MonitorState, participant_monitor
+from services.monitoring.domain.participant_monitor import (
+    decide_check_milestones,
+    decide_end_monitoring,
+    decide_log_contact,
+    decide_note_risk_level,
+    decide_record_check_in,
+    decide_report_relapse,
+    decide_request_help,
+    decide_set_check_in_schedule,
+    decide_start_monitoring,
+)
+from shared.domain import NotFound
+from shared.envelope import StoredEvent
+from shared.events import DomainEvent
+from shared.uow import UnitOfWork
+
+Decide = Callable[[MonitorState], Sequence[DomainEvent]]
+
+
+async def on_monitor(
+    uow: UnitOfWork, participant_id: UUID, agency_id: str, decide: Decide, now: datetime, *, create: bool = False
+) -> tuple[MonitorState, list[StoredEvent]]:
+    """Lock, load, decide, append and sync the due row. Someone of another agency is not found."""
+    if create:
+        await uow.conn.execute(
+            "INSERT INTO monitored_participants (participant_id, agency_id, active) VALUES ($1, $2, false)"
+            " ON CONFLICT DO NOTHING",
+            participant_id,
+            agency_id,
+        )
+    row = await lock_participant(uow.conn, participant_id)
+    if row is None or row["agency_id"] != agency_id:
+        raise NotFound("participant is not known to monitoring", field="participant_id")
+    state, stored = await uow.execute(
+        participant_monitor,
+        stream_id(participant_id),
+        lambda s, _v: decide(s),
+        agency_id=agency_id,
+        participant_id=participant_id,
+    )
+    if stored or create:
+        await sync_rows(uow.conn, [Decided(participant_id, agency_id, 0, (), state)], now.date())
+    return state, stored
+
+
+async def _keep_private(
+    uow: UnitOfWork, participant_id: UUID, agency_id: str, ref_id: UUID, texts: Sequence[tuple[str, str | None]]
+) -> None:
+    rows = [(kind, body) for kind, body in texts if body]
+    if not rows:
+        return
+    await uow.conn.executemany(
+        "INSERT INTO private_texts (participant_id, agency_id, kind, ref_id, body, written_by)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        [(participant_id, agency_id, kind, ref_id, body, uow.metadata.actor) for kind, body in rows],
+    )
+
+
+async def set_check_in_schedule(
+    uow: UnitOfWork, participant_id: UUID, agency_id: str, choice: CheckInScheduleChoice, now: datetime
+) -> MonitorState:
+    cmd = SetCheckInSchedule(participant_id=participant_id, interval=choice.interval, grace=choice.grace)
+    decide: Decide = lambda s: decide_set_check_in_schedule(s, cmd, now)  # noqa: E731
+    state, _ = await on_monitor(uow, participant_id, agency_id, decide, now)
+    return state
+
+
+async def record_check_in(
+    uow: UnitOfWork, participant_id: UUID, agency_id: str, answers: CheckInAnswers, now: datetime
+) -> tuple[UUID, MonitorState, list[StoredEvent]]:
+    check_in_id = uuid.uuid4()
+    cmd = RecordCheckIn.model_construct(
+        **dict(answers), participant_id=participant_id, check_in_id=check_in_id
+    )  # the answers were validated as the body; only ids are added
+    state, stored = await on_monitor(uow, participant_id, agency_id, lambda s: decide_record_check_in(s, cmd, now), now)
+    texts: list[tuple[str, str | None]] = [("check_in_note", answers.private_note)]
+    texts += [("warning_sign", s.description) for s in answers.warning_signs]
+    texts += [("coping_strategy", c.description) for c in answers.coping_strategies]
+    await _keep_private(uow, participant_id, agency_id, check_in_id, texts)
+    return check_in_id, state, stored
+
+
+async def request_help(uow: UnitOfWork, participant_id: UUID, agency_id: str, body: HelpRequest, now: datetime) -> UUID:
+    cmd = RequestHelp(participant_id=participant_id, help_request_id=uuid.uuid4(), **dict(body))
+    await on_monitor(uow, participant_id, agency_id, lambda s: decide_request_help(s, cmd, now), now)
+    await _keep_private(uow, participant_id, agency_id, cmd.help_request_id, [("help_message", body.message)])
+    return cmd.help_request_id
+
+
+async def report_relapse(
+    uow: UnitOfWork, participant_id: UUID, agency_id: str, body: RelapseReport, reported_by: str, now: datetime
+) -> UUID:
+    cmd = ReportRelapse(participant_id=participant_id, relapse_id=uuid.uuid4(), reported_by=reported_by, **dict(body))
+    await on_monitor(uow, participant_id, agency_id, lambda s: decide_report_relapse(s, cmd, now), now)
+    await _keep_private(uow, participant_id, agency_id, cmd.relapse_id, [("relapse_note", body.note)])
+    return cmd.relapse_id
+
+
+async def log_contact(
+    uow: UnitOfWork, participant_id: UUID, agency_id: str, body: ContactReport, specialist_id: str, now: datetime
+) -> UUID:
+    cmd = LogContact(participant_id=participant_id, contact_id=uuid.uuid4(), specialist_id=specialist_id, **dict(body))
+    await on_monitor(uow, participant_id, agency_id, lambda s: decide_log_contact(s, cmd, now), now)
+    await _keep_private(uow, participant_id, agency_id, cmd.contact_id, [("contact_note", body.note)])
+    return cmd.contact_id
+
+
+async def start_monitoring(uow: UnitOfWork, cmd: StartMonitoring, agency_id: str, now: datetime) -> None:
+    await on_monitor(
+        uow, cmd.participant_id, agency_id, lambda s: decide_start_monitoring(s, cmd, now), now, create=True
+    )
+
+
+async def note_risk_level(uow: UnitOfWork, cmd: NoteRiskLevel, agency_id: str, now: datetime) -> None:
+    await on_monitor(uow, cmd.participant_id, agency_id, lambda s: decide_note_risk_level(s, cmd, now), now)
+
+
+async def end_monitoring(uow: UnitOfWork, cmd: EndMonitoring, agency_id: str, now: datetime) -> None:
+    await on_monitor(uow, cmd.participant_id, agency_id, lambda s: decide_end_monitoring(s, cmd, now), now)
+
+
+async def check_milestones(uow: UnitOfWork, participant_id: UUID, agency_id: str, now: datetime) -> None:
+    cmd = CheckMilestones(participant_id=participant_id)
+    await on_monitor(uow, participant_id, agency_id, lambda s: decide_check_milestones(s, cmd, now), now)
+
+
+async def read_monitor(uow: UnitOfWork, participant_id: UUID, agency_id: str) -> MonitorState:
+    """The participant's monitor state, for reads (no lock)."""
+    agency = await uow.conn.fetchval(
+        "SELECT agency_id FROM monitored_participants WHERE participant_id = $1", participant_id
+    )
+    if agency != agency_id:
+        raise NotFound("participant is not known to monitoring", field="participant_id")
+    state, _ = await uow.load(participant_monitor, stream_id(participant_id))
+    return state

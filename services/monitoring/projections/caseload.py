@@ -1,0 +1,120 @@
+"""The caseload read model: one row per participant with what ranks them by need.
+
+Fed by the all-topics consumer. Events of different topics may arrive in any order, so every
+statement is an upsert that touches only its own columns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.monitoring.domain.caseload import need, ranking_key
+from shared.cloudevents import ReceivedEvent
+
+_UPSERT = (
+    "INSERT INTO caseload (participant_id, agency_id{cols}) VALUES ($1, $2{vals})"
+    " ON CONFLICT (participant_id) DO UPDATE SET {sets}, updated_at = clock_timestamp()"
+)
+
+
+async def _set(conn: asyncpg.Connection, received: ReceivedEvent, **columns: Any) -> None:
+    names = list(columns)
+    sql = _UPSERT.format(
+        cols="".join(f", {n}" for n in names),
+        vals="".join(f", ${i}" for i in range(3, 3 + len(names))),
+        sets=", ".join(f"{n} = excluded.{n}" for n in names),
+    )
+    await conn.execute(sql, received.participant_id, received.agency_id, *columns.values())
+
+
+def _ts(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+async def apply(received: ReceivedEvent, conn: asyncpg.Connection) -> None:
+    d, kind = received.data, received.event_type
+    if received.participant_id is None:
+        return
+    if kind == "ParticipantEnrolled":
+        await _set(conn, received, specialist_id=d.get("specialist_id"), monitored_since=received.occurred_at)
+    elif kind == "SpecialistAssigned":
+        await _set(conn, received, specialist_id=d.get("specialist_id"))
+    elif kind == "SpecialistUnassigned":
+        await _set(conn, received, specialist_id=None)
+    elif kind in ("AssessmentCompleted", "RiskLevelChanged") and d.get("risk_level"):
+        await _set(conn, received, risk_level=str(d["risk_level"]), assessed=True)
+    elif kind == "RiskEscalated":
+        await _set(conn, received, risk_level=str(d["to_level"]))
+    elif kind == "ParticipantDischarged":
+        await _set(conn, received, discharged=True)
+    elif kind == "CheckInCompleted":
+        await _set(
+            conn,
+            received,
+            consecutive_misses=0,
+            last_check_in_at=_ts(d.get("completed_at")),
+            last_craving=d.get("craving"),
+            next_due_at=_ts(d.get("next_due_at")),
+        )
+    elif kind == "CheckInMissed":
+        await _set(conn, received, consecutive_misses=int(d["consecutive_misses"]))
+    elif kind == "CheckInScheduleSet":
+        await _set(conn, received, next_due_at=_ts(d.get("next_due_at")))
+    elif kind == "AlertRaised":
+        inserted = await conn.fetchval(
+            "INSERT INTO open_alerts (alert_id, participant_id, agency_id) VALUES ($1, $2, $3)"
+            " ON CONFLICT DO NOTHING RETURNING 1",
+            UUID(str(d["alert_id"])),
+            received.participant_id,
+            received.agency_id,
+        )
+        if inserted:
+            await _count_alerts(conn, received)
+    elif kind == "AlertAcknowledged":
+        await conn.execute("DELETE FROM open_alerts WHERE alert_id = $1", UUID(str(d["alert_id"])))
+        await _count_alerts(conn, received)
+
+
+async def _count_alerts(conn: asyncpg.Connection, received: ReceivedEvent) -> None:
+    count = await conn.fetchval("SELECT count(*) FROM open_alerts WHERE participant_id = $1", received.participant_id)
+    await _set(conn, received, open_alerts=int(count))
+
+
+async def ranked(
+    pool: asyncpg.Pool, agency_id: str, specialist_id: str | None, now: datetime, limit: int = 200
+) -> list[dict[str, Any]]:
+    """The caseload of ``specialist_id`` (or the whole agency), highest need first."""
+    rows = await pool.fetch(
+        "SELECT participant_id, specialist_id, risk_level, assessed, consecutive_misses, last_check_in_at,"
+        " last_craving, next_due_at, monitored_since, open_alerts FROM caseload"
+        " WHERE agency_id = $1 AND NOT discharged AND ($2::text IS NULL OR specialist_id = $2)",
+        agency_id,
+        specialist_id,
+    )
+    scored = []
+    for r in rows:
+        n = need(
+            r["risk_level"], r["consecutive_misses"], r["last_check_in_at"], r["open_alerts"], now, r["monitored_since"]
+        )
+        scored.append((ranking_key(n, r["last_check_in_at"]), n, r))
+    scored.sort(key=lambda item: item[0])
+    return [
+        {
+            "participant_id": str(r["participant_id"]),
+            "specialist_id": r["specialist_id"],
+            "need": n.score,
+            "reasons": list(n.reasons),
+            "risk_level": r["risk_level"],
+            "assessed": r["assessed"],
+            "consecutive_misses": r["consecutive_misses"],
+            "last_check_in_at": r["last_check_in_at"].isoformat() if r["last_check_in_at"] else None,
+            "last_craving": r["last_craving"],
+            "next_due_at": r["next_due_at"].isoformat() if r["next_due_at"] else None,
+            "open_alerts": r["open_alerts"],
+        }
+        for _, n, r in scored[:limit]
+    ]
