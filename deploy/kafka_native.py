@@ -190,9 +190,11 @@ class NativeKafka:
             "share.coordinator.state.topic.replication.factor": "1",
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
-            # Tests stop/start the broker often: don't wait long for graceful shutdown steps.
-            "controlled.shutdown.enable": "true",
-            "log.flush.interval.messages": "10000",
+            # After an unclean stop (SIGKILL) the restarted controller refuses the broker's new
+            # registration until the old session expires (default 9 s): keep that window short, but not
+            # so short that a CPU-starved shared box (several brokers on 2 cores) fences the broker.
+            "broker.session.timeout.ms": "5000",
+            "broker.heartbeat.interval.ms": "1000",
             "num.network.threads": "2",
             "num.io.threads": "4",
             "num.recovery.threads.per.data.dir": "2",

@@ -47,9 +47,13 @@ def infra() -> Iterator[infra_mod.Endpoints]:
     try:
         endpoints = infra_mod.start(TEST_STATE_DIR, kafka_port=kafka_port, pg_port=pg_port)
     except Exception as exc:
+        error = exc
+    else:
+        error = None
+    if error is not None:  # failed outside the `except` block: no "during handling" chain in the report
         where = "CI=true: infrastructure is mandatory" if os.environ.get("CI") == "true" else "never skipped"
         pytest.fail(
-            f"test infrastructure could not start ({where}):\n{exc}\n"
+            f"test infrastructure could not start ({where}):\n{error}\n"
             f"Set KAFKA_BOOTSTRAP_SERVERS/DATABASE_URL, start Docker, or fix the native setup "
             f"(logs under {TEST_STATE_DIR}).",
             pytrace=False,
