@@ -16,12 +16,11 @@ from shared.domain import InvalidCommand
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class SetPreferences(BaseModel):
-    """Set how one recipient (staff ``sub``, participant id or support-contact id) is reached."""
+class PreferenceChoices(BaseModel):
+    """How a recipient wants to be reached (the HTTP body; the recipient comes from the path)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    recipient_id: str = Field(min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     channels: tuple[Channel, ...] | None = None
     quiet_hours: str | None = Field(default=None, max_length=20)
@@ -52,6 +51,12 @@ class SetPreferences(BaseModel):
             except InvalidCommand as error:
                 raise ValueError(error.message) from None
         return value
+
+
+class SetPreferences(PreferenceChoices):
+    """Set how one recipient (staff ``sub``, participant id or support-contact id) is reached."""
+
+    recipient_id: str = Field(min_length=1, max_length=200)
 
 
 @dataclass(frozen=True)

@@ -1,34 +1,135 @@
-"""Notifications HTTP API."""
+"""Notifications HTTP API: the staff inbox, acknowledgements, preferences, subscriptions."""
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from shared.auth import Principal
-from shared.http import require_roles
-from shared.runtime import Runtime, runtime
+from services.notifications.application import commands
+from services.notifications.domain.preferences import PreferenceChoices, SetPreferences
+from services.notifications.domain.subscriptions import CreateWebhookSubscription
+from shared.auth import AuthError, Principal
+from shared.http import principal, require_roles
+from shared.runtime import Runtime, command_metadata, runtime
 
 router = APIRouter(prefix="/v1")
 staff = require_roles("specialist", "supervisor", "agency_admin")
+admins = require_roles("agency_admin", "integration")
+agency_admin = require_roles("agency_admin")
+
+INBOX = """
+SELECT i.notification_id, i.participant_id, i.recipient_role, i.rule, i.urgency, i.alert_id, i.subject,
+       i.link, i.cause_event_id, i.created_at, a.acknowledged_at, a.acknowledged_by
+FROM staff_inbox i LEFT JOIN alerts a ON a.alert_id = i.alert_id
+WHERE i.agency_id = $1 AND i.recipient_id = $2
+  AND ($3::boolean IS FALSE OR (i.alert_id IS NOT NULL AND a.acknowledged_at IS NULL))
+ORDER BY i.created_at DESC LIMIT $4
+"""
 
 
 @router.get("/notifications")
 async def list_notifications(
-    limit: int = Query(100, ge=1, le=500), caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
+    limit: int = Query(100, ge=1, le=500),
+    unacknowledged: bool = Query(False, description="only alerts still waiting for an acknowledgement"),
+    caller: Principal = Depends(staff),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
-    rows = await rt.pool.fetch(
-        "SELECT notification_id, participant_id, recipient_role, channel, rule, urgent, subject, body,"
-        " cause_event_id, created_at, acknowledged_at FROM notifications"
-        " WHERE agency_id = $1 AND recipient_id = $2 ORDER BY created_at DESC LIMIT $3",
-        caller.agency_id, caller.sub, limit,
-    )
-    return {"notifications": [
-        {"notification_id": str(r["notification_id"]), "participant_id": str(r["participant_id"]),
-         "recipient_role": r["recipient_role"], "channel": r["channel"], "rule": r["rule"],
-         "urgent": r["urgent"], "subject": r["subject"], "body": r["body"],
-         "cause_event_id": str(r["cause_event_id"]), "created_at": r["created_at"].isoformat(),
-         "acknowledged_at": r["acknowledged_at"].isoformat() if r["acknowledged_at"] else None}
-        for r in rows
-    ]}
+    """The caller's in-app inbox, newest first."""
+    rows = await rt.pool.fetch(INBOX, caller.agency_id, caller.sub, unacknowledged, limit)
+    return {
+        "notifications": [
+            {
+                "notification_id": str(r["notification_id"]),
+                "participant_id": str(r["participant_id"]),
+                "recipient_role": r["recipient_role"],
+                "channel": "in_app",
+                "rule": r["rule"],
+                "urgency": r["urgency"],
+                "urgent": r["urgency"] == "urgent",
+                "alert_id": str(r["alert_id"]) if r["alert_id"] else None,
+                "subject": r["subject"],
+                "link": r["link"],
+                "cause_event_id": str(r["cause_event_id"]),
+                "created_at": r["created_at"].isoformat(),
+                "acknowledged_at": r["acknowledged_at"].isoformat() if r["acknowledged_at"] else None,
+                "acknowledged_by": r["acknowledged_by"],
+            }
+            for r in rows
+        ]
+    }
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+async def acknowledge_alert(
+    alert_id: UUID, request: Request, caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
+) -> dict[str, Any]:
+    """Acknowledge an alert addressed to the caller (403 for somebody else's, 404 if unknown)."""
+    return await commands.acknowledge_alert(rt, command_metadata(request, caller), caller, alert_id)
+
+
+def _may_configure(caller: Principal, recipient_id: str) -> None:
+    if caller.sub != recipient_id and not caller.has_any("specialist", "supervisor", "agency_admin"):
+        raise AuthError("only staff may set another recipient's preferences", status=403)
+
+
+@router.put("/recipients/{recipient_id}/preferences")
+async def put_preferences(
+    recipient_id: str,
+    body: PreferenceChoices,
+    caller: Principal = Depends(principal),
+    rt: Runtime = Depends(runtime),
+) -> dict[str, Any]:
+    """How a recipient is reached: email address, channels, quiet hours and time zone."""
+    _may_configure(caller, recipient_id)
+    command = SetPreferences(recipient_id=recipient_id, **body.model_dump())
+    return await commands.set_preferences(rt, caller, command)
+
+
+@router.get("/recipients/{recipient_id}/preferences")
+async def get_preferences(
+    recipient_id: str, caller: Principal = Depends(principal), rt: Runtime = Depends(runtime)
+) -> dict[str, Any]:
+    _may_configure(caller, recipient_id)
+    return await commands.get_preferences(rt, caller, recipient_id)
+
+
+@router.post("/webhook-subscriptions", status_code=201)
+async def create_webhook_subscription(
+    body: CreateWebhookSubscription, caller: Principal = Depends(admins), rt: Runtime = Depends(runtime)
+) -> dict[str, Any]:
+    """Subscribe a partner endpoint to event types of the caller's agency; the secret is shown once."""
+    return await commands.create_subscription(rt, caller, body)
+
+
+@router.get("/webhook-subscriptions")
+async def list_webhook_subscriptions(
+    caller: Principal = Depends(admins), rt: Runtime = Depends(runtime)
+) -> dict[str, Any]:
+    return {"subscriptions": await commands.list_subscriptions(rt, caller)}
+
+
+@router.delete("/webhook-subscriptions/{subscription_id}", status_code=204)
+async def delete_webhook_subscription(
+    subscription_id: UUID, caller: Principal = Depends(admins), rt: Runtime = Depends(runtime)
+) -> Response:
+    await commands.deactivate_subscription(rt, caller, subscription_id)
+    return Response(status_code=204)
+
+
+class AgencyStaffBody(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    supervisor_id: str | None = Field(default=None, min_length=1, max_length=200)
+    agency_admin_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+@router.put("/agency-staff", status_code=204)
+async def put_agency_staff(
+    body: AgencyStaffBody, caller: Principal = Depends(agency_admin), rt: Runtime = Depends(runtime)
+) -> Response:
+    """Who supervises the agency's caseloads and who is its admin (the top of the ladder)."""
+    await commands.set_agency_staff(rt, caller, body.supervisor_id, body.agency_admin_id)
+    return Response(status_code=204)

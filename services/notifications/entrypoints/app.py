@@ -1,11 +1,17 @@
-"""Notifications' process: HTTP API, outbox relay and the consumer of the other services' events."""
+"""Notifications' process: HTTP API, outbox relay, the consumer of the other services' events,
+the dispatcher (email, webhooks) and the escalation sweep."""
+
+from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.notifications.application.slice import on_event
+from services.notifications.application.dispatch import Dispatcher
+from services.notifications.application.escalations import run_escalations
+from services.notifications.application.reactions import handler
 from services.notifications.entrypoints.api import router
+from services.notifications.settings import NotificationSettings
 from shared.cloudevents import topic_for
 from shared.runtime import ConsumerSpec, create_service_app
 from shared.settings import ServiceSettings
@@ -13,10 +19,17 @@ from shared.settings import ServiceSettings
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+def create_app(
+    settings: ServiceSettings | None = None, notification_settings: NotificationSettings | None = None
+) -> FastAPI:
+    cfg = notification_settings or NotificationSettings()
     return create_service_app(
-        "notifications", routers=[router], migrations=MIGRATIONS, settings=settings,
+        "notifications",
+        routers=[router],
+        migrations=MIGRATIONS,
+        settings=settings,
         consumers=lambda rt: [
-            ConsumerSpec("alerts", [topic_for("intake"), topic_for("planning"), topic_for("monitoring")], on_event)
+            ConsumerSpec("alerts", [topic_for("intake"), topic_for("planning"), topic_for("monitoring")], handler(cfg))
         ],
+        background=lambda rt: [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg)],
     )

@@ -1,0 +1,217 @@
+"""SQL for notifications' own tables: the recipient directory, contact configuration, alerts,
+the staff inbox and the delivery queue. Every function takes the connection it runs on, so
+callers decide the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import orjson
+
+from services.notifications.domain.alerts import Alert
+from services.notifications.domain.directory import AgencyStaff, ParticipantRecord, SupportContact
+from services.notifications.domain.preferences import RecipientPreferences
+from services.notifications.domain.quiet_hours import QuietHours
+from services.notifications.domain.subscriptions import WebhookSubscription
+from services.notifications.domain.vocabulary import Channel
+
+
+async def load_record(conn: asyncpg.Connection, participant_id: UUID) -> ParticipantRecord | None:
+    row = await conn.fetchrow("SELECT * FROM recipient_directory WHERE participant_id = $1", participant_id)
+    if row is None:
+        return None
+    contacts = tuple(
+        SupportContact(c["support_contact_id"], c["consent_to_contact"]) for c in orjson.loads(row["support_contacts"])
+    )
+    return ParticipantRecord(
+        participant_id=row["participant_id"],
+        agency_id=row["agency_id"],
+        specialist_id=row["specialist_id"],
+        supervisor_id=row["supervisor_id"],
+        consecutive_misses=row["consecutive_misses"],
+        support_contacts=contacts,
+        discharged=row["discharged"],
+    )
+
+
+async def save_record(conn: asyncpg.Connection, record: ParticipantRecord, agency_id: str) -> None:
+    contacts = orjson.dumps(
+        [
+            {"support_contact_id": c.support_contact_id, "consent_to_contact": c.consent_to_contact}
+            for c in record.support_contacts
+        ]
+    ).decode()
+    await conn.execute(
+        "INSERT INTO recipient_directory (participant_id, agency_id, specialist_id, supervisor_id,"
+        " consecutive_misses, support_contacts, discharged, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, now())"
+        " ON CONFLICT (participant_id) DO UPDATE SET specialist_id = EXCLUDED.specialist_id,"
+        " supervisor_id = EXCLUDED.supervisor_id, consecutive_misses = EXCLUDED.consecutive_misses,"
+        " support_contacts = EXCLUDED.support_contacts, discharged = EXCLUDED.discharged, updated_at = now()",
+        record.participant_id,
+        record.agency_id or agency_id,
+        record.specialist_id,
+        record.supervisor_id,
+        record.consecutive_misses,
+        contacts,
+        record.discharged,
+    )
+
+
+async def load_staff(conn: asyncpg.Connection, agency_id: str) -> AgencyStaff | None:
+    row = await conn.fetchrow("SELECT * FROM agency_staff WHERE agency_id = $1", agency_id)
+    return None if row is None else AgencyStaff(agency_id, row["supervisor_id"], row["agency_admin_id"])
+
+
+async def save_staff(conn: asyncpg.Connection, staff: AgencyStaff) -> None:
+    await conn.execute(
+        "INSERT INTO agency_staff (agency_id, supervisor_id, agency_admin_id, updated_at) VALUES ($1, $2, $3, now())"
+        " ON CONFLICT (agency_id) DO UPDATE SET supervisor_id = EXCLUDED.supervisor_id,"
+        " agency_admin_id = EXCLUDED.agency_admin_id, updated_at = now()",
+        staff.agency_id,
+        staff.supervisor_id,
+        staff.agency_admin_id,
+    )
+
+
+def _preferences(row: asyncpg.Record) -> RecipientPreferences:
+    quiet = QuietHours.parse(row["quiet_hours"], row["time_zone"]) if row["quiet_hours"] else None
+    channels = frozenset(Channel(c) for c in row["channels"]) if row["channels"] is not None else None
+    return RecipientPreferences(row["recipient_id"], row["email"], channels, quiet)
+
+
+async def load_preferences(conn: asyncpg.Connection, agency_id: str, recipient_id: str) -> RecipientPreferences | None:
+    row = await conn.fetchrow(
+        "SELECT * FROM recipient_preferences WHERE agency_id = $1 AND recipient_id = $2", agency_id, recipient_id
+    )
+    return None if row is None else _preferences(row)
+
+
+async def load_preferences_row(conn: asyncpg.Connection, agency_id: str, recipient_id: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        "SELECT recipient_id, email, channels, quiet_hours, time_zone, updated_at FROM recipient_preferences"
+        " WHERE agency_id = $1 AND recipient_id = $2",
+        agency_id,
+        recipient_id,
+    )
+    return None if row is None else dict(row)
+
+
+async def save_preferences(
+    conn: asyncpg.Connection,
+    agency_id: str,
+    recipient_id: str,
+    email: str | None,
+    channels: Sequence[str] | None,
+    quiet_hours: str | None,
+    time_zone: str,
+) -> None:
+    await conn.execute(
+        "INSERT INTO recipient_preferences"
+        " (agency_id, recipient_id, email, channels, quiet_hours, time_zone, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, now())"
+        " ON CONFLICT (agency_id, recipient_id) DO UPDATE SET"
+        " email = EXCLUDED.email, channels = EXCLUDED.channels, quiet_hours = EXCLUDED.quiet_hours,"
+        " time_zone = EXCLUDED.time_zone, updated_at = now()",
+        agency_id,
+        recipient_id,
+        email,
+        list(channels) if channels is not None else None,
+        quiet_hours,
+        time_zone,
+    )
+
+
+def _subscription(row: asyncpg.Record) -> WebhookSubscription:
+    return WebhookSubscription(
+        row["subscription_id"], row["agency_id"], row["url"], frozenset(row["event_types"]), row["active"]
+    )
+
+
+async def subscriptions_for(conn: asyncpg.Connection, agency_id: str, event_type: str) -> list[WebhookSubscription]:
+    rows = await conn.fetch(
+        "SELECT * FROM webhook_subscriptions WHERE agency_id = $1 AND active AND $2 = ANY(event_types)"
+        " ORDER BY created_at, subscription_id",
+        agency_id,
+        event_type,
+    )
+    return [_subscription(r) for r in rows]
+
+
+async def webhook_target(
+    conn: asyncpg.Connection, recipient_role: str, recipient_id: str, event_type: str
+) -> tuple[str, str] | None:
+    """(url, secret) for a webhook delivery: the subscription itself, or for a partner agency its
+    oldest active subscription to the cause's event type."""
+    if recipient_role == "integration":
+        row = await conn.fetchrow(
+            "SELECT url, secret FROM webhook_subscriptions WHERE subscription_id = $1 AND active", UUID(recipient_id)
+        )
+    else:
+        row = await conn.fetchrow(
+            "SELECT url, secret FROM webhook_subscriptions WHERE agency_id = $1 AND active AND $2 = ANY(event_types)"
+            " ORDER BY created_at, subscription_id LIMIT 1",
+            recipient_id,
+            event_type,
+        )
+    return None if row is None else (row["url"], row["secret"])
+
+
+async def insert_subscription(
+    conn: asyncpg.Connection,
+    subscription_id: UUID,
+    agency_id: str,
+    url: str,
+    event_types: Sequence[str],
+    secret: str,
+    description: str | None,
+    created_by: str,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO webhook_subscriptions (subscription_id, agency_id, url, event_types, secret, description,"
+        " created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        subscription_id,
+        agency_id,
+        url,
+        list(event_types),
+        secret,
+        description,
+        created_by,
+        now,
+    )
+
+
+async def upsert_alert(
+    conn: asyncpg.Connection, state: Alert, agency_id: str, correlation_id: str, now: datetime
+) -> None:
+    """Write the alert read model row from the folded aggregate state."""
+    assert state.alert_id is not None
+    await conn.execute(
+        "INSERT INTO alerts (alert_id, agency_id, participant_id, recipient_id, recipient_role, addressed_to, rule,"
+        " urgency, cause_event_id, correlation_id, raised_at, acknowledge_by, acknowledged_at, acknowledged_by)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        " ON CONFLICT (alert_id) DO UPDATE SET recipient_id = EXCLUDED.recipient_id,"
+        " recipient_role = EXCLUDED.recipient_role, addressed_to = EXCLUDED.addressed_to,"
+        " acknowledge_by = EXCLUDED.acknowledge_by,"
+        " acknowledged_at = COALESCE(alerts.acknowledged_at, EXCLUDED.acknowledged_at),"
+        " acknowledged_by = COALESCE(alerts.acknowledged_by, EXCLUDED.acknowledged_by)",
+        state.alert_id,
+        agency_id,
+        state.participant_id,
+        state.recipient_id,
+        state.recipient_role.value,
+        list(state.addressed_to),
+        state.rule,
+        state.urgency.value,
+        state.cause_event_id,
+        correlation_id,
+        now,
+        state.acknowledge_by,
+        now if state.acknowledged_by else None,
+        state.acknowledged_by,
+    )

@@ -1,0 +1,140 @@
+"""Turn one notification intent into an alert (for staff) and one queued notification per channel,
+inside the caller's unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from services.notifications.adapters import repository
+from services.notifications.domain.alerts import alert, alert_id_for, decide_raise
+from services.notifications.domain.deliveries import (
+    decide_attempt_outcome,
+    decide_queue,
+    notification,
+    notification_id_for,
+)
+from services.notifications.domain.messages import REFERRAL_FIELDS, allowed_details, link_for, render_email
+from services.notifications.domain.preferences import plan_deliveries
+from services.notifications.domain.rules import NotificationIntent
+from services.notifications.domain.vocabulary import Channel, Rule
+from services.notifications.settings import NotificationSettings
+from shared.uow import UnitOfWork
+
+WAKE_CHANNEL = "notifications_dispatch"
+
+
+def stored_details(intent: NotificationIntent, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """What of the cause's payload is kept for rendering: the allowlist, plus a referral's consent
+    reference and notice. Never the whole payload."""
+    details = allowed_details(payload, entitled=True)
+    if intent.rule is Rule.REFERRAL_WEBHOOK:
+        details.update({k: str(payload[k]) for k in REFERRAL_FIELDS if k in payload})
+    return details
+
+
+async def deliver(
+    uow: UnitOfWork,
+    intent: NotificationIntent,
+    *,
+    agency_id: str,
+    cause_event_type: str,
+    cause_occurred_at: datetime,
+    payload: Mapping[str, Any],
+    now: datetime,
+    cfg: NotificationSettings,
+    existing_alert_id: UUID | None = None,
+) -> int:
+    """Record what ``intent`` needs; returns how many email/webhook deliveries were queued.
+
+    A redelivered cause finds its alert and notification streams already written (their ids are
+    derived from the dedup key) and changes nothing.
+    """
+    conn = uow.conn
+    correlation_id = uow.metadata.correlation_id
+    alert_id = existing_alert_id
+    if intent.is_alert and alert_id is None:
+        alert_id = alert_id_for(intent)
+        state, raised = await uow.execute(
+            alert,
+            f"alert-{alert_id}",
+            lambda s, _v: decide_raise(s, intent, now, cfg.ack_timeout),
+            agency_id=agency_id,
+            participant_id=intent.participant_id,
+        )
+        if raised:
+            await repository.upsert_alert(conn, state, agency_id, correlation_id, now)
+    preferences = await repository.load_preferences(conn, agency_id, intent.recipient_id)
+    queued = 0
+    for planned in plan_deliveries(intent, preferences, now):
+        channel = planned.channel
+        notification_id = notification_id_for(intent, channel)
+        stream = f"notification-{notification_id}"
+        state, new = await uow.execute(
+            notification,
+            stream,
+            lambda s, _v, c=channel, at=planned.not_before: decide_queue(s, intent, c, at, now, alert_id),
+            agency_id=agency_id,
+            participant_id=intent.participant_id,
+        )
+        if not new:
+            continue
+        if channel is Channel.IN_APP:
+            message = render_email(intent, cfg.base_url, alert_id=alert_id)
+            await conn.execute(
+                "INSERT INTO staff_inbox (notification_id, agency_id, participant_id, recipient_id, recipient_role,"
+                " rule, urgency, alert_id, cause_event_id, subject, link, created_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+                notification_id,
+                agency_id,
+                intent.participant_id,
+                intent.recipient_id,
+                intent.recipient_role.value,
+                intent.rule.value,
+                intent.urgency.value,
+                alert_id,
+                intent.cause_event_id,
+                message.subject,
+                link_for(intent, cfg.base_url, alert_id),
+                now,
+            )
+            await uow.execute(
+                notification,
+                stream,
+                lambda s, _v: decide_attempt_outcome(s, True, "inbox", now, cfg.retry_policy, lambda: 0.0),
+                agency_id=agency_id,
+                participant_id=intent.participant_id,
+            )
+            continue
+        await conn.execute(
+            "INSERT INTO deliveries (notification_id, agency_id, participant_id, recipient_id, recipient_role,"
+            " channel, rule, urgency, cause_event_id, cause_event_type, cause_occurred_at, alert_id, details,"
+            " correlation_id, due_at, created_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16)"
+            " ON CONFLICT DO NOTHING",
+            notification_id,
+            agency_id,
+            intent.participant_id,
+            intent.recipient_id,
+            intent.recipient_role.value,
+            channel.value,
+            intent.rule.value,
+            intent.urgency.value,
+            intent.cause_event_id,
+            cause_event_type,
+            cause_occurred_at,
+            alert_id,
+            orjson.dumps(stored_details(intent, payload)).decode(),
+            correlation_id,
+            planned.not_before,
+            now,
+        )
+        queued += 1
+    if queued:
+        # Delivered to listeners only when this transaction commits: wakes the dispatcher at once.
+        await conn.execute(f"NOTIFY {WAKE_CHANNEL}")
+    return queued

@@ -1,0 +1,205 @@
+"""The dispatcher: sends due email and webhook deliveries and records each outcome.
+
+Rows are claimed with ``FOR UPDATE SKIP LOCKED`` and leased (their ``due_at`` pushed forward), so
+replicas never send the same try twice and a crash mid-send only means a later retry. Each send
+runs as its own task: a slow or failing webhook never holds back an urgent email.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+import structlog
+
+from services.notifications.adapters import repository
+from services.notifications.adapters.channels import post_webhook, send_email
+from services.notifications.application.deliver import WAKE_CHANNEL
+from services.notifications.domain.deliveries import decide_attempt_outcome, decide_undeliverable, notification
+from services.notifications.domain.messages import render_email, webhook_body
+from services.notifications.domain.rules import NotificationIntent
+from services.notifications.domain.vocabulary import STAFF_ROLES, Channel, Role, Rule, Urgency
+from services.notifications.domain.webhooks import signed_headers
+from services.notifications.settings import NotificationSettings
+from shared.envelope import Metadata
+from shared.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+CLAIM = """
+UPDATE deliveries SET due_at = now() + make_interval(secs => $2)
+WHERE notification_id IN (
+    SELECT notification_id FROM deliveries WHERE status = 'pending' AND due_at <= now()
+    ORDER BY (urgency = 'urgent') DESC, due_at LIMIT $1 FOR UPDATE SKIP LOCKED
+) RETURNING *
+"""
+
+
+def _intent(row: asyncpg.Record) -> NotificationIntent:
+    return NotificationIntent(
+        rule=Rule(row["rule"]),
+        recipient_role=Role(row["recipient_role"]),
+        recipient_id=row["recipient_id"],
+        channels=(Channel(row["channel"]),),
+        urgency=Urgency(row["urgency"]),
+        cause_event_id=row["cause_event_id"],
+        participant_id=row["participant_id"],
+    )
+
+
+class Dispatcher:
+    def __init__(self, rt: Runtime, cfg: NotificationSettings) -> None:
+        self.rt = rt
+        self.cfg = cfg
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(cfg.dispatch_concurrency)
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._http: httpx.AsyncClient | None = None
+
+    async def run(self) -> None:
+        listener: asyncpg.Connection | None = None
+        self._http = httpx.AsyncClient(timeout=self.cfg.webhook_timeout_s)
+        try:
+            listener = await asyncpg.connect(self.rt.settings.dsn)
+            await listener.add_listener(WAKE_CHANNEL, lambda *_: self._wake.set())
+            while True:
+                try:
+                    claimed = await self.dispatch_due()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the database went away: try again shortly
+                    log.warning("dispatch sweep failed", error=repr(exc))
+                    claimed = 0
+                if claimed < self.cfg.dispatch_batch:
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.cfg.dispatch_poll_s)
+        finally:
+            for task in list(self._inflight):
+                task.cancel()
+            await asyncio.gather(*self._inflight, return_exceptions=True)
+            if listener is not None:
+                with contextlib.suppress(Exception):
+                    await listener.close()
+            await self._http.aclose()
+
+    async def dispatch_due(self) -> int:
+        """Claim due deliveries and start one task per send; returns how many were claimed."""
+        free = max(1, min(self.cfg.dispatch_batch, self.cfg.dispatch_concurrency - len(self._inflight)))
+        rows = await self.rt.pool.fetch(CLAIM, free, self.cfg.dispatch_lease_s)
+        for row in rows:
+            task = asyncio.create_task(self._send(row))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+        return len(rows)
+
+    async def _send(self, row: asyncpg.Record) -> None:
+        async with self._slots:
+            try:
+                outcome = await self._attempt(row)
+                await self._record(row, *outcome)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # recorded on the next claim after the lease ends
+                log.error("delivery crashed", notification_id=str(row["notification_id"]), error=repr(exc))
+
+    async def _attempt(self, row: asyncpg.Record) -> tuple[bool | None, str]:
+        """(True, _) sent, (False, reason) retry, (None, reason) cannot ever be delivered."""
+        intent = _intent(row)
+        details: dict[str, Any] = orjson.loads(row["details"]) if isinstance(row["details"], str) else row["details"]
+        cfg = self.cfg
+        if intent.channels[0] is Channel.EMAIL:
+            prefs = await repository.load_preferences(self.rt.pool, row["agency_id"], row["recipient_id"])  # type: ignore[arg-type]
+            if prefs is None or not prefs.email:
+                return None, "no email address on file for the recipient"
+            entitled = cfg.details_for_staff and intent.recipient_role in STAFF_ROLES
+            message = render_email(intent, cfg.base_url, payload=details, entitled=entitled, alert_id=row["alert_id"])
+            return await send_email(
+                cfg.smtp_host,
+                cfg.smtp_port,
+                cfg.smtp_timeout_s,
+                cfg.smtp_sender,
+                prefs.email,
+                message,
+                str(row["notification_id"]),
+            )
+        target = await repository.webhook_target(
+            self.rt.pool,
+            row["recipient_role"],
+            row["recipient_id"],
+            row["cause_event_type"],  # type: ignore[arg-type]
+        )
+        if target is None:
+            return None, "no active webhook subscription for the recipient"
+        url, secret = target
+        body = orjson.dumps(
+            webhook_body(
+                intent,
+                event_type=row["cause_event_type"],
+                occurred_at=row["cause_occurred_at"],
+                base_url=cfg.base_url,
+                delivery_id=row["notification_id"],
+                payload=details,
+            )
+        )
+        timestamp = int(datetime.now(UTC).timestamp())
+        headers = signed_headers(secret, body, timestamp, str(row["notification_id"]), row["cause_event_type"])
+        assert self._http is not None
+        return await post_webhook(self._http, url, body, headers)
+
+    async def _record(self, row: asyncpg.Record, succeeded: bool | None, reason: str) -> None:
+        now = datetime.now(UTC)
+        metadata = Metadata(correlation_id=row["correlation_id"], causation_id=str(row["cause_event_id"]))
+        async with self.rt.uow(metadata) as uow:
+            locked = await uow.conn.fetchval(
+                "SELECT 1 FROM deliveries WHERE notification_id = $1 AND status = 'pending' FOR UPDATE",
+                row["notification_id"],
+            )
+            if not locked:
+                return
+
+            def decide(state: Any, _v: int) -> list[Any]:
+                if succeeded is None:
+                    return decide_undeliverable(state, reason, now)
+                return decide_attempt_outcome(state, succeeded, reason, now, self.cfg.retry_policy, random.random)
+
+            state, events = await uow.execute(
+                notification,
+                f"notification-{row['notification_id']}",
+                decide,
+                agency_id=row["agency_id"],
+                participant_id=row["participant_id"],
+            )
+            if state.status == "pending":
+                retry_at = state.next_attempt_at or now + timedelta(seconds=self.cfg.retry_base_s)
+                await uow.conn.execute(
+                    "UPDATE deliveries SET attempts = $2, due_at = $3, last_error = $4 WHERE notification_id = $1",
+                    row["notification_id"],
+                    state.attempts,
+                    retry_at,
+                    reason,
+                )
+            else:
+                await uow.conn.execute(
+                    "UPDATE deliveries SET status = $2, attempts = $3, last_error = $4, finished_at = $5"
+                    " WHERE notification_id = $1",
+                    row["notification_id"],
+                    state.status,
+                    state.attempts,
+                    None if state.status == "sent" else reason,
+                    now,
+                )
+        log.info(
+            "delivery attempt",
+            notification_id=str(row["notification_id"]),
+            channel=row["channel"],
+            outcome=state.status,
+            attempts=state.attempts,
+            events=[type(e).__name__ for e in events],
+        )

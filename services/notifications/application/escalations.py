@@ -1,0 +1,95 @@
+"""The escalation sweep: urgent alerts nobody acknowledged in time move one level up."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import structlog
+
+from services.notifications.adapters import repository
+from services.notifications.application.deliver import deliver
+from services.notifications.domain.alerts import alert, decide_escalate, escalation_intent
+from services.notifications.domain.directory import ParticipantRecord, recipients_for
+from services.notifications.settings import NotificationSettings
+from shared.catalogue.notifications import AlertEscalated
+from shared.envelope import Metadata
+from shared.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+DUE = """
+SELECT alert_id FROM alerts
+WHERE acknowledged_at IS NULL AND acknowledge_by IS NOT NULL AND acknowledge_by <= now()
+ORDER BY acknowledge_by LIMIT $1
+"""
+
+
+async def escalate_due(rt: Runtime, cfg: NotificationSettings, limit: int = 100) -> int:
+    """Escalate every overdue alert (each in its own transaction); returns how many moved."""
+    moved = 0
+    for row in await rt.pool.fetch(DUE, limit):
+        if await _escalate_one(rt, cfg, row["alert_id"]):
+            moved += 1
+    return moved
+
+
+async def _escalate_one(rt: Runtime, cfg: NotificationSettings, alert_id: object) -> bool:
+    now = datetime.now(UTC)
+    async with rt.pool.acquire() as conn:
+        head = await conn.fetchrow("SELECT correlation_id, cause_event_id FROM alerts WHERE alert_id = $1", alert_id)
+    if head is None:
+        return False
+    metadata = Metadata(correlation_id=head["correlation_id"], causation_id=str(head["cause_event_id"]))
+    async with rt.uow(metadata) as uow:
+        row = await uow.conn.fetchrow(
+            "SELECT * FROM alerts WHERE alert_id = $1 AND acknowledged_at IS NULL AND acknowledge_by <= now()"
+            " FOR UPDATE SKIP LOCKED",
+            alert_id,
+        )
+        if row is None:  # acknowledged meanwhile, or another replica has it
+            return False
+        record = await repository.load_record(uow.conn, row["participant_id"]) or ParticipantRecord(
+            row["participant_id"]
+        )
+        staff = await repository.load_staff(uow.conn, row["agency_id"])
+        recipients = recipients_for(record, staff)
+        before, _ = await uow.load(alert, f"alert-{alert_id}")
+        state, events = await uow.execute(
+            alert,
+            f"alert-{alert_id}",
+            lambda s, _v: decide_escalate(s, recipients, now, cfg.ack_timeout),
+            agency_id=row["agency_id"],
+            participant_id=row["participant_id"],
+        )
+        if not events:
+            # Top of the ladder: the alert stays open in everyone's inbox but stops being swept.
+            await uow.conn.execute("UPDATE alerts SET acknowledge_by = NULL WHERE alert_id = $1", alert_id)
+            return False
+        await repository.upsert_alert(uow.conn, state, row["agency_id"], row["correlation_id"], now)
+        escalated = events[0].event
+        assert isinstance(escalated, AlertEscalated)
+        await deliver(
+            uow,
+            escalation_intent(before, escalated),
+            agency_id=row["agency_id"],
+            cause_event_type="AlertEscalated",
+            cause_occurred_at=now,
+            payload={},
+            now=now,
+            cfg=cfg,
+            existing_alert_id=escalated.alert_id,
+        )
+    log.info("alert escalated", alert_id=str(alert_id), to_role=escalated.to_role)
+    return True
+
+
+async def run_escalations(rt: Runtime, cfg: NotificationSettings) -> None:
+    while True:
+        try:
+            await escalate_due(rt, cfg)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("escalation sweep failed", error=repr(exc))
+        await asyncio.sleep(cfg.escalation_poll_s)

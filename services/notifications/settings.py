@@ -1,0 +1,42 @@
+"""Notifications' own settings (``NOTIFICATIONS_*`` environment variables)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.notifications.domain.webhooks import RetryPolicy
+
+
+class NotificationSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", env_file=(".waypoint/infra.env",), extra="ignore")
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    smtp_sender: str = "Waypoint <no-reply@waypoint.local>"
+    smtp_timeout_s: float = 10.0
+    base_url: str = "http://localhost:8004"
+    ack_timeout_s: float = 900.0
+    escalation_poll_s: float = 1.0
+    dispatch_poll_s: float = 0.5
+    dispatch_batch: int = 100
+    dispatch_concurrency: int = 32
+    dispatch_lease_s: float = 60.0
+    webhook_timeout_s: float = 5.0
+    retry_max_attempts: int = 6
+    retry_base_s: float = 2.0
+    retry_cap_s: float = 600.0
+    details_for_staff: bool = False
+
+    @property
+    def ack_timeout(self) -> timedelta:
+        return timedelta(seconds=self.ack_timeout_s)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.retry_max_attempts,
+            base=timedelta(seconds=self.retry_base_s),
+            cap=timedelta(seconds=self.retry_cap_s),
+        )

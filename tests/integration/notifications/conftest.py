@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import pytest
+import pytest_asyncio
+
+from services.notifications.settings import NotificationSettings
+
+from .harness import Upstream, running_notifications, smtp_server, webhook_receiver
+
+SMTP_PORT = 2525
+
+
+@pytest.fixture(scope="module")
+def mail():
+    with smtp_server(SMTP_PORT) as sink:
+        yield sink
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    with webhook_receiver() as r:
+        yield r
+
+
+FAST = NotificationSettings(
+    smtp_port=SMTP_PORT,
+    base_url="https://waypoint.test",
+    ack_timeout_s=3.0,
+    escalation_poll_s=0.25,
+    dispatch_poll_s=0.25,
+    retry_max_attempts=4,
+    retry_base_s=0.3,
+    retry_cap_s=2.0,
+    webhook_timeout_s=2.0,
+)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def service(kafka_bootstrap, database_url, mail, receiver):
+    async with running_notifications(
+        kafka_bootstrap=kafka_bootstrap, database_url=database_url, cfg=FAST, relay_poll_interval_s=0.1
+    ) as svc:
+        yield svc
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def upstream(kafka_bootstrap):
+    publisher = Upstream(kafka_bootstrap)
+    await publisher.start()
+    yield publisher
+    await publisher.stop()

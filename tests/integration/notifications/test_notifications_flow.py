@@ -1,0 +1,365 @@
+"""Notifications on real Kafka, PostgreSQL and SMTP: the ladder, webhooks, redelivery, escalation."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from services.notifications.domain.webhooks import verify
+from shared.catalogue.intake import ParticipantEnrolled, ReferralRequested, SafetyConcernRaised, SupportContactRef
+from shared.catalogue.monitoring import CheckInMissed, HelpRequested, MilestoneReached
+from shared.testing.auth import bearer
+from shared.testing.kafka import eventually
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Agency:
+    """A fresh agency with a specialist, supervisor and admin, all with email addresses."""
+
+    def __init__(self, service) -> None:
+        tag = uuid.uuid4().hex[:8]
+        self.id = f"agency-{tag}"
+        self.specialist, self.supervisor, self.admin = f"spec-{tag}", f"sup-{tag}", f"admin-{tag}"
+        self.client = service.client
+
+    def auth(self, sub: str, role: str) -> dict[str, str]:
+        return bearer(sub=sub, agency_id=self.id, roles=(role,))
+
+    @property
+    def admin_auth(self) -> dict[str, str]:
+        return self.auth(self.admin, "agency_admin")
+
+    def email(self, who: str) -> str:
+        return f"{who}@{self.id}.test"
+
+    async def setup(self) -> Agency:
+        r = await self.client.put(
+            "/v1/agency-staff",
+            headers=self.admin_auth,
+            json={"supervisor_id": self.supervisor, "agency_admin_id": self.admin},
+        )
+        assert r.status_code == 204, r.text
+        for who in (self.specialist, self.supervisor, self.admin):
+            await self.prefer(who)
+        return self
+
+    async def prefer(self, recipient: str, **extra) -> None:
+        r = await self.client.put(
+            f"/v1/recipients/{recipient}/preferences",
+            headers=self.admin_auth,
+            json={"email": self.email(recipient), **extra},
+        )
+        assert r.status_code == 200, r.text
+
+    async def inbox(self, who: str, role: str) -> list[dict]:
+        r = await self.client.get("/v1/notifications", headers=self.auth(who, role))
+        assert r.status_code == 200, r.text
+        return r.json()["notifications"]
+
+
+async def enrol(upstream, agency: Agency, **extra) -> uuid.UUID:
+    pid = uuid.uuid4()
+    await upstream.publish(
+        ParticipantEnrolled(participant_id=pid, specialist_id=agency.specialist, enrolled_at=now(), **extra),
+        agency_id=agency.id,
+        participant_id=pid,
+    )
+    return pid
+
+
+async def mails_to(mail, address: str, count: int, timeout: float = 15.0):
+    async def check():
+        found = mail.to(address)
+        return found if len(found) >= count else None
+
+    return await eventually(check, timeout=timeout, message=f"{count} mail(s) to {address}")
+
+
+async def store_events(service, event_type: str, participant_id: uuid.UUID) -> list[dict]:
+    rows = await service.runtime.pool.fetch(
+        "SELECT data, metadata FROM events WHERE event_type = $1 AND participant_id = $2 ORDER BY global_position",
+        event_type,
+        participant_id,
+    )
+    return [dict(r) for r in rows]
+
+
+async def test_three_missed_windows_climb_the_whole_ladder(service, upstream, mail):
+    agency = await Agency(service).setup()
+    consenting, declining = uuid.uuid4(), uuid.uuid4()
+    pid = await enrol(
+        upstream,
+        agency,
+        support_contacts=(
+            SupportContactRef(
+                support_contact_id=consenting, relation="friend", channel="email", consent_to_contact=True
+            ),
+            SupportContactRef(
+                support_contact_id=declining, relation="sibling", channel="email", consent_to_contact=False
+            ),
+        ),
+    )
+    await agency.prefer(str(pid))
+    await agency.prefer(str(consenting))
+    await agency.prefer(str(declining))
+
+    window = timedelta(seconds=2)
+    start = now()
+    causes = []
+    for n in (1, 2, 3):
+        due = start + n * window
+        await asyncio.sleep(max(0.0, (due - now()).total_seconds()))
+        causes.append(
+            await upstream.publish(
+                CheckInMissed(
+                    participant_id=pid, due_at=due - window, deadline=due, consecutive_misses=n, detected_at=due
+                ),
+                agency_id=agency.id,
+                participant_id=pid,
+            )
+        )
+        if n == 1:
+            [reminder] = await mails_to(mail, agency.email(str(pid)), 1)
+            assert "check-in" in reminder.subject.lower()
+            assert mail.to(agency.email(agency.specialist)) == []
+        if n == 2:
+            [outreach] = await mails_to(mail, agency.email(agency.specialist), 1)
+            assert "two check-ins" in outreach.subject
+            assert mail.to(agency.email(agency.supervisor)) == []
+    [urgent] = await mails_to(mail, agency.email(agency.supervisor), 1)
+    assert urgent.subject.startswith("Urgent")
+    await mails_to(mail, agency.email(str(consenting)), 1)
+    await asyncio.sleep(1.0)
+    assert mail.to(agency.email(str(declining))) == []
+    assert len(mail.to(agency.email(str(pid)))) == 1
+
+    sent = await store_events(service, "NotificationSent", pid)
+    by_rule = sorted((s["data"]["rule"], s["data"]["channel"]) for s in sent)
+    assert by_rule == sorted(
+        [
+            ("missed-check-in.reminder", "email"),
+            ("missed-check-in.outreach", "in_app"),
+            ("missed-check-in.outreach", "email"),
+            ("missed-check-in.supervisor", "in_app"),
+            ("missed-check-in.supervisor", "email"),
+            ("missed-check-in.support-contact", "email"),
+        ]
+    )
+    # Every delivery is traceable to the missed window that caused it.
+    assert {s["data"]["cause_event_id"] for s in sent} == {str(c) for c in causes}
+    assert all(s["metadata"]["causation_id"] in {str(c) for c in causes} for s in sent)
+    [supervisor_item] = await agency.inbox(agency.supervisor, "supervisor")
+    assert supervisor_item["urgent"] and supervisor_item["alert_id"]
+
+
+async def test_a_webhook_that_fails_twice_then_succeeds_gets_the_message_exactly_once(
+    service, upstream, mail, receiver
+):
+    agency = await Agency(service).setup()
+    path = f"/fail-2/{agency.id}"
+    r = await service.client.post(
+        "/v1/webhook-subscriptions",
+        headers=agency.admin_auth,
+        json={"url": receiver.url(path), "event_types": ["MilestoneReached"]},
+    )
+    assert r.status_code == 201, r.text
+    secret = r.json()["secret"]
+    pid = await enrol(upstream, agency)
+    await agency.prefer(str(pid))
+    cause = await upstream.publish(
+        MilestoneReached(
+            participant_id=pid,
+            milestone="30 days",
+            days=30,
+            reached_on=date.today(),
+            counted_from=date.today() - timedelta(days=30),
+        ),
+        agency_id=agency.id,
+        participant_id=pid,
+    )
+
+    async def delivered():
+        ok = [c for c in receiver.to(path) if c.status == 200]
+        return ok or None
+
+    [success] = await eventually(delivered, timeout=20, message="the webhook delivery")
+    await asyncio.sleep(1.5)  # nothing more may arrive after the success
+    calls = receiver.to(path)
+    assert [c.status for c in calls] == [503, 503, 200]
+    assert len({c.headers["Waypoint-Delivery-Id"] for c in calls}) == 1
+    assert all(verify(secret, c.body, c.headers, now()) for c in calls)
+    assert not verify("wrong-secret", success.body, success.headers, now())
+    body = success.json()
+    assert body["event"] == {
+        "id": str(cause),
+        "type": "MilestoneReached",
+        "occurred_at": body["event"]["occurred_at"],
+        "participant_id": str(pid),
+    }
+    assert "30 days" not in success.body.decode()  # minimum necessary: a link, not the record
+
+    # The participant's email did not wait for the flaky webhook.
+    [congratulations] = await mails_to(mail, agency.email(str(pid)), 1)
+    assert congratulations.at < success.at
+
+    webhook_sent = [
+        s for s in await store_events(service, "NotificationSent", pid) if s["data"]["channel"] == "webhook"
+    ]
+    assert len(webhook_sent) == 1 and webhook_sent[0]["data"]["attempts"] == 3
+    assert len(await store_events(service, "DeliveryAttemptFailed", pid)) == 2
+
+
+async def test_a_webhook_that_never_answers_ends_in_notification_failed(service, upstream, receiver):
+    agency = await Agency(service).setup()
+    partner = f"partner-{uuid.uuid4().hex[:6]}"
+    # The receiving agency subscribed to referrals under its own agency id.
+    r = await service.client.post(
+        "/v1/webhook-subscriptions",
+        headers=bearer(sub="p-admin", agency_id=partner, roles=("agency_admin",)),
+        json={"url": receiver.url(f"/down/{partner}"), "event_types": ["ReferralRequested"]},
+    )
+    assert r.status_code == 201
+    pid = await enrol(upstream, agency)
+    await upstream.publish(
+        ReferralRequested(
+            participant_id=pid,
+            referral_id=uuid.uuid4(),
+            consent_id=uuid.uuid4(),
+            recipient_agency_id=partner,
+            purpose="mental_health_referral",
+            information=("risk_level",),
+            redisclosure_notice="42 CFR part 2 prohibits unauthorized redisclosure",
+            requested_at=now(),
+        ),
+        agency_id=agency.id,
+        participant_id=pid,
+    )
+
+    async def failed():
+        return await store_events(service, "NotificationFailed", pid) or None
+
+    [event] = await eventually(failed, timeout=20, message="NotificationFailed")
+    assert event["data"]["attempts"] == 4 and event["data"]["recipient_id"] == partner
+    call = receiver.to(f"/down/{partner}")[0]
+    assert call.json()["referral"]["redisclosure_notice"].startswith("42 CFR")
+
+
+async def test_a_redelivered_event_sends_nothing_new(service, upstream, mail):
+    agency = await Agency(service).setup()
+    pid = await enrol(upstream, agency)
+    cause = await upstream.publish(
+        SafetyConcernRaised(
+            participant_id=pid,
+            assessment_id=uuid.uuid4(),
+            concerns=("self_harm_thoughts",),
+            phq9_item9=2,
+            raised_at=now(),
+        ),
+        agency_id=agency.id,
+        participant_id=pid,
+    )
+    await mails_to(mail, agency.email(agency.specialist), 1)
+    await mails_to(mail, agency.email(agency.supervisor), 1)
+    before = await service.runtime.pool.fetchval("SELECT count(*) FROM events WHERE participant_id = $1", pid)
+
+    await upstream.redeliver(cause)  # the kernel's inbox drops it
+    # ...and even with the inbox forgotten, the notification streams themselves refuse a second send.
+    await service.runtime.pool.execute("DELETE FROM inbox WHERE event_id = $1", cause)
+    await upstream.redeliver(cause)
+
+    async def reprocessed():
+        return await service.runtime.pool.fetchval("SELECT 1 FROM inbox WHERE event_id = $1", cause)
+
+    await eventually(reprocessed, timeout=15, message="the redelivered record to be consumed")
+    await asyncio.sleep(1.5)
+    after = await service.runtime.pool.fetchval("SELECT count(*) FROM events WHERE participant_id = $1", pid)
+    assert after == before
+    assert len(mail.to(agency.email(agency.specialist))) == 1
+    assert len(mail.to(agency.email(agency.supervisor))) == 1
+    assert "self_harm" not in mail.to(agency.email(agency.specialist))[0].text
+
+
+async def test_an_unacknowledged_urgent_alert_escalates_one_level_up(service, upstream, mail):
+    agency = await Agency(service).setup()
+    pid = await enrol(upstream, agency)
+    await upstream.publish(
+        HelpRequested(participant_id=pid, help_request_id=uuid.uuid4(), requested_at=now()),
+        agency_id=agency.id,
+        participant_id=pid,
+    )
+    [specialist_item] = await eventually(
+        lambda: agency.inbox(agency.specialist, "specialist"), timeout=15, message="the specialist's alert"
+    )
+    supervisor_items = await eventually(
+        lambda: agency.inbox(agency.supervisor, "supervisor"), timeout=15, message="the supervisor's alert"
+    )
+    # The supervisor acknowledges their own alert at once; the specialist never answers.
+    [own] = supervisor_items
+    r = await service.client.post(
+        f"/v1/alerts/{own['alert_id']}/acknowledge", headers=agency.auth(agency.supervisor, "supervisor")
+    )
+    assert r.status_code == 200, r.text
+
+    async def escalated():
+        return await store_events(service, "AlertEscalated", pid) or None
+
+    [event] = await eventually(escalated, timeout=15, message="AlertEscalated")
+    assert (event["data"]["from_role"], event["data"]["to_role"]) == ("specialist", "supervisor")
+    assert event["data"]["alert_id"] == specialist_item["alert_id"]
+    notices = await mails_to(mail, agency.email(agency.supervisor), 2)
+    assert any("not acknowledged" in m.subject for m in notices)
+
+    # Nobody else may acknowledge it; the supervisor it escalated to may.
+    r = await service.client.post(
+        f"/v1/alerts/{specialist_item['alert_id']}/acknowledge", headers=agency.auth("someone-else", "specialist")
+    )
+    assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem+json")
+    assert await store_events(service, "AlertAcknowledged", pid) != []  # only the supervisor's own so far
+    r = await service.client.post(
+        f"/v1/alerts/{specialist_item['alert_id']}/acknowledge", headers=agency.auth(agency.supervisor, "supervisor")
+    )
+    assert r.status_code == 200 and r.json()["acknowledged_by"] == agency.supervisor
+    acknowledged = await store_events(service, "AlertAcknowledged", pid)
+    assert len(acknowledged) == 2
+    # Acknowledged: it climbs no further, even after another timeout.
+    await asyncio.sleep(service.cfg.ack_timeout_s + 1)
+    assert len(await store_events(service, "AlertEscalated", pid)) == 1
+
+
+async def test_quiet_hours_hold_routine_email_but_never_an_urgent_one(service, upstream, mail):
+    agency = await Agency(service).setup()
+    pid = await enrol(upstream, agency)
+    local = now()
+    window = f"{(local - timedelta(hours=1)):%H:00}-{(local + timedelta(hours=2)):%H:00}"
+    await agency.prefer(str(pid), quiet_hours=window)
+    await agency.prefer(agency.specialist, quiet_hours=window)
+    await upstream.publish(
+        MilestoneReached(
+            participant_id=pid,
+            milestone="7 days",
+            days=7,
+            reached_on=date.today(),
+            counted_from=date.today() - timedelta(days=7),
+        ),
+        agency_id=agency.id,
+        participant_id=pid,
+    )
+    await upstream.publish(
+        HelpRequested(participant_id=pid, help_request_id=uuid.uuid4(), requested_at=now()),
+        agency_id=agency.id,
+        participant_id=pid,
+    )
+    await mails_to(mail, agency.email(agency.specialist), 1)  # urgent: straight through quiet hours
+    held = await service.runtime.pool.fetchrow(
+        "SELECT status, due_at FROM deliveries WHERE participant_id = $1 AND rule = 'milestone.congratulations'", pid
+    )
+    assert held["status"] == "pending" and held["due_at"] > now() + timedelta(minutes=30)
+    assert mail.to(agency.email(str(pid))) == []
