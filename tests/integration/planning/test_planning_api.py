@@ -1,0 +1,254 @@
+"""Planning's HTTP API on real PostgreSQL and Kafka: every endpoint and its errors."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from shared.catalogue.intake import ParticipantEnrolled
+from shared.testing.auth import bearer
+from shared.testing.kafka import eventually
+from shared.testing.services import RunningService, running_service
+
+from .planning_support import AGENCY, payload, planning_records, publish
+
+pytestmark = pytest.mark.integration
+
+STAFF = bearer(sub="specialist-api", agency_id=AGENCY)
+SIGN = {"text": "Snapping at my partner", "tags": ["irritability"]}
+
+
+@pytest.fixture(scope="module")
+async def planning(kafka_bootstrap: str, database_url: str) -> AsyncIterator[RunningService]:
+    async with running_service(
+        "planning", kafka_bootstrap=kafka_bootstrap, database_url=database_url, relay_poll_interval_s=0.1
+    ) as service:
+        yield service
+
+
+async def enrolled(planning: RunningService, bootstrap: str, agency: str = AGENCY) -> UUID:
+    pid = uuid.uuid4()
+    await publish(
+        bootstrap, "intake", ParticipantEnrolled(participant_id=pid, enrolled_at=datetime.now(UTC)), agency=agency
+    )
+    await eventually(
+        lambda: planning.runtime.pool.fetchval("SELECT 1 FROM planning_participants WHERE participant_id = $1", pid),
+        message="the enrolment to reach planning",
+    )
+    return pid
+
+
+async def with_plan(planning: RunningService, bootstrap: str, sections: dict[str, Any] | None = None) -> UUID:
+    pid = await enrolled(planning, bootstrap)
+    response = await planning.client.post(
+        f"/v1/participants/{pid}/plan", headers=STAFF, json={"sections": sections or {}}
+    )
+    assert response.status_code == 201, response.text
+    return pid
+
+
+async def stream_length(planning: RunningService, pid: UUID) -> int:
+    return len(await planning.runtime.store.read_stream(f"plan-{pid}"))
+
+
+def put(planning: RunningService, pid: UUID, body: dict[str, Any], if_match: str | None = '"1"', headers=STAFF):
+    extra = {"If-Match": if_match} if if_match is not None else {}
+    return planning.client.put(f"/v1/participants/{pid}/plan", headers={**headers, **extra}, json=body)
+
+
+def fields(response) -> list[str]:
+    return [e["field"] for e in response.json().get("errors", [])]
+
+
+# --- create and read ------------------------------------------------------------------------------
+
+
+async def test_a_specialist_drafts_a_plan_and_reads_it_back_with_its_version_as_etag(planning, kafka_bootstrap):
+    pid = await with_plan(planning, kafka_bootstrap, {"warning_signs": [SIGN]})
+    response = await planning.client.get(f"/v1/participants/{pid}/plan", headers=STAFF)
+    assert response.status_code == 200
+    assert response.headers["etag"] == '"1"'
+    plan = response.json()
+    assert (plan["status"], plan["version"]) == ("draft", 1)
+    assert plan["sections"]["warning_signs"][0]["text"] == SIGN["text"]
+    assert plan["sections"]["warning_signs"][0]["id"]
+
+
+async def test_a_second_plan_for_the_same_participant_is_a_conflict(planning, kafka_bootstrap):
+    pid = await with_plan(planning, kafka_bootstrap)
+    again = await planning.client.post(f"/v1/participants/{pid}/plan", headers=STAFF, json={})
+    assert again.status_code == 409 and again.json()["type"].endswith("plan-already-exists")
+
+
+async def test_a_plan_needs_a_participant_enrolled_in_the_callers_agency(planning, kafka_bootstrap):
+    stranger = await enrolled(planning, kafka_bootstrap, agency="agency-elsewhere")
+    for pid in (uuid.uuid4(), stranger):
+        response = await planning.client.post(f"/v1/participants/{pid}/plan", headers=STAFF, json={})
+        assert response.status_code == 404, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_missing_plan_and_another_agencys_plan_both_answer_404(planning, kafka_bootstrap):
+    pid = await with_plan(planning, kafka_bootstrap)
+    other = bearer(sub="specialist-x", agency_id="agency-elsewhere")
+    for who, whose in ((STAFF, uuid.uuid4()), (other, pid)):
+        for path in ("plan", "plan/history", "plan/fhir"):
+            response = await planning.client.get(f"/v1/participants/{whose}/{path}", headers=who)
+            assert response.status_code == 404, (path, response.text)
+
+
+async def test_reading_needs_a_token_and_participants_see_only_their_own_plan(planning, kafka_bootstrap):
+    pid = await with_plan(planning, kafka_bootstrap)
+    assert (await planning.client.get(f"/v1/participants/{pid}/plan")).status_code == 401
+    own = bearer(sub=str(pid), agency_id=AGENCY, roles=("participant",))
+    someone = bearer(sub=str(uuid.uuid4()), agency_id=AGENCY, roles=("participant",))
+    assert (await planning.client.get(f"/v1/participants/{pid}/plan", headers=own)).status_code == 200
+    assert (await planning.client.get(f"/v1/participants/{pid}/plan", headers=someone)).status_code == 404
+    assert (await put(planning, pid, {"sections": {"goals": []}}, headers=own)).status_code == 403
+
+
+# --- revise with If-Match -----------------------------------------------------------------------------
+
+
+async def test_a_revision_makes_version_two_and_publishes_which_sections_changed(planning, kafka_bootstrap):
+    pid = await with_plan(planning, kafka_bootstrap)
+    response = await put(planning, pid, {"sections": {"warning_signs": [SIGN]}, "status": "active"})
+    assert response.status_code == 200, response.text
+    assert response.headers["etag"] == '"2"'
+    assert (response.json()["version"], response.json()["status"]) == (2, "active")
+    (updated,) = await planning_records(kafka_bootstrap, pid, "PlanUpdated")
+    body = payload(updated)
+    assert (body["version"], body["sections_changed"], body["status"]) == (2, ["warning_signs"], "active")
+    assert SIGN["text"].encode() not in updated.value
+
+
+async def test_a_stale_if_match_answers_412_with_the_current_version_and_changes_nothing(planning, kafka_bootstrap):
+    pid = await with_plan(planning, kafka_bootstrap)
+    assert (await put(planning, pid, {"sections": {"warning_signs": [SIGN]}})).status_code == 200
+    before = await stream_length(planning, pid)
+    stale = await put(planning, pid, {"sections": {"warning_signs": []}}, if_match='"1"')
+    assert stale.status_code == 412
+    problem = stale.json()
+    assert (problem["current_version"], problem["your_version"]) == (2, 1)
+    assert stale.headers["etag"] == '"2"' and fields(stale) == ["If-Match"]
+    assert await stream_length(planning, pid) == before
+    current = (await planning.client.get(f"/v1/participants/{pid}/plan", headers=STAFF)).json()
+    assert [w["text"] for w in current["sections"]["warning_signs"]] == [SIGN["text"]]
+
+
+@pytest.mark.parametrize(
+    ("body", "if_match", "status", "field"),
+    [
+        ({"sections": {"warning_signs": []}}, None, 428, "If-Match"),
+        ({"sections": {"warning_signs": []}}, "banana", 422, "If-Match"),
+        ({"sections": {"hobbies": []}}, '"1"', 422, "sections.hobbies"),
+        ({"sections": {"education": []}}, '"1"', 422, "sections"),
+        (
+            {"sections": {"goals": [{"description": "Run", "status": "completed"}]}},
+            '"1"',
+            409,
+            "sections.goals[0].status",
+        ),
+        ({"status": "completed"}, '"1"', 409, "status"),
+        ({"status": "paused"}, '"1"', 422, "status"),
+        ({"note": "free text"}, '"1"', 422, "note"),
+    ],
+)
+async def test_bad_revisions_are_refused_naming_the_problem_and_store_nothing(
+    planning, kafka_bootstrap, body, if_match, status, field
+):
+    pid = await with_plan(planning, kafka_bootstrap)
+    before = await stream_length(planning, pid)
+    response = await put(planning, pid, body, if_match=if_match)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert field in fields(response), response.json()
+    assert await stream_length(planning, pid) == before
+
+
+async def test_a_goal_cannot_jump_from_proposed_to_completed(planning, kafka_bootstrap):
+    pid = await with_plan(planning, kafka_bootstrap, {"goals": [{"description": "Meetings twice a week"}]})
+    plan = (await planning.client.get(f"/v1/participants/{pid}/plan", headers=STAFF)).json()
+    goal = {**plan["sections"]["goals"][0], "status": "completed"}
+    response = await put(planning, pid, {"sections": {"goals": [goal]}})
+    assert response.status_code == 409
+    assert "a proposed goal cannot become completed" in response.json()["detail"]
+    goal["status"] = "active"
+    assert (await put(planning, pid, {"sections": {"goals": [goal]}})).status_code == 200
+    (moved,) = await planning_records(kafka_bootstrap, pid, "GoalStatusChanged")
+    assert (payload(moved)["from_status"], payload(moved)["to_status"]) == ("proposed", "active")
+
+
+# --- history, past versions, FHIR ------------------------------------------------------------------
+
+
+async def test_history_and_past_versions(planning, kafka_bootstrap):
+    pid = await with_plan(planning, kafka_bootstrap)
+    assert (await put(planning, pid, {"sections": {"warning_signs": [SIGN]}})).status_code == 200
+    history = (await planning.client.get(f"/v1/participants/{pid}/plan/history", headers=STAFF)).json()
+    assert [(v["version"], v["change"], v["sections_changed"], v["changed_by"]) for v in history["versions"]] == [
+        (1, "drafted", [], "specialist-api"),
+        (2, "revised", ["warning_signs"], "specialist-api"),
+    ]
+    first = await planning.client.get(f"/v1/participants/{pid}/plan", headers=STAFF, params={"version": 1})
+    assert first.status_code == 200 and first.json()["sections"]["warning_signs"] == []
+    assert first.headers["etag"] == '"1"'
+    missing = await planning.client.get(f"/v1/participants/{pid}/plan", headers=STAFF, params={"version": 9})
+    assert missing.status_code == 404
+    both = await planning.client.get(
+        f"/v1/participants/{pid}/plan", headers=STAFF, params={"version": 1, "as_of": "2026-01-01T00:00:00Z"}
+    )
+    assert both.status_code == 422
+    naive = await planning.client.get(
+        f"/v1/participants/{pid}/plan", headers=STAFF, params={"as_of": "2026-01-01T00:00:00"}
+    )
+    assert naive.status_code == 422 and fields(naive) == ["as_of"]
+
+
+async def test_the_fhir_export_is_a_care_plan_bundle(planning, kafka_bootstrap):
+    pid = await with_plan(planning, kafka_bootstrap, {"goals": [{"description": "Volunteer weekly"}]})
+    response = await planning.client.get(f"/v1/participants/{pid}/plan/fhir", headers=STAFF)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/fhir+json")
+    bundle = response.json()
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert kinds == ["CarePlan", "Goal"]
+    assert bundle["entry"][0]["resource"]["status"] == "draft"
+    integration = bearer(sub="ehr-bridge", agency_id=AGENCY, roles=("integration",))
+    assert (await planning.client.get(f"/v1/participants/{pid}/plan/fhir", headers=integration)).status_code == 200
+
+
+# --- education -------------------------------------------------------------------------------------
+
+
+async def test_modules_are_assigned_and_completed_as_new_versions(planning, kafka_bootstrap):
+    pid = await with_plan(planning, kafka_bootstrap)
+    base = f"/v1/participants/{pid}/plan/education-modules"
+    assigned = await planning.client.post(base, headers=STAFF, json={"module": "coping-with-cravings"})
+    assert assigned.status_code == 201 and assigned.json()["version"] == 2
+    twice = await planning.client.post(base, headers=STAFF, json={"module": "coping-with-cravings"})
+    assert twice.status_code == 409
+    unknown = await planning.client.post(base, headers=STAFF, json={"module": "juggling"})
+    assert unknown.status_code == 422 and fields(unknown) == ["module"]
+    own = bearer(sub=str(pid), agency_id=AGENCY, roles=("participant",))
+    done = await planning.client.post(f"{base}/coping-with-cravings/completion", headers=own)
+    assert done.status_code == 200 and done.json()["education"][0]["completed_at"]
+    not_assigned = await planning.client.post(f"{base}/recovery-process/completion", headers=STAFF)
+    assert not_assigned.status_code == 409
+    bad_key = await planning.client.post(f"{base}/juggling/completion", headers=STAFF)
+    assert bad_key.status_code == 422 and fields(bad_key) == ["module"]
+    assert len(await planning_records(kafka_bootstrap, pid, "EducationModuleAssigned")) == 1
+    assert len(await planning_records(kafka_bootstrap, pid, "EducationModuleCompleted")) == 1
+
+
+async def test_the_catalogues_are_readable(planning):
+    modules = (await planning.client.get("/v1/education-modules", headers=STAFF)).json()["modules"]
+    assert "neurobiology-of-addiction" in {m["key"] for m in modules}
+    library = (await planning.client.get("/v1/coping-strategies", headers=STAFF)).json()["situations"]
+    assert len(library) == 8 and all(s["strategies"] for s in library)
+    assert (await planning.client.get("/v1/education-modules")).status_code == 401
