@@ -27,6 +27,15 @@ WHERE $12::int = 0 OR EXISTS (SELECT 1 FROM events WHERE stream_id = $1 AND stre
 RETURNING global_position, recorded_at
 """
 
+# The common case (a command producing one event) skips the array round-trip through unnest.
+_APPEND_ONE = """
+INSERT INTO events (stream_id, stream_type, stream_version, event_id, event_type, schema_version,
+                    agency_id, participant_id, occurred_at, data, metadata)
+SELECT $1, $2, $5, $6, $7, $8, $3, $4, $9, $10::jsonb, $11::jsonb
+WHERE $12::int = 0 OR EXISTS (SELECT 1 FROM events WHERE stream_id = $1 AND stream_version = $12)
+RETURNING global_position, recorded_at
+"""
+
 _COLUMNS = (
     "global_position, stream_id, stream_type, stream_version, event_id, event_type, schema_version, "
     "agency_id, participant_id, occurred_at, recorded_at, data::text AS data, metadata::text AS metadata"
@@ -64,26 +73,32 @@ class PostgresEventStore:
         first = events[0]
         versions = list(range(expected_version + 1, expected_version + 1 + len(events)))
         datas = [e.event.model_dump(mode="json") for e in events]
-        args = (
-            stream_id,
-            first.stream_type,
-            first.agency_id,
-            first.participant_id,
-            versions,
-            [e.event_id for e in events],
-            [e.event_type for e in events],
-            [e.schema_version for e in events],
-            [e.occurred_at for e in events],
-            [orjson.dumps(d).decode() for d in datas],
-            [orjson.dumps(e.metadata.as_dict()).decode() for e in events],
-            expected_version,
-        )
+        head = (stream_id, first.stream_type, first.agency_id, first.participant_id)
+        if len(events) == 1:
+            sql = _APPEND_ONE
+            args: tuple[Any, ...] = (
+                *head, versions[0], first.event_id, first.event_type, first.schema_version, first.occurred_at,
+                orjson.dumps(datas[0]).decode(), orjson.dumps(first.metadata.as_dict()).decode(), expected_version,
+            )
+        else:
+            sql = _APPEND
+            args = (
+                *head,
+                versions,
+                [e.event_id for e in events],
+                [e.event_type for e in events],
+                [e.schema_version for e in events],
+                [e.occurred_at for e in events],
+                [orjson.dumps(d).decode() for d in datas],
+                [orjson.dumps(e.metadata.as_dict()).decode() for e in events],
+                expected_version,
+            )
         try:
             if conn is None:
                 async with self._pool.acquire() as own, own.transaction():
-                    rows = await own.fetch(_APPEND, *args)
+                    rows = await own.fetch(sql, *args)
             else:
-                rows = await conn.fetch(_APPEND, *args)
+                rows = await conn.fetch(sql, *args)
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == "events_pkey":
                 raise ConcurrencyError(stream_id, expected_version) from None
