@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from services.intake.domain import instruments as ins
 from services.intake.domain.enrolment import Command
+from services.intake.domain.validation import count_between
 from shared.catalogue.intake import (
     AsamRatings,
     BamResult,
@@ -37,7 +38,7 @@ class Trigger(Command):
 
     trigger_id: UUID = Field(default_factory=uuid4)
     description: Description
-    situations: tuple[HighRiskSituation, ...] = Field(min_length=1, max_length=8)
+    situations: Annotated[tuple[HighRiskSituation, ...], count_between(1, 8)]
 
 
 class Stressor(Command):

@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from services.intake.domain.enrolment import Command, Name
+from services.intake.domain.validation import count_between
 from shared.catalogue.intake import DisclosurePurpose, ExpiryEvent, InformationCategory, RecipientKind
 
 AgencyId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -62,10 +63,10 @@ class ConsentForm(Command):
     """Every required element but the signature (a draft has exactly these)."""
 
     disclosing_agency_id: AgencyId
-    information: tuple[InformationCategory, ...] = Field(min_length=1, max_length=10)
+    information: Annotated[tuple[InformationCategory, ...], count_between(1, 10)]
     information_description: Description | None = None
     recipients: Recipients
-    purposes: tuple[DisclosurePurpose, ...] = Field(min_length=1, max_length=10)
+    purposes: Annotated[tuple[DisclosurePurpose, ...], count_between(1, 10)]
     right_to_revoke_acknowledged: Literal[True]
     expiry: Expiry
 

@@ -101,8 +101,9 @@ class EnrolmentForm(Command):
         if contact is None and info.data.get("display_name") is None:
             raise ValueError("a display_name or contact details are required")
         channel = info.data.get("preferred_channel")
-        missing = channel and _needs_address(channel, contact.phone if contact else None,
-                                             contact.email if contact else None)  # fmt: skip
+        missing = channel and _needs_address(
+            channel, contact.phone if contact else None, contact.email if contact else None
+        )
         if missing:
             raise ValueError(f"{missing} is required for the preferred channel {channel.value}")
         return contact

@@ -11,11 +11,11 @@ reproduce, translate, display or distribute them. Only ASAM ratings are stored, 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field
 
+from services.intake.domain.validation import exactly
 from shared.catalogue.intake import AsamRatings, BamResult, Barc10Result, Gad7Result, Phq9Result
 
 PhqAnswer = Annotated[int, Field(ge=0, le=3)]
@@ -34,21 +34,6 @@ BAM_RISK_CONCERN = 12  # risk subscale >= 12
 BAM_PROTECTIVE_CONCERN = 12  # protective subscale <= 12
 
 
-def items(count: int) -> BeforeValidator:
-    """Check the item count before the items, so a bad answer never also reports a bad count."""
-
-    def check(value: Any) -> Any:
-        if isinstance(value, list | tuple) and len(value) != count:
-            raise PydanticCustomError(
-                "wrong_item_count",
-                "expected exactly {expected} answers, got {actual}",
-                {"expected": count, "actual": len(value)},
-            )
-        return value
-
-    return BeforeValidator(check)
-
-
 BamSubItem = Literal["7A", "7B", "7C", "7D", "7E", "7F", "7G"]
 
 
@@ -59,11 +44,11 @@ class _Answers(BaseModel):
 class Phq9Answers(_Answers):
     """Nine items, each 0 ("not at all") to 3 ("nearly every day"), in questionnaire order."""
 
-    answers: Annotated[tuple[PhqAnswer, ...], items(9)]
+    answers: Annotated[tuple[PhqAnswer, ...], exactly(9)]
 
 
 class Gad7Answers(_Answers):
-    answers: Annotated[tuple[PhqAnswer, ...], items(7)]
+    answers: Annotated[tuple[PhqAnswer, ...], exactly(7)]
 
 
 class BamAnswers(_Answers):
@@ -72,12 +57,12 @@ class BamAnswers(_Answers):
     The sub-items describe which drugs were used; they belong to no subscale.
     """
 
-    answers: Annotated[tuple[BamAnswer, ...], items(17)]
+    answers: Annotated[tuple[BamAnswer, ...], exactly(17)]
     substances: dict[BamSubItem, BamAnswer] = Field(default_factory=dict)
 
 
 class Barc10Answers(_Answers):
-    answers: Annotated[tuple[BarcAnswer, ...], items(10)]
+    answers: Annotated[tuple[BarcAnswer, ...], exactly(10)]
 
 
 class AsamAnswers(_Answers):

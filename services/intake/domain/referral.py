@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID, uuid4
 
 from pydantic import Field
@@ -17,6 +18,7 @@ from services.intake.domain.consent import Consent, covers
 from services.intake.domain.consent_terms import AgencyId, Description
 from services.intake.domain.enrolment import Command
 from services.intake.domain.participant import Participant, ParticipantStatus
+from services.intake.domain.validation import count_between
 from shared.catalogue.intake import DisclosurePurpose, InformationCategory, ReferralRequested
 from shared.domain import Conflict, NotFound
 from shared.events import DomainEvent
@@ -35,7 +37,7 @@ NOT_FOUND_MESSAGE = "participant not found"
 class ReferralForm(Command):
     recipient_agency_id: AgencyId
     purpose: DisclosurePurpose
-    information: tuple[InformationCategory, ...] = Field(min_length=1, max_length=10)
+    information: Annotated[tuple[InformationCategory, ...], count_between(1, 10)]
     note: Description | None = None  # for the receiving agency; kept by intake, never in an event
 
 

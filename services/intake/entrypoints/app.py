@@ -1,15 +1,24 @@
-"""Intake's process: HTTP API and outbox relay (intake consumes no events)."""
+"""Intake's process: HTTP API, outbox relay and the consent-expiry sweep (intake consumes no events)."""
 
+import os
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.intake.application.consents import consent_expiry_loop
 from services.intake.entrypoints.api import router
-from shared.runtime import create_service_app
+from shared.runtime import Runtime, create_service_app
 from shared.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 
+def _background(rt: Runtime) -> list:
+    interval = float(os.environ.get("INTAKE_CONSENT_SWEEP_INTERVAL_S", "300"))
+    return [consent_expiry_loop(rt.uow, rt.pool, interval)]
+
+
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    return create_service_app("intake", routers=[router], migrations=MIGRATIONS, settings=settings)
+    return create_service_app(
+        "intake", routers=[router], migrations=MIGRATIONS, background=_background, settings=settings
+    )

@@ -123,13 +123,18 @@ def test_assessment_completed_carries_every_score_the_triggers_and_the_reasons()
         barc10={"answers": [5] * 10},
         asam={"d1": 0, "d2": 1, "d3": 2, "d4": 1, "d5": 3, "d6": 0},
         risk_factors={
-            "triggers": [{"trigger_id": str(trigger_id), "description": "payday on Friday",
-                          "situations": ["urges_and_temptations", "social_pressure"]}],
+            "triggers": [
+                {
+                    "trigger_id": str(trigger_id),
+                    "description": "payday on Friday",
+                    "situations": ["urges_and_temptations", "social_pressure"],
+                }
+            ],
             "stressors": [{"category": "housing", "description": "eviction notice"}],
             "history": {"prior_treatment_episodes": 1, "prior_relapses": 2, "overdose_history": False},
             "pattern_of_use": {"frequency": "monthly", "days_since_last_use": 20},
         },
-    )  # fmt: skip
+    )
     completed = events[0]
     assert isinstance(completed, AssessmentCompleted)
     assert completed.instruments == ("PHQ-9", "GAD-7", "BAM", "BARC-10", "ASAM", "risk-factors")
@@ -144,9 +149,12 @@ def test_assessment_completed_carries_every_score_the_triggers_and_the_reasons()
     assert completed.history.prior_relapses == 2
     assert completed.pattern_of_use.days_since_last_use == 20
     assert completed.risk_reasons == (
-        "BAM use 3 >= 1", "BAM protective 6 <= 12", "ASAM D5 = 3", "prior relapses 2 >= 2",
+        "BAM use 3 >= 1",
+        "BAM protective 6 <= 12",
+        "ASAM D5 = 3",
+        "prior relapses 2 >= 2",
         "days in recovery 25 < 90",
-    )  # fmt: skip
+    )
     assert completed.risk_level == "high"
     payload = completed.model_dump_json()
     assert "payday" not in payload and "eviction" not in payload
@@ -196,17 +204,28 @@ def test_assessing_a_discharged_participant_is_a_conflict():
         ({"audit_c": {"answers": [1, 2, 3]}}, ("audit_c",)),
         ({"phq9": {"answers": [0] * 8}}, ("phq9", "answers")),
         ({"gad7": {"answers": [0] * 6 + [4]}}, ("gad7", "answers", 6)),
-        ({"risk_factors": {"triggers": [{"description": "x", "situations": []}]}},
-         ("risk_factors", "triggers", 0, "situations")),
-        ({"risk_factors": {"triggers": [{"description": "x", "situations": ["boredom"]}]}},
-         ("risk_factors", "triggers", 0, "situations", 0)),
-        ({"risk_factors": {"history": {"prior_treatment_episodes": -1, "prior_relapses": 0,
-                                       "overdose_history": False}}},
-         ("risk_factors", "history", "prior_treatment_episodes")),
-        ({"risk_factors": {"pattern_of_use": {"frequency": "hourly"}}},
-         ("risk_factors", "pattern_of_use", "frequency")),
+        (
+            {"risk_factors": {"triggers": [{"description": "x", "situations": []}]}},
+            ("risk_factors", "triggers", 0, "situations"),
+        ),
+        (
+            {"risk_factors": {"triggers": [{"description": "x", "situations": ["boredom"]}]}},
+            ("risk_factors", "triggers", 0, "situations", 0),
+        ),
+        (
+            {
+                "risk_factors": {
+                    "history": {"prior_treatment_episodes": -1, "prior_relapses": 0, "overdose_history": False}
+                }
+            },
+            ("risk_factors", "history", "prior_treatment_episodes"),
+        ),
+        (
+            {"risk_factors": {"pattern_of_use": {"frequency": "hourly"}}},
+            ("risk_factors", "pattern_of_use", "frequency"),
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_bad_assessment_order_is_rejected_naming_the_field(sections, location):
     with pytest.raises(ValidationError) as raised:
         assessment_order(uuid4(), **sections)

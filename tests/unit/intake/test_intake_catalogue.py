@@ -7,10 +7,17 @@ from shared.events import registered_events
 pytestmark = pytest.mark.unit
 
 EMITTED = [
-    "ParticipantEnrolled", "SpecialistAssigned", "ConsentGranted", "ConsentRevoked", "AssessmentCompleted",
-    "RiskLevelChanged", "SafetyConcernRaised", "CoOccurringConditionFlagged", "ReferralRequested",
+    "ParticipantEnrolled",
+    "SpecialistAssigned",
+    "ConsentGranted",
+    "ConsentRevoked",
+    "AssessmentCompleted",
+    "RiskLevelChanged",
+    "SafetyConcernRaised",
+    "CoOccurringConditionFlagged",
+    "ReferralRequested",
     "ParticipantDischarged",
-]  # fmt: skip
+]
 IDENTIFYING = ("name", "phone", "email", "address", "description", "note", "signed_by", "birth", "text")
 
 

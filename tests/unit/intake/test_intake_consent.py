@@ -36,8 +36,10 @@ def test_granting_a_consent_publishes_its_terms_but_not_the_signature():
     assert isinstance(e, ConsentGranted)
     assert (e.participant_id, e.consent_id, e.version) == (PID, order.consent_id, 1)
     assert (e.disclosing_agency_id, e.recipient_kind, e.recipient_agency_ids) == (
-        "agency-a", "named_agency", ("agency-mh",)
-    )  # fmt: skip
+        "agency-a",
+        "named_agency",
+        ("agency-mh",),
+    )
     assert e.purposes == ("mental_health_referral",)
     assert e.information == ("assessment_scores", "risk_level")
     assert (e.expires_on, e.granted_at) == (date(2027, 6, 30), NOW)
@@ -66,8 +68,9 @@ def test_a_draft_becomes_active_when_signed_with_its_drafted_terms():
 def test_a_draft_covers_nothing():
     order = DraftConsent.model_validate(consent_order(PID).model_dump(exclude={"signature"}))
     state = C.fold(decide_draft(C.initial(), order, NOW))
-    assert not covers(state, recipient_agency_id="agency-mh", purpose="mental_health_referral",
-                      information=("risk_level",), at=NOW)  # fmt: skip
+    assert not covers(
+        state, recipient_agency_id="agency-mh", purpose="mental_health_referral", information=("risk_level",), at=NOW
+    )
 
 
 def test_only_a_draft_can_be_signed():
@@ -155,25 +158,47 @@ COVERAGE = [
     ({"expiry": {"event": "discharge"}}, {"participant_discharged": True}, False),
     ({"recipients": {"kind": "named_agency", "agency_ids": ["a1", "agency-mh"]}}, {}, True),
     # a treating-providers consent covers any recipient, for treatment, payment and operations only
-    ({"recipients": {"kind": "treating_providers"}, "purposes": ["treatment"]},
-     {"recipient_agency_id": "any-clinic", "purpose": "treatment"}, True),
-    ({"recipients": {"kind": "treating_providers"}, "purposes": ["treatment"]},
-     {"recipient_agency_id": "any-clinic", "purpose": "payment"}, False),
-    ({"recipients": {"kind": "treating_providers", "agency_ids": ["clinic-1"]}, "purposes": ["treatment"]},
-     {"recipient_agency_id": "clinic-2", "purpose": "treatment"}, False),
-]  # fmt: skip
+    (
+        {"recipients": {"kind": "treating_providers"}, "purposes": ["treatment"]},
+        {"recipient_agency_id": "any-clinic", "purpose": "treatment"},
+        True,
+    ),
+    (
+        {"recipients": {"kind": "treating_providers"}, "purposes": ["treatment"]},
+        {"recipient_agency_id": "any-clinic", "purpose": "payment"},
+        False,
+    ),
+    (
+        {"recipients": {"kind": "treating_providers", "agency_ids": ["clinic-1"]}, "purposes": ["treatment"]},
+        {"recipient_agency_id": "clinic-2", "purpose": "treatment"},
+        False,
+    ),
+]
 
 
 @pytest.mark.parametrize(("terms", "request_", "covered"), COVERAGE)
 def test_coverage_needs_an_active_consent_for_that_recipient_purpose_and_information(terms, request_, covered):
     _, events = granted(**terms)
-    ask = {"recipient_agency_id": "agency-mh", "purpose": "mental_health_referral",
-           "information": ("risk_level",), "at": NOW, **request_}  # fmt: skip
+    ask = {
+        "recipient_agency_id": "agency-mh",
+        "purpose": "mental_health_referral",
+        "information": ("risk_level",),
+        "at": NOW,
+        **request_,
+    }
     assert covers(C.fold(events), **ask) is covered
 
 
-REQUIRED = ["disclosing_agency_id", "information", "recipients", "purposes", "right_to_revoke_acknowledged",
-            "expiry", "signature", "participant_id"]  # fmt: skip
+REQUIRED = [
+    "disclosing_agency_id",
+    "information",
+    "recipients",
+    "purposes",
+    "right_to_revoke_acknowledged",
+    "expiry",
+    "signature",
+    "participant_id",
+]
 
 
 @pytest.mark.parametrize("element", REQUIRED)

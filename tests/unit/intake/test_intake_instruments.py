@@ -40,9 +40,17 @@ def test_phq9_total_falls_in_the_published_band(total, severity):
 
 @pytest.mark.parametrize(
     ("total", "severity"),
-    [(0, "minimal"), (4, "minimal"), (5, "mild"), (9, "mild"), (10, "moderate"), (14, "moderate"),
-     (15, "severe"), (21, "severe")],
-)  # fmt: skip
+    [
+        (0, "minimal"),
+        (4, "minimal"),
+        (5, "mild"),
+        (9, "mild"),
+        (10, "moderate"),
+        (14, "moderate"),
+        (15, "severe"),
+        (21, "severe"),
+    ],
+)
 def test_gad7_total_falls_in_the_published_band(total, severity):
     result = ins.score_gad7(ins.Gad7Answers(answers=_spread(total, 7, 3)))
     assert (result.total, result.severity) == (total, severity)

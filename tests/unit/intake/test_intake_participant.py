@@ -76,8 +76,12 @@ def test_a_participant_enrolled_without_a_specialist_waits_in_the_queue():
 
 def test_assigning_from_the_queue_has_no_previous_specialist():
     order, events = enrolled(specialist_id=None)
-    [e] = when(P, events, decide_assign_specialist, AssignSpecialist(participant_id=order.participant_id,
-                                                                       specialist_id="spec-2"))  # fmt: skip
+    [e] = when(
+        P,
+        events,
+        decide_assign_specialist,
+        AssignSpecialist(participant_id=order.participant_id, specialist_id="spec-2"),
+    )
     assert e == SpecialistAssigned(
         participant_id=order.participant_id, specialist_id="spec-2", previous_specialist_id=None, assigned_at=NOW
     )
@@ -86,8 +90,12 @@ def test_assigning_from_the_queue_has_no_previous_specialist():
 
 def test_a_transfer_names_the_previous_specialist():
     order, events = enrolled()
-    [e] = when(P, events, decide_assign_specialist, AssignSpecialist(participant_id=order.participant_id,
-                                                                       specialist_id="spec-2"))  # fmt: skip
+    [e] = when(
+        P,
+        events,
+        decide_assign_specialist,
+        AssignSpecialist(participant_id=order.participant_id, specialist_id="spec-2"),
+    )
     assert isinstance(e, SpecialistAssigned)
     assert (e.specialist_id, e.previous_specialist_id) == ("spec-2", "spec-1")
 
@@ -158,8 +166,10 @@ def test_orders_for_an_unknown_participant_are_not_found_and_for_a_discharged_on
     with pytest.raises(NotFound):
         when(P, [], decide, make(uuid4()))
     order, events = enrolled()
-    discharged = [*events, ParticipantDischarged(participant_id=order.participant_id, reason="other",
-                                                 discharged_at=NOW)]  # fmt: skip
+    discharged = [
+        *events,
+        ParticipantDischarged(participant_id=order.participant_id, reason="other", discharged_at=NOW),
+    ]
     with pytest.raises(Conflict):
         when(P, discharged, decide, make(order.participant_id))
 
@@ -174,16 +184,22 @@ def test_orders_for_an_unknown_participant_are_not_found_and_for_a_discharged_on
         ({"recovery_start_date": "not a date"}, ("recovery_start_date",)),
         ({"contact": {"given_name": "", "family_name": "E", "phone": "+15550100"}}, ("contact", "given_name")),
         ({"contact": {"given_name": "R", "family_name": "E", "phone": "call me"}}, ("contact", "phone")),
-        ({"contact": {"given_name": "R", "family_name": "E", "phone": "+15550100", "email": "x"}},
-         ("contact", "email")),
-        ({"support_contacts": [{"name": "A", "relation": "friend", "channel": "sms", "consent_to_contact": True}]},
-         ("support_contacts", 0, "phone")),
-        ({"support_contacts": [{"name": "A", "relation": "cousin", "channel": "app", "consent_to_contact": True}]},
-         ("support_contacts", 0, "relation")),
+        (
+            {"contact": {"given_name": "R", "family_name": "E", "phone": "+15550100", "email": "x"}},
+            ("contact", "email"),
+        ),
+        (
+            {"support_contacts": [{"name": "A", "relation": "friend", "channel": "sms", "consent_to_contact": True}]},
+            ("support_contacts", 0, "phone"),
+        ),
+        (
+            {"support_contacts": [{"name": "A", "relation": "cousin", "channel": "app", "consent_to_contact": True}]},
+            ("support_contacts", 0, "relation"),
+        ),
         ({"preferred_hours": {"start": "09:00", "end": "09:00"}}, ("preferred_hours",)),
         ({"nickname": "R"}, ("nickname",)),
     ],
-)  # fmt: skip
+)
 def test_an_enrolment_order_with_a_bad_field_is_rejected_naming_it(overrides, location):
     with pytest.raises(ValidationError) as raised:
         enrol_order(**overrides)
@@ -194,14 +210,22 @@ def test_a_display_name_alone_is_enough_to_enrol():
     order = EnrolParticipant.model_validate({"display_name": "Sam", "specialist_id": "spec-9"})
     [e] = decide_enrol(P.initial(), order, NOW)
     assert (e.specialist_id, e.recovery_start_date, e.primary_substances, e.preferred_channel) == (
-        "spec-9", None, (), None
-    )  # fmt: skip
+        "spec-9",
+        None,
+        (),
+        None,
+    )
     assert "Sam" not in e.model_dump_json()
 
 
 def test_support_contact_ids_must_be_unique():
-    contact = {"support_contact_id": str(uuid4()), "name": "A", "relation": "friend", "channel": "app",
-               "consent_to_contact": True}  # fmt: skip
+    contact = {
+        "support_contact_id": str(uuid4()),
+        "name": "A",
+        "relation": "friend",
+        "channel": "app",
+        "consent_to_contact": True,
+    }
     with pytest.raises(ValidationError) as raised:
         enrol_order(support_contacts=[contact, {**contact, "name": "B"}])
     assert ("support_contacts",) in [tuple(e["loc"]) for e in raised.value.errors()]

@@ -32,8 +32,14 @@ def setting(**consent_terms):
 
 
 def referral(pid, **overrides):
-    data = {"participant_id": pid, "recipient_agency_id": "agency-mh", "purpose": "mental_health_referral",
-            "information": ["risk_level"], "note": "Robin prefers mornings", **overrides}  # fmt: skip
+    data = {
+        "participant_id": pid,
+        "recipient_agency_id": "agency-mh",
+        "purpose": "mental_health_referral",
+        "information": ["risk_level"],
+        "note": "Robin prefers mornings",
+        **overrides,
+    }
     return RequestReferral.model_validate(data)
 
 
@@ -140,8 +146,11 @@ def test_every_referral_becomes_a_ledger_entry_with_date_recipient_purpose_and_c
     [e] = decide(p_events, [c_events], referral(pid))
     entry = ledger_entry(e)
     assert (entry.participant_id, entry.disclosed_at, entry.recipient_agency_id) == (pid, NOW, "agency-mh")
-    assert (entry.purpose, entry.information, entry.consent_id) == ("mental_health_referral", ("risk_level",),
-                                                                     consent_id)  # fmt: skip
+    assert (entry.purpose, entry.information, entry.consent_id) == (
+        "mental_health_referral",
+        ("risk_level",),
+        consent_id,
+    )
 
 
 def _entry(at: datetime) -> DisclosureEntry:
@@ -157,8 +166,11 @@ def _entry(at: datetime) -> DisclosureEntry:
     ],
 )
 def test_the_ledger_answers_for_the_last_three_and_six_years_newest_first(now, years, kept):
-    entries = [_entry(datetime(2021, 1, 1, tzinfo=UTC)), _entry(datetime(2026, 1, 1, tzinfo=UTC)),
-               _entry(datetime(2023, 12, 1, tzinfo=UTC))]  # fmt: skip
+    entries = [
+        _entry(datetime(2021, 1, 1, tzinfo=UTC)),
+        _entry(datetime(2026, 1, 1, tzinfo=UTC)),
+        _entry(datetime(2023, 12, 1, tzinfo=UTC)),
+    ]
     result = within_years(entries, years, now)
     assert len(result) == kept
     assert [e.disclosed_at for e in result] == sorted((e.disclosed_at for e in result), reverse=True)

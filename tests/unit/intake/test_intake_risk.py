@@ -123,9 +123,15 @@ def test_inputs_below_their_thresholds_leave_the_risk_low_and_unexplained(inputs
 
 @pytest.mark.parametrize(
     ("points", "level"),
-    [(0, RiskLevel.LOW), (2, RiskLevel.LOW), (3, RiskLevel.MODERATE), (5, RiskLevel.MODERATE),
-     (6, RiskLevel.HIGH), (20, RiskLevel.HIGH)],
-)  # fmt: skip
+    [
+        (0, RiskLevel.LOW),
+        (2, RiskLevel.LOW),
+        (3, RiskLevel.MODERATE),
+        (5, RiskLevel.MODERATE),
+        (6, RiskLevel.HIGH),
+        (20, RiskLevel.HIGH),
+    ],
+)
 def test_points_map_to_bands(points, level):
     assert band(points) is level
 
@@ -178,10 +184,12 @@ phq9s = st.builds(
     st.integers(0, 27),
     st.integers(0, 3),
 )
-bams = st.builds(BamResult, use=st.integers(0, 12), risk_factors=st.integers(0, 24),
-                 protective_factors=st.integers(0, 24))  # fmt: skip
-patterns = st.builds(PatternOfUse, frequency=st.sampled_from(UseFrequency), using_now=st.booleans(),
-                     injects=st.booleans())  # fmt: skip
+bams = st.builds(
+    BamResult, use=st.integers(0, 12), risk_factors=st.integers(0, 24), protective_factors=st.integers(0, 24)
+)
+patterns = st.builds(
+    PatternOfUse, frequency=st.sampled_from(UseFrequency), using_now=st.booleans(), injects=st.booleans()
+)
 inputs_strategy = st.builds(
     RiskInputs,
     phq9=st.none() | phq9s,

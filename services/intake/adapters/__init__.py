@@ -1,0 +1,1 @@
+"""Intake's adapters: the SQL of its own records (identifiers stay here, never in events)."""

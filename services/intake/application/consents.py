@@ -1,0 +1,111 @@
+"""Handlers for Part 2 consents: draft, grant (or amend), sign, revoke, and the expiry sweep."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from services.intake.adapters import records
+from services.intake.application.participants import consent_stream
+from services.intake.domain.consent import (
+    Consent,
+    consent_aggregate,
+    decide_draft,
+    decide_expire,
+    decide_grant,
+    decide_revoke,
+    decide_sign,
+)
+from services.intake.domain.consent_terms import DraftConsent, GrantConsent, RevokeConsent, SignConsent
+from shared.catalogue.intake import ConsentGranted
+from shared.envelope import Metadata, StoredEvent
+from shared.events import DomainEvent
+from shared.uow import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+
+async def _on_consent(
+    uow: UnitOfWork, cmd: Any, agency_id: str, decide: Callable[[Consent], Sequence[DomainEvent]]
+) -> tuple[Consent, list[StoredEvent]]:
+    await records.require_participant(uow.conn, cmd.participant_id, agency_id)
+    # Lock the consent row first: a referral checking coverage holds it FOR SHARE, so a revocation
+    # and a disclosure under the same consent are strictly ordered.
+    await uow.conn.execute("SELECT 1 FROM consents WHERE consent_id = $1 FOR UPDATE", cmd.consent_id)
+    return await uow.execute(
+        consent_aggregate,
+        consent_stream(cmd.consent_id),
+        lambda s, _v: decide(s),
+        agency_id=agency_id,
+        participant_id=cmd.participant_id,
+    )
+
+
+async def draft_consent(cmd: DraftConsent, uow: UnitOfWork, agency_id: str, now: datetime) -> Consent:
+    state, _ = await _on_consent(uow, cmd, agency_id, lambda s: decide_draft(s, cmd, now))
+    await records.save_consent(uow.conn, cmd, agency_id, "draft", 0, None, now)
+    return state
+
+
+async def grant_consent(cmd: GrantConsent, uow: UnitOfWork, agency_id: str, now: datetime) -> Consent:
+    state, _ = await _on_consent(uow, cmd, agency_id, lambda s: decide_grant(s, cmd, now))
+    await records.save_consent(uow.conn, cmd, agency_id, "active", state.version, cmd.signature, now)
+    return state
+
+
+async def sign_consent(cmd: SignConsent, uow: UnitOfWork, agency_id: str, now: datetime) -> Consent:
+    state, stored = await _on_consent(uow, cmd, agency_id, lambda s: decide_sign(s, cmd, now))
+    granted = stored[0].event
+    assert isinstance(granted, ConsentGranted)
+    await records.set_consent_status(
+        uow.conn, cmd.consent_id, "active", now, version=granted.version, signature=cmd.signature
+    )
+    return state
+
+
+async def revoke_consent(cmd: RevokeConsent, uow: UnitOfWork, agency_id: str, now: datetime) -> Consent:
+    state, _ = await _on_consent(uow, cmd, agency_id, lambda s: decide_revoke(s, cmd, now))
+    await records.set_consent_status(uow.conn, cmd.consent_id, "revoked", now)
+    return state
+
+
+async def expire_due_consents(open_uow: Callable[[Metadata], Any], pool: Any, now: datetime | None = None) -> int:
+    """Record ``ConsentExpired`` for every active consent whose expiry date has passed. Returns the count."""
+    now = now or datetime.now(UTC)
+    rows = await pool.fetch(
+        "SELECT consent_id, participant_id, agency_id FROM consents WHERE status = 'active' AND expires_on < $1",
+        now.date(),
+    )
+    expired = 0
+    for row in rows:
+        metadata = Metadata(correlation_id=str(uuid.uuid4()), actor="intake:consent-expiry")
+        async with open_uow(metadata) as uow:
+            await uow.conn.execute("SELECT 1 FROM consents WHERE consent_id = $1 FOR UPDATE", row["consent_id"])
+            _, stored = await uow.execute(
+                consent_aggregate,
+                consent_stream(row["consent_id"]),
+                lambda s, _v: decide_expire(s, now),
+                agency_id=row["agency_id"],
+                participant_id=row["participant_id"],
+            )
+            if stored:
+                await records.set_consent_status(uow.conn, row["consent_id"], "expired", now)
+                expired += 1
+    return expired
+
+
+async def consent_expiry_loop(open_uow: Callable[[Metadata], Any], pool: Any, interval_s: float) -> None:
+    """Background task: sweep for expired consents every ``interval_s`` seconds."""
+    import asyncio
+
+    while True:
+        with contextlib.suppress(Exception):
+            count = await expire_due_consents(open_uow, pool)
+            if count:
+                log.info("consents expired", count=count)
+        await asyncio.sleep(interval_s)

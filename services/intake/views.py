@@ -1,0 +1,247 @@
+"""Reads: straight from intake's records, always scoped to the caller's agency, never through
+the domain. Each read of one participant's data is written to the access log by the API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import orjson
+
+from services.intake.adapters.records import PARTICIPANT_NOT_FOUND
+from services.intake.domain.assessment import RecordAssessment, score_assessment
+from services.intake.domain.referral import DisclosureEntry, within_years
+from shared.domain import NotFound
+
+_PARTICIPANT_COLUMNS = (
+    "participant_id, status, specialist_id, display_name, contact::text AS contact, recovery_start_date,"
+    " primary_substances::text AS primary_substances, preferred_channel, preferred_hours::text AS preferred_hours,"
+    " risk_level, risk_reasons::text AS risk_reasons, enrolled_at, waiting_since, discharged_at, discharge_reason"
+)
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else orjson.loads(text)
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if value is not None else None
+
+
+def _participant(row: asyncpg.Record, with_identity: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "participant_id": str(row["participant_id"]),
+        "status": row["status"],
+        "specialist_id": row["specialist_id"],
+        "recovery_start_date": _iso(row["recovery_start_date"]),
+        "primary_substances": _json(row["primary_substances"]),
+        "preferred_channel": row["preferred_channel"],
+        "preferred_hours": _json(row["preferred_hours"]),
+        "risk_level": row["risk_level"],
+        "risk_reasons": _json(row["risk_reasons"]),
+        "enrolled_at": _iso(row["enrolled_at"]),
+        "waiting_since": _iso(row["waiting_since"]),
+        "discharged_at": _iso(row["discharged_at"]),
+        "discharge_reason": row["discharge_reason"],
+        "display_name": row["display_name"],
+    }
+    if with_identity:
+        out["contact"] = _json(row["contact"])
+    return out
+
+
+async def participant(pool: asyncpg.Pool, agency_id: str, participant_id: UUID) -> dict[str, Any]:
+    row = await pool.fetchrow(
+        f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE participant_id = $1 AND agency_id = $2",
+        participant_id,
+        agency_id,
+    )
+    if row is None:
+        raise NotFound(PARTICIPANT_NOT_FOUND, field="participant_id")
+    contacts = await pool.fetch(
+        "SELECT support_contact_id, name, relation, channel, phone, email, consent_to_contact FROM support_contacts"
+        " WHERE participant_id = $1 ORDER BY name",
+        participant_id,
+    )
+    out = _participant(row, with_identity=True)
+    out["support_contacts"] = [{**dict(c), "support_contact_id": str(c["support_contact_id"])} for c in contacts]
+    return out
+
+
+async def participants(
+    pool: asyncpg.Pool, agency_id: str, *, specialist_id: str | None = None, status: str | None = None
+) -> list[dict[str, Any]]:
+    rows = await pool.fetch(
+        f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE agency_id = $1"
+        " AND ($2::text IS NULL OR specialist_id = $2) AND ($3::text IS NULL OR status = $3) ORDER BY enrolled_at",
+        agency_id,
+        specialist_id,
+        status,
+    )
+    return [_participant(r, with_identity=False) for r in rows]
+
+
+async def waiting_queue(pool: asyncpg.Pool, agency_id: str) -> list[dict[str, Any]]:
+    """Participants waiting for a specialist, longest wait first."""
+    rows = await pool.fetch(
+        f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE agency_id = $1 AND waiting_since IS NOT NULL"
+        " AND status = 'active' ORDER BY waiting_since, participant_id",
+        agency_id,
+    )
+    return [_participant(r, with_identity=False) for r in rows]
+
+
+_ASSESSMENT_COLUMNS = (
+    "assessment_id, participant_id, completed_at, recorded_by, instruments::text AS instruments,"
+    " answers::text AS answers, scores::text AS scores, risk_level, risk_reasons::text AS risk_reasons"
+)
+
+
+def _assessment(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "assessment_id": str(row["assessment_id"]),
+        "participant_id": str(row["participant_id"]),
+        "completed_at": _iso(row["completed_at"]),
+        "recorded_by": row["recorded_by"],
+        "instruments": _json(row["instruments"]),
+        "answers": _json(row["answers"]),
+        "scores": _json(row["scores"]),
+        "risk_level": row["risk_level"],
+        "risk_reasons": _json(row["risk_reasons"]),
+    }
+
+
+async def assessments(pool: asyncpg.Pool, agency_id: str, participant_id: UUID) -> list[dict[str, Any]]:
+    await _require(pool, agency_id, participant_id)
+    rows = await pool.fetch(
+        f"SELECT {_ASSESSMENT_COLUMNS} FROM assessments WHERE participant_id = $1 AND agency_id = $2"
+        " ORDER BY completed_at, assessment_id",
+        participant_id,
+        agency_id,
+    )
+    return [_assessment(r) for r in rows]
+
+
+async def assessment(pool: asyncpg.Pool, agency_id: str, participant_id: UUID, assessment_id: UUID) -> dict[str, Any]:
+    await _require(pool, agency_id, participant_id)
+    row = await pool.fetchrow(
+        f"SELECT {_ASSESSMENT_COLUMNS} FROM assessments WHERE assessment_id = $1 AND participant_id = $2"
+        " AND agency_id = $3",
+        assessment_id,
+        participant_id,
+        agency_id,
+    )
+    if row is None:
+        raise NotFound("assessment not found", field="assessment_id")
+    return _assessment(row)
+
+
+def rescored(record: dict[str, Any]) -> tuple[Any, datetime]:
+    """The stored raw answers scored again (for the FHIR export) and the completion time."""
+    cmd = RecordAssessment.model_validate(
+        {**record["answers"], "participant_id": record["participant_id"], "assessment_id": record["assessment_id"]}
+    )
+    return score_assessment(cmd), datetime.fromisoformat(record["completed_at"])
+
+
+_CONSENT_COLUMNS = (
+    "consent_id, participant_id, status, version, terms::text AS terms, signature::text AS signature,"
+    " expires_on, expiry_event, created_at, updated_at"
+)
+
+
+def _consent(row: asyncpg.Record, now: datetime) -> dict[str, Any]:
+    status = row["status"]
+    if status == "active" and row["expires_on"] is not None and now.date() > row["expires_on"]:
+        status = "expired"  # fail closed even before the sweep records it
+    return {
+        "consent_id": str(row["consent_id"]),
+        "participant_id": str(row["participant_id"]),
+        "status": status,
+        "version": row["version"],
+        **_json(row["terms"]),
+        "signature": _json(row["signature"]),
+        "created_at": _iso(row["created_at"]),
+        "updated_at": _iso(row["updated_at"]),
+    }
+
+
+async def consents(pool: asyncpg.Pool, agency_id: str, participant_id: UUID) -> list[dict[str, Any]]:
+    await _require(pool, agency_id, participant_id)
+    rows = await pool.fetch(
+        f"SELECT {_CONSENT_COLUMNS} FROM consents WHERE participant_id = $1 AND agency_id = $2 ORDER BY created_at",
+        participant_id,
+        agency_id,
+    )
+    now = datetime.now(UTC)
+    return [_consent(r, now) for r in rows]
+
+
+async def consent(pool: asyncpg.Pool, agency_id: str, participant_id: UUID, consent_id: UUID) -> dict[str, Any]:
+    await _require(pool, agency_id, participant_id)
+    row = await pool.fetchrow(
+        f"SELECT {_CONSENT_COLUMNS} FROM consents WHERE consent_id = $1 AND participant_id = $2 AND agency_id = $3",
+        consent_id,
+        participant_id,
+        agency_id,
+    )
+    if row is None:
+        raise NotFound("consent not found", field="consent_id")
+    return _consent(row, datetime.now(UTC))
+
+
+async def disclosures(
+    pool: asyncpg.Pool, agency_id: str, participant_id: UUID, years: int | None
+) -> list[dict[str, Any]]:
+    """The disclosure ledger of one participant, newest first (optionally only the last ``years``)."""
+    await _require(pool, agency_id, participant_id)
+    rows = await pool.fetch(
+        "SELECT disclosure_id, participant_id, disclosed_at, recipient_agency_id, purpose,"
+        " information::text AS information, consent_id, consent_version, note, requested_by FROM disclosures"
+        " WHERE participant_id = $1 AND agency_id = $2",
+        participant_id,
+        agency_id,
+    )
+    by_id = {r["disclosure_id"]: r for r in rows}
+    entries = [
+        DisclosureEntry(
+            r["disclosure_id"],
+            r["participant_id"],
+            r["disclosed_at"],
+            r["recipient_agency_id"],
+            r["purpose"],
+            tuple(_json(r["information"])),
+            r["consent_id"],
+        )
+        for r in rows
+    ]
+    kept = (
+        within_years(entries, years, datetime.now(UTC))
+        if years
+        else sorted(entries, key=lambda e: e.disclosed_at, reverse=True)
+    )
+    return [
+        {
+            "disclosure_id": str(e.disclosure_id),
+            "referral_id": str(e.disclosure_id),
+            "disclosed_at": _iso(e.disclosed_at),
+            "recipient_agency_id": e.recipient_agency_id,
+            "purpose": e.purpose,
+            "information": list(e.information),
+            "consent_id": str(e.consent_id),
+            "consent_version": by_id[e.disclosure_id]["consent_version"],
+            "note": by_id[e.disclosure_id]["note"],
+            "requested_by": by_id[e.disclosure_id]["requested_by"],
+        }
+        for e in kept
+    ]
+
+
+async def _require(pool: asyncpg.Pool, agency_id: str, participant_id: UUID) -> None:
+    found = await pool.fetchval(
+        "SELECT 1 FROM participants WHERE participant_id = $1 AND agency_id = $2", participant_id, agency_id
+    )
+    if not found:
+        raise NotFound(PARTICIPANT_NOT_FOUND, field="participant_id")

@@ -1,0 +1,401 @@
+"""Intake's HTTP API on real PostgreSQL (and Kafka behind the outbox): every endpoint, every error."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+from intake_http import CONSENT, FULL_ENROLMENT, REFERRAL, Agency, fields
+
+from services.intake.application.consents import expire_due_consents
+from shared.testing.auth import bearer
+
+pytestmark = pytest.mark.integration
+
+SELF_HARM = {"phq9": {"answers": [2, 2, 2, 2, 1, 1, 0, 0, 1]}}
+FULL_ASSESSMENT = {
+    "phq9": {"answers": [1, 1, 1, 1, 1, 1, 1, 1, 0]},
+    "gad7": {"answers": [2, 2, 2, 2, 1, 1, 1]},
+    "bam": {"answers": [2, 2, 2, 1, 0, 0, 0, 2, 3, 3, 2, 3, 3, 3, 2, 3, 0], "substances": {"7E": 1}},
+    "barc10": {"answers": [4] * 10},
+    "asam": {"d1": 0, "d2": 1, "d3": 1, "d4": 2, "d5": 3, "d6": 1},
+    "risk_factors": {
+        "triggers": [{"description": "payday at the pub", "situations": ["social_pressure", "urges_and_temptations"]}],
+        "stressors": [{"category": "housing", "description": "eviction letter"}],
+        "history": {"prior_treatment_episodes": 1, "prior_relapses": 1, "overdose_history": False},
+        "pattern_of_use": {"frequency": "monthly"},
+    },
+}
+
+
+async def stored_events(intake, agency: Agency) -> int:
+    return await intake.runtime.pool.fetchval("SELECT count(*) FROM events WHERE agency_id = $1", agency.id)
+
+
+# --- enrolment and the relationship -------------------------------------------------------------
+
+
+async def test_enrolment_keeps_identity_and_contacts_in_intake_and_returns_them_to_the_agency(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    r = await agency.get(f"/v1/participants/{pid}")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["contact"]["family_name"] == "Quill"
+    assert (body["specialist_id"], body["status"], body["preferred_channel"]) == ("spec-1", "active", "sms")
+    assert body["primary_substances"] == ["alcohol", "opioids"]
+    assert body["preferred_hours"] == {"start": "09:00:00", "end": "18:00:00"}
+    assert sorted(c["name"] for c in body["support_contacts"]) == ["Alex Sibling", "Sam Sponsor"]
+    listed = (await agency.get("/v1/participants")).json()["participants"]
+    assert [p["participant_id"] for p in listed] == [pid]
+    assert "contact" not in listed[0]
+
+
+async def test_a_display_name_and_a_specialist_are_enough_to_enrol(intake):
+    agency = Agency(intake.client)
+    r = await agency.post("/v1/participants", {"display_name": "Sam", "specialist_id": "s-1"})
+    assert r.status_code == 201
+    assert r.json()["waiting_for_specialist"] is False
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({**FULL_ENROLMENT, "preferred_channel": "email", "contact": {"given_name": "R", "family_name": "Q"}},
+         {"contact"}),
+        ({**FULL_ENROLMENT, "support_contacts": [{"name": "A", "relation": "friend", "channel": "sms",
+                                                  "consent_to_contact": True}]}, {"support_contacts.0.phone"}),
+        ({**FULL_ENROLMENT, "recovery_start_date": "soon", "preferred_channel": "fax"},
+         {"recovery_start_date", "preferred_channel"}),
+        ({"specialist_id": "s-1"}, {"contact"}),
+        ({**FULL_ENROLMENT, "participant_id": str(uuid.uuid4())}, {"participant_id"}),
+    ],
+)  # fmt: skip
+async def test_a_bad_enrolment_is_422_naming_each_field_and_stores_nothing(intake, body, named):
+    agency = Agency(intake.client)
+    r = await agency.post("/v1/participants", body)
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert fields(r) == named
+    assert await stored_events(intake, agency) == 0
+
+
+async def test_a_recovery_start_date_in_the_future_is_422(intake):
+    agency = Agency(intake.client)
+    tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    r = await agency.post("/v1/participants", {**FULL_ENROLMENT, "recovery_start_date": tomorrow})
+    assert r.status_code == 422
+    assert fields(r) == {"recovery_start_date"}
+    assert await stored_events(intake, agency) == 0
+
+
+async def test_requests_without_a_token_are_401_and_with_the_wrong_role_403(intake):
+    r = await intake.client.post("/v1/participants", json=FULL_ENROLMENT)
+    assert r.status_code == 401
+    r = await intake.client.post("/v1/participants", json=FULL_ENROLMENT,
+                                 headers=bearer(roles=("participant",)))  # fmt: skip
+    assert r.status_code == 403
+
+
+async def test_another_agencys_participant_looks_exactly_like_a_missing_one(intake):
+    owner, stranger = Agency(intake.client), Agency(intake.client)
+    pid = await owner.enrol()
+    for path in ("", "/assessments", "/consents", "/disclosures"):
+        theirs = await stranger.get(f"/v1/participants/{pid}{path}")
+        missing = await stranger.get(f"/v1/participants/{uuid.uuid4()}{path}")
+        assert theirs.status_code == missing.status_code == 404
+        assert theirs.json() == missing.json()
+    r = await stranger.put(f"/v1/participants/{pid}/specialist", {"specialist_id": "x"})
+    assert r.status_code == 404
+
+
+async def test_the_queue_holds_participants_without_a_specialist_until_one_is_assigned(intake):
+    agency = Agency(intake.client)
+    waiting = await agency.enrol(specialist_id=None)
+    await agency.enrol()
+    queue = (await agency.get("/v1/assignment-queue")).json()["waiting"]
+    assert [p["participant_id"] for p in queue] == [waiting]
+
+    r = await agency.put(f"/v1/participants/{waiting}/specialist", {"specialist_id": "spec-2"})
+    assert r.status_code == 200
+    assert r.json()["specialist_id"] == "spec-2"
+    assert (await agency.get("/v1/assignment-queue")).json()["waiting"] == []
+
+    r = await agency.put(f"/v1/participants/{waiting}/specialist", {"specialist_id": "spec-3"})  # transfer
+    assert r.json()["specialist_id"] == "spec-3"
+    assert [
+        p["participant_id"]
+        for p in (await agency.get("/v1/participants", specialist_id="spec-3")).json()["participants"]
+    ] == [waiting]
+
+    r = await agency.delete(f"/v1/participants/{waiting}/specialist")
+    assert (r.status_code, r.json()["waiting_for_specialist"]) == (200, True)
+    assert [p["participant_id"] for p in (await agency.get("/v1/assignment-queue")).json()["waiting"]] == [waiting]
+    r = await agency.delete(f"/v1/participants/{waiting}/specialist")
+    assert r.status_code == 409
+
+
+async def test_assigning_needs_a_specialist_id(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    r = await agency.put(f"/v1/participants/{pid}/specialist", {"specialist_id": ""})
+    assert (r.status_code, fields(r)) == (422, {"specialist_id"})
+
+
+async def test_support_contact_consent_can_be_withdrawn_and_unknown_contacts_are_404(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    contacts = (await agency.get(f"/v1/participants/{pid}")).json()["support_contacts"]
+    sponsor = next(c for c in contacts if c["name"] == "Sam Sponsor")
+    path = f"/v1/participants/{pid}/support-contacts/{sponsor['support_contact_id']}/consent"
+    r = await agency.put(path, {"consent_to_contact": False})
+    assert r.status_code == 200
+    contacts = (await agency.get(f"/v1/participants/{pid}")).json()["support_contacts"]
+    assert next(c for c in contacts if c["name"] == "Sam Sponsor")["consent_to_contact"] is False
+    r = await agency.put(f"/v1/participants/{pid}/support-contacts/{uuid.uuid4()}/consent",
+                         {"consent_to_contact": True})  # fmt: skip
+    assert (r.status_code, fields(r)) == (404, {"support_contact_id"})
+    r = await agency.put(path, {"consent_to_contact": "perhaps"})
+    assert (r.status_code, fields(r)) == (422, {"consent_to_contact"})
+
+
+async def test_discharge_ends_the_relationship(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    r = await agency.post(f"/v1/participants/{pid}/discharge", {"reason": "graduated"})
+    assert (r.status_code, fields(r)) == (422, {"reason"})
+    r = await agency.post(f"/v1/participants/{pid}/discharge", {"reason": "plan_completed"})
+    assert (r.status_code, r.json()["status"]) == (200, "discharged")
+    assert (await agency.post(f"/v1/participants/{pid}/discharge", {"reason": "other"})).status_code == 409
+    assert (await agency.post(f"/v1/participants/{pid}/assessments", SELF_HARM)).status_code == 409
+    assert (await agency.get(f"/v1/participants/{pid}")).json()["discharge_reason"] == "plan_completed"
+
+
+# --- assessments --------------------------------------------------------------------------------
+
+
+async def test_an_assessment_is_scored_explained_and_kept_with_its_raw_answers(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    r = await agency.post(f"/v1/participants/{pid}/assessments", FULL_ASSESSMENT)
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert created["scores"]["bam"] == {"use": 1, "risk_factors": 12, "protective_factors": 18}
+    assert created["scores"]["gad7"] == {"total": 11, "severity": "moderate"}
+    assert created["risk_level"] == "high"
+    assert created["risk_reasons"] == ["BAM use 1 >= 1", "BAM risk 12 >= 12", "BARC-10 40 < 47", "ASAM D5 = 3",
+                                       "GAD-7 11 >= 10"]  # fmt: skip
+    assert created["events"] == ["AssessmentCompleted", "RiskLevelChanged", "CoOccurringConditionFlagged"]
+
+    one = (await agency.get(f"/v1/participants/{pid}/assessments/{created['assessment_id']}")).json()
+    assert one["answers"]["bam"]["answers"] == FULL_ASSESSMENT["bam"]["answers"]
+    assert one["answers"]["risk_factors"]["triggers"][0]["description"] == "payday at the pub"
+    assert one["scores"]["phq9"] == {"total": 8, "severity": "mild", "item9": 0}
+    assert (one["risk_level"], one["risk_reasons"]) == ("high", created["risk_reasons"])
+    listed = (await agency.get(f"/v1/participants/{pid}/assessments")).json()["assessments"]
+    assert [a["assessment_id"] for a in listed] == [created["assessment_id"]]
+    profile = (await agency.get(f"/v1/participants/{pid}")).json()
+    assert (profile["risk_level"], profile["risk_reasons"]) == ("high", created["risk_reasons"])
+
+
+async def test_phq9_item_9_makes_the_risk_critical_and_raises_a_safety_concern(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    r = await agency.post(f"/v1/participants/{pid}/assessments", SELF_HARM)
+    assert r.json()["risk_level"] == "critical"
+    assert r.json()["events"] == ["AssessmentCompleted", "SafetyConcernRaised", "RiskLevelChanged",
+                                  "CoOccurringConditionFlagged"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({"phq9": {"answers": [0] * 8}}, {"phq9.answers"}),
+        ({"phq9": {"answers": [0] * 8 + [4]}}, {"phq9.answers.8"}),
+        ({"gad7": {"answers": [9, 0, 0, 0, 0, 0, -1]}}, {"gad7.answers.0", "gad7.answers.6"}),
+        ({"bam": {"answers": [0] * 17, "substances": {"7Z": 1}}}, {"bam.substances.7Z.[key]"}),
+        ({"barc10": {"answers": [0] * 10}}, {f"barc10.answers.{i}" for i in range(10)}),
+        ({"asam": {"d1": 0, "d2": 0, "d3": 0, "d4": 0, "d5": 5}}, {"asam.d5", "asam.d6"}),
+        ({"audit_c": {"answers": [1, 2, 3]}}, {"audit_c"}),
+        ({}, {"body"}),
+        ({"risk_factors": {"triggers": [{"description": "x", "situations": ["boredom"]}]}},
+         {"risk_factors.triggers.0.situations.0"}),
+    ],
+)  # fmt: skip
+async def test_a_bad_assessment_is_422_naming_each_field_and_stores_and_publishes_nothing(intake, body, named):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    before = await stored_events(intake, agency)
+    r = await agency.post(f"/v1/participants/{pid}/assessments", body)
+    assert r.status_code == 422, r.text
+    assert fields(r) == named
+    assert await stored_events(intake, agency) == before
+    assert (await agency.get(f"/v1/participants/{pid}/assessments")).json()["assessments"] == []
+
+
+async def test_assessing_an_unknown_participant_is_404_and_an_unknown_assessment_too(intake):
+    agency = Agency(intake.client)
+    r = await agency.post(f"/v1/participants/{uuid.uuid4()}/assessments", SELF_HARM)
+    assert (r.status_code, fields(r)) == (404, {"participant_id"})
+    pid = await agency.enrol()
+    r = await agency.get(f"/v1/participants/{pid}/assessments/{uuid.uuid4()}")
+    assert (r.status_code, fields(r)) == (404, {"assessment_id"})
+    r = await agency.get(f"/v1/participants/{pid}/assessments/{uuid.uuid4()}/fhir")
+    assert r.status_code == 404
+
+
+async def test_an_assessment_exports_as_fhir_for_staff_and_integrations(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    aid = (await agency.post(f"/v1/participants/{pid}/assessments", FULL_ASSESSMENT)).json()["assessment_id"]
+    integration = bearer(sub="emr-bridge", agency_id=agency.id, roles=("integration",))
+    r = await intake.client.get(f"/v1/participants/{pid}/assessments/{aid}/fhir", headers=integration)
+    assert r.status_code == 200
+    bundle = r.json()
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert kinds[0] == "QuestionnaireResponse"
+    codes = {e["resource"]["code"]["coding"][0]["code"]: e["resource"]["valueInteger"]
+             for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"}  # fmt: skip
+    assert (codes["44261-6"], codes["70274-6"]) == (8, 11)
+    assert "payday at the pub" not in r.text
+
+
+# --- consents, referrals and the disclosure ledger ---------------------------------------------
+
+
+async def test_a_consent_is_granted_amended_and_revoked(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    cid = await agency.consent(pid)
+    one = (await agency.get(f"/v1/participants/{pid}/consents/{cid}")).json()
+    assert (one["status"], one["version"], one["signature"]["signed_by"]) == ("active", 1, "Robin Quill")
+    assert one["information_description"] == "scores and risk level from intake"
+    r = await agency.put(f"/v1/participants/{pid}/consents/{cid}", {**CONSENT, "purposes": ["care_coordination"]})
+    assert (r.status_code, r.json()["version"]) == (200, 2)
+    r = await agency.post(f"/v1/participants/{pid}/consents/{cid}/revocation")
+    assert (r.status_code, r.json()["status"]) == (200, "revoked")
+    assert (await agency.post(f"/v1/participants/{pid}/consents/{cid}/revocation")).status_code == 409
+    listed = (await agency.get(f"/v1/participants/{pid}/consents")).json()["consents"]
+    assert [(c["consent_id"], c["status"], c["version"]) for c in listed] == [(cid, "revoked", 2)]
+
+
+async def test_a_drafted_consent_is_signed_into_force(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    draft = {k: v for k, v in CONSENT.items() if k != "signature"}
+    r = await agency.post(f"/v1/participants/{pid}/consent-drafts", draft)
+    assert (r.status_code, r.json()["status"]) == (201, "draft")
+    cid = r.json()["consent_id"]
+    r = await agency.post(f"/v1/participants/{pid}/referrals", REFERRAL)
+    assert r.status_code == 404  # a draft discloses nothing
+    r = await agency.post(f"/v1/participants/{pid}/consents/{cid}/signature", {"signature": CONSENT["signature"]})
+    assert (r.status_code, r.json()["status"], r.json()["version"]) == (200, "active", 1)
+    r = await agency.post(f"/v1/participants/{pid}/consents/{cid}/signature", {"signature": CONSENT["signature"]})
+    assert r.status_code == 409
+
+
+@pytest.mark.parametrize("element", ["disclosing_agency_id", "information", "recipients", "purposes",
+                                     "right_to_revoke_acknowledged", "expiry", "signature"])  # fmt: skip
+async def test_a_consent_missing_a_required_element_is_422_naming_it_and_stores_nothing(intake, element):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    before = await stored_events(intake, agency)
+    r = await agency.post(f"/v1/participants/{pid}/consents", {k: v for k, v in CONSENT.items() if k != element})
+    assert (r.status_code, fields(r)) == (422, {element})
+    assert await stored_events(intake, agency) == before
+
+
+async def test_every_missing_consent_element_is_named_at_once(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    r = await agency.post(f"/v1/participants/{pid}/consents", {"information": ["risk_level"]})
+    assert fields(r) == {"disclosing_agency_id", "recipients", "purposes", "right_to_revoke_acknowledged",
+                         "expiry", "signature"}  # fmt: skip
+
+
+async def test_an_unknown_consent_is_404(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    for r in (
+        await agency.get(f"/v1/participants/{pid}/consents/{uuid.uuid4()}"),
+        await agency.post(f"/v1/participants/{pid}/consents/{uuid.uuid4()}/revocation"),
+        await agency.put(f"/v1/participants/{pid}/consents/{uuid.uuid4()}", CONSENT),
+    ):
+        assert (r.status_code, fields(r)) == (404, {"consent_id"})
+
+
+async def test_a_referral_needs_a_covering_consent_and_is_written_to_the_ledger(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    no_consent = await agency.post(f"/v1/participants/{pid}/referrals", REFERRAL)
+    nobody = await agency.post(f"/v1/participants/{uuid.uuid4()}/referrals", REFERRAL)
+    assert no_consent.status_code == nobody.status_code == 404
+    assert no_consent.json() == nobody.json()
+
+    cid = await agency.consent(pid)
+    wrong_purpose = await agency.post(f"/v1/participants/{pid}/referrals", {**REFERRAL, "purpose": "payment"})
+    assert wrong_purpose.json() == nobody.json()
+    r = await agency.post(f"/v1/participants/{pid}/referrals", REFERRAL)
+    assert r.status_code == 201, r.text
+    referral = r.json()
+    assert (referral["consent_id"], referral["recipient_agency_id"]) == (cid, "agency-mh")
+    assert "42 CFR part 2" in referral["redisclosure_notice"]
+
+    ledger = (await agency.get(f"/v1/participants/{pid}/disclosures", years=3)).json()["disclosures"]
+    assert [(d["referral_id"], d["consent_id"], d["purpose"], d["information"]) for d in ledger] == [
+        (referral["referral_id"], cid, "mental_health_referral", ["risk_level"])
+    ]
+    await agency.post(f"/v1/participants/{pid}/consents/{cid}/revocation")
+    after_revocation = await agency.post(f"/v1/participants/{pid}/referrals", REFERRAL)
+    assert after_revocation.json() == nobody.json()
+
+
+async def test_a_malformed_referral_is_422_naming_each_field(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    r = await agency.post(f"/v1/participants/{pid}/referrals", {"purpose": "marketing", "information": []})
+    assert (r.status_code, fields(r)) == (422, {"recipient_agency_id", "purpose", "information"})
+
+
+async def test_the_disclosure_ledger_is_append_only(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    await agency.consent(pid)
+    await agency.post(f"/v1/participants/{pid}/referrals", REFERRAL)
+    for statement in ("UPDATE disclosures SET purpose = 'payment'", "DELETE FROM disclosures"):
+        with pytest.raises(asyncpg.RaiseError):
+            await intake.runtime.pool.execute(statement)
+    assert len((await agency.get(f"/v1/participants/{pid}/disclosures")).json()["disclosures"]) == 1
+
+
+async def test_reads_of_a_participants_record_are_written_to_the_access_log(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    await agency.get(f"/v1/participants/{pid}")
+    await agency.get(f"/v1/participants/{pid}/assessments")
+    actions = await intake.runtime.pool.fetch(
+        "SELECT action FROM access_log WHERE participant_id = $1 ORDER BY id", uuid.UUID(pid)
+    )
+    assert [a["action"] for a in actions] == ["read participant", "list assessments"]
+
+
+async def test_the_expiry_sweep_expires_consents_past_their_date(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    cid = await agency.consent(pid, expiry={"on": (datetime.now(UTC) + timedelta(days=1)).date().isoformat()})
+    in_a_week = datetime.now(UTC) + timedelta(days=7)
+    assert await expire_due_consents(intake.runtime.uow, intake.runtime.pool, in_a_week) >= 1
+    one = (await agency.get(f"/v1/participants/{pid}/consents/{cid}")).json()
+    assert one["status"] == "expired"
+    types = await intake.runtime.pool.fetch(
+        "SELECT event_type FROM events WHERE stream_id = $1 ORDER BY stream_version", f"consent-{cid}"
+    )
+    assert [t["event_type"] for t in types] == ["ConsentGranted", "ConsentExpired"]
+
+
+async def test_discharge_expires_consents_that_end_at_discharge(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    cid = await agency.consent(pid, expiry={"event": "discharge"})
+    await agency.post(f"/v1/participants/{pid}/discharge", {"reason": "moved_away"})
+    assert (await agency.get(f"/v1/participants/{pid}/consents/{cid}")).json()["status"] == "expired"
