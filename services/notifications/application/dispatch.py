@@ -201,5 +201,5 @@ class Dispatcher:
             channel=row["channel"],
             outcome=state.status,
             attempts=state.attempts,
-            events=[type(e).__name__ for e in events],
+            events=[e.event_type for e in events],
         )

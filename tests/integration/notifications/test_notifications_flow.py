@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -89,7 +90,11 @@ async def store_events(service, event_type: str, participant_id: uuid.UUID) -> l
         event_type,
         participant_id,
     )
-    return [dict(r) for r in rows]
+    return [{"data": _json(r["data"]), "metadata": _json(r["metadata"])} for r in rows]
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value
 
 
 async def test_three_missed_windows_climb_the_whole_ladder(service, upstream, mail):
