@@ -23,11 +23,13 @@ from services.planning.domain.commands import (
     RevisePlan,
 )
 from services.planning.domain.education import CATALOGUE
+from services.planning.domain.lifecycle import PlanVersionConflict
 from services.planning.domain.sections import SectionsPatch
 from services.planning.domain.strategies import LIBRARY, SITUATION_DESCRIPTIONS
 from shared.auth import Principal
 from shared.catalogue.planning import PlanStatus
 from shared.domain import DomainError, InvalidCommand, NotFound
+from shared.eventstore.base import ConcurrencyError
 from shared.http import require_roles
 from shared.runtime import Runtime, command_metadata, runtime
 
@@ -146,8 +148,13 @@ async def revise_plan(
         review_completed=body.review_completed,
         changed_by=caller.sub,
     )
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        await handlers.revise_plan(command, uow, caller.agency_id, datetime.now(UTC))
+    try:
+        async with rt.uow(command_metadata(request, caller)) as uow:
+            await handlers.revise_plan(command, uow, caller.agency_id, datetime.now(UTC))
+    except ConcurrencyError:
+        # Another edit landed between our read and our write: for the client that is a stale version.
+        current = await views.current_plan(rt.pool, participant_id, caller.agency_id)
+        raise PlanVersionConflict(command.expected_version, current["version"]) from None
     return _with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id))
 
 

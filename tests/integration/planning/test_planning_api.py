@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from uuid import UUID
 
 import pytest
 
+from services.planning.projections.current_plan import rebuild_current_plans
 from shared.catalogue.intake import ParticipantEnrolled
 from shared.testing.auth import bearer
 from shared.testing.kafka import eventually
@@ -252,3 +254,24 @@ async def test_the_catalogues_are_readable(planning):
     library = (await planning.client.get("/v1/coping-strategies", headers=STAFF)).json()["situations"]
     assert len(library) == 8 and all(s["strategies"] for s in library)
     assert (await planning.client.get("/v1/education-modules")).status_code == 401
+
+
+async def test_concurrent_edits_of_the_same_version_let_exactly_one_win(planning, kafka_bootstrap):
+    pid = await with_plan(planning, kafka_bootstrap)
+    edits = [put(planning, pid, {"sections": {"warning_signs": [{"text": f"sign {i}"}]}}) for i in range(5)]
+    responses = await asyncio.gather(*edits)
+    assert sorted(r.status_code for r in responses) == [200, 412, 412, 412, 412]
+    assert all(r.json()["current_version"] == 2 for r in responses if r.status_code == 412)
+    assert await stream_length(planning, pid) == 4  # v1 (2 events) + one revision (2 events)
+
+
+async def test_the_current_plan_read_model_can_be_rebuilt_from_the_event_store(planning, kafka_bootstrap):
+    pid = await with_plan(planning, kafka_bootstrap)
+    assert (await put(planning, pid, {"sections": {"warning_signs": [SIGN]}, "status": "active"})).status_code == 200
+    before = (await planning.client.get(f"/v1/participants/{pid}/plan", headers=STAFF)).json()
+    async with planning.runtime.pool.acquire() as conn, conn.transaction():
+        assert await rebuild_current_plans(conn, planning.runtime.store) >= 1
+    after = (await planning.client.get(f"/v1/participants/{pid}/plan", headers=STAFF)).json()
+    assert {k: v for k, v in after.items() if k != "updated_at"} == {
+        k: v for k, v in before.items() if k != "updated_at"
+    }
