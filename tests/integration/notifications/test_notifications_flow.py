@@ -12,6 +12,7 @@ import pytest
 from services.notifications.domain.webhooks import verify
 from shared.catalogue.intake import ParticipantEnrolled, ReferralRequested, SafetyConcernRaised, SupportContactRef
 from shared.catalogue.monitoring import CheckInMissed, HelpRequested, MilestoneReached
+from shared.catalogue.planning import PlanCreated
 from shared.testing.auth import bearer
 from shared.testing.kafka import eventually
 
@@ -368,3 +369,28 @@ async def test_quiet_hours_hold_routine_email_but_never_an_urgent_one(service, u
     )
     assert held["status"] == "pending" and held["due_at"] > now() + timedelta(minutes=30)
     assert mail.to(agency.email(str(pid))) == []
+
+
+async def test_a_new_draft_plan_lands_in_the_specialists_inbox_only(service, upstream, mail):
+    # The behaviour the backbone e2e relies on: one in-app item, rule "plan-created-tell-specialist".
+    agency = Agency(service)  # no agency configuration at all: the directory alone is enough
+    pid = await enrol(upstream, agency)
+    await upstream.publish(
+        PlanCreated(participant_id=pid, plan_id=uuid.uuid4(), version=1, status="draft"),
+        agency_id=agency.id,
+        participant_id=pid,
+    )
+    [item] = await eventually(
+        lambda: agency.inbox(agency.specialist, "specialist"), timeout=15, message="the inbox item"
+    )
+    assert (item["participant_id"], item["rule"], item["channel"]) == (
+        str(pid),
+        "plan-created-tell-specialist",
+        "in_app",
+    )
+    assert item["alert_id"] and item["acknowledged_at"] is None
+    await asyncio.sleep(0.5)
+    assert mail.to(agency.email(agency.specialist)) == []
+    assert await agency.inbox(agency.specialist, "specialist") == [item]
+    assert await agency.inbox(agency.specialist, "supervisor") == [item]  # the inbox is the caller's, by sub
+    assert await Agency(service).inbox(agency.specialist, "specialist") == []  # another agency sees nothing
