@@ -39,7 +39,7 @@ async def apply(received: ReceivedEvent, conn: asyncpg.Connection) -> None:
     d, kind = received.data, received.event_type
     if received.participant_id is None:
         return
-    if kind == "ParticipantEnrolled":
+    if kind in ("ParticipantEnrolled", "MonitoringStarted"):
         await _set(conn, received, specialist_id=d.get("specialist_id"), monitored_since=received.occurred_at)
     elif kind == "SpecialistAssigned":
         await _set(conn, received, specialist_id=d.get("specialist_id"))

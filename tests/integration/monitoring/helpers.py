@@ -56,12 +56,18 @@ def discharged(pid: UUID) -> ParticipantDischarged:
 
 
 async def enrol_directly(
-    rt: Runtime, pid: UUID, *, interval: str | None = None, grace: str | None = None, agency: str = AGENCY
+    rt: Runtime,
+    pid: UUID,
+    *,
+    interval: str | None = None,
+    grace: str | None = None,
+    agency: str = AGENCY,
+    specialist: str = "crs-1",
 ) -> None:
     """Start monitoring through the application layer (faster than via Kafka for many people)."""
     now = datetime.now(UTC)
     async with rt.uow(Metadata(correlation_id=str(uuid.uuid4()), actor="test")) as uow:
-        await handlers.start_monitoring(uow, StartMonitoring(participant_id=pid, specialist_id="crs-1"), agency, now)
+        await handlers.start_monitoring(uow, StartMonitoring(participant_id=pid, specialist_id=specialist), agency, now)
         if interval:
             await handlers.set_check_in_schedule(
                 uow, pid, agency, CheckInScheduleChoice(interval=interval, grace=grace), now
@@ -99,6 +105,7 @@ async def monitoring(
     saved = os.environ.get("MONITORING_SCHEDULER_ENABLED")
     os.environ["MONITORING_SCHEDULER_ENABLED"] = "true" if scheduler else "false"
     os.environ.setdefault("MONITORING_SCHEDULER_IDLE_POLL_S", "0.1")
+    os.environ.setdefault("MONITORING_MILESTONE_POLL_S", "0.2")
     try:
         async with running_service(
             "monitoring",
