@@ -24,7 +24,10 @@ def dumps(value: Any) -> str:
 
 
 async def owning_agency(conn: asyncpg.Connection, participant_id: UUID) -> str | None:
-    return await conn.fetchval("SELECT agency_id FROM participants WHERE participant_id = $1", participant_id)
+    agency: str | None = await conn.fetchval(
+        "SELECT agency_id FROM participants WHERE participant_id = $1", participant_id
+    )
+    return agency
 
 
 async def require_participant(conn: asyncpg.Connection, participant_id: UUID, agency_id: str) -> None:

@@ -114,7 +114,7 @@ def decide_draft(state: Consent, cmd: DraftConsent, now: datetime) -> list[Domai
     if state.status is not ConsentStatus.ABSENT:
         raise Conflict("a consent with this id already exists", field="consent_id")
     _check_dates(cmd, now)
-    return [ConsentDrafted(**_terms_of(cmd), drafted_at=now)]  # type: ignore[arg-type]
+    return [ConsentDrafted(**_terms_of(cmd), drafted_at=now)]
 
 
 def _check_signature_date(signed_on: date, now: datetime) -> None:
@@ -130,7 +130,7 @@ def decide_grant(state: Consent, cmd: GrantConsent, now: datetime) -> list[Domai
         raise Conflict(f"the consent is {state.status.value}; record a new consent", field="consent_id")
     _check_dates(cmd, now)
     _check_signature_date(cmd.signature.signed_on, now)
-    return [ConsentGranted(**_terms_of(cmd), version=state.version + 1, granted_at=now)]  # type: ignore[arg-type]
+    return [ConsentGranted(**_terms_of(cmd), version=state.version + 1, granted_at=now)]
 
 
 def decide_sign(state: Consent, cmd: SignConsent, now: datetime) -> list[DomainEvent]:

@@ -100,10 +100,10 @@ class EnrolmentForm(Command):
     def _named_and_reachable(cls, contact: ContactDetails | None, info: ValidationInfo) -> ContactDetails | None:
         if contact is None and info.data.get("display_name") is None:
             raise ValueError("a display_name or contact details are required")
-        channel = info.data.get("preferred_channel")
-        missing = channel and _needs_address(
-            channel, contact.phone if contact else None, contact.email if contact else None
-        )
+        channel: Channel | None = info.data.get("preferred_channel")
+        if channel is None:
+            return contact
+        missing = _needs_address(channel, contact.phone if contact else None, contact.email if contact else None)
         if missing:
             raise ValueError(f"{missing} is required for the preferred channel {channel.value}")
         return contact

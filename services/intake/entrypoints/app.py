@@ -1,7 +1,9 @@
 """Intake's process: HTTP API, outbox relay and the consent-expiry sweep (intake consumes no events)."""
 
 import os
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -13,7 +15,7 @@ from shared.settings import ServiceSettings
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 
-def _background(rt: Runtime) -> list:
+def _background(rt: Runtime) -> list[Coroutine[Any, Any, None]]:
     interval = float(os.environ.get("INTAKE_CONSENT_SWEEP_INTERVAL_S", "300"))
     return [consent_expiry_loop(rt.uow, rt.pool, interval)]
 

@@ -399,3 +399,59 @@ async def test_discharge_expires_consents_that_end_at_discharge(intake):
     cid = await agency.consent(pid, expiry={"event": "discharge"})
     await agency.post(f"/v1/participants/{pid}/discharge", {"reason": "moved_away"})
     assert (await agency.get(f"/v1/participants/{pid}/consents/{cid}")).json()["status"] == "expired"
+
+
+async def test_participants_can_be_listed_by_status(intake):
+    agency = Agency(intake.client)
+    staying, leaving = await agency.enrol(), await agency.enrol()
+    await agency.post(f"/v1/participants/{leaving}/discharge", {"reason": "moved_away"})
+    active = (await agency.get("/v1/participants", status="active")).json()["participants"]
+    discharged = (await agency.get("/v1/participants", status="discharged")).json()["participants"]
+    assert ([p["participant_id"] for p in active], [p["participant_id"] for p in discharged]) == (
+        [staying],
+        [leaving],
+    )
+
+
+async def test_consent_dates_are_checked_against_today(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    yesterday = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
+    tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    r = await agency.post(f"/v1/participants/{pid}/consents", {**CONSENT, "expiry": {"on": yesterday}})
+    assert (r.status_code, fields(r)) == (422, {"expiry.on"})
+    r = await agency.post(
+        f"/v1/participants/{pid}/consents", {**CONSENT, "signature": {**CONSENT["signature"], "signed_on": tomorrow}}
+    )
+    assert (r.status_code, fields(r)) == (422, {"signature.signed_on"})
+    assert (await agency.get(f"/v1/participants/{pid}/consents")).json()["consents"] == []
+
+
+async def test_state_conflicts_are_409(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    cid = await agency.consent(pid)
+    await agency.post(f"/v1/participants/{pid}/consents/{cid}/revocation")
+    r = await agency.put(f"/v1/participants/{pid}/consents/{cid}", CONSENT)
+    assert (r.status_code, fields(r)) == (409, {"consent_id"})
+    await agency.consent(pid)
+    await agency.post(f"/v1/participants/{pid}/discharge", {"reason": "other"})
+    r = await agency.post(f"/v1/participants/{pid}/referrals", REFERRAL)
+    assert (r.status_code, fields(r)) == (409, {"participant_id"})
+    r = await agency.put(f"/v1/participants/{pid}/specialist", {"specialist_id": "spec-9"})
+    assert r.status_code == 409
+
+
+async def test_bad_drafts_signatures_and_ledger_queries_are_422(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    r = await agency.post(f"/v1/participants/{pid}/consent-drafts", {"purposes": ["treatment"]})
+    assert r.status_code == 422
+    assert {"disclosing_agency_id", "information", "recipients", "expiry"} <= fields(r)
+    r = await agency.post(f"/v1/participants/{pid}/consents/{uuid.uuid4()}/signature", {"signature": {}})
+    assert (r.status_code, fields(r)) == (422, {"signature.signed_by", "signature.method", "signature.signed_on"})
+    r = await agency.post(f"/v1/participants/{pid}/consents/{uuid.uuid4()}/signature",
+                          {"signature": CONSENT["signature"]})  # fmt: skip
+    assert (r.status_code, fields(r)) == (404, {"consent_id"})
+    r = await agency.get(f"/v1/participants/{pid}/disclosures", years=0)
+    assert (r.status_code, fields(r)) == (422, {"query.years"})
