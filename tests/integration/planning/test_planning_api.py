@@ -4,33 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import pytest
+from planning_support import AGENCY, payload, planning_records, publish
 
 from services.planning.projections.current_plan import rebuild_current_plans
 from shared.catalogue.intake import ParticipantEnrolled
 from shared.testing.auth import bearer
 from shared.testing.kafka import eventually
-from shared.testing.services import RunningService, running_service
-
-from .planning_support import AGENCY, payload, planning_records, publish
+from shared.testing.services import RunningService
 
 pytestmark = pytest.mark.integration
 
 STAFF = bearer(sub="specialist-api", agency_id=AGENCY)
 SIGN = {"text": "Snapping at my partner", "tags": ["irritability"]}
-
-
-@pytest.fixture(scope="module")
-async def planning(kafka_bootstrap: str, database_url: str) -> AsyncIterator[RunningService]:
-    async with running_service(
-        "planning", kafka_bootstrap=kafka_bootstrap, database_url=database_url, relay_poll_interval_s=0.1
-    ) as service:
-        yield service
 
 
 async def enrolled(planning: RunningService, bootstrap: str, agency: str = AGENCY) -> UUID:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
 import pytest
+from planning_support import AGENCY, all_planning_records, event_names, payload, planning_records, publish
 
 from shared.catalogue.intake import (
     AssessmentCompleted,
@@ -25,21 +25,11 @@ from shared.catalogue.intake import HighRiskSituation as Situation
 from shared.catalogue.monitoring import RelapseReported
 from shared.testing.auth import bearer
 from shared.testing.kafka import eventually
-from shared.testing.services import RunningService, running_service
-
-from .planning_support import AGENCY, all_planning_records, event_names, payload, planning_records, publish
+from shared.testing.services import RunningService
 
 pytestmark = pytest.mark.integration
 
 AUTH = bearer(sub="specialist-int", agency_id=AGENCY)
-
-
-@pytest.fixture(scope="module")
-async def planning(kafka_bootstrap: str, database_url: str) -> AsyncIterator[RunningService]:
-    async with running_service(
-        "planning", kafka_bootstrap=kafka_bootstrap, database_url=database_url, relay_poll_interval_s=0.1
-    ) as service:
-        yield service
 
 
 def assessed(participant_id: UUID, risk: str, **extra: Any) -> AssessmentCompleted:
