@@ -68,6 +68,21 @@ class UseFrequency(StrEnum):
     DAILY = "daily"
 
 
+class Substance(StrEnum):
+    """Primary substances, a closed list so that no free text rides along on the bus."""
+
+    ALCOHOL = "alcohol"
+    OPIOIDS = "opioids"
+    STIMULANTS = "stimulants"
+    CANNABIS = "cannabis"
+    SEDATIVES = "sedatives"
+    HALLUCINOGENS = "hallucinogens"
+    INHALANTS = "inhalants"
+    TOBACCO = "tobacco"
+    GAMBLING = "gambling"
+    OTHER = "other"
+
+
 class Channel(StrEnum):
     SMS = "sms"
     PHONE = "phone"

@@ -20,13 +20,12 @@ from pydantic import (
     model_validator,
 )
 
-from shared.catalogue.intake import Channel, DischargeReason, Relation
+from shared.catalogue.intake import Channel, DischargeReason, Relation, Substance
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()\-]{5,19}$")]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 SpecialistId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Substance = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=60)]
 
 
 class Command(BaseModel):
