@@ -5,7 +5,7 @@ Handlers only translate HTTP into commands and views; the rules live in the doma
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -16,16 +16,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from services.planning.adapters.fhir import plan_bundle
 from services.planning.application import handlers, views
 from services.planning.domain.commands import (
-    AssignEducationModule,
-    CompleteEducationModule,
     DraftPlan,
-    ModuleKey,
     RevisePlan,
 )
-from services.planning.domain.education import CATALOGUE
 from services.planning.domain.lifecycle import PlanVersionConflict
 from services.planning.domain.sections import SectionsPatch
-from services.planning.domain.strategies import LIBRARY, SITUATION_DESCRIPTIONS
 from shared.auth import Principal
 from shared.catalogue.planning import PlanStatus
 from shared.domain import DomainError, InvalidCommand, NotFound
@@ -58,13 +53,7 @@ class PlanRevisionBody(BaseModel):
     review_completed: bool = False
 
 
-class ModuleAssignmentBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    module: ModuleKey
-    due_on: date | None = None
-
-
-def _command(cls: type[C], **values: Any) -> C:
+def command_from(cls: type[C], **values: Any) -> C:
     """Build a command from request parts, turning its validation errors into a 422 problem."""
     try:
         return cls.model_validate(values)
@@ -73,7 +62,7 @@ def _command(cls: type[C], **values: Any) -> C:
         raise InvalidCommand(first["msg"], field=".".join(str(p) for p in first["loc"])) from None
 
 
-def _readable(caller: Principal, participant_id: UUID) -> None:
+def check_readable(caller: Principal, participant_id: UUID) -> None:
     # A participant sees only their own plan; anyone else's looks like no plan at all.
     if not caller.has_any("specialist", "supervisor", "agency_admin", "integration") and caller.sub != str(
         participant_id
@@ -90,7 +79,7 @@ def _expected_version(if_match: str | None) -> int:
     return int(tag)
 
 
-def _with_etag(body: dict[str, Any], status_code: int = 200) -> JSONResponse:
+def with_etag(body: dict[str, Any], status_code: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status_code, headers={"ETag": f'"{body["version"]}"'})
 
 
@@ -102,18 +91,18 @@ async def get_plan(
     caller: Principal = Depends(readers),
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
-    _readable(caller, participant_id)
+    check_readable(caller, participant_id)
     if version is not None and as_of is not None:
         raise InvalidCommand("ask for either a version or an as_of instant, not both", field="as_of")
     if as_of is not None:
         if as_of.tzinfo is None:
             raise InvalidCommand("as_of needs a time zone, e.g. 2026-03-02T09:00:00Z", field="as_of")
         record = await views.plan_as_of(rt.pool, participant_id, caller.agency_id, as_of)
-        return _with_etag(views.version_view(record))
+        return with_etag(views.version_view(record))
     if version is not None:
         record = await views.plan_version(rt.pool, participant_id, caller.agency_id, version)
-        return _with_etag(views.version_view(record))
-    return _with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id))
+        return with_etag(views.version_view(record))
+    return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id))
 
 
 @router.post("/participants/{participant_id}/plan", status_code=201)
@@ -124,10 +113,10 @@ async def draft_plan(
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
-    command = _command(DraftPlan, participant_id=participant_id, sections=body.sections, drafted_by=caller.sub)
+    command = command_from(DraftPlan, participant_id=participant_id, sections=body.sections, drafted_by=caller.sub)
     async with rt.uow(command_metadata(request, caller)) as uow:
         await handlers.draft_plan(command, uow, caller.agency_id, datetime.now(UTC))
-    return _with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id), 201)
+    return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id), 201)
 
 
 @router.put("/participants/{participant_id}/plan")
@@ -139,7 +128,7 @@ async def revise_plan(
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
-    command = _command(
+    command = command_from(
         RevisePlan,
         participant_id=participant_id,
         expected_version=_expected_version(if_match),
@@ -155,14 +144,14 @@ async def revise_plan(
         # Another edit landed between our read and our write: for the client that is a stale version.
         current = await views.current_plan(rt.pool, participant_id, caller.agency_id)
         raise PlanVersionConflict(command.expected_version, current["version"]) from None
-    return _with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id))
+    return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id))
 
 
 @router.get("/participants/{participant_id}/plan/history")
 async def plan_history(
     participant_id: UUID, caller: Principal = Depends(readers), rt: Runtime = Depends(runtime)
 ) -> dict[str, Any]:
-    _readable(caller, participant_id)
+    check_readable(caller, participant_id)
     entries = await views.history(rt.pool, participant_id, caller.agency_id)
     return {"participant_id": str(participant_id), "versions": entries}
 
@@ -175,66 +164,10 @@ async def plan_as_fhir(
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
     """The plan (current, or a past ``version``) as a FHIR R4 Bundle with a CarePlan and its Goals."""
-    _readable(caller, participant_id)
+    check_readable(caller, participant_id)
     if version is None:
         record = await views.latest_version(rt.pool, participant_id, caller.agency_id)
     else:
         record = await views.plan_version(rt.pool, participant_id, caller.agency_id, version)
     bundle = plan_bundle(record.participant_id, record.plan_id, record.version, record.document, record.recorded_at)
     return JSONResponse(bundle, media_type="application/fhir+json")
-
-
-@router.post("/participants/{participant_id}/plan/education-modules", status_code=201)
-async def assign_module(
-    participant_id: UUID,
-    body: ModuleAssignmentBody,
-    request: Request,
-    caller: Principal = Depends(staff),
-    rt: Runtime = Depends(runtime),
-) -> JSONResponse:
-    command = _command(
-        AssignEducationModule,
-        participant_id=participant_id,
-        module=body.module,
-        due_on=body.due_on,
-        assigned_by=caller.sub,
-    )
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        await handlers.assign_module(command, uow, caller.agency_id, datetime.now(UTC))
-    return _with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id), 201)
-
-
-@router.post("/participants/{participant_id}/plan/education-modules/{module}/completion")
-async def complete_module(
-    participant_id: UUID,
-    module: str,
-    request: Request,
-    caller: Principal = Depends(readers),
-    rt: Runtime = Depends(runtime),
-) -> JSONResponse:
-    """Mark a module done: by staff, or by the participant for their own plan."""
-    _readable(caller, participant_id)
-    command = _command(CompleteEducationModule, participant_id=participant_id, module=module, completed_by=caller.sub)
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        await handlers.complete_module(command, uow, caller.agency_id, datetime.now(UTC))
-    return _with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id))
-
-
-@router.get("/education-modules")
-async def education_catalogue(caller: Principal = Depends(readers)) -> dict[str, Any]:
-    modules = [{"key": m.key, "title": m.title, "summary": m.summary, "minutes": m.minutes} for m in CATALOGUE.values()]
-    return {"modules": modules}
-
-
-@router.get("/coping-strategies")
-async def strategy_library(caller: Principal = Depends(readers)) -> dict[str, Any]:
-    return {
-        "situations": [
-            {
-                "category": category.value,
-                "description": SITUATION_DESCRIPTIONS[category],
-                "strategies": [{"key": s.key, "title": s.title, "how": s.how} for s in strategies],
-            }
-            for category, strategies in LIBRARY.items()
-        ]
-    }

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from services.planning.application.consumers import on_intake_event, on_monitoring_event
 from services.planning.domain.lifecycle import PlanVersionConflict
-from services.planning.entrypoints.api import router
+from services.planning.entrypoints import api, education_api
 from shared.cloudevents import topic_for
 from shared.http import problem
 from shared.runtime import ConsumerSpec, create_service_app
@@ -35,7 +35,7 @@ def _stale_version(_: Request, exc: Exception) -> JSONResponse:
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app = create_service_app(
         "planning",
-        routers=[router],
+        routers=[api.router, education_api.router],
         migrations=MIGRATIONS,
         settings=settings,
         consumers=lambda rt: [

@@ -1,0 +1,85 @@
+"""Planning HTTP API, education part: assigning and completing modules, and the catalogues."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+
+from services.planning.application import handlers, views
+from services.planning.domain.commands import AssignEducationModule, CompleteEducationModule, ModuleKey
+from services.planning.domain.education import CATALOGUE
+from services.planning.domain.strategies import LIBRARY, SITUATION_DESCRIPTIONS
+from services.planning.entrypoints.api import check_readable, command_from, readers, staff, with_etag
+from shared.auth import Principal
+from shared.runtime import Runtime, command_metadata, runtime
+
+router = APIRouter(prefix="/v1", tags=["education"])
+
+
+class ModuleAssignmentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    module: ModuleKey
+    due_on: date | None = None
+
+
+@router.post("/participants/{participant_id}/plan/education-modules", status_code=201)
+async def assign_module(
+    participant_id: UUID,
+    body: ModuleAssignmentBody,
+    request: Request,
+    caller: Principal = Depends(staff),
+    rt: Runtime = Depends(runtime),
+) -> JSONResponse:
+    command = command_from(
+        AssignEducationModule,
+        participant_id=participant_id,
+        module=body.module,
+        due_on=body.due_on,
+        assigned_by=caller.sub,
+    )
+    async with rt.uow(command_metadata(request, caller)) as uow:
+        await handlers.assign_module(command, uow, caller.agency_id, datetime.now(UTC))
+    return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id), 201)
+
+
+@router.post("/participants/{participant_id}/plan/education-modules/{module}/completion")
+async def complete_module(
+    participant_id: UUID,
+    module: str,
+    request: Request,
+    caller: Principal = Depends(readers),
+    rt: Runtime = Depends(runtime),
+) -> JSONResponse:
+    """Mark a module done: by staff, or by the participant for their own plan."""
+    check_readable(caller, participant_id)
+    command = command_from(
+        CompleteEducationModule, participant_id=participant_id, module=module, completed_by=caller.sub
+    )
+    async with rt.uow(command_metadata(request, caller)) as uow:
+        await handlers.complete_module(command, uow, caller.agency_id, datetime.now(UTC))
+    return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id))
+
+
+@router.get("/education-modules")
+async def education_catalogue(caller: Principal = Depends(readers)) -> dict[str, Any]:
+    modules = [{"key": m.key, "title": m.title, "summary": m.summary, "minutes": m.minutes} for m in CATALOGUE.values()]
+    return {"modules": modules}
+
+
+@router.get("/coping-strategies")
+async def strategy_library(caller: Principal = Depends(readers)) -> dict[str, Any]:
+    return {
+        "situations": [
+            {
+                "category": category.value,
+                "description": SITUATION_DESCRIPTIONS[category],
+                "strategies": [{"key": s.key, "title": s.title, "how": s.how} for s in strategies],
+            }
+            for category, strategies in LIBRARY.items()
+        ]
+    }
