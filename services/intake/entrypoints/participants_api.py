@@ -1,0 +1,134 @@
+"""Routes for enrolment and the relationship: profile, queue, specialist, support contacts, discharge."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, status
+
+from services.intake import views
+from services.intake.adapters.records import log_access
+from services.intake.application import participants
+from services.intake.application.participants import order
+from services.intake.domain.enrolment import (
+    AssignSpecialist,
+    ChangeSupportContactConsent,
+    DischargeForm,
+    DischargeParticipant,
+    EnrolmentForm,
+    ReleaseToQueue,
+    SpecialistChoice,
+    SupportContactConsentForm,
+)
+from services.intake.entrypoints.common import Json, now, staff
+from shared.auth import Principal
+from shared.runtime import Runtime, command_metadata, runtime
+
+router = APIRouter(prefix="/v1", tags=["intake"])
+
+
+def _relationship(state: Any) -> Json:
+    return {
+        "participant_id": str(state.participant_id),
+        "status": state.status.value,
+        "specialist_id": state.specialist_id,
+        "waiting_for_specialist": state.waiting_for_specialist,
+    }
+
+
+@router.post("/participants", status_code=status.HTTP_201_CREATED)
+async def enrol(
+    body: EnrolmentForm, request: Request, caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
+) -> Json:
+    async with rt.uow(command_metadata(request, caller)) as uow:
+        participant_id = await participants.enrol_participant(body, uow, caller.agency_id, now())
+    return {
+        "participant_id": str(participant_id),
+        "status": "active",
+        "specialist_id": body.specialist_id,
+        "waiting_for_specialist": body.specialist_id is None,
+    }
+
+
+@router.get("/participants")
+async def list_participants(
+    specialist_id: str | None = None,
+    status_: str | None = Query(None, alias="status"),
+    caller: Principal = Depends(staff),
+    rt: Runtime = Depends(runtime),
+) -> Json:
+    found = await views.participants(rt.pool, caller.agency_id, specialist_id=specialist_id, status=status_)
+    return {"participants": found}
+
+
+@router.get("/assignment-queue")
+async def assignment_queue(caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)) -> Json:
+    return {"waiting": await views.waiting_queue(rt.pool, caller.agency_id)}
+
+
+@router.get("/participants/{participant_id}")
+async def get_participant(
+    participant_id: UUID, caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
+) -> Json:
+    found = await views.participant(rt.pool, caller.agency_id, participant_id)
+    await log_access(rt.pool, participant_id, caller.agency_id, caller.sub, "read participant")
+    return found
+
+
+@router.put("/participants/{participant_id}/specialist")
+async def assign_specialist(
+    participant_id: UUID,
+    body: SpecialistChoice,
+    request: Request,
+    caller: Principal = Depends(staff),
+    rt: Runtime = Depends(runtime),
+) -> Json:
+    cmd = order(AssignSpecialist, body, participant_id=participant_id)
+    async with rt.uow(command_metadata(request, caller)) as uow:
+        state = await participants.assign_specialist(cmd, uow, caller.agency_id, now())
+    return _relationship(state)
+
+
+@router.delete("/participants/{participant_id}/specialist")
+async def release_to_queue(
+    participant_id: UUID, request: Request, caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
+) -> Json:
+    async with rt.uow(command_metadata(request, caller)) as uow:
+        state = await participants.release_to_queue(
+            ReleaseToQueue(participant_id=participant_id), uow, caller.agency_id, now()
+        )
+    return _relationship(state)
+
+
+@router.put("/participants/{participant_id}/support-contacts/{support_contact_id}/consent")
+async def support_contact_consent(
+    participant_id: UUID,
+    support_contact_id: UUID,
+    body: SupportContactConsentForm,
+    request: Request,
+    caller: Principal = Depends(staff),
+    rt: Runtime = Depends(runtime),
+) -> Json:
+    cmd = order(ChangeSupportContactConsent, body, participant_id=participant_id, support_contact_id=support_contact_id)
+    async with rt.uow(command_metadata(request, caller)) as uow:
+        await participants.change_support_contact_consent(cmd, uow, caller.agency_id, now())
+    return {
+        "participant_id": str(participant_id),
+        "support_contact_id": str(support_contact_id),
+        "consent_to_contact": body.consent_to_contact,
+    }
+
+
+@router.post("/participants/{participant_id}/discharge")
+async def discharge(
+    participant_id: UUID,
+    body: DischargeForm,
+    request: Request,
+    caller: Principal = Depends(staff),
+    rt: Runtime = Depends(runtime),
+) -> Json:
+    cmd = order(DischargeParticipant, body, participant_id=participant_id)
+    async with rt.uow(command_metadata(request, caller)) as uow:
+        state = await participants.discharge_participant(cmd, uow, caller.agency_id, now())
+    return {**_relationship(state), "reason": body.reason.value}
