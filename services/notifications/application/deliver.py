@@ -13,6 +13,7 @@ import orjson
 from services.notifications.adapters import repository
 from services.notifications.domain.alerts import alert, alert_id_for, decide_raise
 from services.notifications.domain.deliveries import (
+    Notification,
     decide_attempt_outcome,
     decide_queue,
     notification,
@@ -59,7 +60,7 @@ async def deliver(
     alert_id = existing_alert_id
     if intent.is_alert and alert_id is None:
         alert_id = alert_id_for(intent)
-        state, raised = await uow.execute(
+        alert_state, raised = await uow.execute(
             alert,
             f"alert-{alert_id}",
             lambda s, _v: decide_raise(s, intent, now, cfg.ack_timeout),
@@ -67,17 +68,21 @@ async def deliver(
             participant_id=intent.participant_id,
         )
         if raised:
-            await repository.upsert_alert(conn, state, agency_id, correlation_id, now)
+            await repository.upsert_alert(conn, alert_state, agency_id, correlation_id, now)
     preferences = await repository.load_preferences(conn, agency_id, intent.recipient_id)
     queued = 0
     for planned in plan_deliveries(intent, preferences, now):
         channel = planned.channel
         notification_id = notification_id_for(intent, channel)
         stream = f"notification-{notification_id}"
-        state, new = await uow.execute(
+
+        def queue(state: Notification, _v: int, c: Channel = channel, at: datetime = planned.not_before) -> list[Any]:
+            return decide_queue(state, intent, c, at, now, alert_id)
+
+        _, new = await uow.execute(
             notification,
             stream,
-            lambda s, _v, c=channel, at=planned.not_before: decide_queue(s, intent, c, at, now, alert_id),
+            queue,
             agency_id=agency_id,
             participant_id=intent.participant_id,
         )

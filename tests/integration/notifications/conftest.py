@@ -1,11 +1,23 @@
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 import pytest_asyncio
 
-from services.notifications.settings import NotificationSettings
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:  # the harness module, under pytest's importlib import mode
+    sys.path.insert(0, HERE)
 
-from .harness import Upstream, running_notifications, smtp_server, webhook_receiver
+from notifications_harness import (  # noqa: E402
+    Upstream,
+    running_notifications,
+    smtp_server,
+    webhook_receiver,
+)
+
+from services.notifications.settings import NotificationSettings  # noqa: E402
 
 SMTP_PORT = 2525
 

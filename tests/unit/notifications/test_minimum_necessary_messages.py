@@ -9,14 +9,12 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from notifications_helpers import FULL, NOW, incoming, with_misses
 
 from services.notifications.domain.directory import SupportContact
 from services.notifications.domain.messages import render_email, webhook_body
 from services.notifications.domain.rules import intents_for
 from services.notifications.domain.vocabulary import Rule
-
-from .helpers import NOW, incoming
-from .test_rules import FULL, with_misses
 
 pytestmark = pytest.mark.unit
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from notifications_helpers import FULL, NOW, incoming
 
 from services.notifications.domain.alerts import (
     AcknowledgeAlert,
@@ -22,9 +23,6 @@ from services.notifications.domain.rules import intents_for
 from services.notifications.domain.vocabulary import Role, Rule, Urgency
 from shared.catalogue.notifications import AlertAcknowledged, AlertEscalated, AlertRaised
 from shared.domain import NotFound
-
-from .helpers import NOW, incoming
-from .test_rules import FULL
 
 pytestmark = pytest.mark.unit
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from notifications_helpers import AGENCY, PARTICIPANT, incoming, run, summary
 
 from services.notifications.domain.directory import AgencyStaff
 from services.notifications.domain.rules import deduplicate
-
-from .helpers import AGENCY, PARTICIPANT, incoming, run, summary
 
 pytestmark = pytest.mark.unit
 

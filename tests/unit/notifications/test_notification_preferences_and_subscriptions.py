@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from notifications_helpers import AGENCY, FULL, PARTICIPANT, incoming
 from pydantic import ValidationError
 
 from services.notifications.domain.preferences import RecipientPreferences, SetPreferences, plan_deliveries
@@ -15,9 +16,6 @@ from services.notifications.domain.subscriptions import (
     subscription_intents,
 )
 from services.notifications.domain.vocabulary import Channel, Role
-
-from .helpers import AGENCY, PARTICIPANT, incoming
-from .test_rules import FULL
 
 pytestmark = pytest.mark.unit
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from notifications_helpers import FULL, NOW, incoming
 
 from services.notifications.domain.deliveries import (
     decide_attempt_outcome,
@@ -22,9 +23,6 @@ from shared.catalogue.notifications import (
     NotificationQueued,
     NotificationSent,
 )
-
-from .helpers import NOW, incoming
-from .test_rules import FULL
 
 pytestmark = pytest.mark.unit
 

@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 
 import pytest
+from notifications_helpers import (
+    CONTACTS,
+    FULL,
+    NO_SPECIALIST,
+    NOBODY,
+    NOW,
+    PARTICIPANT,
+    incoming,
+    summary,
+    with_misses,
+)
 
-from services.notifications.domain.directory import Recipients, SupportContact
+from services.notifications.domain.directory import Recipients
 from services.notifications.domain.rules import intents_for
 from services.notifications.domain.vocabulary import Channel, Role, Rule
 
-from .helpers import NOW, PARTICIPANT, incoming, summary
-
 pytestmark = pytest.mark.unit
 
-FULL = Recipients(PARTICIPANT, specialist_id="spec-1", supervisor_id="sup-1", agency_admin_id="admin-1")
-NO_SPECIALIST = Recipients(PARTICIPANT, supervisor_id="sup-1", agency_admin_id="admin-1")
-NOBODY = Recipients(PARTICIPANT)
 P = str(PARTICIPANT)
-
-
-def with_misses(n: int, base: Recipients = FULL, **kw: object) -> Recipients:
-    return replace(base, consecutive_misses=n, **kw)  # type: ignore[arg-type]
-
-
-CONTACTS = (SupportContact("sc-yes", True), SupportContact("sc-no", False))
 
 
 @pytest.mark.parametrize(

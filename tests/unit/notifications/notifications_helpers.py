@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from services.notifications.domain.directory import AgencyStaff, ParticipantRecord, apply_event, recipients_for
+from services.notifications.domain.directory import (
+    AgencyStaff,
+    ParticipantRecord,
+    Recipients,
+    SupportContact,
+    apply_event,
+    recipients_for,
+)
 from services.notifications.domain.rules import IncomingEvent, NotificationIntent, intents_for
 
 PARTICIPANT = UUID("00000000-0000-0000-0000-0000000000aa")
@@ -39,3 +47,15 @@ def run(events: list[IncomingEvent], staff: AgencyStaff | None = STAFF) -> list[
 
 def summary(intents: list[NotificationIntent]) -> list[tuple[str, str, str, str]]:
     return [(i.rule.value, i.recipient_role.value, i.recipient_id, i.urgency.value) for i in intents]
+
+
+FULL = Recipients(PARTICIPANT, specialist_id="spec-1", supervisor_id="sup-1", agency_admin_id="admin-1")
+NO_SPECIALIST = Recipients(PARTICIPANT, supervisor_id="sup-1", agency_admin_id="admin-1")
+NOBODY = Recipients(PARTICIPANT)
+
+
+def with_misses(n: int, base: Recipients = FULL, **kw: object) -> Recipients:
+    return replace(base, consecutive_misses=n, **kw)  # type: ignore[arg-type]
+
+
+CONTACTS = (SupportContact("sc-yes", True), SupportContact("sc-no", False))

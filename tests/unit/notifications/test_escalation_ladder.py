@@ -3,11 +3,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from notifications_helpers import NOW
 
 from services.notifications.domain.escalation import acknowledge_deadline, next_level
 from services.notifications.domain.vocabulary import Role, Urgency
-
-from .helpers import NOW
 
 pytestmark = pytest.mark.unit
 

@@ -1,0 +1,8 @@
+"""Make this folder's helper module importable under pytest's importlib import mode."""
+
+import sys
+from pathlib import Path
+
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
