@@ -455,3 +455,13 @@ async def test_bad_drafts_signatures_and_ledger_queries_are_422(intake):
     assert (r.status_code, fields(r)) == (404, {"consent_id"})
     r = await agency.get(f"/v1/participants/{pid}/disclosures", years=0)
     assert (r.status_code, fields(r)) == (422, {"query.years"})
+
+
+async def test_the_openapi_document_describes_every_intake_route(intake):
+    paths = (await intake.client.get("/openapi.json")).json()["paths"]
+    for path in ("/v1/participants", "/v1/assignment-queue", "/v1/participants/{participant_id}/assessments",
+                 "/v1/participants/{participant_id}/consents", "/v1/participants/{participant_id}/referrals",
+                 "/v1/participants/{participant_id}/disclosures"):  # fmt: skip
+        assert path in paths
+    schema = paths["/v1/participants/{participant_id}/assessments"]["post"]["requestBody"]
+    assert schema["content"]["application/json"]["schema"]["$ref"].endswith("/AssessmentForm")
