@@ -171,3 +171,13 @@ def test_barc10_total_is_the_sum_and_stays_between_10_and_60(answers):
     assert result.total == sum(answers)
     assert 10 <= result.total <= 60
     assert result.predicts_sustained_remission == (sum(answers) >= 47)
+
+
+@pytest.mark.parametrize(("model", "count"), [(ins.Phq9Answers, 9), (ins.Gad7Answers, 7), (ins.BamAnswers, 17),
+                                              (ins.Barc10Answers, 10)])  # fmt: skip
+def test_a_wrong_item_count_says_how_many_answers_were_expected(model, count):
+    with pytest.raises(ValidationError) as raised:
+        model.model_validate({"answers": [1] * (count + 1)})
+    [error] = raised.value.errors()
+    assert error["type"] == "wrong_item_count"
+    assert error["msg"] == f"expected {count} entries, got {count + 1}"
