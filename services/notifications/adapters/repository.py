@@ -144,21 +144,24 @@ async def subscriptions_for(conn: asyncpg.Connection, agency_id: str, event_type
 
 async def webhook_target(
     conn: asyncpg.Connection, recipient_role: str, recipient_id: str, event_type: str
-) -> tuple[str, str] | None:
-    """(url, secret) for a webhook delivery: the subscription itself, or for a partner agency its
-    oldest active subscription to the cause's event type."""
+) -> tuple[str, str, bool] | None:
+    """(url, secret, include_details) for a webhook delivery: the subscription itself, or for a
+    partner agency its oldest active subscription to the cause's event type (never with details:
+    a partner receives what the referral's consent covers, through the referral itself)."""
     if recipient_role == "integration":
         row = await conn.fetchrow(
-            "SELECT url, secret FROM webhook_subscriptions WHERE subscription_id = $1 AND active", UUID(recipient_id)
+            "SELECT url, secret, include_details FROM webhook_subscriptions WHERE subscription_id = $1 AND active",
+            UUID(recipient_id),
         )
     else:
         row = await conn.fetchrow(
-            "SELECT url, secret FROM webhook_subscriptions WHERE agency_id = $1 AND active AND $2 = ANY(event_types)"
+            "SELECT url, secret, false AS include_details FROM webhook_subscriptions"
+            " WHERE agency_id = $1 AND active AND $2 = ANY(event_types)"
             " ORDER BY created_at, subscription_id LIMIT 1",
             recipient_id,
             event_type,
         )
-    return None if row is None else (row["url"], row["secret"])
+    return None if row is None else (row["url"], row["secret"], row["include_details"])
 
 
 async def insert_subscription(
@@ -171,10 +174,11 @@ async def insert_subscription(
     description: str | None,
     created_by: str,
     now: datetime,
+    include_details: bool = False,
 ) -> None:
     await conn.execute(
         "INSERT INTO webhook_subscriptions (subscription_id, agency_id, url, event_types, secret, description,"
-        " created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        " created_by, created_at, include_details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         subscription_id,
         agency_id,
         url,
@@ -183,6 +187,7 @@ async def insert_subscription(
         description,
         created_by,
         now,
+        include_details,
     )
 
 

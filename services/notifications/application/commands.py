@@ -100,12 +100,14 @@ async def create_subscription(rt: Runtime, caller: Principal, command: CreateWeb
             command.description,
             caller.sub,
             now,
+            command.include_details,
         )
     return {
         "subscription_id": str(subscription_id),
         "url": command.url,
         "event_types": list(command.event_types),
         "description": command.description,
+        "include_details": command.include_details,
         "active": True,
         "created_at": now.isoformat(),
         "secret": secret,  # shown once: the partner needs it to verify signatures
@@ -114,7 +116,8 @@ async def create_subscription(rt: Runtime, caller: Principal, command: CreateWeb
 
 async def list_subscriptions(rt: Runtime, caller: Principal) -> list[dict[str, Any]]:
     rows = await rt.pool.fetch(
-        "SELECT subscription_id, url, event_types, description, active, created_at FROM webhook_subscriptions"
+        "SELECT subscription_id, url, event_types, description, include_details, active, created_at"
+        " FROM webhook_subscriptions"
         " WHERE agency_id = $1 ORDER BY created_at",
         caller.agency_id,
     )
@@ -124,6 +127,7 @@ async def list_subscriptions(rt: Runtime, caller: Principal) -> list[dict[str, A
             "url": r["url"],
             "event_types": list(r["event_types"]),
             "description": r["description"],
+            "include_details": r["include_details"],
             "active": r["active"],
             "created_at": r["created_at"].isoformat(),
         }

@@ -17,6 +17,7 @@ import asyncpg
 import httpx
 import orjson
 import structlog
+from prometheus_client import Counter, Histogram
 
 from services.notifications.adapters import repository
 from services.notifications.adapters.channels import post_webhook, send_email
@@ -31,6 +32,16 @@ from shared.envelope import Metadata
 from shared.runtime import Runtime
 
 log = structlog.get_logger(__name__)
+
+OUTCOMES = Counter(
+    "waypoint_notification_attempts_total", "Email and webhook delivery attempts", ["channel", "urgency", "outcome"]
+)
+DELIVERY_SECONDS = Histogram(
+    "waypoint_notification_delivery_seconds",
+    "From the cause's occurrence to the delivery's acceptance",
+    ["channel", "urgency"],
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600),
+)
 
 CLAIM = """
 UPDATE deliveries SET due_at = now() + make_interval(secs => $2)
@@ -137,7 +148,7 @@ class Dispatcher:
         )
         if target is None:
             return None, "no active webhook subscription for the recipient"
-        url, secret = target
+        url, secret, include_details = target
         body = orjson.dumps(
             webhook_body(
                 intent,
@@ -146,6 +157,7 @@ class Dispatcher:
                 base_url=cfg.base_url,
                 delivery_id=row["notification_id"],
                 payload=details,
+                entitled=include_details,
             )
         )
         timestamp = int(datetime.now(UTC).timestamp())
@@ -195,6 +207,10 @@ class Dispatcher:
                     None if state.status == "sent" else reason,
                     now,
                 )
+        OUTCOMES.labels(row["channel"], row["urgency"], state.status).inc()
+        if state.status == "sent" and row["urgency"] == "urgent":
+            elapsed = (now - row["cause_occurred_at"]).total_seconds()
+            DELIVERY_SECONDS.labels(row["channel"], row["urgency"]).observe(max(0.0, elapsed))
         log.info(
             "delivery attempt",
             notification_id=str(row["notification_id"]),

@@ -26,6 +26,9 @@ class CreateWebhookSubscription(BaseModel):
     url: str = Field(max_length=2000)
     event_types: tuple[str, ...] = Field(min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=200)
+    include_details: bool = Field(
+        default=False, description="also send the coded allowlisted fields (never free text) to this agency's system"
+    )
 
     @field_validator("url")
     @classmethod

@@ -394,3 +394,37 @@ async def test_a_new_draft_plan_lands_in_the_specialists_inbox_only(service, ups
     assert await agency.inbox(agency.specialist, "specialist") == [item]
     assert await agency.inbox(agency.specialist, "supervisor") == [item]  # the inbox is the caller's, by sub
     assert await Agency(service).inbox(agency.specialist, "specialist") == []  # another agency sees nothing
+
+
+async def test_an_agencys_own_system_may_ask_for_coded_details_but_never_free_text(service, upstream, receiver):
+    agency = await Agency(service).setup()
+    path = f"/fail-0/{agency.id}"
+    r = await service.client.post(
+        "/v1/webhook-subscriptions",
+        headers=agency.admin_auth,
+        json={
+            "url": receiver.url(path),
+            "event_types": ["MilestoneReached", "RelapseReported"],
+            "include_details": True,
+        },
+    )
+    assert r.status_code == 201 and r.json()["include_details"] is True
+    pid = await enrol(upstream, agency)
+    await upstream.publish(
+        MilestoneReached(
+            participant_id=pid,
+            milestone="90 days",
+            days=90,
+            reached_on=date.today(),
+            counted_from=date.today() - timedelta(days=90),
+        ),
+        agency_id=agency.id,
+        participant_id=pid,
+    )
+    [call] = await eventually(lambda: _calls(receiver, path), timeout=15, message="the webhook")
+    assert call.json()["data"] == {"days": 90}
+    assert "90 days" not in call.body.decode()
+
+
+async def _calls(receiver, path):
+    return receiver.to(path) or None

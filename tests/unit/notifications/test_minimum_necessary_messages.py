@@ -126,3 +126,16 @@ def test_no_free_text_value_reaches_any_email_or_webhook(secret_text, entitled):
             entitled=entitled,
         )
         assert marker not in message.subject + message.text + json.dumps(body)
+
+
+def test_the_delivery_queue_keeps_only_coded_fields_of_the_cause():
+    from services.notifications.application.deliver import stored_details
+
+    [specialist, _] = intents_for(incoming("RelapseReported"), FULL, NOW)
+    assert stored_details(specialist, {**SENSITIVE, "risk_level": "high", "days": 3}) == {
+        "risk_level": "high",
+        "days": 3,
+    }
+    payload = {"recipient_agency_id": "p", "referral_id": "r-1", "consent_id": "c-1", "note": "free text", **SENSITIVE}
+    [referral] = intents_for(incoming("ReferralRequested", **payload), FULL, NOW)
+    assert stored_details(referral, payload) == {"referral_id": "r-1", "consent_id": "c-1"}

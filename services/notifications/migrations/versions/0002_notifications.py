@@ -55,6 +55,7 @@ STATEMENTS = (
         event_types      TEXT[] NOT NULL,
         secret           TEXT NOT NULL,
         description      TEXT,
+        include_details  BOOLEAN NOT NULL DEFAULT false,
         active           BOOLEAN NOT NULL DEFAULT true,
         created_by       TEXT NOT NULL,
         created_at       TIMESTAMPTZ NOT NULL
