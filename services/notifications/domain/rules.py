@@ -164,7 +164,7 @@ def intents_for(event: IncomingEvent, recipients: Recipients, now: datetime) -> 
         found = _missed_check_in(event, recipients)
     elif kind in IMMEDIATE_RULES:
         found = _immediate(event, recipients, IMMEDIATE_RULES[kind])
-    elif kind == "RiskEscalated" and _risk_level(event.payload) == "critical":
+    elif kind == "RiskEscalated" and (_risk_level(event.payload) == "critical" or event.payload.get("immediate")):
         found = _immediate(event, recipients, Rule.CRITICAL_RISK)
     elif kind == "MilestoneReached" and not recipients.discharged:
         found = [_to_role(event, recipients, Rule.MILESTONE_CONGRATULATIONS, Role.PARTICIPANT, Urgency.ROUTINE)]

@@ -83,6 +83,12 @@ P = str(PARTICIPANT)
             [("critical-risk", "specialist", "spec-1", "urgent"), ("critical-risk", "supervisor", "sup-1", "urgent")],
         ),
         ("RiskEscalated", {"from_level": "moderate", "to_level": "high"}, FULL, []),
+        (
+            "RiskEscalated",  # e.g. craving at the top of the scale: immediate, whatever the level
+            {"from_level": "moderate", "to_level": "high", "immediate": True},
+            FULL,
+            [("critical-risk", "specialist", "spec-1", "urgent"), ("critical-risk", "supervisor", "sup-1", "urgent")],
+        ),
         # nobody holds the specialist role: the supervisor hears once, not twice
         ("HelpRequested", {}, NO_SPECIALIST, [("help-requested", "supervisor", "sup-1", "urgent")]),
         (
