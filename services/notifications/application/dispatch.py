@@ -125,6 +125,8 @@ class Dispatcher:
         intent = _intent(row)
         details: dict[str, Any] = orjson.loads(row["details"]) if isinstance(row["details"], str) else row["details"]
         cfg = self.cfg
+        if intent.recipient_role is Role.SUPPORT_CONTACT and not await self._consent_still_holds(row):
+            return None, "the participant no longer consents to this support contact being contacted"
         if intent.channels[0] is Channel.EMAIL:
             prefs = await repository.load_preferences(self.rt.pool, row["agency_id"], row["recipient_id"])  # type: ignore[arg-type]
             if prefs is None or not prefs.email:
@@ -164,6 +166,16 @@ class Dispatcher:
         headers = signed_headers(secret, body, timestamp, str(row["notification_id"]), row["cause_event_type"])
         assert self._http is not None
         return await post_webhook(self._http, url, body, headers)
+
+    async def _consent_still_holds(self, row: asyncpg.Record) -> bool:
+        """Fail closed at send time: consent may have been withdrawn while the message waited."""
+        async with self.rt.pool.acquire() as conn:
+            record = await repository.load_record(conn, row["participant_id"])
+        if record is None or record.discharged:
+            return False
+        return any(
+            c.support_contact_id == row["recipient_id"] and c.consent_to_contact for c in record.support_contacts
+        )
 
     async def _record(self, row: asyncpg.Record, succeeded: bool | None, reason: str) -> None:
         now = datetime.now(UTC)

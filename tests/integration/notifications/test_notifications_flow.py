@@ -10,7 +10,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.notifications.domain.webhooks import verify
-from shared.catalogue.intake import ParticipantEnrolled, ReferralRequested, SafetyConcernRaised, SupportContactRef
+from shared.catalogue.intake import (
+    ParticipantEnrolled,
+    ReferralRequested,
+    SafetyConcernRaised,
+    SupportContactConsentChanged,
+    SupportContactRef,
+)
 from shared.catalogue.monitoring import CheckInMissed, HelpRequested, MilestoneReached
 from shared.catalogue.planning import PlanCreated
 from shared.testing.auth import bearer
@@ -433,3 +439,70 @@ async def test_an_agencys_own_system_may_ask_for_coded_details_but_never_free_te
 
 async def _calls(receiver, path):
     return receiver.to(path) or None
+
+
+async def test_a_support_contact_held_by_quiet_hours_is_not_contacted_once_consent_is_withdrawn(
+    service, upstream, mail
+):
+    agency = await Agency(service).setup()
+    contact = uuid.uuid4()
+    pid = await enrol(
+        upstream,
+        agency,
+        support_contacts=(
+            SupportContactRef(support_contact_id=contact, relation="friend", channel="email", consent_to_contact=True),
+        ),
+    )
+    local = now()
+    await agency.prefer(
+        str(contact), quiet_hours=f"{(local - timedelta(hours=1)):%H:00}-{(local + timedelta(hours=2)):%H:00}"
+    )
+    for n in (1, 2, 3):
+        await upstream.publish(
+            CheckInMissed(participant_id=pid, due_at=now(), deadline=now(), consecutive_misses=n, detected_at=now()),
+            agency_id=agency.id,
+            participant_id=pid,
+        )
+    await mails_to(mail, agency.email(agency.supervisor), 1)
+
+    async def held():
+        return await service.runtime.pool.fetchval(
+            "SELECT notification_id FROM deliveries"
+            " WHERE participant_id = $1 AND recipient_id = $2 AND status = 'pending'",
+            pid,
+            str(contact),
+        )
+
+    notification_id = await eventually(held, timeout=10, message="the held support-contact email")
+    await upstream.publish(
+        SupportContactConsentChanged(
+            participant_id=pid, support_contact_id=contact, consent_to_contact=False, changed_at=now()
+        ),
+        agency_id=agency.id,
+        participant_id=pid,
+    )
+
+    async def withdrawn():
+        record = await service.runtime.pool.fetchval(
+            "SELECT support_contacts FROM recipient_directory WHERE participant_id = $1", pid
+        )
+        return record is not None and json.loads(record) == [
+            {"support_contact_id": str(contact), "consent_to_contact": False}
+        ]
+
+    await eventually(withdrawn, timeout=10, message="the withdrawal in the directory")
+    # The quiet hours end (simulated): the email falls due, and fails closed instead of going out.
+    await service.runtime.pool.execute(
+        "UPDATE deliveries SET due_at = now() WHERE notification_id = $1", notification_id
+    )
+
+    async def failed():
+        return [
+            e
+            for e in await store_events(service, "NotificationFailed", pid)
+            if e["data"]["recipient_id"] == str(contact)
+        ] or None
+
+    [event] = await eventually(failed, timeout=10, message="NotificationFailed for the support contact")
+    assert "no longer consents" in event["data"]["reason"]
+    assert mail.to(agency.email(str(contact))) == []
