@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from notifications_helpers import AGENCY, PARTICIPANT, incoming, run, summary
 
 from services.notifications.domain.directory import AgencyStaff
@@ -112,3 +114,21 @@ def test_a_redelivered_event_yields_nothing_new_once_its_keys_were_recorded():
     first = run([enrolled(), help_requested])
     again = run([enrolled(), help_requested])
     assert list(deduplicate(again, already=[i.dedup_key for i in first])) == []
+
+
+EVENT_KINDS = ["CheckInMissed", "CheckInCompleted", "HelpRequested", "SafetyConcernRaised", "MilestoneReached"]
+
+
+@given(
+    kinds=st.lists(st.sampled_from(EVENT_KINDS), min_size=1, max_size=12),
+    redeliveries=st.lists(st.integers(0, 11), max_size=12),
+)
+def test_however_often_events_are_redelivered_each_cause_reaches_each_recipient_once_per_rule(kinds, redeliveries):
+    events = [enrolled(), *(incoming(k) for k in kinds)]
+    once = run(events)
+    seen = [intent.dedup_key for intent in once]
+    # Replaying any prefix (a consumer restarted before committing its offsets) decides the same
+    # intents again: the keys recorded the first time absorb every one of them.
+    repeated = [i for n in redeliveries if n < len(kinds) for i in run([events[0], *events[1 : n + 2]])]
+    assert list(deduplicate(repeated, already=seen)) == []
+    assert len({i.dedup_key for i in once}) == len(once)
