@@ -1,0 +1,1 @@
+"""Benchmark commands (not part of the test run). Results are recorded in docs/benchmarks.md."""
