@@ -123,6 +123,13 @@ def _risk_level(payload: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _alerts_on_its_own(payload: Mapping[str, Any]) -> bool:
+    """Critical or immediate, unless it merely restates a help request (that already alerted)."""
+    if payload.get("cause") == "help_request":
+        return False
+    return _risk_level(payload) == "critical" or bool(payload.get("immediate"))
+
+
 def _immediate(event: IncomingEvent, r: Recipients, rule: Rule) -> list[NotificationIntent | None]:
     return [
         _to_role(event, r, rule, Role.SPECIALIST, Urgency.URGENT),
@@ -164,7 +171,7 @@ def intents_for(event: IncomingEvent, recipients: Recipients, now: datetime) -> 
         found = _missed_check_in(event, recipients)
     elif kind in IMMEDIATE_RULES:
         found = _immediate(event, recipients, IMMEDIATE_RULES[kind])
-    elif kind == "RiskEscalated" and (_risk_level(event.payload) == "critical" or event.payload.get("immediate")):
+    elif kind == "RiskEscalated" and _alerts_on_its_own(event.payload):
         found = _immediate(event, recipients, Rule.CRITICAL_RISK)
     elif kind == "MilestoneReached" and not recipients.discharged:
         found = [_to_role(event, recipients, Rule.MILESTONE_CONGRATULATIONS, Role.PARTICIPANT, Urgency.ROUTINE)]

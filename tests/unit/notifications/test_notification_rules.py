@@ -83,6 +83,8 @@ P = str(PARTICIPANT)
             [("critical-risk", "specialist", "spec-1", "urgent"), ("critical-risk", "supervisor", "sup-1", "urgent")],
         ),
         ("RiskEscalated", {"from_level": "moderate", "to_level": "high"}, FULL, []),
+        # the SOS itself already alerted: its risk escalation does not page the same people twice
+        ("RiskEscalated", {"to_level": "critical", "immediate": True, "cause": "help_request"}, FULL, []),
         (
             "RiskEscalated",  # e.g. craving at the top of the scale: immediate, whatever the level
             {"from_level": "moderate", "to_level": "high", "immediate": True},
