@@ -12,7 +12,7 @@ import structlog
 from services.notifications.adapters import repository
 from services.notifications.application.deliver import deliver
 from services.notifications.domain.directory import ParticipantRecord, apply_event, recipients_for
-from services.notifications.domain.rules import IncomingEvent, intents_for
+from services.notifications.domain.rules import IMMEDIATE_RULES, IncomingEvent, intents_for
 from services.notifications.domain.subscriptions import subscription_intents
 from services.notifications.settings import NotificationSettings
 from shared.cloudevents import ReceivedEvent
@@ -67,6 +67,14 @@ async def react(received: ReceivedEvent, uow: UnitOfWork, cfg: NotificationSetti
     subscriptions = await repository.subscriptions_for(conn, received.agency_id, received.event_type)
     intents += subscription_intents(incoming, subscriptions)
     if not intents:
+        if received.event_type in IMMEDIATE_RULES:
+            # Nobody holds any staff role for this participant: make the silence visible.
+            log.warning(
+                "urgent event with nobody to tell",
+                cause_event_id=str(received.event_id),
+                event_type=received.event_type,
+                agency_id=received.agency_id,
+            )
         return
     queued = 0
     for intent in intents:
