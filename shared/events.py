@@ -29,6 +29,9 @@ class DomainEvent(BaseModel):
     service: ClassVar[str]
     event_name: ClassVar[str]
     schema_version: ClassVar[int]
+    #: A private event is stored in its service's event store but never published: the unit of
+    #: work leaves it out of the outbox (e.g. planning's full plan versions, whose text stays home).
+    private: ClassVar[bool] = False
 
     def published(self) -> dict[str, Any]:
         """The JSON payload that leaves the service (Kafka record value).

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -45,10 +46,12 @@ class UnitOfWork:
         expected_version: int,
         agency_id: str,
         participant_id: UUID | None,
+        occurred_at: datetime | None = None,
     ) -> list[StoredEvent]:
-        """Append ``events`` to a stream and to the outbox in this transaction."""
+        """Append ``events`` to a stream, and the public ones to the outbox, in this transaction."""
         if not events:
             return []
+        when = {"occurred_at": occurred_at} if occurred_at is not None else {}
         new = [
             NewEvent(
                 stream_id=stream_id,
@@ -57,11 +60,12 @@ class UnitOfWork:
                 participant_id=participant_id,
                 event=e,
                 metadata=self.metadata,
+                **when,
             )
             for e in events
         ]
         stored = await self.store.append(new, expected_version=expected_version, conn=self.conn)
-        await outbox.enqueue(self.conn, self.service, new)
+        await outbox.enqueue(self.conn, self.service, [n for n in new if not type(n.event).private])
         self.appended.extend(stored)
         return stored
 

@@ -1,8 +1,8 @@
 """The plan stream in the shared event store: load, decide, append, project, in one transaction.
 
-Unlike ``UnitOfWork.append`` (which sends every appended event to the outbox), this stores all
-events of a decision in the plan's stream but enqueues only the published ones: the private
-version records keep the plan's content in planning's database and off the bus.
+Every event of a decision goes into the plan's stream; the private version records
+(``DomainEvent.private``) stay out of the outbox, keeping the plan's content in planning's
+database and off the bus.
 """
 
 from __future__ import annotations
@@ -13,11 +13,8 @@ from datetime import datetime
 from uuid import UUID
 
 from services.planning.domain.lifecycle import PlanNotFound
-from services.planning.domain.recorded import is_published
 from services.planning.domain.state import PLAN, PlanState
 from services.planning.projections.current_plan import project_current_plan
-from shared import outbox
-from shared.envelope import NewEvent
 from shared.events import DomainEvent
 from shared.uow import UnitOfWork
 
@@ -51,24 +48,11 @@ async def append_plan_events(
     expected_version: int,
     now: datetime,
 ) -> None:
-    """Store every event of the decision; enqueue only those that may leave the service."""
-    if not events:
-        return
-    new = [
-        NewEvent(
-            stream_id=stream_of(participant_id),
-            stream_type=PLAN.stream_type,
-            agency_id=agency_id,
-            participant_id=participant_id,
-            event=e,
-            metadata=uow.metadata,
-            occurred_at=now,
-        )
-        for e in events
-    ]
-    stored = await uow.store.append(new, expected_version=expected_version, conn=uow.conn)
-    await outbox.enqueue(uow.conn, uow.service, [n for n in new if is_published(n.event)])
-    uow.appended.extend(stored)
+    """Store every event of the decision; the unit of work publishes only the non-private ones."""
+    await uow.append(
+        stream_of(participant_id), PLAN.stream_type, events, expected_version=expected_version,
+        agency_id=agency_id, participant_id=participant_id, occurred_at=now,
+    )
 
 
 async def decide_plan(

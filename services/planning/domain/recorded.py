@@ -2,7 +2,7 @@
 
 Each plan version is recorded as a ``PlanVersionRecorded`` holding the full ``PlanDocument``
 (content included) next to the public, structure-only events of the same decision. Planning's
-repository sends only the catalogue events (:func:`is_published`) to the outbox; a catalogue event
+unit of work sends only non-private events (``private = True`` here) to the outbox; a catalogue event
 has no field that could hold content, and a private event refuses to be serialised for Kafka
 (``published()`` raises), so content cannot reach the bus even by a wiring mistake. Keeping the
 full document per version makes ``?version=N`` and ``?as_of=`` a single lookup, not a replay.
@@ -11,7 +11,7 @@ full document per version makes ``?version=N`` and ``?as_of=`` a single lookup, 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -49,6 +49,8 @@ class PrivateEventPublished(RuntimeError):
 
 
 class _PrivateEvent(DomainEvent):
+    private: ClassVar[bool] = True
+
     def published(self) -> dict[str, Any]:
         # Fail closed: the transaction that tried to enqueue this rolls back, nothing leaks.
         raise PrivateEventPublished(f"{type(self).__name__} is private to planning and is never published")
@@ -81,7 +83,7 @@ class PlanRiskLevelNoted(_PrivateEvent):
 
 def is_published(e: DomainEvent) -> bool:
     """True for events of the published catalogue, False for planning's private records."""
-    return type(e).__module__ == catalogue.__name__ and not isinstance(e, _PrivateEvent)
+    return type(e).__module__ == catalogue.__name__ and not type(e).private
 
 
 def published(events: list[DomainEvent]) -> list[DomainEvent]:
