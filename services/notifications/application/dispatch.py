@@ -73,13 +73,31 @@ class Dispatcher:
         self._inflight: set[asyncio.Task[None]] = set()
         self._http: httpx.AsyncClient | None = None
 
+    async def _listen(self) -> None:
+        """Keep a LISTEN connection so commits wake the dispatcher; polling covers any gap."""
+        while True:
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(self.rt.settings.dsn)
+                await conn.add_listener(WAKE_CHANNEL, lambda *_: self._wake.set())
+                while not conn.is_closed():
+                    await asyncio.sleep(5)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("dispatch listener lost, polling meanwhile", error=repr(exc))
+                await asyncio.sleep(2)
+            finally:
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+
     async def run(self) -> None:
-        listener: asyncpg.Connection | None = None
         self._http = httpx.AsyncClient(timeout=self.cfg.webhook_timeout_s)
+        listener = asyncio.create_task(self._listen())
         try:
-            listener = await asyncpg.connect(self.rt.settings.dsn)
-            await listener.add_listener(WAKE_CHANNEL, lambda *_: self._wake.set())
             while True:
+                self._wake.clear()  # before claiming: a commit during the claim still wakes us
                 try:
                     claimed = await self.dispatch_due()
                 except asyncio.CancelledError:
@@ -88,16 +106,13 @@ class Dispatcher:
                     log.warning("dispatch sweep failed", error=repr(exc))
                     claimed = 0
                 if claimed < self.cfg.dispatch_batch:
-                    self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.cfg.dispatch_poll_s)
         finally:
             for task in list(self._inflight):
                 task.cancel()
-            await asyncio.gather(*self._inflight, return_exceptions=True)
-            if listener is not None:
-                with contextlib.suppress(Exception):
-                    await listener.close()
+            listener.cancel()
+            await asyncio.gather(listener, *self._inflight, return_exceptions=True)
             await self._http.aclose()
 
     async def dispatch_due(self) -> int:
