@@ -19,9 +19,9 @@ from services.notifications.domain.deliveries import (
     notification,
     notification_id_for,
 )
+from services.notifications.domain.intents import NotificationIntent
 from services.notifications.domain.messages import REFERRAL_FIELDS, allowed_details, link_for, render_email
 from services.notifications.domain.preferences import plan_deliveries
-from services.notifications.domain.rules import NotificationIntent
 from services.notifications.domain.vocabulary import Channel, Rule
 from services.notifications.settings import NotificationSettings
 from shared.uow import UnitOfWork

@@ -23,8 +23,8 @@ from services.notifications.adapters import repository
 from services.notifications.adapters.channels import post_webhook, send_email
 from services.notifications.application.deliver import WAKE_CHANNEL
 from services.notifications.domain.deliveries import decide_attempt_outcome, decide_undeliverable, notification
+from services.notifications.domain.intents import NotificationIntent
 from services.notifications.domain.messages import render_email, webhook_body
-from services.notifications.domain.rules import NotificationIntent
 from services.notifications.domain.vocabulary import STAFF_ROLES, Channel, Role, Rule, Urgency
 from services.notifications.domain.webhooks import signed_headers
 from services.notifications.settings import NotificationSettings

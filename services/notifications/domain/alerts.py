@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.notifications.domain.directory import Recipients
 from services.notifications.domain.escalation import acknowledge_deadline, escalation_target
-from services.notifications.domain.rules import DEFAULT_CHANNELS, NotificationIntent
+from services.notifications.domain.intents import DEFAULT_CHANNELS, NotificationIntent
 from services.notifications.domain.vocabulary import Role, Rule, Urgency
 from shared.catalogue.notifications import AlertAcknowledged, AlertEscalated, AlertRaised
 from shared.domain import Aggregate, DomainError, NotFound

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from services.notifications.domain.rules import NotificationIntent
+from services.notifications.domain.intents import NotificationIntent
 from services.notifications.domain.vocabulary import Channel
 from services.notifications.domain.webhooks import RetryPolicy, next_retry
 from shared.catalogue.notifications import (

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from services.notifications.domain.rules import NotificationIntent
+from services.notifications.domain.intents import NotificationIntent
 from services.notifications.domain.vocabulary import Role, Rule
 
 # Coded, non-narrative fields an entitled recipient may see. Never free text, never substances.

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from services.notifications.domain.intents import NotificationIntent
 from services.notifications.domain.quiet_hours import QuietHours, send_time
-from services.notifications.domain.rules import NotificationIntent
 from services.notifications.domain.vocabulary import STAFF_ROLES, Channel, Urgency
 from shared.domain import InvalidCommand
 

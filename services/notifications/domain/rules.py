@@ -7,66 +7,37 @@ once per rule.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from services.notifications.domain.directory import Recipients
 from services.notifications.domain.escalation import next_level
+from services.notifications.domain.intents import (
+    DEFAULT_CHANNELS,
+    DedupKey,
+    IncomingEvent,
+    NotificationIntent,
+    deduplicate,
+)
 from services.notifications.domain.vocabulary import STAFF_ROLES, Channel, Role, Rule, Urgency
 
-DedupKey = tuple[UUID, str, str]
-
-DEFAULT_CHANNELS: Mapping[Role, tuple[Channel, ...]] = {
-    Role.PARTICIPANT: (Channel.EMAIL,),
-    Role.SPECIALIST: (Channel.IN_APP, Channel.EMAIL),
-    Role.SUPERVISOR: (Channel.IN_APP, Channel.EMAIL),
-    Role.AGENCY_ADMIN: (Channel.IN_APP, Channel.EMAIL),
-    Role.SUPPORT_CONTACT: (Channel.EMAIL,),
-    Role.PARTNER_AGENCY: (Channel.WEBHOOK,),
-    Role.INTEGRATION: (Channel.WEBHOOK,),
-}
+__all__ = [
+    "DEFAULT_CHANNELS",
+    "IMMEDIATE_RULES",
+    "DedupKey",
+    "IncomingEvent",
+    "NotificationIntent",
+    "deduplicate",
+    "intents_for",
+]
 
 IMMEDIATE_RULES: Mapping[str, Rule] = {
     "SafetyConcernRaised": Rule.SAFETY_CONCERN,
     "HelpRequested": Rule.HELP_REQUESTED,
     "RelapseReported": Rule.RELAPSE_REPORTED,
 }
-
-
-@dataclass(frozen=True)
-class IncomingEvent:
-    """An event of any service as notifications sees it: envelope facts plus the raw payload."""
-
-    event_id: UUID
-    event_type: str
-    participant_id: UUID
-    occurred_at: datetime
-    agency_id: str | None = None
-    payload: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class NotificationIntent:
-    """Someone must hear about a cause. Staff intents become acknowledgeable alerts."""
-
-    rule: Rule
-    recipient_role: Role
-    recipient_id: str
-    channels: tuple[Channel, ...]
-    urgency: Urgency
-    cause_event_id: UUID
-    participant_id: UUID
-
-    @property
-    def dedup_key(self) -> DedupKey:
-        return (self.cause_event_id, self.rule.value, self.recipient_id)
-
-    @property
-    def is_alert(self) -> bool:
-        return self.recipient_role in STAFF_ROLES
 
 
 def _to_role(
@@ -184,14 +155,3 @@ def intents_for(event: IncomingEvent, recipients: Recipients, now: datetime) -> 
     else:
         found = []
     return list(deduplicate(i for i in found if i is not None))
-
-
-def deduplicate(
-    intents: Iterable[NotificationIntent], already: Iterable[DedupKey] = ()
-) -> Iterable[NotificationIntent]:
-    """Drop intents whose (cause, rule, recipient) was seen before or earlier in ``intents``."""
-    seen = set(already)
-    for intent in intents:
-        if intent.dedup_key not in seen:
-            seen.add(intent.dedup_key)
-            yield intent

@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 import shared.catalogue  # noqa: F401  (registers every event type, so the filter can be checked)
-from services.notifications.domain.rules import DEFAULT_CHANNELS, IncomingEvent, NotificationIntent
+from services.notifications.domain.intents import DEFAULT_CHANNELS, IncomingEvent, NotificationIntent
 from services.notifications.domain.vocabulary import Role, Rule, Urgency
 from shared.events import registered_events
 

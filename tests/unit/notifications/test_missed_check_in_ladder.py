@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from notifications_helpers import AGENCY, PARTICIPANT, incoming, run, summary
 
 from services.notifications.domain.directory import AgencyStaff
-from services.notifications.domain.rules import deduplicate
+from services.notifications.domain.intents import deduplicate
 
 pytestmark = pytest.mark.unit
 
