@@ -15,18 +15,12 @@ from typing import Any
 
 import asyncpg
 import httpx
-import orjson
 import structlog
 from prometheus_client import Counter, Histogram
 
-from services.notifications.adapters import repository
-from services.notifications.adapters.channels import post_webhook, send_email
 from services.notifications.application.deliver import WAKE_CHANNEL
+from services.notifications.application.sending import attempt
 from services.notifications.domain.deliveries import decide_attempt_outcome, decide_undeliverable, notification
-from services.notifications.domain.intents import NotificationIntent
-from services.notifications.domain.messages import render_email, webhook_body
-from services.notifications.domain.vocabulary import STAFF_ROLES, Channel, Role, Rule, Urgency
-from services.notifications.domain.webhooks import signed_headers
 from services.notifications.settings import NotificationSettings
 from shared.envelope import Metadata
 from shared.runtime import Runtime
@@ -50,18 +44,6 @@ WHERE notification_id IN (
     ORDER BY (urgency = 'urgent') DESC, due_at LIMIT $1 FOR UPDATE SKIP LOCKED
 ) RETURNING *
 """
-
-
-def _intent(row: asyncpg.Record) -> NotificationIntent:
-    return NotificationIntent(
-        rule=Rule(row["rule"]),
-        recipient_role=Role(row["recipient_role"]),
-        recipient_id=row["recipient_id"],
-        channels=(Channel(row["channel"]),),
-        urgency=Urgency(row["urgency"]),
-        cause_event_id=row["cause_event_id"],
-        participant_id=row["participant_id"],
-    )
 
 
 class Dispatcher:
@@ -128,69 +110,13 @@ class Dispatcher:
     async def _send(self, row: asyncpg.Record) -> None:
         async with self._slots:
             try:
-                outcome = await self._attempt(row)
+                assert self._http is not None
+                outcome = await attempt(row, self.rt.pool, self.cfg, self._http)
                 await self._record(row, *outcome)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # recorded on the next claim after the lease ends
                 log.error("delivery crashed", notification_id=str(row["notification_id"]), error=repr(exc))
-
-    async def _attempt(self, row: asyncpg.Record) -> tuple[bool | None, str]:
-        """(True, _) sent, (False, reason) retry, (None, reason) cannot ever be delivered."""
-        intent = _intent(row)
-        details: dict[str, Any] = orjson.loads(row["details"]) if isinstance(row["details"], str) else row["details"]
-        cfg = self.cfg
-        if intent.recipient_role is Role.SUPPORT_CONTACT and not await self._consent_still_holds(row):
-            return None, "the participant no longer consents to this support contact being contacted"
-        if intent.channels[0] is Channel.EMAIL:
-            prefs = await repository.load_preferences(self.rt.pool, row["agency_id"], row["recipient_id"])  # type: ignore[arg-type]
-            if prefs is None or not prefs.email:
-                return None, "no email address on file for the recipient"
-            entitled = cfg.details_for_staff and intent.recipient_role in STAFF_ROLES
-            message = render_email(intent, cfg.base_url, payload=details, entitled=entitled, alert_id=row["alert_id"])
-            return await send_email(
-                cfg.smtp_host,
-                cfg.smtp_port,
-                cfg.smtp_timeout_s,
-                cfg.smtp_sender,
-                prefs.email,
-                message,
-                str(row["notification_id"]),
-            )
-        target = await repository.webhook_target(
-            self.rt.pool,
-            row["recipient_role"],
-            row["recipient_id"],
-            row["cause_event_type"],  # type: ignore[arg-type]
-        )
-        if target is None:
-            return None, "no active webhook subscription for the recipient"
-        url, secret, include_details = target
-        body = orjson.dumps(
-            webhook_body(
-                intent,
-                event_type=row["cause_event_type"],
-                occurred_at=row["cause_occurred_at"],
-                base_url=cfg.base_url,
-                delivery_id=row["notification_id"],
-                payload=details,
-                entitled=include_details,
-            )
-        )
-        timestamp = int(datetime.now(UTC).timestamp())
-        headers = signed_headers(secret, body, timestamp, str(row["notification_id"]), row["cause_event_type"])
-        assert self._http is not None
-        return await post_webhook(self._http, url, body, headers)
-
-    async def _consent_still_holds(self, row: asyncpg.Record) -> bool:
-        """Fail closed at send time: consent may have been withdrawn while the message waited."""
-        async with self.rt.pool.acquire() as conn:
-            record = await repository.load_record(conn, row["participant_id"])
-        if record is None or record.discharged:
-            return False
-        return any(
-            c.support_contact_id == row["recipient_id"] and c.consent_to_contact for c in record.support_contacts
-        )
 
     async def _record(self, row: asyncpg.Record, succeeded: bool | None, reason: str) -> None:
         now = datetime.now(UTC)
