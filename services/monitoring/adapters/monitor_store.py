@@ -151,10 +151,3 @@ async def sync_rows(conn: asyncpg.Connection, decided: Sequence[Decided], today:
         [t[0] for t in times],
         [t[1] for t in times],
     )
-
-
-async def lock_participant(conn: asyncpg.Connection, participant_id: UUID) -> asyncpg.Record | None:
-    """Lock the participant's row for this transaction (waits for a sweep holding it)."""
-    return await conn.fetchrow(
-        "SELECT agency_id, active FROM monitored_participants WHERE participant_id = $1 FOR UPDATE", participant_id
-    )

@@ -13,7 +13,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from uuid import UUID
 
-from services.monitoring.adapters.monitor_store import Decided, lock_participant, stream_id, sync_rows
+import orjson
+
+from services.monitoring.adapters.monitor_store import Decided, stream_id, sync_rows
 from services.monitoring.domain.checkin import CheckInAnswers, RecordCheckIn
 from services.monitoring.domain.commands import (
     CheckInScheduleChoice,
@@ -29,7 +31,7 @@ from services.monitoring.domain.commands import (
     SetCheckInSchedule,
     StartMonitoring,
 )
-from services.monitoring.domain.monitor_state import MonitorState, participant_monitor
+from services.monitoring.domain.monitor_state import MonitorState, evolve, participant_monitor
 from services.monitoring.domain.participant_monitor import (
     decide_check_milestones,
     decide_end_monitoring,
@@ -43,10 +45,19 @@ from services.monitoring.domain.participant_monitor import (
 )
 from shared.domain import NotFound
 from shared.envelope import StoredEvent
-from shared.events import DomainEvent
+from shared.events import DomainEvent, load_event
 from shared.uow import UnitOfWork
 
 Decide = Callable[[MonitorState], Sequence[DomainEvent]]
+
+# Lock the participant's row and read the stream in one round trip: the lock serialises writers
+# of the stream (a sweep holding the row is waited for), the events come back in version order.
+_LOCK_AND_LOAD = """
+WITH locked AS (SELECT agency_id FROM monitored_participants WHERE participant_id = $1 FOR UPDATE)
+SELECT l.agency_id, e.stream_version, e.event_type, e.schema_version, e.data::text AS data
+FROM locked l LEFT JOIN events e ON e.stream_id = $2
+ORDER BY e.stream_version
+"""
 
 
 async def on_monitor(
@@ -60,16 +71,24 @@ async def on_monitor(
             participant_id,
             agency_id,
         )
-    row = await lock_participant(uow.conn, participant_id)
-    if row is None or row["agency_id"] != agency_id:
+    rows = await uow.conn.fetch(_LOCK_AND_LOAD, participant_id, stream_id(participant_id))
+    if not rows or rows[0]["agency_id"] != agency_id:
         raise NotFound("participant is not known to monitoring", field="participant_id")
-    state, stored = await uow.execute(
-        participant_monitor,
+    state, version = MonitorState(), 0
+    for row in rows:
+        if row["event_type"] is not None:
+            event = load_event(row["event_type"], row["schema_version"], orjson.loads(row["data"]))
+            state, version = evolve(state, event), row["stream_version"]
+    events = list(decide(state))
+    stored = await uow.append(
         stream_id(participant_id),
-        lambda s, _v: decide(s),
+        participant_monitor.stream_type,
+        events,
+        expected_version=version,
         agency_id=agency_id,
         participant_id=participant_id,
     )
+    state = participant_monitor.fold(events, state)
     if stored or create:
         await sync_rows(uow.conn, [Decided(participant_id, agency_id, 0, (), state)], now.date())
     return state, stored

@@ -35,48 +35,75 @@ def _ts(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
-async def apply(received: ReceivedEvent, conn: asyncpg.Connection) -> None:
+def changes(received: ReceivedEvent) -> dict[str, Any] | None:
+    """The caseload columns an event sets (None if it sets none). Alerts are handled apart."""
     d, kind = received.data, received.event_type
+    if kind in ("ParticipantEnrolled", "MonitoringStarted"):
+        return {"specialist_id": d.get("specialist_id"), "monitored_since": received.occurred_at}
+    if kind == "SpecialistAssigned":
+        return {"specialist_id": d.get("specialist_id")}
+    if kind == "SpecialistUnassigned":
+        return {"specialist_id": None}
+    if kind in ("AssessmentCompleted", "RiskLevelChanged") and d.get("risk_level"):
+        return {"risk_level": str(d["risk_level"]), "assessed": True}
+    if kind == "RiskEscalated":
+        return {"risk_level": str(d["to_level"])}
+    if kind == "ParticipantDischarged":
+        return {"discharged": True}
+    if kind == "CheckInCompleted":
+        return {
+            "consecutive_misses": 0,
+            "last_check_in_at": _ts(d.get("completed_at")),
+            "last_craving": d.get("craving"),
+            "next_due_at": _ts(d.get("next_due_at")),
+        }
+    if kind == "CheckInMissed":
+        return {"consecutive_misses": int(d["consecutive_misses"])}
+    if kind == "CheckInScheduleSet":
+        return {"next_due_at": _ts(d.get("next_due_at"))}
+    return None
+
+
+ALERT_EVENTS = ("AlertRaised", "AlertAcknowledged")
+
+
+async def apply(received: ReceivedEvent, conn: asyncpg.Connection) -> None:
     if received.participant_id is None:
         return
-    if kind in ("ParticipantEnrolled", "MonitoringStarted"):
-        await _set(conn, received, specialist_id=d.get("specialist_id"), monitored_since=received.occurred_at)
-    elif kind == "SpecialistAssigned":
-        await _set(conn, received, specialist_id=d.get("specialist_id"))
-    elif kind == "SpecialistUnassigned":
-        await _set(conn, received, specialist_id=None)
-    elif kind in ("AssessmentCompleted", "RiskLevelChanged") and d.get("risk_level"):
-        await _set(conn, received, risk_level=str(d["risk_level"]), assessed=True)
-    elif kind == "RiskEscalated":
-        await _set(conn, received, risk_level=str(d["to_level"]))
-    elif kind == "ParticipantDischarged":
-        await _set(conn, received, discharged=True)
-    elif kind == "CheckInCompleted":
-        await _set(
-            conn,
-            received,
-            consecutive_misses=0,
-            last_check_in_at=_ts(d.get("completed_at")),
-            last_craving=d.get("craving"),
-            next_due_at=_ts(d.get("next_due_at")),
-        )
-    elif kind == "CheckInMissed":
-        await _set(conn, received, consecutive_misses=int(d["consecutive_misses"]))
-    elif kind == "CheckInScheduleSet":
-        await _set(conn, received, next_due_at=_ts(d.get("next_due_at")))
-    elif kind == "AlertRaised":
-        inserted = await conn.fetchval(
-            "INSERT INTO open_alerts (alert_id, participant_id, agency_id) VALUES ($1, $2, $3)"
-            " ON CONFLICT DO NOTHING RETURNING 1",
+    columns = changes(received)
+    if columns is not None:
+        await _set(conn, received, **columns)
+    elif received.event_type in ALERT_EVENTS:
+        await apply_alert(received, conn)
+
+
+async def apply_alert(received: ReceivedEvent, conn: asyncpg.Connection) -> None:
+    d = received.data
+    if received.event_type == "AlertRaised":
+        await conn.execute(
+            "INSERT INTO open_alerts (alert_id, participant_id, agency_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             UUID(str(d["alert_id"])),
             received.participant_id,
             received.agency_id,
         )
-        if inserted:
-            await _count_alerts(conn, received)
-    elif kind == "AlertAcknowledged":
+    else:
         await conn.execute("DELETE FROM open_alerts WHERE alert_id = $1", UUID(str(d["alert_id"])))
-        await _count_alerts(conn, received)
+    await _count_alerts(conn, received)
+
+
+async def upsert_many(conn: asyncpg.Connection, rows: list[tuple[UUID, str, dict[str, Any]]]) -> None:
+    """One upsert per participant with the merged columns of a batch, grouped by column set."""
+    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for pid, agency, columns in rows:
+        names = tuple(sorted(columns))
+        groups.setdefault(names, []).append((pid, agency, *(columns[n] for n in names)))
+    for names, args in groups.items():
+        sql = _UPSERT.format(
+            cols="".join(f", {n}" for n in names),
+            vals="".join(f", ${i}" for i in range(3, 3 + len(names))),
+            sets=", ".join(f"{n} = excluded.{n}" for n in names),
+        )
+        await conn.executemany(sql, args)
 
 
 async def _count_alerts(conn: asyncpg.Connection, received: ReceivedEvent) -> None:

@@ -29,18 +29,30 @@ def _day(value: Any, fallback: datetime) -> date:
     return fallback.date()
 
 
-async def apply(received: ReceivedEvent, conn: asyncpg.Connection) -> None:
+_ADD = (
+    "INSERT INTO daily_counts (agency_id, day, kind, count) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (agency_id, day, kind) DO UPDATE SET count = daily_counts.count + excluded.count"
+)
+
+
+def count_key(received: ReceivedEvent) -> tuple[str, date, str] | None:
+    """Which daily count an event adds one to (None if it is not counted)."""
     counted = COUNTED.get(received.event_type)
     if counted is None:
-        return
+        return None
     kind, field = counted
-    await conn.execute(
-        "INSERT INTO daily_counts (agency_id, day, kind, count) VALUES ($1, $2, $3, 1)"
-        " ON CONFLICT (agency_id, day, kind) DO UPDATE SET count = daily_counts.count + 1",
-        received.agency_id,
-        _day(received.data.get(field), received.occurred_at),
-        kind,
-    )
+    return received.agency_id, _day(received.data.get(field), received.occurred_at), kind
+
+
+async def apply(received: ReceivedEvent, conn: asyncpg.Connection) -> None:
+    key = count_key(received)
+    if key is not None:
+        await conn.execute(_ADD, *key, 1)
+
+
+async def add_counts(conn: asyncpg.Connection, counts: dict[tuple[str, date, str], int]) -> None:
+    if counts:
+        await conn.executemany(_ADD, [(*key, n) for key, n in counts.items()])
 
 
 async def overview(pool: asyncpg.Pool, agency_id: str, today: date) -> dict[str, Any]:

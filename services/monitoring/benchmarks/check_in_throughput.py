@@ -1,0 +1,298 @@
+"""Benchmark: check-ins through the HTTP API, accept-to-timeline latency, against raw Kafka.
+
+    python -m services.monitoring.benchmarks.check_in_throughput --rate 500 --duration 30
+
+Starts the four services as processes on fresh databases (Kafka and PostgreSQL from the
+environment or ``.waypoint/infra.env``), enrols ``--participants`` people through intake, then
+posts check-ins to monitoring open-loop at ``--rate`` per second for ``--duration`` seconds over
+keep-alive connections. For every accepted check-in it reads, from monitoring's timeline table,
+when its ``CheckInCompleted`` row was projected (after the outbox relay, Kafka and the
+read-model consumer) minus when the API accepted it. The same run measures raw aiokafka
+produce-to-consume latency on the same broker at the same rate, and reports the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from deploy.services import start_services, stop_services
+from services.monitoring.benchmarks.common import endpoints, summary
+from shared import catalogue  # noqa: F401
+from shared.auth import issue_token
+from shared.catalogue.intake import ParticipantEnrolled
+from shared.cloudevents import encode, topic_for
+from shared.db import ensure_database
+from shared.envelope import Metadata, NewEvent
+from shared.settings import database_for
+from shared.testing.auth import DEV_SECRET
+
+PORTS = {"intake": 31871, "planning": 31872, "monitoring": 31873, "notifications": 31874}
+AGENCY = "agency-bench"
+
+
+class Connection:
+    """A minimal keep-alive HTTP/1.1 client connection (the load generator must stay cheap)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(body)}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        self.writer.write(head.encode() + body)
+        assert self.reader is not None
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length, close = 0, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value.strip())
+            elif name == b"connection" and value.strip().lower() == b"close":
+                close = True
+        body = await self.reader.readexactly(length)
+        if close:
+            self.writer.close()
+            self.reader = self.writer = None
+        return status, body
+
+
+async def raw_kafka(bootstrap: str, rate: float, duration: float) -> dict[str, Any]:
+    """Produce-to-consume latency of plain aiokafka (acks=all, idempotent) at the same rate."""
+    topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, 6, 1)])
+    await admin.close()
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=100,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
+    await consumer.start()
+    await producer.start()
+    await asyncio.sleep(2)  # group join
+    latencies: list[float] = []
+    total = int(rate * duration)
+    payload = b"x" * 600
+
+    async def consume() -> None:
+        while len(latencies) < total:
+            batches = await consumer.getmany(timeout_ms=200)
+            now = time.time()
+            for records in batches.values():
+                for r in records:
+                    latencies.append(now - float(r.key.decode()))
+
+    task = asyncio.create_task(consume())
+    start = time.monotonic()
+    for i in range(total):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await producer.send(topic, payload, key=repr(time.time()).encode())
+    sent_s = time.monotonic() - start
+    await asyncio.wait_for(task, 60)
+    await producer.stop()
+    await consumer.stop()
+    return {"sent": total, "rate_per_s": round(total / sent_s, 1), "latency_ms": _ms(summary(latencies))}
+
+
+def _ms(s: dict[str, float]) -> dict[str, float]:
+    return {k: (v if k == "n" else round(v * 1000, 1)) for k, v in s.items()}
+
+
+async def enrol(urls: dict[str, str], bootstrap: str, participants: int, monitoring_dsn: str) -> list[str]:
+    token = issue_token(DEV_SECRET, sub="crs-bench", agency_id=AGENCY, roles=["specialist"])
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    host, port = "127.0.0.1", int(urls["intake"].rsplit(":", 1)[1])
+    ids: list[str] = []
+    pool: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(16):
+        pool.put_nowait(Connection(host, port))
+
+    async def one(i: int) -> None:
+        conn = await pool.get()
+        try:
+            body = orjson.dumps({"display_name": f"Bench Person {i}", "specialist_id": f"crs-{i % 40}"})
+            status, out = await conn.request("POST", "/v1/participants", headers, body)
+            if status == 201:
+                ids.append(orjson.loads(out)["participant_id"])
+        finally:
+            pool.put_nowait(conn)
+
+    await asyncio.gather(*(one(i) for i in range(participants)))
+    if len(ids) < participants:  # intake refused: enrol the rest as intake would, on its topic
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+        await producer.start()
+        for _ in range(participants - len(ids)):
+            pid = uuid.uuid4()
+            new = NewEvent(
+                stream_id=f"participant-{pid}",
+                stream_type="participant",
+                agency_id=AGENCY,
+                participant_id=pid,
+                metadata=Metadata(correlation_id=str(uuid.uuid4())),
+                event=ParticipantEnrolled(participant_id=pid, specialist_id="crs-1", enrolled_at=datetime.now(UTC)),
+            )
+            key, value, hdrs = encode(new, "intake")
+            await producer.send(topic_for("intake"), value, key=key.encode() if key else None, headers=hdrs)
+            ids.append(str(pid))
+        await producer.flush()
+        await producer.stop()
+    conn = await asyncpg.connect(monitoring_dsn)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            n = await conn.fetchval("SELECT count(*) FROM monitored_participants WHERE active")
+            if n >= participants:
+                break
+            await asyncio.sleep(0.5)
+    finally:
+        await conn.close()
+    return ids
+
+
+async def load(url: str, ids: list[str], rate: float, duration: float, connections: int) -> list[dict[str, Any]]:
+    token = issue_token(DEV_SECRET, sub="crs-bench", agency_id=AGENCY, roles=["specialist"], ttl_s=7200)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    host, port = "127.0.0.1", int(url.rsplit(":", 1)[1])
+    rng = random.Random(11)
+    total = int(rate * duration)
+    queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
+    results: list[dict[str, Any]] = []
+
+    async def worker() -> None:
+        conn = Connection(host, port)
+        while (item := await queue.get()) is not None:
+            i, scheduled = item
+            pid = ids[i % len(ids)]
+            craving = rng.choice([0, 1, 2, 2, 3, 3, 4, 5, 6, 7]) if rng.random() > 0.05 else rng.randint(8, 10)
+            body = orjson.dumps({"craving": craving, "mood": rng.randint(1, 5), "support_meeting_attended": True})
+            sent = time.time()
+            status, out = await conn.request("POST", f"/v1/participants/{pid}/check-ins", headers, body)
+            results.append(
+                {
+                    "status": status,
+                    "scheduled": scheduled,
+                    "sent": sent,
+                    "done": time.time(),
+                    "check_in_id": orjson.loads(out).get("check_in_id") if status == 201 else None,
+                }
+            )
+
+    workers = [asyncio.create_task(worker()) for _ in range(connections)]
+    start_wall, start = time.time(), time.monotonic()
+    for i in range(total):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        queue.put_nowait((i, start_wall + i / rate))
+    for _ in workers:
+        queue.put_nowait(None)
+    await asyncio.gather(*workers)
+    return results
+
+
+async def timeline_latency(dsn: str, accepted: int, wait_s: float = 60) -> tuple[list[float], int]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            n = await conn.fetchval("SELECT count(*) FROM timeline WHERE event_type = 'CheckInCompleted'")
+            if n >= accepted:
+                break
+            await asyncio.sleep(0.5)
+        rows = await conn.fetch(
+            "SELECT extract(epoch FROM projected_at - occurred_at) AS s FROM timeline"
+            " WHERE event_type = 'CheckInCompleted'"
+        )
+        return [float(r["s"]) for r in rows], n
+    finally:
+        await conn.close()
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    server, bootstrap = endpoints()
+    run_id = uuid.uuid4().hex[:6]
+    state = Path(".waypoint") / f"bench-services-{run_id}"
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "DATABASE_URL": server,
+        "LOG_JSON": "true",
+        "LOG_LEVEL": "WARNING",
+        "MONITORING_SCHEDULER_IDLE_POLL_S": "1.0",
+    }
+    for name in PORTS:
+        await ensure_database(server, f"bench_{name}_{run_id}")
+        env[f"{name.upper()}_DATABASE_URL"] = database_for(server, f"bench_{name}_{run_id}")
+    monitoring_dsn = env["MONITORING_DATABASE_URL"]
+    urls = await asyncio.to_thread(start_services, state, env, ports=PORTS, timeout=120)
+    try:
+        ids = await enrol(urls, bootstrap, args.participants, monitoring_dsn)
+        raw = await raw_kafka(bootstrap, args.rate, min(args.duration, 20))
+        results = await load(urls["monitoring"], ids, args.rate, args.duration, args.connections)
+        accepted = [r for r in results if r["status"] == 201]
+        latencies, projected = await timeline_latency(monitoring_dsn, len(accepted))
+    finally:
+        await asyncio.to_thread(stop_services, state)
+    span = max(r["done"] for r in results) - min(r["sent"] for r in results)
+    http = [r["done"] - r["sent"] for r in accepted]
+    queued = [r["done"] - r["scheduled"] for r in accepted]
+    end_to_end = summary(latencies)
+    return {
+        "rate_target_per_s": args.rate,
+        "duration_s": args.duration,
+        "participants": len(ids),
+        "requests": len(results),
+        "accepted": len(accepted),
+        "statuses": {str(s): sum(1 for r in results if r["status"] == s) for s in {r["status"] for r in results}},
+        "accepted_per_s": round(len(accepted) / span, 1),
+        "http_latency_ms": _ms(summary(http)),
+        "scheduled_to_response_ms": _ms(summary(queued)),
+        "projected_in_timeline": projected,
+        "accept_to_timeline_ms": _ms(end_to_end),
+        "raw_aiokafka": raw,
+        "p99_ratio_vs_raw_kafka": round(end_to_end["p99"] * 1000 / raw["latency_ms"]["p99"], 2),
+        "p50_ratio_vs_raw_kafka": round(end_to_end["p50"] * 1000 / raw["latency_ms"]["p50"], 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=500)
+    parser.add_argument("--duration", type=float, default=30)
+    parser.add_argument("--participants", type=int, default=2000)
+    parser.add_argument("--connections", type=int, default=48)
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    result = asyncio.run(run(args))
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+
+
+if __name__ == "__main__":
+    main()
