@@ -233,6 +233,25 @@ async def timeline_latency(dsn: str, accepted: int, wait_s: float = 60) -> tuple
         await conn.close()
 
 
+def _start_monitoring_workers(state: Path, env: dict[str, str], workers: int) -> None:
+    """Monitoring as ``workers`` uvicorn processes (replicas sharing relay leadership, consumer
+    partitions and sweeps); ``start_services`` then sees it running and only waits for it."""
+    import os
+    import subprocess
+    import sys
+
+    run_dir = state / "services"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = (run_dir / "monitoring.log").open("ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "services.monitoring.entrypoints.app:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(PORTS["monitoring"]), "--workers", str(workers),
+         "--log-level", "warning", "--no-access-log"],
+        env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    (run_dir / "monitoring.pid").write_text(str(proc.pid))
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     server, bootstrap = endpoints()
     run_id = uuid.uuid4().hex[:6]
@@ -248,6 +267,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await ensure_database(server, f"bench_{name}_{run_id}")
         env[f"{name.upper()}_DATABASE_URL"] = database_for(server, f"bench_{name}_{run_id}")
     monitoring_dsn = env["MONITORING_DATABASE_URL"]
+    if args.monitoring_workers > 1:
+        _start_monitoring_workers(state, env, args.monitoring_workers)
     urls = await asyncio.to_thread(start_services, state, env, ports=PORTS, timeout=120)
     try:
         ids = await enrol(urls, bootstrap, args.participants, monitoring_dsn)
@@ -263,6 +284,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     end_to_end = summary(latencies)
     return {
         "rate_target_per_s": args.rate,
+        "monitoring_workers": args.monitoring_workers,
         "duration_s": args.duration,
         "participants": len(ids),
         "requests": len(results),
@@ -285,6 +307,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30)
     parser.add_argument("--participants", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=48)
+    parser.add_argument("--monitoring-workers", type=int, default=1, help="uvicorn worker processes for monitoring")
     parser.add_argument("--out")
     args = parser.parse_args()
     result = asyncio.run(run(args))

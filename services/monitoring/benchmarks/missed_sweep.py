@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import random
 import time
 import uuid
@@ -133,6 +134,25 @@ async def idle_claim_ms(pool: asyncpg.Pool, at: datetime, repeat: int = 200) -> 
         return (time.perf_counter() - started) / repeat * 1000
 
 
+def _replica(dsn: str, bootstrap: str, shift_s: float, args: argparse.Namespace) -> None:
+    async def main() -> None:
+        from shared.db import create_pool
+
+        pool = await create_pool(dsn, min_size=2, max_size=8)
+        shift = timedelta(seconds=shift_s)
+        relay = OutboxRelay(pool, dsn, bootstrap, "monitoring", batch_size=args.relay_batch, poll_interval=0.1)
+
+        async def worker() -> None:
+            while True:
+                claimed, _ = await sweep_once(pool, MISSED_CHECK_INS, datetime.now(UTC) - shift, args.batch)
+                if claimed < args.batch:
+                    await asyncio.sleep(args.idle_poll_s)
+
+        await asyncio.gather(relay.run(), *(worker() for _ in range(args.workers)))
+
+    asyncio.run(main())
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     server, bootstrap = endpoints()
     pool, dsn = await fresh_monitoring_database(server, "bench_sweep")
@@ -172,6 +192,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.sleep(args.idle_poll_s)
 
     tasks = [asyncio.create_task(relay.run())] + [asyncio.create_task(worker()) for _ in range(args.workers)]
+    # Extra replicas: separate processes with their own sweep workers and relay (one relay leads,
+    # elected by the advisory lock), as several monitoring replicas would run.
+    ctx = multiprocessing.get_context("spawn")
+    replicas = [
+        ctx.Process(target=_replica, args=(dsn, bootstrap, shift.total_seconds(), args), daemon=True)
+        for _ in range(args.replicas - 1)
+    ]
+    for r in replicas:
+        r.start()
     lateness: list[float] = []
     seen: set[str] = set()
     started = time.perf_counter()
@@ -195,6 +224,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for r in replicas:
+            r.terminate()
         await consumer.stop()
     elapsed = time.perf_counter() - started
     remaining_due = await pool.fetchval(
@@ -209,6 +240,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "due": args.due,
         "window_s": args.window_s,
         "workers": args.workers,
+        "replicas": args.replicas,
         "batch": args.batch,
         "seed_s": round(seed_s, 1),
         "published": len(seen),
@@ -234,6 +266,7 @@ def main() -> None:
     parser.add_argument("--window-s", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--replicas", type=int, default=1, help="scheduler processes (each with --workers)")
     parser.add_argument("--relay-batch", type=int, default=2000)
     parser.add_argument("--idle-poll-s", type=float, default=0.25)
     parser.add_argument("--timeout-s", type=float, default=180.0)
