@@ -7,7 +7,7 @@ already drops redeliveries, so these reactions are safe to replay.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from services.monitoring.application import handlers
@@ -26,7 +26,7 @@ from shared.uow import UnitOfWork
 Clock = Callable[[], datetime]
 
 
-def make_handler(clock: Clock) -> Callable[[ReceivedEvent, UnitOfWork], object]:
+def make_handler(clock: Clock) -> Callable[[ReceivedEvent, UnitOfWork], Awaitable[None]]:
     async def on_intake_event(received: ReceivedEvent, uow: UnitOfWork) -> None:
         event, agency, now = received.event, received.agency_id, clock()
         if isinstance(event, ParticipantEnrolled):

@@ -314,3 +314,27 @@ async def test_the_read_models_are_rebuilt_from_the_events_to_the_same_content(s
     mine = [r for r in after[0] if r[0] == pid]
     assert mine == [r for r in before[0] if r[0] == pid]
     assert [r for r in after[1] if r[0] == pid] == [r for r in before[1] if r[0] == pid]
+
+
+async def test_the_default_cadence_follows_the_risk_level_intake_decides(svc, infra):
+    from shared.catalogue.intake import AssessmentCompleted
+
+    pid = uuid.uuid4()
+    await publish_intake(infra.kafka_bootstrap, enrolled(pid), pid)
+    assessed = AssessmentCompleted(
+        participant_id=pid,
+        assessment_id=uuid.uuid4(),
+        instruments=("BAM",),
+        risk_level="high",
+        completed_at=datetime.now(UTC),
+    )
+    await publish_intake(infra.kafka_bootstrap, assessed, pid)
+    records = await published(infra.kafka_bootstrap, pid, "CheckInScheduleSet", count=2)
+    intervals = [data(r)["interval"] for r in records]
+    assert intervals == ["P3D", "P1D"]
+    assert [r["type"] for r in await stored(svc.runtime, pid)] == [
+        "MonitoringStarted",
+        "CheckInScheduleSet",
+        "RiskLevelNoted",
+        "CheckInScheduleSet",
+    ]
