@@ -8,7 +8,7 @@ common years), so "1 year" may be 365 or 366 days. Dates are calendar dates in U
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 DAY_MILESTONES = (1, 7, 30, 60, 90, 180)
 
@@ -55,9 +55,11 @@ def due_milestones(start: date, today: date, already: frozenset[str]) -> list[Mi
     return [m for m in milestones_between(start, None, today) if m.key not in already]
 
 
-def next_milestone_on(start: date, already: frozenset[str], today: date) -> date:
-    """The date of the next milestone not yet announced (to schedule the next check)."""
-    pending = [
-        m for m in milestones_between(start, None, date.fromordinal(today.toordinal() + 400)) if m.key not in already
-    ]
-    return min(m.reached_on for m in pending)
+def next_milestone_on(start: date, already: frozenset[str], today: date) -> date | None:
+    """The date of the next milestone not yet announced (to schedule the next check).
+
+    None only when the count starts more than a year from ``today`` (a date entered ahead).
+    """
+    horizon = max(today, start) + timedelta(days=400)
+    pending = [m for m in milestones_between(start, None, horizon) if m.key not in already]
+    return min((m.reached_on for m in pending), default=None)

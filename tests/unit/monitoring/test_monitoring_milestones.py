@@ -68,3 +68,8 @@ def test_announcing_in_two_sweeps_gives_the_same_milestones_as_one(start: date, 
     second = due_milestones(start, end, frozenset(m.key for m in first))
     assert first + second == due_milestones(start, end, frozenset())
     assert len({m.key for m in first + second}) == len(first) + len(second)
+
+
+def test_a_count_starting_in_the_future_still_has_a_next_milestone_date() -> None:
+    start = date(2030, 1, 1)
+    assert next_milestone_on(start, frozenset(), date(2026, 3, 2)) == date(2030, 1, 2)
