@@ -142,6 +142,8 @@ class EventConsumer:
                 dead = await self._process(records)
                 for record, reason in dead:
                     await self._dead_letter(dlq, record, reason)
+                for record in records:  # settled: forget their failure counts
+                    self._failures.pop((record.topic, record.partition, record.offset), None)
                 return
             except asyncio.CancelledError:
                 raise
