@@ -147,3 +147,90 @@ async def test_only_one_relay_per_service_is_active(kernel_db, kafka_bootstrap):
 
 async def _any_leader(*relays):
     return any(r.is_leader for r in relays)
+
+
+async def _consumer_with(pool, bootstrap, topic, handler):
+    consumer = EventConsumer(
+        name=f"h-{uuid.uuid4().hex[:6]}", service="monitoring", topics=[topic], handler=handler, pool=pool,
+        store=PostgresEventStore(pool), bootstrap=bootstrap, max_attempts=3,
+    )
+    task = asyncio.create_task(consumer.run())
+    await asyncio.wait_for(consumer.started.wait(), 30)
+    return consumer, task
+
+
+async def test_a_transient_failure_is_retried_without_skipping_and_applied_once(kernel_db, kafka_bootstrap):
+    pool, _ = kernel_db
+    topic = f"t.transient.{uuid.uuid4().hex[:8]}"
+    attempts = []
+
+    async def flaky(received, uow):
+        attempts.append(received.event_id)
+        if len(attempts) <= 2:
+            raise ConnectionError("database went away")
+        await uow.conn.execute("INSERT INTO effects (event_id) VALUES ($1)", received.event_id)
+
+    _, task = await _consumer_with(pool, kafka_bootstrap, topic, flaky)
+    try:
+        new = _enrolled()
+        key, value, headers = cloudevents.encode(new, "intake")
+        await produce_raw(kafka_bootstrap, topic, value, key=key.encode(), headers=headers)
+        await eventually(lambda: pool.fetchval("SELECT count(*) FROM effects WHERE event_id = $1", new.event_id),
+                         message="the event after two transient failures")
+        assert len(attempts) == 3
+        assert await pool.fetchval("SELECT count(*) FROM effects") == 1
+    finally:
+        await _stop(task)
+
+
+async def test_an_event_a_rule_rejects_is_dead_lettered_and_its_effects_undone(kernel_db, kafka_bootstrap):
+    from shared.domain import InvalidCommand
+
+    pool, _ = kernel_db
+    topic = f"t.rejected.{uuid.uuid4().hex[:8]}"
+    rejected, accepted = _enrolled(), _enrolled()
+
+    async def strict(received, uow):
+        await uow.conn.execute("INSERT INTO effects (event_id) VALUES ($1)", received.event_id)
+        if received.event_id == rejected.event_id:
+            raise InvalidCommand("this participant cannot be enrolled here", field="agency_id")
+
+    consumer, task = await _consumer_with(pool, kafka_bootstrap, topic, strict)
+    try:
+        for new in (rejected, accepted):
+            key, value, headers = cloudevents.encode(new, "intake")
+            await produce_raw(kafka_bootstrap, topic, value, key=key.encode(), headers=headers)
+        await eventually(lambda: pool.fetchval("SELECT count(*) FROM effects WHERE event_id = $1", accepted.event_id),
+                         message="the event after the rejected one")
+        dead = await collect(kafka_bootstrap, dlq_topic("monitoring"),
+                             lambda r: header(r, "dlq_original_topic") == topic)
+        assert [header(r, "ce_id") for r in dead] == [str(rejected.event_id)]
+        assert "InvalidCommand" in header(dead[0], "dlq_reason")
+        assert await pool.fetchval("SELECT count(*) FROM effects WHERE event_id = $1", rejected.event_id) == 0
+        assert await pool.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", rejected.event_id) == 0
+    finally:
+        await _stop(task)
+
+
+async def test_a_handler_that_keeps_failing_unexpectedly_is_dead_lettered_after_its_attempts(kernel_db, kafka_bootstrap):
+    pool, _ = kernel_db
+    topic = f"t.bug.{uuid.uuid4().hex[:8]}"
+    broken, fine = _enrolled(), _enrolled()
+
+    async def buggy(received, uow):
+        if received.event_id == broken.event_id:
+            raise KeyError("a bug")
+        await uow.conn.execute("INSERT INTO effects (event_id) VALUES ($1)", received.event_id)
+
+    _, task = await _consumer_with(pool, kafka_bootstrap, topic, buggy)
+    try:
+        for new in (broken, fine):
+            key, value, headers = cloudevents.encode(new, "intake")
+            await produce_raw(kafka_bootstrap, topic, value, key=key.encode(), headers=headers)
+        await eventually(lambda: pool.fetchval("SELECT count(*) FROM effects WHERE event_id = $1", fine.event_id),
+                         timeout=40, message="the event after the one that keeps failing")
+        dead = await collect(kafka_bootstrap, dlq_topic("monitoring"),
+                             lambda r: header(r, "dlq_original_topic") == topic)
+        assert "gave up after 3 attempts" in header(dead[0], "dlq_reason")
+    finally:
+        await _stop(task)
