@@ -62,7 +62,7 @@ async def test_the_same_record_delivered_twice_changes_nothing(kernel_db, kafka_
     topic = f"t.dup.{uuid.uuid4().hex[:8]}"
     new = _enrolled()
     key, value, headers = cloudevents.encode(new, "intake")
-    consumer, task = await _start_consumer(pool, kafka_bootstrap, topic, f"dup-{uuid.uuid4().hex[:6]}")
+    _, task = await _start_consumer(pool, kafka_bootstrap, topic, f"dup-{uuid.uuid4().hex[:6]}")
     try:
         for _ in range(2):
             await produce_raw(kafka_bootstrap, topic, value, key=key.encode(), headers=headers)
@@ -195,7 +195,7 @@ async def test_an_event_a_rule_rejects_is_dead_lettered_and_its_effects_undone(k
         if received.event_id == rejected.event_id:
             raise InvalidCommand("this participant cannot be enrolled here", field="agency_id")
 
-    consumer, task = await _consumer_with(pool, kafka_bootstrap, topic, strict)
+    _, task = await _consumer_with(pool, kafka_bootstrap, topic, strict)
     try:
         for new in (rejected, accepted):
             key, value, headers = cloudevents.encode(new, "intake")
@@ -212,7 +212,7 @@ async def test_an_event_a_rule_rejects_is_dead_lettered_and_its_effects_undone(k
         await _stop(task)
 
 
-async def test_a_handler_that_keeps_failing_unexpectedly_is_dead_lettered_after_its_attempts(kernel_db, kafka_bootstrap):
+async def test_a_handler_that_keeps_failing_is_dead_lettered_after_its_attempts(kernel_db, kafka_bootstrap):
     pool, _ = kernel_db
     topic = f"t.bug.{uuid.uuid4().hex[:8]}"
     broken, fine = _enrolled(), _enrolled()
