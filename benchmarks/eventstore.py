@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-import asyncpg
 import orjson
 
 import shared.catalogue  # noqa: F401

@@ -27,7 +27,9 @@ def _secret() -> str:
 
 
 @app.command()
-def up(state_dir: Path = STATE, kafka_port: int = infra.DEFAULT_KAFKA_PORT, pg_port: int = infra.DEFAULT_PG_PORT) -> None:
+def up(
+    state_dir: Path = STATE, kafka_port: int = infra.DEFAULT_KAFKA_PORT, pg_port: int = infra.DEFAULT_PG_PORT
+) -> None:
     """Start Kafka, PostgreSQL and the four services (reuses whatever is already running)."""
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     t0 = time.monotonic()

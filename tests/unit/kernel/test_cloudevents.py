@@ -50,7 +50,7 @@ def test_causation_header_is_absent_for_a_command_caused_event():
 
 def test_a_record_decodes_back_into_the_same_event():
     new = _new()
-    key, value, headers = encode(new, "intake")
+    _, value, headers = encode(new, "intake")
     received = decode(topic_for("intake"), 0, 5, value, headers)
     assert received.event == new.event
     assert received.event_id == new.event_id

@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
+from pydantic import ValidationError
 
 import shared.catalogue  # noqa: F401
 from shared.catalogue.intake import ParticipantEnrolled
@@ -71,7 +72,7 @@ def test_malformed_type_strings_are_refused(bad):
 
 def test_events_are_immutable_and_reject_unknown_fields():
     e = ParticipantEnrolled(participant_id=uuid4(), enrolled_at=datetime.now(UTC))
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         e.specialist_id = "x"  # type: ignore[misc]
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="display_name"):
         ParticipantEnrolled(participant_id=uuid4(), enrolled_at=datetime.now(UTC), display_name="Alex")
