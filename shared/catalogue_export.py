@@ -46,7 +46,8 @@ def asyncapi() -> dict[str, Any]:
                          description=f"Events of the {service} service. {HEADERS_DOC}")
     spec = AsyncAPI(broker, title="Waypoint events", version="1.0.0", schema_version="3.0.0",
                     description="The published language of Waypoint. " + HEADERS_DOC)
-    return json.loads(spec.to_specification().to_json())
+    document: dict[str, Any] = json.loads(spec.to_specification().to_json())
+    return document
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -51,7 +51,7 @@ class UnitOfWork:
         """Append ``events`` to a stream, and the public ones to the outbox, in this transaction."""
         if not events:
             return []
-        when = {"occurred_at": occurred_at} if occurred_at is not None else {}
+        when = occurred_at or datetime.now(UTC)
         new = [
             NewEvent(
                 stream_id=stream_id,
@@ -60,7 +60,7 @@ class UnitOfWork:
                 participant_id=participant_id,
                 event=e,
                 metadata=self.metadata,
-                **when,
+                occurred_at=when,
             )
             for e in events
         ]
