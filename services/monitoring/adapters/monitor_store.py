@@ -16,6 +16,7 @@ from uuid import UUID
 import asyncpg
 import orjson
 
+from services.monitoring.adapters import snapshots
 from services.monitoring.domain import milestones
 from services.monitoring.domain.monitor_state import MonitorState, participant_monitor
 from shared import outbox
@@ -42,21 +43,32 @@ class Decided:
     state: MonitorState  # the state after the events
 
 
-async def load_many(conn: asyncpg.Connection, participant_ids: Sequence[UUID]) -> dict[UUID, tuple[MonitorState, int]]:
-    """State and version of each participant's stream (initial state and 0 when it has none)."""
+async def load_many(
+    conn: asyncpg.Connection, participant_ids: Sequence[UUID]
+) -> dict[UUID, tuple[MonitorState, int, int]]:
+    """(state, version, snapshot version) of each participant's stream, from its snapshot on."""
+    loaded: dict[UUID, tuple[MonitorState, int, int]] = {p: (MonitorState(), 0, 0) for p in participant_ids}
+    for row in await conn.fetch(
+        "SELECT participant_id, version, state::text AS state FROM monitor_snapshots WHERE participant_id = ANY($1)",
+        list(participant_ids),
+    ):
+        snap = snapshots.from_json(row["state"])
+        if snap is not None:
+            loaded[row["participant_id"]] = (snap, row["version"], row["version"])
     ids = {stream_id(p): p for p in participant_ids}
     rows = await conn.fetch(
-        "SELECT stream_id, stream_version, event_type, schema_version, data::text AS data FROM events"
-        " WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, stream_version",
+        "SELECT e.stream_id, e.stream_version, e.event_type, e.schema_version, e.data::text AS data"
+        " FROM events e JOIN unnest($1::text[], $2::int[]) AS x(sid, after)"
+        " ON e.stream_id = x.sid AND e.stream_version > x.after ORDER BY e.stream_id, e.stream_version",
         list(ids),
+        [loaded[p][1] for p in ids.values()],
     )
-    loaded: dict[UUID, tuple[MonitorState, int]] = {p: (MonitorState(), 0) for p in participant_ids}
     evolve = participant_monitor.evolve
     for row in rows:
         pid = ids[row["stream_id"]]
-        state, _ = loaded[pid]
+        state, _, snap_version = loaded[pid]
         event = load_event(row["event_type"], row["schema_version"], orjson.loads(row["data"]))
-        loaded[pid] = (evolve(state, event), row["stream_version"])
+        loaded[pid] = (evolve(state, event), row["stream_version"], snap_version)
     return loaded
 
 

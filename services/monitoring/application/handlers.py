@@ -15,6 +15,7 @@ from uuid import UUID
 
 import orjson
 
+from services.monitoring.adapters import snapshots
 from services.monitoring.adapters.monitor_store import Decided, stream_id, sync_rows
 from services.monitoring.domain.checkin import CheckInAnswers, RecordCheckIn
 from services.monitoring.domain.commands import (
@@ -52,10 +53,14 @@ Decide = Callable[[MonitorState], Sequence[DomainEvent]]
 
 # Lock the participant's row and read the stream in one round trip: the lock serialises writers
 # of the stream (a sweep holding the row is waited for), the events come back in version order.
+# The latest snapshot comes along, and only the events after it.
 _LOCK_AND_LOAD = """
-WITH locked AS (SELECT agency_id FROM monitored_participants WHERE participant_id = $1 FOR UPDATE)
-SELECT l.agency_id, e.stream_version, e.event_type, e.schema_version, e.data::text AS data
-FROM locked l LEFT JOIN events e ON e.stream_id = $2
+WITH locked AS (SELECT agency_id FROM monitored_participants WHERE participant_id = $1 FOR UPDATE),
+     snap AS (SELECT version, state::text AS state FROM monitor_snapshots WHERE participant_id = $1)
+SELECT l.agency_id, (SELECT version FROM snap) AS snap_version, (SELECT state FROM snap) AS snap_state,
+       e.stream_version, e.event_type, e.schema_version, e.data::text AS data
+FROM locked l
+LEFT JOIN events e ON e.stream_id = $2 AND e.stream_version > $3 * COALESCE((SELECT version FROM snap), 0)
 ORDER BY e.stream_version
 """
 
@@ -71,10 +76,17 @@ async def on_monitor(
             participant_id,
             agency_id,
         )
-    rows = await uow.conn.fetch(_LOCK_AND_LOAD, participant_id, stream_id(participant_id))
+    rows = await uow.conn.fetch(_LOCK_AND_LOAD, participant_id, stream_id(participant_id), 1)
     if not rows or rows[0]["agency_id"] != agency_id:
         raise NotFound("participant is not known to monitoring", field="participant_id")
-    state, version = MonitorState(), 0
+    state, version, snap_version = MonitorState(), 0, rows[0]["snap_version"] or 0
+    if snap_version:
+        snap = snapshots.from_json(rows[0]["snap_state"])
+        if snap is None:  # written by an older format: fold the whole stream
+            rows = await uow.conn.fetch(_LOCK_AND_LOAD, participant_id, stream_id(participant_id), 0)
+            snap_version = 0
+        else:
+            state, version = snap, snap_version
     for row in rows:
         if row["event_type"] is not None:
             event = load_event(row["event_type"], row["schema_version"], orjson.loads(row["data"]))
@@ -91,6 +103,7 @@ async def on_monitor(
     state = participant_monitor.fold(events, state)
     if stored or create:
         await sync_rows(uow.conn, [Decided(participant_id, agency_id, 0, (), state)], now.date())
+        await snapshots.save_due(uow.conn, [(participant_id, snap_version, version + len(events), state)])
     return state, stored
 
 

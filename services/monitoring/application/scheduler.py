@@ -17,11 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import structlog
 from prometheus_client import Counter, Histogram
 
+from services.monitoring.adapters import snapshots
 from services.monitoring.adapters.monitor_store import Decided, append_many, load_many, sync_rows
 from services.monitoring.domain.commands import CheckMilestones, DetectMissedCheckIns
 from services.monitoring.domain.monitor_state import MonitorState, evolve
@@ -83,16 +85,19 @@ async def sweep_once(pool: asyncpg.Pool, kind: SweepKind, now: datetime, batch_s
                 return 0, 0
             loaded = await load_many(conn, [r["participant_id"] for r in rows])
             decided: list[Decided] = []
+            snaps: list[tuple[UUID, int, int, MonitorState]] = []
             for row in rows:
                 pid = row["participant_id"]
-                state, version = loaded[pid]
+                state, version, snap_version = loaded[pid]
                 events = kind.decide(state, kind.command(pid), now)
                 for e in events:
                     state = evolve(state, e)
                 decided.append(Decided(pid, row["agency_id"], version, events, state))
+                snaps.append((pid, snap_version, version + len(events), state))
             metadata = Metadata(correlation_id=str(uuid.uuid4()), actor=f"scheduler:{kind.name}")
             new = await append_many(conn, decided, metadata, now)
             await sync_rows(conn, decided, now.date())
+            await snapshots.save_due(conn, snaps)
     SWEPT.labels(kind.name).inc(len(rows))
     EMITTED.labels(kind.name).inc(len(new))
     return len(rows), len(new)

@@ -114,3 +114,37 @@ async def test_two_scheduler_instances_never_emit_the_same_window_twice(infra):
         assert len(rows) >= len(people) * 2
         assert max(r["n"] for r in rows) == 1
         assert {r["participant_id"] for r in rows} == set(people)
+
+
+async def test_snapshots_shorten_what_is_read_and_change_no_decision(infra, monkeypatch):
+    from services.monitoring.adapters import snapshots
+    from services.monitoring.adapters.monitor_store import load_many, stream_id
+    from services.monitoring.domain.monitor_state import participant_monitor
+
+    monkeypatch.setattr(snapshots, "EVERY", 3)
+    pid = uuid.uuid4()
+    async with monitoring(infra) as svc:
+        await enrol_directly(svc.runtime, pid, interval="PT1S")
+
+        async def misses():
+            rows = await stored(svc.runtime, pid, "CheckInMissed")
+            return rows if len(rows) >= 5 else None
+
+        await eventually(misses, timeout=20, message="five misses")
+        r = await svc.client.post(f"/v1/participants/{pid}/check-ins", headers=STAFF, json={"craving": 1, "mood": 4})
+        assert r.status_code == 201, r.text
+        snap = await svc.runtime.pool.fetchrow("SELECT version FROM monitor_snapshots WHERE participant_id = $1", pid)
+        assert snap is not None and snap["version"] >= 3
+        async with svc.runtime.pool.acquire() as conn, conn.transaction():
+            await conn.execute("LOCK TABLE monitored_participants IN EXCLUSIVE MODE")  # hold the sweeps still
+            from_snapshot, version, _ = (await load_many(conn, [pid]))[pid]
+            everything = await svc.runtime.store.read_stream(stream_id(pid), conn=conn)
+        assert version == everything[-1].stream_version
+        assert from_snapshot == participant_monitor.fold(e.event for e in everything)
+        completed = [e for e in everything if e.event_type == "CheckInCompleted"]
+        later = [
+            e.data
+            for e in everything
+            if e.event_type == "CheckInMissed" and e.global_position > completed[0].global_position
+        ]
+        assert all(m["consecutive_misses"] == i for i, m in enumerate(later, start=1))

@@ -1,0 +1,28 @@
+"""Snapshots of participant-monitor state (a cache: the events stay the truth).
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute(
+        """
+        CREATE TABLE monitor_snapshots (
+            participant_id  UUID PRIMARY KEY,
+            version         INTEGER NOT NULL,
+            state           JSONB   NOT NULL
+        )
+        """
+    )
+
+
+def downgrade() -> None:
+    op.execute("DROP TABLE monitor_snapshots")
