@@ -16,9 +16,11 @@ from services.planning.domain.education import CATALOGUE
 from services.planning.domain.strategies import LIBRARY, SITUATION_DESCRIPTIONS
 from services.planning.entrypoints.api import check_readable, command_from, readers, staff, with_etag
 from shared.auth import Principal
+from shared.http import require_roles
 from shared.runtime import Runtime, command_metadata, runtime
 
 router = APIRouter(prefix="/v1", tags=["education"])
+completers = require_roles("specialist", "supervisor", "agency_admin", "participant")
 
 
 class ModuleAssignmentBody(BaseModel):
@@ -52,7 +54,7 @@ async def complete_module(
     participant_id: UUID,
     module: str,
     request: Request,
-    caller: Principal = Depends(readers),
+    caller: Principal = Depends(completers),
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
     """Mark a module done: by staff, or by the participant for their own plan."""

@@ -47,12 +47,16 @@ async def planning_records(
     return await collect(bootstrap, topic_for("planning"), wanted, count=count, timeout=timeout)
 
 
-async def all_planning_records(bootstrap: str, participant_id: UUID, *, timeout: float = 5.0) -> list[ConsumerRecord]:
+async def all_planning_records(
+    bootstrap: str, participant_id: UUID, *, timeout: float = 5.0, count: int = 10_000
+) -> list[ConsumerRecord]:
+    """Every record about ``participant_id`` on planning's topic: all seen within ``timeout``, or the
+    first ``count`` plus a grace period (so an extra record before the last expected one is caught)."""
     return await collect(
         bootstrap,
         topic_for("planning"),
         lambda r: header(r, "ce_subject") == str(participant_id),
-        count=10_000,
+        count=count,
         timeout=timeout,
     )
 

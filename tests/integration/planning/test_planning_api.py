@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from planning_support import AGENCY, payload, planning_records, publish
+from planning_support import AGENCY, all_planning_records, event_names, payload, planning_records, publish
 
 from services.planning.projections.current_plan import rebuild_current_plans
 from shared.catalogue.intake import ParticipantEnrolled
@@ -55,6 +55,11 @@ def put(planning: RunningService, pid: UUID, body: dict[str, Any], if_match: str
 
 def fields(response) -> list[str]:
     return [e["field"] for e in response.json().get("errors", [])]
+
+
+async def published_names(bootstrap: str, pid: UUID, count: int) -> list[str]:
+    """Names of planning's records about ``pid`` (waits for ``count``, then a grace period for extras)."""
+    return event_names(await all_planning_records(bootstrap, pid, timeout=20.0, count=count))
 
 
 # --- create and read ------------------------------------------------------------------------------
@@ -161,6 +166,9 @@ async def test_bad_revisions_are_refused_naming_the_problem_and_store_nothing(
     assert response.headers["content-type"] == "application/problem+json"
     assert field in fields(response), response.json()
     assert await stream_length(planning, pid) == before
+    # Nothing published either: the next good edit is version 2 and the only record after PlanCreated.
+    assert (await put(planning, pid, {"sections": {"warning_signs": [SIGN]}})).json()["version"] == 2
+    assert await published_names(kafka_bootstrap, pid, count=2) == ["PlanCreated", "PlanUpdated"]
 
 
 async def test_a_goal_cannot_jump_from_proposed_to_completed(planning, kafka_bootstrap):
@@ -174,6 +182,49 @@ async def test_a_goal_cannot_jump_from_proposed_to_completed(planning, kafka_boo
     assert (await put(planning, pid, {"sections": {"goals": [goal]}})).status_code == 200
     (moved,) = await planning_records(kafka_bootstrap, pid, "GoalStatusChanged")
     assert (payload(moved)["from_status"], payload(moved)["to_status"]) == ("proposed", "active")
+
+
+async def test_bad_drafts_are_refused_and_store_nothing(planning, kafka_bootstrap):
+    pid = await enrolled(planning, kafka_bootstrap)
+    cases = [
+        ({"sections": {"hobbies": []}}, 422, "sections.hobbies"),
+        ({"sections": {"goals": [{"description": "Run", "status": "completed"}]}}, 409, "sections.goals[0].status"),
+        ({"sections": {"warning_signs": [{"text": "x", "tags": ["moody"]}]}}, 422, "sections.warning_signs.0.tags.0"),
+    ]
+    for body, status, field in cases:
+        response = await planning.client.post(f"/v1/participants/{pid}/plan", headers=STAFF, json=body)
+        assert response.status_code == status, response.text
+        assert field in fields(response), response.json()
+    assert await stream_length(planning, pid) == 0
+    assert (await planning.client.get(f"/v1/participants/{pid}/plan", headers=STAFF)).status_code == 404
+
+
+async def test_edits_and_modules_need_a_plan(planning, kafka_bootstrap):
+    pid = await enrolled(planning, kafka_bootstrap)
+    base = f"/v1/participants/{pid}/plan/education-modules"
+    responses = [
+        await put(planning, pid, {"status": "active"}),
+        await planning.client.post(base, headers=STAFF, json={"module": "recovery-process"}),
+        await planning.client.post(f"{base}/recovery-process/completion", headers=STAFF),
+    ]
+    assert [r.status_code for r in responses] == [404, 404, 404]
+    assert all(r.json()["type"].endswith("plan-not-found") for r in responses)
+    assert await stream_length(planning, pid) == 0
+
+
+async def test_a_revoked_plan_takes_no_more_changes(planning, kafka_bootstrap):
+    pid = await with_plan(planning, kafka_bootstrap)
+    revoked = await put(planning, pid, {"status": "revoked"})
+    assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
+    before = await stream_length(planning, pid)
+    edit = await put(planning, pid, {"sections": {"warning_signs": [SIGN]}}, if_match='"2"')
+    reopen = await put(planning, pid, {"status": "active"}, if_match='"2"')
+    assign = await planning.client.post(
+        f"/v1/participants/{pid}/plan/education-modules", headers=STAFF, json={"module": "recovery-process"}
+    )
+    for response in (edit, reopen, assign):
+        assert response.status_code == 409 and response.json()["type"].endswith("plan-closed"), response.text
+    assert await stream_length(planning, pid) == before
 
 
 # --- history, past versions, FHIR ------------------------------------------------------------------
@@ -215,6 +266,17 @@ async def test_the_fhir_export_is_a_care_plan_bundle(planning, kafka_bootstrap):
     assert (await planning.client.get(f"/v1/participants/{pid}/plan/fhir", headers=integration)).status_code == 200
 
 
+async def test_the_fhir_export_of_a_past_version(planning, kafka_bootstrap):
+    pid = await with_plan(planning, kafka_bootstrap)
+    assert (await put(planning, pid, {"status": "active"})).status_code == 200
+    path = f"/v1/participants/{pid}/plan/fhir"
+    current = (await planning.client.get(path, headers=STAFF)).json()["entry"][0]["resource"]
+    first = (await planning.client.get(path, headers=STAFF, params={"version": 1})).json()["entry"][0]["resource"]
+    assert (current["meta"]["versionId"], current["status"]) == ("2", "active")
+    assert (first["meta"]["versionId"], first["status"]) == ("1", "draft")
+    assert (await planning.client.get(path, headers=STAFF, params={"version": 3})).status_code == 404
+
+
 # --- education -------------------------------------------------------------------------------------
 
 
@@ -236,6 +298,25 @@ async def test_modules_are_assigned_and_completed_as_new_versions(planning, kafk
     assert bad_key.status_code == 422 and fields(bad_key) == ["module"]
     assert len(await planning_records(kafka_bootstrap, pid, "EducationModuleAssigned")) == 1
     assert len(await planning_records(kafka_bootstrap, pid, "EducationModuleCompleted")) == 1
+
+
+async def test_only_staff_assign_and_only_staff_or_the_participant_complete(planning, kafka_bootstrap):
+    pid = await with_plan(planning, kafka_bootstrap)
+    base = f"/v1/participants/{pid}/plan/education-modules"
+    assert (await planning.client.post(base, headers=STAFF, json={"module": "recovery-process"})).status_code == 201
+    before = await stream_length(planning, pid)
+    own = bearer(sub=str(pid), agency_id=AGENCY, roles=("participant",))
+    someone = bearer(sub=str(uuid.uuid4()), agency_id=AGENCY, roles=("participant",))
+    integration = bearer(sub="ehr-bridge", agency_id=AGENCY, roles=("integration",))
+    elsewhere = bearer(sub="specialist-x", agency_id="agency-elsewhere")
+    assign = await planning.client.post(base, headers=own, json={"module": "stress-management"})
+    assert assign.status_code == 403
+    completions = [
+        await planning.client.post(f"{base}/recovery-process/completion", headers=who)
+        for who in (integration, someone, elsewhere)
+    ]
+    assert [r.status_code for r in completions] == [403, 404, 404]
+    assert await stream_length(planning, pid) == before
 
 
 async def test_the_catalogues_are_readable(planning):
