@@ -189,3 +189,17 @@ async def log_access(
         actor,
         action,
     )
+
+
+async def log_listing(
+    conn: asyncpg.Connection | asyncpg.Pool, participant_ids: list[UUID], agency_id: str, actor: str, action: str
+) -> None:
+    """A listing shows each listed participant's directory data: one audit row per participant."""
+    await conn.execute(
+        "INSERT INTO access_log (participant_id, agency_id, actor, action)"
+        " SELECT p, $2, $3, $4 FROM unnest($1::uuid[]) AS p",
+        participant_ids,
+        agency_id,
+        actor,
+        action,
+    )

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from services.intake import views
-from services.intake.adapters.records import log_access
+from services.intake.adapters.records import log_access, log_listing
 from services.intake.application import participants
 from services.intake.application.participants import order
 from services.intake.domain.enrolment import (
@@ -26,6 +26,10 @@ from shared.auth import Principal
 from shared.runtime import Runtime, command_metadata, runtime
 
 router = APIRouter(prefix="/v1", tags=["intake"])
+
+
+def _ids(listed: list[Json]) -> list[UUID]:
+    return [UUID(p["participant_id"]) for p in listed]
 
 
 def _relationship(state: Any) -> Json:
@@ -59,12 +63,15 @@ async def list_participants(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     found = await views.participants(rt.pool, caller.agency_id, specialist_id=specialist_id, status=status_)
+    await log_listing(rt.pool, _ids(found), caller.agency_id, caller.sub, "list participants")
     return {"participants": found}
 
 
 @router.get("/assignment-queue")
 async def assignment_queue(caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)) -> Json:
-    return {"waiting": await views.waiting_queue(rt.pool, caller.agency_id)}
+    found = await views.waiting_queue(rt.pool, caller.agency_id)
+    await log_listing(rt.pool, _ids(found), caller.agency_id, caller.sub, "list assignment queue")
+    return {"waiting": found}
 
 
 @router.get("/participants/{participant_id}")
