@@ -8,7 +8,6 @@ database and off the bus.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -23,14 +22,6 @@ def stream_of(participant_id: UUID) -> str:
     return f"plan-{participant_id}"
 
 
-@dataclass(frozen=True)
-class Decided:
-    """The outcome of a decision: the state after it and the events it produced (maybe none)."""
-
-    state: PlanState
-    events: list[DomainEvent]
-
-
 async def load_plan(uow: UnitOfWork, participant_id: UUID, agency_id: str) -> tuple[PlanState, int]:
     """The plan's state and stream version; a plan of another agency looks exactly like none."""
     stored = await uow.store.read_stream(stream_of(participant_id), conn=uow.conn)
@@ -39,35 +30,28 @@ async def load_plan(uow: UnitOfWork, participant_id: UUID, agency_id: str) -> tu
     return PLAN.fold(e.event for e in stored), (stored[-1].stream_version if stored else 0)
 
 
-async def append_plan_events(
-    uow: UnitOfWork,
-    participant_id: UUID,
-    agency_id: str,
-    events: Sequence[DomainEvent],
-    *,
-    expected_version: int,
-    now: datetime,
-) -> None:
-    """Store every event of the decision; the unit of work publishes only the non-private ones."""
-    await uow.append(
-        stream_of(participant_id), PLAN.stream_type, events, expected_version=expected_version,
-        agency_id=agency_id, participant_id=participant_id, occurred_at=now,
-    )
-
-
 async def decide_plan(
     uow: UnitOfWork,
     participant_id: UUID,
     agency_id: str,
     decide: Callable[[PlanState], Sequence[DomainEvent]],
     now: datetime,
-) -> Decided:
-    """Load the plan, decide, append and refresh the current-plan read model."""
+) -> list[DomainEvent]:
+    """Load the plan, decide, append and refresh the current-plan read model; returns the new events."""
     state, version = await load_plan(uow, participant_id, agency_id)
     events = list(decide(state))
     if not events:
-        return Decided(state, [])
-    await append_plan_events(uow, participant_id, agency_id, events, expected_version=version, now=now)
+        return []
+    # Every event goes into the stream; the unit of work leaves the private ones out of the outbox.
+    await uow.append(
+        stream_of(participant_id),
+        PLAN.stream_type,
+        events,
+        expected_version=version,
+        agency_id=agency_id,
+        participant_id=participant_id,
+        occurred_at=now,
+    )
     after = PLAN.fold(events, state)
     await project_current_plan(uow.conn, participant_id, agency_id, after, now)
-    return Decided(after, events)
+    return events

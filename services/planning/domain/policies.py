@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID, uuid5
 
+from services.planning.domain.lifecycle import OPEN_PLAN_STATUSES
 from services.planning.domain.plan import complete_on_discharge, draft_events
 from services.planning.domain.recorded import PlanRiskLevelNoted
 from services.planning.domain.seeding import AssessmentFacts, seed_document
@@ -53,7 +54,7 @@ class DischargeFacts:
 
 
 def _is_open(state: PlanState) -> bool:
-    return state.exists and state.status not in ("completed", "revoked")
+    return state.status in OPEN_PLAN_STATUSES
 
 
 def _review(

@@ -17,7 +17,6 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from services.planning.domain.sections import ModuleAssignment, PlanContent
-from shared.catalogue import planning as catalogue
 from shared.catalogue.planning import PlanSection, PlanStatus, RiskLevelName
 from shared.events import DomainEvent, event
 
@@ -79,13 +78,3 @@ class PlanRiskLevelNoted(_PrivateEvent):
     risk_level: RiskLevelName
     source_id: UUID
     noted_at: datetime
-
-
-def is_published(e: DomainEvent) -> bool:
-    """True for events of the published catalogue, False for planning's private records."""
-    return type(e).__module__ == catalogue.__name__ and not type(e).private
-
-
-def published(events: list[DomainEvent]) -> list[DomainEvent]:
-    """The events of a decision that go to the outbox."""
-    return [e for e in events if is_published(e)]

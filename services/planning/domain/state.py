@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from uuid import UUID, uuid5
 
+from services.planning.domain.lifecycle import OPEN_PLAN_STATUSES
 from services.planning.domain.recorded import PlanDocument, PlanRiskLevelNoted, PlanVersionRecorded
 from shared.catalogue.planning import (
     PlanCreated,
@@ -56,15 +57,12 @@ def initial() -> PlanState:
     return PlanState()
 
 
-_CLOSED = (PlanStatus.COMPLETED, PlanStatus.REVOKED)
-
-
 def evolve(state: PlanState, e: DomainEvent) -> PlanState:
     match e:
         case PlanCreated():
             return replace(state, plan_id=e.plan_id, participant_id=e.participant_id)
         case PlanVersionRecorded():
-            open_reviews = () if e.document.status in _CLOSED else state.open_reviews
+            open_reviews = state.open_reviews if e.document.status in OPEN_PLAN_STATUSES else ()
             return replace(
                 state,
                 plan_id=e.plan_id,

@@ -6,12 +6,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
 
-from services.planning.domain.lifecycle import PlanClosed, PlanNotFound
+from services.planning.domain.lifecycle import OPEN_PLAN_STATUSES, PlanClosed, PlanNotFound
 from services.planning.domain.outline import sections_changed
 from services.planning.domain.recorded import ChangeKind, PlanDocument, PlanVersionRecorded
 from services.planning.domain.sections import EDITABLE_SECTIONS, PlanContent
 from services.planning.domain.state import PlanState
-from shared.catalogue.planning import PlanStatus
 from shared.domain import InvalidCommand
 
 
@@ -19,7 +18,7 @@ def open_plan(state: PlanState) -> PlanDocument:
     """The current document of a plan that still takes changes, or the error saying why not."""
     if state.document is None:
         raise PlanNotFound("this participant has no plan yet", field="participant_id")
-    if state.document.status in (PlanStatus.COMPLETED, PlanStatus.REVOKED):
+    if state.document.status not in OPEN_PLAN_STATUSES:
         raise PlanClosed(f"the plan is {state.document.status} and takes no more changes", field="status")
     return state.document
 
