@@ -3,13 +3,15 @@ while check-ins stream through notifications' consumer in the background.
 
     python -m services.notifications.benchmark --seconds 60 --check-ins-per-s 200 --concerns-per-s 2
 
-Runs intake and notifications as their own processes on real Kafka and PostgreSQL (started
-natively under ``--state-dir`` unless ``KAFKA_BOOTSTRAP_SERVERS``/``DATABASE_URL`` are set) and a
-real SMTP server (aiosmtpd) in this process. Safety concerns come from real assessments posted to
+Runs intake and notifications (and, with ``--check-ins-via http``, monitoring) as their own
+processes on real Kafka and PostgreSQL (started natively under ``--state-dir`` unless
+``KAFKA_BOOTSTRAP_SERVERS``/``DATABASE_URL`` are set) and a real SMTP server (aiosmtpd) in this
+process. Safety concerns come from real assessments posted to
 intake (PHQ-9 item 9 > 0); the latency of each is the SMTP server's acceptance time minus the
 ``recorded_at`` of the ``SafetyConcernRaised`` row in intake's event store. The background load is
 ``CheckInCompleted`` records published to monitoring's topic exactly as monitoring's outbox relay
-would, so notifications' consumer handles them alongside the concerns.
+would (``--check-ins-via kafka``, the default: it measures notifications, whatever monitoring's
+capacity on the machine), or real check-ins posted to a monitoring process (``http``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from shared.settings import database_for
 from shared.testing.auth import bearer
 
 REPO = Path(__file__).resolve().parents[2]
+STATUSES: dict[int | str, int] = {}  # why background check-ins were not accepted
 
 
 class Sink:
@@ -57,10 +60,18 @@ class Sink:
         return "250 OK"
 
 
-def start_process(service: str, env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
+def start_process(service: str, env: dict[str, str], log_dir: Path, workers: int = 1) -> subprocess.Popen[bytes]:
+    """``python -m services.<service>``, or uvicorn with ``workers`` processes (replicas)."""
     log = (log_dir / f"{service}.log").open("ab")
+    command = [sys.executable, "-m", f"services.{service}"]
+    if workers > 1:
+        command = [
+            sys.executable, "-m", "uvicorn", f"services.{service}.entrypoints.app:create_app", "--factory",
+            "--host", "127.0.0.1", "--port", env["HTTP_PORT"], "--workers", str(workers),
+            "--log-level", "warning", "--no-access-log",
+        ]  # fmt: skip
     return subprocess.Popen(
-        [sys.executable, "-m", f"services.{service}"],
+        command,
         cwd=REPO,
         env={**os.environ, **env},
         stdout=log,
@@ -149,8 +160,11 @@ async def background_http_check_ins(
         try:
             r = await http.post(f"{monitoring}/v1/participants/{pid}/check-ins", headers=headers, json=body)
             counter[0 if r.status_code == 201 else 1] += 1
-        except httpx.HTTPError:
+            if r.status_code != 201:
+                STATUSES[r.status_code] = STATUSES.get(r.status_code, 0) + 1
+        except httpx.HTTPError as exc:
             counter[1] += 1
+            STATUSES[type(exc).__name__] = STATUSES.get(type(exc).__name__, 0) + 1
 
     limits = httpx.Limits(max_connections=128, max_keepalive_connections=128)
     async with httpx.AsyncClient(timeout=10, limits=limits) as http:
@@ -162,6 +176,7 @@ async def background_http_check_ins(
                 owed -= 1
                 if len(tasks) >= in_flight:
                     counter[1] += 1
+                    STATUSES["generator full"] = STATUSES.get("generator full", 0) + 1
                     continue
                 task = asyncio.create_task(one(http, participants[i % len(participants)]))
                 tasks.add(task)
@@ -201,7 +216,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     log_dir.mkdir(parents=True, exist_ok=True)
     ports = {"intake": args.intake_port, "notifications": args.notifications_port, "monitoring": args.monitoring_port}
     ports = {s: p for s, p in ports.items() if s in services}
-    procs = [start_process(s, {**env, "HTTP_PORT": str(p)}, log_dir) for s, p in ports.items()]
+    if args.monitoring_workers > 1 and "monitoring" in services:
+        # Replicas would race to create the schema of a fresh database: migrate it once first.
+        from services.monitoring.entrypoints.app import MIGRATIONS
+        from shared.db import migrate_async
+
+        await migrate_async(env["MONITORING_DATABASE_URL"], MIGRATIONS)
+    procs = [
+        start_process(s, {**env, "HTTP_PORT": str(p)}, log_dir, args.monitoring_workers if s == "monitoring" else 1)
+        for s, p in ports.items()
+    ]
     stop = asyncio.Event()
     try:
         intake, notifications, *rest = (f"http://127.0.0.1:{p}" for p in ports.values())
@@ -267,8 +291,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await load
         result = await _measure(env, sink, concerns, sent_check_ins[0] / (elapsed + args.warmup + 5), args)
         result["background_check_ins_via"] = args.check_ins_via
+        result["monitoring_workers"] = args.monitoring_workers if args.check_ins_via == "http" else 0
         if args.check_ins_via == "http":
             result["background_check_ins_rejected"] = sent_check_ins[1]
+            result["rejections"] = dict(STATUSES)
         return result
     finally:
         stop.set()
@@ -350,10 +376,11 @@ def main() -> None:
     parser.add_argument(
         "--check-ins-via",
         choices=("http", "kafka"),
-        default="http",
+        default="kafka",
         help="http: real check-ins through a monitoring process; kafka: CheckInCompleted records on monitoring's topic",
     )
     parser.add_argument("--monitoring-port", type=int, default=58003)
+    parser.add_argument("--monitoring-workers", type=int, default=2, help="uvicorn worker processes for monitoring")
     parser.add_argument(
         "--state-dir", default=os.environ.get("WAYPOINT_TEST_STATE_DIR", ".waypoint/bench-notifications")
     )
