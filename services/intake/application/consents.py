@@ -14,6 +14,7 @@ from services.intake.adapters import records
 from services.intake.application.participants import consent_stream
 from services.intake.domain.consent import (
     Consent,
+    check_disclosing_agency,
     consent_aggregate,
     decide_draft,
     decide_expire,
@@ -21,7 +22,13 @@ from services.intake.domain.consent import (
     decide_revoke,
     decide_sign,
 )
-from services.intake.domain.consent_terms import DraftConsent, GrantConsent, RevokeConsent, SignConsent
+from services.intake.domain.consent_terms import (
+    ConsentTerms,
+    DraftConsent,
+    GrantConsent,
+    RevokeConsent,
+    SignConsent,
+)
 from shared.catalogue.intake import ConsentGranted
 from shared.envelope import Metadata, StoredEvent
 from shared.events import DomainEvent
@@ -34,6 +41,8 @@ async def _on_consent(
     uow: UnitOfWork, cmd: Any, agency_id: str, decide: Callable[[Consent], Sequence[DomainEvent]]
 ) -> tuple[Consent, list[StoredEvent]]:
     await records.require_participant(uow.conn, cmd.participant_id, agency_id)
+    if isinstance(cmd, ConsentTerms):
+        check_disclosing_agency(cmd, agency_id)
     # Lock the consent row first: a referral checking coverage holds it FOR SHARE, so a revocation
     # and a disclosure under the same consent are strictly ordered.
     await uow.conn.execute("SELECT 1 FROM consents WHERE consent_id = $1 FOR UPDATE", cmd.consent_id)

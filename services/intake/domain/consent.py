@@ -105,6 +105,14 @@ def _existing(state: Consent, participant_id: UUID) -> Consent:
     return state
 
 
+def check_disclosing_agency(cmd: ConsentTerms, recording_agency_id: str) -> None:
+    """A consent is recorded by the agency it authorizes to disclose, and by no other."""
+    if cmd.disclosing_agency_id != recording_agency_id:
+        raise InvalidCommand(
+            "the disclosing agency must be the agency recording the consent", field="disclosing_agency_id"
+        )
+
+
 def _check_dates(cmd: ConsentTerms, now: datetime) -> None:
     if cmd.expiry.on is not None and cmd.expiry.on < now.date():
         raise InvalidCommand("the expiry date has already passed", field="expiry.on")
@@ -175,14 +183,18 @@ def effective_status(state: Consent, at: datetime, participant_discharged: bool 
 def covers(
     state: Consent,
     *,
+    disclosing_agency_id: str,
     recipient_agency_id: str,
     purpose: DisclosurePurpose,
     information: tuple[InformationCategory, ...],
     at: datetime,
     participant_discharged: bool = False,
 ) -> bool:
-    """Whether this consent, at ``at``, allows disclosing ``information`` to that agency for that purpose."""
+    """Whether this consent, at ``at``, allows ``disclosing_agency_id`` to disclose ``information`` to
+    that recipient for that purpose. A consent names who may disclose: it authorizes nobody else."""
     if effective_status(state, at, participant_discharged) is not ConsentStatus.ACTIVE:
+        return False
+    if state.disclosing_agency_id != disclosing_agency_id:
         return False
     if purpose not in state.purposes or not set(information) <= set(state.information):
         return False

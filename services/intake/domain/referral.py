@@ -42,8 +42,12 @@ class ReferralForm(Command):
 
 
 class RequestReferral(ReferralForm):
+    """The form plus what the service supplies: the path's participant, a new id, and the caller's
+    agency, which is the one disclosing (never taken from the request body)."""
+
     participant_id: UUID
     referral_id: UUID = Field(default_factory=uuid4)
+    disclosing_agency_id: AgencyId
 
 
 def covering_consent(
@@ -56,6 +60,7 @@ def covering_consent(
         if c.participant_id == cmd.participant_id
         and covers(
             c,
+            disclosing_agency_id=cmd.disclosing_agency_id,
             recipient_agency_id=cmd.recipient_agency_id,
             purpose=cmd.purpose,
             information=cmd.information,

@@ -136,7 +136,9 @@ async def request_referral(
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> Json:
-    cmd = order(RequestReferral, body, participant_id=participant_id, referral_id=uuid4())
+    cmd = order(
+        RequestReferral, body, participant_id=participant_id, referral_id=uuid4(), disclosing_agency_id=caller.agency_id
+    )
     async with rt.uow(command_metadata(request, caller)) as uow:
         requested = await referrals.request_referral(cmd, uow, caller.agency_id, now())
     return requested.model_dump(mode="json")

@@ -64,8 +64,13 @@ class Agency:
         assert r.status_code == 201, r.text
         return str(r.json()["participant_id"])
 
+    def terms(self, *, signed: bool = True, **overrides: Any) -> dict[str, Any]:
+        """A complete consent body that lets this agency disclose (``signed=False``: a draft)."""
+        body = {**CONSENT, "disclosing_agency_id": self.id, **overrides}
+        return body if signed else {k: v for k, v in body.items() if k != "signature"}
+
     async def consent(self, pid: str, **overrides: Any) -> str:
-        r = await self.post(f"/v1/participants/{pid}/consents", {**CONSENT, **overrides})
+        r = await self.post(f"/v1/participants/{pid}/consents", self.terms(**overrides))
         assert r.status_code == 201, r.text
         return str(r.json()["consent_id"])
 

@@ -270,7 +270,7 @@ async def test_a_consent_is_granted_amended_and_revoked(intake):
     one = (await agency.get(f"/v1/participants/{pid}/consents/{cid}")).json()
     assert (one["status"], one["version"], one["signature"]["signed_by"]) == ("active", 1, "Robin Quill")
     assert one["information_description"] == "scores and risk level from intake"
-    r = await agency.put(f"/v1/participants/{pid}/consents/{cid}", {**CONSENT, "purposes": ["care_coordination"]})
+    r = await agency.put(f"/v1/participants/{pid}/consents/{cid}", agency.terms(purposes=["care_coordination"]))
     assert (r.status_code, r.json()["version"]) == (200, 2)
     r = await agency.post(f"/v1/participants/{pid}/consents/{cid}/revocation")
     assert (r.status_code, r.json()["status"]) == (200, "revoked")
@@ -282,7 +282,7 @@ async def test_a_consent_is_granted_amended_and_revoked(intake):
 async def test_a_drafted_consent_is_signed_into_force(intake):
     agency = Agency(intake.client)
     pid = await agency.enrol()
-    draft = {k: v for k, v in CONSENT.items() if k != "signature"}
+    draft = agency.terms(signed=False)
     r = await agency.post(f"/v1/participants/{pid}/consent-drafts", draft)
     assert (r.status_code, r.json()["status"]) == (201, "draft")
     cid = r.json()["consent_id"]
@@ -300,7 +300,7 @@ async def test_a_consent_missing_a_required_element_is_422_naming_it_and_stores_
     agency = Agency(intake.client)
     pid = await agency.enrol()
     before = await stored_events(intake, agency)
-    r = await agency.post(f"/v1/participants/{pid}/consents", {k: v for k, v in CONSENT.items() if k != element})
+    r = await agency.post(f"/v1/participants/{pid}/consents", {k: v for k, v in agency.terms().items() if k != element})
     assert (r.status_code, fields(r)) == (422, {element})
     assert await stored_events(intake, agency) == before
 
@@ -313,13 +313,31 @@ async def test_every_missing_consent_element_is_named_at_once(intake):
                          "expiry", "signature"}  # fmt: skip
 
 
+async def test_a_consent_naming_another_disclosing_agency_is_422_and_stores_nothing(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    before = await stored_events(intake, agency)
+    for path, body in (
+        (f"/v1/participants/{pid}/consents", agency.terms(disclosing_agency_id="agency-elsewhere")),
+        (f"/v1/participants/{pid}/consent-drafts", agency.terms(signed=False, disclosing_agency_id="agency-elsewhere")),
+    ):
+        r = await agency.post(path, body)
+        assert (r.status_code, fields(r)) == (422, {"disclosing_agency_id"})
+    cid = await agency.consent(pid)
+    r = await agency.put(f"/v1/participants/{pid}/consents/{cid}", agency.terms(disclosing_agency_id="agency-x"))
+    assert (r.status_code, fields(r)) == (422, {"disclosing_agency_id"})
+    assert await stored_events(intake, agency) == before + 1  # only the valid grant
+    listed = (await agency.get(f"/v1/participants/{pid}/consents")).json()["consents"]
+    assert [(c["consent_id"], c["version"], c["disclosing_agency_id"]) for c in listed] == [(cid, 1, agency.id)]
+
+
 async def test_an_unknown_consent_is_404(intake):
     agency = Agency(intake.client)
     pid = await agency.enrol()
     for r in (
         await agency.get(f"/v1/participants/{pid}/consents/{uuid.uuid4()}"),
         await agency.post(f"/v1/participants/{pid}/consents/{uuid.uuid4()}/revocation"),
-        await agency.put(f"/v1/participants/{pid}/consents/{uuid.uuid4()}", CONSENT),
+        await agency.put(f"/v1/participants/{pid}/consents/{uuid.uuid4()}", agency.terms()),
     ):
         assert (r.status_code, fields(r)) == (404, {"consent_id"})
 
@@ -418,10 +436,10 @@ async def test_consent_dates_are_checked_against_today(intake):
     pid = await agency.enrol()
     yesterday = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
     tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
-    r = await agency.post(f"/v1/participants/{pid}/consents", {**CONSENT, "expiry": {"on": yesterday}})
+    r = await agency.post(f"/v1/participants/{pid}/consents", agency.terms(expiry={"on": yesterday}))
     assert (r.status_code, fields(r)) == (422, {"expiry.on"})
     r = await agency.post(
-        f"/v1/participants/{pid}/consents", {**CONSENT, "signature": {**CONSENT["signature"], "signed_on": tomorrow}}
+        f"/v1/participants/{pid}/consents", agency.terms(signature={**CONSENT["signature"], "signed_on": tomorrow})
     )
     assert (r.status_code, fields(r)) == (422, {"signature.signed_on"})
     assert (await agency.get(f"/v1/participants/{pid}/consents")).json()["consents"] == []
@@ -432,7 +450,7 @@ async def test_state_conflicts_are_409(intake):
     pid = await agency.enrol()
     cid = await agency.consent(pid)
     await agency.post(f"/v1/participants/{pid}/consents/{cid}/revocation")
-    r = await agency.put(f"/v1/participants/{pid}/consents/{cid}", CONSENT)
+    r = await agency.put(f"/v1/participants/{pid}/consents/{cid}", agency.terms())
     assert (r.status_code, fields(r)) == (409, {"consent_id"})
     await agency.consent(pid)
     await agency.post(f"/v1/participants/{pid}/discharge", {"reason": "other"})

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from services.intake.domain.consent import (
     ConsentStatus,
+    check_disclosing_agency,
     consent_aggregate,
     covers,
     decide_draft,
@@ -69,7 +70,12 @@ def test_a_draft_covers_nothing():
     order = DraftConsent.model_validate(consent_order(PID).model_dump(exclude={"signature"}))
     state = C.fold(decide_draft(C.initial(), order, NOW))
     assert not covers(
-        state, recipient_agency_id="agency-mh", purpose="mental_health_referral", information=("risk_level",), at=NOW
+        state,
+        disclosing_agency_id="agency-a",
+        recipient_agency_id="agency-mh",
+        purpose="mental_health_referral",
+        information=("risk_level",),
+        at=NOW,
     )
 
 
@@ -150,6 +156,8 @@ def test_a_consent_that_ends_at_discharge_expires_when_the_participant_is_discha
 
 COVERAGE = [
     ({}, {}, True),
+    # the consent authorizes the agency it names as discloser, and no other
+    ({}, {"disclosing_agency_id": "agency-b"}, False),
     ({}, {"recipient_agency_id": "agency-other"}, False),
     ({}, {"purpose": "payment"}, False),
     ({}, {"information": ("plan",)}, False),
@@ -180,6 +188,7 @@ COVERAGE = [
 def test_coverage_needs_an_active_consent_for_that_recipient_purpose_and_information(terms, request_, covered):
     _, events = granted(**terms)
     ask = {
+        "disclosing_agency_id": "agency-a",
         "recipient_agency_id": "agency-mh",
         "purpose": "mental_health_referral",
         "information": ("risk_level",),
@@ -238,3 +247,11 @@ def test_a_malformed_consent_element_is_rejected_naming_it(overrides, location):
     with pytest.raises(ValidationError) as raised:
         consent_order(PID, **overrides)
     assert location in [tuple(e["loc"]) for e in raised.value.errors()]
+
+
+def test_a_consent_is_recorded_only_by_the_agency_it_authorizes_to_disclose():
+    order = consent_order(PID)  # disclosing agency "agency-a"
+    check_disclosing_agency(order, "agency-a")
+    with pytest.raises(InvalidCommand) as raised:
+        check_disclosing_agency(order, "agency-b")
+    assert raised.value.field == "disclosing_agency_id"

@@ -11,6 +11,7 @@ from services.intake.domain.referral import (
     NOT_FOUND_MESSAGE,
     REDISCLOSURE_NOTICE,
     DisclosureEntry,
+    ReferralForm,
     RequestReferral,
     decide_request_referral,
     ledger_entry,
@@ -38,6 +39,7 @@ def referral(pid, **overrides):
         "purpose": "mental_health_referral",
         "information": ["risk_level"],
         "note": "Robin prefers mornings",
+        "disclosing_agency_id": "agency-a",
         **overrides,
     }
     return RequestReferral.model_validate(data)
@@ -174,3 +176,25 @@ def test_the_ledger_answers_for_the_last_three_and_six_years_newest_first(now, y
     result = within_years(entries, years, now)
     assert len(result) == kept
     assert [e.disclosed_at for e in result] == sorted((e.disclosed_at for e in result), reverse=True)
+
+
+def test_a_consent_naming_another_disclosing_agency_covers_nothing_and_is_refused_like_no_consent():
+    pid, p_events, _, c_events = setting()  # the consent lets agency-a disclose
+    with pytest.raises(NotFound) as other_agency:
+        decide(p_events, [c_events], referral(pid, disclosing_agency_id="agency-b"))
+    with pytest.raises(NotFound) as no_consent:
+        decide(p_events, [], referral(pid))
+    assert (other_agency.value.message, other_agency.value.field) == (no_consent.value.message, no_consent.value.field)
+
+
+def test_the_disclosing_agency_of_a_referral_is_never_taken_from_the_form():
+    with pytest.raises(ValidationError) as raised:
+        ReferralForm.model_validate(
+            {
+                "recipient_agency_id": "agency-mh",
+                "purpose": "treatment",
+                "information": ["risk_level"],
+                "disclosing_agency_id": "agency-a",
+            }
+        )
+    assert ("disclosing_agency_id",) in [tuple(e["loc"]) for e in raised.value.errors()]
