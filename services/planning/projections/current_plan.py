@@ -1,7 +1,8 @@
 """Inline read models of planning: the current plan of each participant, and who is enrolled.
 
-Both are written in the same transaction as the events that change them, and both can be rebuilt
-from the event store (:func:`rebuild_current_plans`; the participants table from intake's events).
+Both are written in the same transaction as the events that change them. ``plans`` can be rebuilt
+from the event store alone (:func:`rebuild_current_plans`, or ``python -m
+services.planning.projections.current_plan``); the participants table comes from intake's events.
 """
 
 from __future__ import annotations
@@ -55,7 +56,10 @@ async def project_current_plan(
 
 
 async def rebuild_current_plans(conn: asyncpg.Connection, store: EventStore) -> int:
-    """Recompute every row of ``plans`` from the plan streams; returns the number of plans."""
+    """Recompute every row of ``plans`` from the plan streams; returns the number of plans.
+
+    Run it inside a transaction: the table is emptied and refilled, so readers never see it half done.
+    """
     streams = await conn.fetch(
         "SELECT DISTINCT stream_id, agency_id, participant_id FROM events WHERE stream_type = $1", PLAN.stream_type
     )
@@ -94,3 +98,25 @@ async def is_enrolled(conn: asyncpg.Connection, participant_id: UUID, agency_id:
         agency_id,
     )
     return found is not None
+
+
+def main() -> None:
+    import asyncio
+
+    from shared.db import create_pool
+    from shared.eventstore.postgres import PostgresEventStore
+    from shared.settings import load_settings
+
+    async def run() -> None:
+        pool = await create_pool(load_settings("planning").dsn, min_size=1, max_size=2)
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                print(f"rebuilt {await rebuild_current_plans(conn, PostgresEventStore(pool))} plans")
+        finally:
+            await pool.close()
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
