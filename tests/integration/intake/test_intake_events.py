@@ -137,3 +137,119 @@ async def test_rejected_commands_publish_nothing(intake):
     assert (await agency.delete(f"/v1/participants/{pid}/specialist")).status_code == 409
     records = await published(intake, pid, 2)
     assert [name(r) for r in records] == ["ParticipantEnrolled", "SpecialistUnassigned"]
+
+
+FULL_RISK_ASSESSMENT = {
+    "phq9": {"answers": [0, 0, 0, 0, 0, 0, 0, 0, 0]},
+    "bam": {"answers": [3, 3, 3, 1, 0, 2, 0, 3, 1, 1, 3, 1, 1, 1, 3, 1, 0], "substances": {"7A": 2}},
+    "barc10": {"answers": [3] * 10},
+    "asam": {"d1": 1, "d2": 0, "d3": 2, "d4": 1, "d5": 4, "d6": 0},
+    "risk_factors": {
+        "triggers": [
+            {"description": "payday at the pub", "situations": ["social_pressure", "urges_and_temptations"]},
+            {"description": "prefers mornings", "situations": ["negative_emotional_states"]},
+        ],
+        "stressors": [{"category": "housing", "description": "eviction letter"}, {"category": "legal"},
+                      {"category": "finances"}],
+        "history": {"prior_treatment_episodes": 4, "prior_relapses": 3, "overdose_history": True},
+        "pattern_of_use": {"frequency": "daily", "using_now": True, "injects": True, "days_since_last_use": 0},
+    },
+}  # fmt: skip
+
+
+async def test_assessment_completed_on_kafka_carries_every_score_the_triggers_and_the_risk(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    r = await agency.post(f"/v1/participants/{pid}/assessments", FULL_RISK_ASSESSMENT)
+    assert r.status_code == 201, r.text
+    stored = (await agency.get(f"/v1/participants/{pid}/assessments/{r.json()['assessment_id']}")).json()
+    trigger_ids = [t["trigger_id"] for t in stored["answers"]["risk_factors"]["triggers"]]
+
+    records = await published(intake, pid, 4)
+    assert [name(r) for r in records] == ["ParticipantEnrolled", "AssessmentCompleted", "SafetyConcernRaised",
+                                          "RiskLevelChanged"]  # fmt: skip
+    completed, concern, changed = (data(r) for r in records[1:])
+    assert completed["instruments"] == ["PHQ-9", "BAM", "BARC-10", "ASAM", "risk-factors"]
+    assert completed["phq9"] == {"total": 0, "severity": "minimal", "item9": 0}
+    assert completed["bam"] == {"use": 3, "risk_factors": 18, "protective_factors": 6}
+    assert completed["barc10"] == {"total": 30, "predicts_sustained_remission": False}
+    assert completed["asam"] == {"d1": 1, "d2": 0, "d3": 2, "d4": 1, "d5": 4, "d6": 0}
+    assert completed["triggers"] == [
+        {"trigger_id": trigger_ids[0], "situations": ["social_pressure", "urges_and_temptations"]},
+        {"trigger_id": trigger_ids[1], "situations": ["negative_emotional_states"]},
+    ]
+    assert completed["stressors"] == ["housing", "legal", "finances"]
+    assert completed["history"] == {"prior_treatment_episodes": 4, "prior_relapses": 3, "overdose_history": True}
+    assert completed["pattern_of_use"] == {"frequency": "daily", "using_now": True, "injects": True,
+                                           "days_since_last_use": 0}  # fmt: skip
+    assert completed["risk_level"] == "critical"
+    assert completed["risk_reasons"] == [
+        "reported use now", "BAM use 3 >= 1", "BAM risk 18 >= 12", "BAM protective 6 <= 12", "BARC-10 30 < 47",
+        "ASAM D5 = 4", "use frequency daily", "injection use", "overdose history", "prior relapses 3 >= 2",
+        "prior treatment episodes 4 >= 3", "high-risk situations 3 >= 3", "stressors 3 >= 3",
+    ]  # fmt: skip
+    assert "answers" not in completed and "substances" not in str(completed)  # raw answers stay in intake
+    assert (concern["concerns"], concern["phq9_item9"]) == (["using_now"], 0)
+    assert (changed["previous_level"], changed["risk_level"]) == (None, "critical")
+    assert changed["reasons"] == completed["risk_reasons"]
+    for record in records:
+        for identifier in IDENTIFIERS:
+            assert identifier not in record.value.decode()
+
+
+async def test_the_safety_concern_is_committed_in_the_very_transaction_of_its_assessment(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    r = await agency.post(f"/v1/participants/{pid}/assessments",
+                          {"phq9": {"answers": [0, 0, 0, 0, 0, 0, 0, 0, 2]}})  # fmt: skip
+    assert r.json()["events"] == ["AssessmentCompleted", "SafetyConcernRaised", "RiskLevelChanged"]
+    pool = intake.runtime.pool
+    transactions = await pool.fetch(
+        "SELECT event_type, xmin::text AS tx FROM events WHERE stream_id = $1 AND event_type <> 'ParticipantEnrolled'",
+        f"participant-{pid}",
+    )
+    assessment_tx = await pool.fetchval(
+        "SELECT xmin::text FROM assessments WHERE assessment_id = $1", uuid.UUID(r.json()["assessment_id"])
+    )
+    assert {t["event_type"] for t in transactions} == {"AssessmentCompleted", "SafetyConcernRaised",
+                                                       "RiskLevelChanged"}  # fmt: skip
+    assert {t["tx"] for t in transactions} == {assessment_tx}
+    records = await published(intake, pid, 4)
+    concern = data(records[2])
+    assert (name(records[2]), concern["concerns"], concern["phq9_item9"]) == (
+        "SafetyConcernRaised",
+        ["self_harm_thoughts"],
+        2,
+    )
+    assert concern["assessment_id"] == r.json()["assessment_id"]
+
+
+async def test_drafting_signing_and_amending_a_consent_publish_its_terms_never_its_words_or_signature(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    r = await agency.post(f"/v1/participants/{pid}/consent-drafts", agency.terms(signed=False))
+    cid = r.json()["consent_id"]
+    await agency.post(f"/v1/participants/{pid}/consents/{cid}/signature", {"signature": CONSENT["signature"]})
+    await agency.put(f"/v1/participants/{pid}/consents/{cid}", agency.terms(purposes=["care_coordination"],
+                                                                            information=["plan"]))  # fmt: skip
+
+    records = await published(intake, pid, 4)
+    assert [name(r) for r in records] == ["ParticipantEnrolled", "ConsentDrafted", "ConsentGranted", "ConsentGranted"]
+    drafted, signed, amended = (data(r) for r in records[1:])
+    terms = {
+        "participant_id": pid,
+        "consent_id": cid,
+        "disclosing_agency_id": agency.id,
+        "recipient_kind": "named_agency",
+        "recipient_agency_ids": ["agency-mh"],
+        "expires_on": "2099-12-31",
+        "expiry_event": None,
+    }
+    first_terms = {**terms, "purposes": ["mental_health_referral"], "information": ["assessment_scores", "risk_level"]}
+    assert drafted == {**first_terms, "drafted_at": drafted["drafted_at"]}
+    assert signed == {**first_terms, "version": 1, "granted_at": signed["granted_at"]}
+    assert (amended["version"], amended["purposes"], amended["information"]) == (2, ["care_coordination"], ["plan"])
+    for record in records:
+        text = record.value.decode()
+        assert "Robin Quill" not in text and CONSENT["information_description"] not in text
+        assert header(record, "ce_subject") == pid and header(record, "ce_dataregulation") == "42CFRPart2"
