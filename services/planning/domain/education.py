@@ -93,8 +93,3 @@ _MODULES = (
 )
 
 CATALOGUE: dict[str, EducationModule] = {m.key: m for m in _MODULES}
-
-
-def module(key: str) -> EducationModule | None:
-    """The module for ``key``, or None when the catalogue has no such module."""
-    return CATALOGUE.get(key)
