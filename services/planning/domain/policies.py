@@ -28,6 +28,7 @@ REVIEW_ON_RISE: dict[str, tuple[ReviewUrgency, int]] = {
 }
 """Urgency and days until the review is due, by the level the risk rose to."""
 REVIEW_AFTER_RELAPSE = (ReviewUrgency.URGENT, 1)
+_RANK = {ReviewUrgency.ROUTINE: 0, ReviewUrgency.URGENT: 1}
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,9 @@ def _review(
     now: datetime,
     risk_level: str | None = None,
 ) -> list[DomainEvent]:
-    """A review request, unless an open review is already due on or before this one would be."""
+    """A review request, unless an open review at least as urgent is already due on or before it."""
     due_on = now.date() + timedelta(days=days)
-    if any(r.due_on <= due_on for r in state.open_reviews):
+    if any(r.due_on <= due_on and _RANK[r.urgency] >= _RANK[urgency] for r in state.open_reviews):
         return []
     assert state.plan_id is not None and state.participant_id is not None
     return [

@@ -198,6 +198,17 @@ def test_a_sooner_review_is_not_covered_by_a_later_one() -> None:
     assert [r.urgency for r in reviews(more)] == [ReviewUrgency.URGENT]
 
 
+def test_a_routine_review_due_soon_does_not_cover_an_urgent_one() -> None:
+    history = seeded(risk_level="low")
+    history += when_risk_level_changed(
+        state_of(history), RiskLevelFacts(PARTICIPANT, LATER_ASSESSMENT, "high", T0), T0
+    )  # routine, due in 3 days
+    relapse = when_relapse_reported(state_of(history), RelapseFacts(PARTICIPANT, RELAPSE, at(48)), at(48))
+    (review,) = reviews(relapse)  # due the next day, the same day as the routine one, but urgent
+    assert (review.urgency, review.due_on) == (ReviewUrgency.URGENT, date(2026, 3, 5))
+    assert [r.due_on for r in state_of(history).open_reviews] == [date(2026, 3, 5)]
+
+
 def test_signing_off_a_review_closes_it_so_the_next_rise_asks_again() -> None:
     history = seeded(risk_level="low")
     history += when_risk_level_changed(
