@@ -62,8 +62,9 @@ async def participant(pool: asyncpg.Pool, agency_id: str, participant_id: UUID) 
         raise NotFound(PARTICIPANT_NOT_FOUND, field="participant_id")
     contacts = await pool.fetch(
         "SELECT support_contact_id, name, relation, channel, phone, email, consent_to_contact FROM support_contacts"
-        " WHERE participant_id = $1 ORDER BY name",
+        " WHERE participant_id = $1 AND agency_id = $2 ORDER BY name",
         participant_id,
+        agency_id,
     )
     out = _participant(row, with_identity=True)
     out["support_contacts"] = [{**dict(c), "support_contact_id": str(c["support_contact_id"])} for c in contacts]

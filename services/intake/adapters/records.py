@@ -30,10 +30,15 @@ async def owning_agency(conn: asyncpg.Connection, participant_id: UUID) -> str |
     return agency
 
 
-async def require_participant(conn: asyncpg.Connection, participant_id: UUID, agency_id: str) -> None:
-    """Another agency's participant answers exactly like a missing one (fail closed)."""
-    if await owning_agency(conn, participant_id) != agency_id:
+async def require_participant(conn: asyncpg.Connection, participant_id: UUID, agency_id: str) -> str:
+    """The participant's status ("active" or "discharged"). Another agency's participant answers
+    exactly like a missing one (fail closed)."""
+    status: str | None = await conn.fetchval(
+        "SELECT status FROM participants WHERE participant_id = $1 AND agency_id = $2", participant_id, agency_id
+    )
+    if status is None:
         raise NotFound(PARTICIPANT_NOT_FOUND, field="participant_id")
+    return status
 
 
 async def insert_participant(conn: asyncpg.Connection, cmd: EnrolParticipant, agency_id: str, now: datetime) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from services.intake.domain.consent_terms import (
     SignConsent,
 )
 from shared.catalogue.intake import ConsentGranted
+from shared.domain import Conflict
 from shared.envelope import Metadata, StoredEvent
 from shared.events import DomainEvent
 from shared.uow import UnitOfWork
@@ -40,7 +40,10 @@ log = structlog.get_logger(__name__)
 async def _on_consent(
     uow: UnitOfWork, cmd: Any, agency_id: str, decide: Callable[[Consent], Sequence[DomainEvent]]
 ) -> tuple[Consent, list[StoredEvent]]:
-    await records.require_participant(uow.conn, cmd.participant_id, agency_id)
+    status = await records.require_participant(uow.conn, cmd.participant_id, agency_id)
+    # After discharge a consent can still be revoked (the person's right), but not made or signed.
+    if status == "discharged" and not isinstance(cmd, RevokeConsent):
+        raise Conflict("participant has been discharged", field="participant_id")
     if isinstance(cmd, ConsentTerms):
         check_disclosing_agency(cmd, agency_id)
     # Lock the consent row first: a referral checking coverage holds it FOR SHARE, so a revocation
@@ -113,8 +116,10 @@ async def consent_expiry_loop(open_uow: Callable[[Metadata], Any], pool: Any, in
     import asyncio
 
     while True:
-        with contextlib.suppress(Exception):
+        try:
             count = await expire_due_consents(open_uow, pool)
             if count:
                 log.info("consents expired", count=count)
+        except Exception:  # the next sweep tries again; reads already treat a lapsed consent as expired
+            log.exception("consent expiry sweep failed")
         await asyncio.sleep(interval_s)

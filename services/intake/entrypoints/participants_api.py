@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -58,7 +58,7 @@ async def enrol(
 @router.get("/participants")
 async def list_participants(
     specialist_id: str | None = None,
-    status_: str | None = Query(None, alias="status"),
+    status_: Literal["active", "discharged"] | None = Query(None, alias="status"),
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> Json:

@@ -483,3 +483,61 @@ async def test_the_openapi_document_describes_every_intake_route(intake):
         assert path in paths
     schema = paths["/v1/participants/{participant_id}/assessments"]["post"]["requestBody"]
     assert schema["content"]["application/json"]["schema"]["$ref"].endswith("/AssessmentForm")
+
+
+async def test_after_discharge_consents_can_only_be_revoked(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    active = await agency.consent(pid)
+    draft = (await agency.post(f"/v1/participants/{pid}/consent-drafts", agency.terms(signed=False))).json()
+    await agency.post(f"/v1/participants/{pid}/discharge", {"reason": "moved_away"})
+    before = await stored_events(intake, agency)
+    for r in (
+        await agency.post(f"/v1/participants/{pid}/consents", agency.terms()),
+        await agency.post(f"/v1/participants/{pid}/consent-drafts", agency.terms(signed=False)),
+        await agency.put(f"/v1/participants/{pid}/consents/{active}", agency.terms(purposes=["treatment"])),
+        await agency.post(
+            f"/v1/participants/{pid}/consents/{draft['consent_id']}/signature", {"signature": CONSENT["signature"]}
+        ),
+    ):
+        assert (r.status_code, fields(r)) == (409, {"participant_id"}), r.text
+    assert await stored_events(intake, agency) == before
+    r = await agency.post(f"/v1/participants/{pid}/consents/{active}/revocation")
+    assert (r.status_code, r.json()["status"]) == (200, "revoked")
+
+
+async def test_listing_by_an_unknown_status_is_422(intake):
+    agency = Agency(intake.client)
+    r = await agency.get("/v1/participants", status="sleeping")
+    assert (r.status_code, fields(r)) == (422, {"query.status"})
+
+
+async def test_the_disclosure_ledger_answers_for_the_last_three_and_six_years(intake):
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    cid = await agency.consent(pid)
+    recent = (await agency.post(f"/v1/participants/{pid}/referrals", REFERRAL)).json()["referral_id"]
+    now = datetime.now(UTC)
+    ages = {"two years": 2 * 365, "four years": 4 * 365, "seven years": 7 * 365}
+    old = {}
+    for label, days in ages.items():
+        old[label] = uuid.uuid4()
+        await intake.runtime.pool.execute(
+            "INSERT INTO disclosures (disclosure_id, participant_id, agency_id, disclosed_at, recipient_agency_id,"
+            " purpose, information, consent_id, consent_version) VALUES ($1, $2, $3, $4, 'agency-mh',"
+            " 'mental_health_referral', '[\"risk_level\"]'::jsonb, $5, 1)",
+            old[label],
+            uuid.UUID(pid),
+            agency.id,
+            now - timedelta(days=days),
+            uuid.UUID(cid),
+        )
+
+    async def ledger(**params):
+        r = await agency.get(f"/v1/participants/{pid}/disclosures", **params)
+        assert r.status_code == 200
+        return [d["disclosure_id"] for d in r.json()["disclosures"]]
+
+    assert await ledger(years=3) == [recent, str(old["two years"])]
+    assert await ledger(years=6) == [recent, str(old["two years"]), str(old["four years"])]
+    assert await ledger() == [recent, str(old["two years"]), str(old["four years"]), str(old["seven years"])]
