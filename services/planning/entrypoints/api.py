@@ -5,6 +5,7 @@ Handlers only translate HTTP into commands and views; the rules live in the doma
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -19,7 +20,6 @@ from services.planning.domain.commands import (
     DraftPlan,
     RevisePlan,
 )
-from services.planning.domain.lifecycle import PlanVersionConflict
 from services.planning.domain.sections import SectionsPatch
 from shared.auth import Principal
 from shared.catalogue.planning import PlanStatus
@@ -27,11 +27,13 @@ from shared.domain import DomainError, InvalidCommand, NotFound
 from shared.eventstore.base import ConcurrencyError
 from shared.http import require_roles
 from shared.runtime import Runtime, command_metadata, runtime
+from shared.uow import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["planning"])
 staff = require_roles("specialist", "supervisor", "agency_admin")
 readers = require_roles("specialist", "supervisor", "agency_admin", "integration", "participant")
 C = TypeVar("C", bound=BaseModel)
+WRITE_ATTEMPTS = 3
 
 
 class PreconditionRequired(DomainError):
@@ -79,6 +81,25 @@ def _expected_version(if_match: str | None) -> int:
     return int(tag)
 
 
+async def run_command(
+    rt: Runtime, request: Request, caller: Principal, handle: Callable[[UnitOfWork, datetime], Awaitable[None]]
+) -> None:
+    """Run a command in its own transaction, deciding again when another writer got to the stream first.
+
+    The plan's stream also takes events that make no plan version (review requests, risk notes), so a
+    lost race does not mean the caller's version is stale: the decision is simply taken again on the
+    fresh stream, where a really stale ``If-Match`` is a 412 and a second draft a 409.
+    """
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            async with rt.uow(command_metadata(request, caller)) as uow:
+                await handle(uow, datetime.now(UTC))
+            return
+        except ConcurrencyError:
+            if attempt == WRITE_ATTEMPTS:
+                raise
+
+
 def with_etag(body: dict[str, Any], status_code: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status_code, headers={"ETag": f'"{body["version"]}"'})
 
@@ -114,8 +135,7 @@ async def draft_plan(
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
     command = command_from(DraftPlan, participant_id=participant_id, sections=body.sections, drafted_by=caller.sub)
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        await handlers.draft_plan(command, uow, caller.agency_id, datetime.now(UTC))
+    await run_command(rt, request, caller, lambda uow, now: handlers.draft_plan(command, uow, caller.agency_id, now))
     return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id), 201)
 
 
@@ -137,13 +157,7 @@ async def revise_plan(
         review_completed=body.review_completed,
         changed_by=caller.sub,
     )
-    try:
-        async with rt.uow(command_metadata(request, caller)) as uow:
-            await handlers.revise_plan(command, uow, caller.agency_id, datetime.now(UTC))
-    except ConcurrencyError:
-        # Another edit landed between our read and our write: for the client that is a stale version.
-        current = await views.current_plan(rt.pool, participant_id, caller.agency_id)
-        raise PlanVersionConflict(command.expected_version, current["version"]) from None
+    await run_command(rt, request, caller, lambda uow, now: handlers.revise_plan(command, uow, caller.agency_id, now))
     return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -14,10 +14,10 @@ from services.planning.application import handlers, views
 from services.planning.domain.commands import AssignEducationModule, CompleteEducationModule, ModuleKey
 from services.planning.domain.education import CATALOGUE
 from services.planning.domain.strategies import LIBRARY, SITUATION_DESCRIPTIONS
-from services.planning.entrypoints.api import check_readable, command_from, readers, staff, with_etag
+from services.planning.entrypoints.api import check_readable, command_from, readers, run_command, staff, with_etag
 from shared.auth import Principal
 from shared.http import require_roles
-from shared.runtime import Runtime, command_metadata, runtime
+from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1", tags=["education"])
 completers = require_roles("specialist", "supervisor", "agency_admin", "participant")
@@ -44,8 +44,7 @@ async def assign_module(
         due_on=body.due_on,
         assigned_by=caller.sub,
     )
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        await handlers.assign_module(command, uow, caller.agency_id, datetime.now(UTC))
+    await run_command(rt, request, caller, lambda uow, now: handlers.assign_module(command, uow, caller.agency_id, now))
     return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id), 201)
 
 
@@ -62,8 +61,9 @@ async def complete_module(
     command = command_from(
         CompleteEducationModule, participant_id=participant_id, module=module, completed_by=caller.sub
     )
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        await handlers.complete_module(command, uow, caller.agency_id, datetime.now(UTC))
+    await run_command(
+        rt, request, caller, lambda uow, now: handlers.complete_module(command, uow, caller.agency_id, now)
+    )
     return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id))
 
 

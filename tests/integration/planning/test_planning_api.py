@@ -336,6 +336,41 @@ async def test_concurrent_edits_of_the_same_version_let_exactly_one_win(planning
     assert await stream_length(planning, pid) == 4  # v1 (2 events) + one revision (2 events)
 
 
+async def test_an_edit_racing_an_event_that_makes_no_version_is_not_a_stale_version(
+    planning, kafka_bootstrap, monkeypatch
+):
+    """A risk note (or review request) landing between the edit's read and write is no reason for a 412."""
+    from services.planning.adapters import plan_repository
+    from services.planning.domain.recorded import PlanRiskLevelNoted
+    from shared.envelope import Metadata, NewEvent
+
+    pid = await with_plan(planning, kafka_bootstrap)
+    real_load, raced = plan_repository.load_plan, []
+
+    async def load_then_race(uow, participant_id, agency_id):
+        state, version = await real_load(uow, participant_id, agency_id)
+        if not raced:  # another writer commits right after the edit has read the stream
+            raced.append(version)
+            note = PlanRiskLevelNoted(
+                participant_id=pid,
+                plan_id=state.plan_id,
+                risk_level="low",
+                source_id=uuid.uuid4(),
+                noted_at=datetime.now(UTC),
+            )
+            racer = NewEvent(f"plan-{pid}", "plan", AGENCY, note, Metadata(correlation_id="race"), participant_id=pid)
+            await planning.runtime.store.append([racer], expected_version=version)
+        return state, version
+
+    monkeypatch.setattr(plan_repository, "load_plan", load_then_race)
+    response = await put(planning, pid, {"sections": {"warning_signs": [SIGN]}})
+    assert raced == [2]
+    assert response.status_code == 200, response.text
+    assert response.json()["version"] == 2
+    kinds = [e.event_type for e in await planning.runtime.store.read_stream(f"plan-{pid}")]
+    assert kinds == ["PlanCreated", "PlanVersionRecorded", "PlanRiskLevelNoted", "PlanUpdated", "PlanVersionRecorded"]
+
+
 async def test_the_current_plan_read_model_can_be_rebuilt_from_the_event_store(planning, kafka_bootstrap):
     pid = await with_plan(planning, kafka_bootstrap)
     assert (await put(planning, pid, {"sections": {"warning_signs": [SIGN]}, "status": "active"})).status_code == 200
