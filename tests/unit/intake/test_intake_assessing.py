@@ -2,6 +2,8 @@ from datetime import date
 from uuid import uuid4
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from intake_builders import NOW, assessment_order, enrol_order, phq9, when
 from pydantic import ValidationError
 
@@ -230,3 +232,30 @@ def test_a_bad_assessment_order_is_rejected_naming_the_field(sections, location)
     with pytest.raises(ValidationError) as raised:
         assessment_order(uuid4(), **sections)
     assert location in [tuple(e["loc"]) for e in raised.value.errors()]
+
+
+@given(st.lists(st.lists(st.integers(0, 3), min_size=9, max_size=9), min_size=1, max_size=6))
+@settings(deadline=None, max_examples=50)
+def test_risk_level_changed_is_emitted_exactly_when_the_level_changes_naming_the_previous_one(phq9_series):
+    pid, given = history()
+    events = list(given)
+    previous = None
+    for answers in phq9_series:
+        decided = record(events, pid, phq9=phq9(*answers))
+        level = RiskLevel(decided[0].risk_level)
+        changes = of_type(decided, RiskLevelChanged)
+        if level == previous:
+            assert changes == []
+        else:
+            [change] = changes
+            assert (change.previous_level, change.risk_level, change.reasons) == (
+                previous,
+                level,
+                decided[0].risk_reasons,
+            )
+        assert bool(of_type(decided, SafetyConcernRaised)) == (answers[8] > 0)
+        assert [f.score for f in of_type(decided, CoOccurringConditionFlagged)] == (
+            [sum(answers)] if sum(answers) >= 10 else []
+        )
+        events.extend(decided)
+        previous = level

@@ -1,5 +1,5 @@
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -181,3 +181,29 @@ def test_a_wrong_item_count_says_how_many_answers_were_expected(model, count):
     [error] = raised.value.errors()
     assert error["type"] == "wrong_item_count"
     assert error["msg"] == f"expected {count} entries, got {count + 1}"
+
+
+@given(
+    st.lists(st.integers(0, 4), min_size=17, max_size=17),
+    st.dictionaries(st.sampled_from(["7A", "7B", "7C", "7D", "7E", "7F", "7G"]), st.integers(0, 4)),
+)
+@settings(deadline=None)
+def test_bam_sub_items_7a_to_7g_never_change_a_subscale(answers, substances):
+    plain = ins.score_bam(ins.BamAnswers(answers=answers))
+    assert ins.score_bam(ins.BamAnswers(answers=answers, substances=substances)) == plain
+
+
+@pytest.mark.parametrize("rating", [0, 1, 2, 3, 4])
+def test_every_asam_rating_from_0_to_4_is_kept_as_entered_in_its_dimension(rating):
+    dims = {f"d{n}": 0 for n in range(1, 7)}
+    for d in dims:
+        ratings = ins.asam_ratings(ins.AsamAnswers(**{**dims, d: rating}))
+        assert getattr(ratings, d) == rating
+        assert sum(ratings.model_dump().values()) == rating
+
+
+@pytest.mark.parametrize("rating", [-1, 5])
+def test_an_asam_rating_outside_0_to_4_is_rejected_at_its_dimension(rating):
+    with pytest.raises(ValidationError) as raised:
+        ins.AsamAnswers.model_validate({"d1": 0, "d2": 0, "d3": rating, "d4": 0, "d5": 0, "d6": 0})
+    assert [tuple(e["loc"]) for e in raised.value.errors()] == [("d3",)]
