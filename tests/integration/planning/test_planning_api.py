@@ -107,6 +107,13 @@ async def test_reading_needs_a_token_and_participants_see_only_their_own_plan(pl
     assert (await planning.client.get(f"/v1/participants/{pid}/plan", headers=own)).status_code == 200
     assert (await planning.client.get(f"/v1/participants/{pid}/plan", headers=someone)).status_code == 404
     assert (await put(planning, pid, {"sections": {"goals": []}}, headers=own)).status_code == 403
+    integration = bearer(sub="ehr-bridge", agency_id=AGENCY, roles=("integration",))
+    for who in (own, integration):
+        assert (await planning.client.post(f"/v1/participants/{pid}/plan", headers=who, json={})).status_code == 403
+        assert (await put(planning, pid, {"status": "active"}, headers=who)).status_code == 403
+    assert (await planning.client.get(f"/v1/participants/{pid}/plan/history", headers=own)).status_code == 200
+    assert (await planning.client.get(f"/v1/participants/{pid}/plan/history", headers=someone)).status_code == 404
+    assert await stream_length(planning, pid) == 2
 
 
 # --- revise with If-Match -----------------------------------------------------------------------------
