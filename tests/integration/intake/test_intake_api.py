@@ -541,3 +541,23 @@ async def test_the_disclosure_ledger_answers_for_the_last_three_and_six_years(in
     assert await ledger(years=3) == [recent, str(old["two years"])]
     assert await ledger(years=6) == [recent, str(old["two years"]), str(old["four years"])]
     assert await ledger() == [recent, str(old["two years"]), str(old["four years"]), str(old["seven years"])]
+
+
+async def test_the_queue_puts_the_longest_wait_first_and_leaves_out_the_discharged(intake):
+    agency = Agency(intake.client)
+    first = await agency.enrol(specialist_id=None)
+    second = await agency.enrol(specialist_id=None)
+    assigned = await agency.enrol()
+    leaving = await agency.enrol(specialist_id=None)
+
+    async def queue() -> list[str]:
+        return [p["participant_id"] for p in (await agency.get("/v1/assignment-queue")).json()["waiting"]]
+
+    assert await queue() == [first, second, leaving]
+    await agency.post(f"/v1/participants/{leaving}/discharge", {"reason": "declined_support"})
+    await agency.delete(f"/v1/participants/{assigned}/specialist")  # back to the queue: waits from now
+    assert await queue() == [first, second, assigned]
+    await agency.put(f"/v1/participants/{first}/specialist", {"specialist_id": "spec-7"})
+    assert await queue() == [second, assigned]
+    r = await agency.delete(f"/v1/participants/{leaving}/specialist")
+    assert (r.status_code, fields(r)) == (409, {"participant_id"})
