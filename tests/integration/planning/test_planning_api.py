@@ -94,9 +94,15 @@ async def test_a_missing_plan_and_another_agencys_plan_both_answer_404(planning,
     pid = await with_plan(planning, kafka_bootstrap)
     other = bearer(sub="specialist-x", agency_id="agency-elsewhere")
     for who, whose in ((STAFF, uuid.uuid4()), (other, pid)):
-        for path in ("plan", "plan/history", "plan/fhir"):
+        for path in ("plan", "plan?version=1", "plan?as_of=2100-01-01T00:00:00Z", "plan/history", "plan/fhir"):
             response = await planning.client.get(f"/v1/participants/{whose}/{path}", headers=who)
             assert response.status_code == 404, (path, response.text)
+    edit = await put(planning, pid, {"status": "active"}, headers=other)
+    assign = await planning.client.post(
+        f"/v1/participants/{pid}/plan/education-modules", headers=other, json={"module": "recovery-process"}
+    )
+    assert (edit.status_code, assign.status_code) == (404, 404)
+    assert await stream_length(planning, pid) == 2
 
 
 async def test_reading_needs_a_token_and_participants_see_only_their_own_plan(planning, kafka_bootstrap):
