@@ -12,7 +12,7 @@ import pytest
 from planning_support import AGENCY, all_planning_records, event_names, payload, planning_records, publish
 
 from services.planning.projections.current_plan import rebuild_current_plans
-from shared.catalogue.intake import ParticipantEnrolled
+from shared.catalogue.intake import DischargeReason, ParticipantDischarged, ParticipantEnrolled
 from shared.testing.auth import bearer
 from shared.testing.kafka import eventually
 from shared.testing.services import RunningService
@@ -84,7 +84,21 @@ async def test_a_second_plan_for_the_same_participant_is_a_conflict(planning, ka
 
 async def test_a_plan_needs_a_participant_enrolled_in_the_callers_agency(planning, kafka_bootstrap):
     stranger = await enrolled(planning, kafka_bootstrap, agency="agency-elsewhere")
-    for pid in (uuid.uuid4(), stranger):
+    left = await enrolled(planning, kafka_bootstrap)
+    await publish(
+        kafka_bootstrap,
+        "intake",
+        ParticipantDischarged(
+            participant_id=left, reason=DischargeReason.PLAN_COMPLETED, discharged_at=datetime.now(UTC)
+        ),
+    )
+    await eventually(
+        lambda: planning.runtime.pool.fetchval(
+            "SELECT discharged_at FROM planning_participants WHERE participant_id = $1", left
+        ),
+        message="the discharge to reach planning",
+    )
+    for pid in (uuid.uuid4(), stranger, left):
         response = await planning.client.post(f"/v1/participants/{pid}/plan", headers=STAFF, json={})
         assert response.status_code == 404, response.text
         assert response.headers["content-type"] == "application/problem+json"
