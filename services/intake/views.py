@@ -240,6 +240,17 @@ async def disclosures(
     ]
 
 
+async def access_log(pool: asyncpg.Pool, agency_id: str, participant_id: UUID) -> list[dict[str, Any]]:
+    """Who read or exported this participant's data, newest first (kept, append-only, for 6 years+)."""
+    await _require(pool, agency_id, participant_id)
+    rows = await pool.fetch(
+        "SELECT at, actor, action FROM access_log WHERE participant_id = $1 AND agency_id = $2 ORDER BY id DESC",
+        participant_id,
+        agency_id,
+    )
+    return [{"at": _iso(r["at"]), "actor": r["actor"], "action": r["action"]} for r in rows]
+
+
 async def _require(pool: asyncpg.Pool, agency_id: str, participant_id: UUID) -> None:
     found = await pool.fetchval(
         "SELECT 1 FROM participants WHERE participant_id = $1 AND agency_id = $2", participant_id, agency_id

@@ -21,7 +21,7 @@ from services.intake.domain.enrolment import (
     SpecialistChoice,
     SupportContactConsentForm,
 )
-from services.intake.entrypoints.common import Json, now, staff
+from services.intake.entrypoints.common import Json, auditors, now, staff
 from shared.auth import Principal
 from shared.runtime import Runtime, command_metadata, runtime
 
@@ -81,6 +81,16 @@ async def get_participant(
     found = await views.participant(rt.pool, caller.agency_id, participant_id)
     await log_access(rt.pool, participant_id, caller.agency_id, caller.sub, "read participant")
     return found
+
+
+@router.get("/participants/{participant_id}/access-log")
+async def access_log(
+    participant_id: UUID, caller: Principal = Depends(auditors), rt: Runtime = Depends(runtime)
+) -> Json:
+    """Every read or export of this participant's data by user (supervisors and agency admins)."""
+    found = await views.access_log(rt.pool, caller.agency_id, participant_id)
+    await log_access(rt.pool, participant_id, caller.agency_id, caller.sub, "read access log")
+    return {"access_log": found}
 
 
 @router.put("/participants/{participant_id}/specialist")

@@ -50,7 +50,8 @@ AGENCY_ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/v1/participants", None),
     ("GET", "/v1/assignment-queue", None),
 ]
-ALL_ROUTES = AGENCY_ROUTES + PARTICIPANT_ROUTES
+AUDIT_ROUTE: tuple[str, str, Any] = ("GET", "/v1/participants/{pid}/access-log", None)
+ALL_ROUTES = [*AGENCY_ROUTES, *PARTICIPANT_ROUTES, AUDIT_ROUTE]
 
 
 async def call(client: Any, method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
@@ -255,3 +256,32 @@ async def test_a_refused_read_leaves_no_audit_row_for_the_participant(intake):
     await stranger.get(f"/v1/participants/{records['pid']}")
     count = await intake.runtime.pool.fetchval("SELECT count(*) FROM access_log WHERE agency_id = $1", stranger.id)
     assert count == 0
+
+
+async def test_supervisors_and_admins_can_see_who_read_a_record_specialists_cannot(intake):
+    agency = Agency(intake.client)
+    records = await owned_records(agency)
+    pid = records["pid"]
+    reader = bearer(sub="curious-specialist", agency_id=agency.id, roles=("specialist",))
+    await intake.client.get(f"/v1/participants/{pid}/assessments/{records['aid']}/fhir", headers=reader)
+    r = await intake.client.get(f"/v1/participants/{pid}/access-log", headers=reader)
+    assert r.status_code == 403
+    for role in ("supervisor", "agency_admin"):
+        auditor = bearer(sub=f"{role}-9", agency_id=agency.id, roles=(role,))
+        r = await intake.client.get(f"/v1/participants/{pid}/access-log", headers=auditor)
+        assert r.status_code == 200
+        entries = r.json()["access_log"]
+        assert ("curious-specialist", f"export assessment {records['aid']}") in [
+            (e["actor"], e["action"]) for e in entries
+        ]
+        assert entries[0]["at"]
+    r = await intake.client.get(f"/v1/participants/{pid}/access-log", headers=auditor)
+    assert [(e["actor"], e["action"]) for e in r.json()["access_log"][:2]] == [
+        ("agency_admin-9", "read access log"),
+        ("supervisor-9", "read access log"),
+    ]
+    stranger = bearer(sub="s", agency_id="agency-elsewhere", roles=("supervisor",))
+    theirs = await intake.client.get(f"/v1/participants/{pid}/access-log", headers=stranger)
+    nobody = await intake.client.get(f"/v1/participants/{uuid.uuid4()}/access-log", headers=stranger)
+    assert theirs.status_code == nobody.status_code == 404
+    assert theirs.json() == nobody.json()
