@@ -46,6 +46,8 @@ def test_any_sequence_of_edits_keeps_versions_contiguous_and_moves_within_the_li
             continue  # a refused edit leaves the history exactly as it was
         records = [e for e in new if isinstance(e, PlanVersionRecorded)]
         assert len(records) == (1 if new else 0)
+        # every event of the decision speaks of the one new version
+        assert {e.model_dump()["version"] for e in new} <= {state.version + 1}
         for e in new:
             if isinstance(e, GoalStatusChanged):
                 assert e.to_status in GOAL_TRANSITIONS[e.from_status]
