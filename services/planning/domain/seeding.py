@@ -6,15 +6,15 @@ The rules (documented in docs/planning.md):
   the trigger by id, with the library's first suggestions for that category; category names are
   matched loosely (case, hyphens, spaces), unknown ones are skipped, and a repeat of the same
   (trigger, category) pair gives one situation;
-* each BAM protective item scored 0 or 1 (of 4) becomes a proposed goal; when only the protective
-  subscale is known and it is at or below 12, one general goal stands in for the items;
+* a BAM protective-factors subscale at or below 12 (of 24) becomes a proposed goal to strengthen
+  them (intake publishes the subscales, not the item answers);
 * a BARC-10 total below 47 adds a goal to grow recovery capital.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -23,18 +23,9 @@ from services.planning.domain.sections import CopingStrategy, Goal, HighRiskSitu
 from services.planning.domain.strategies import SITUATION_DESCRIPTIONS, suggested_for
 from shared.catalogue.planning import PlanStatus, SituationCategory
 
-WEAK_BAM_ITEM = 1
 BAM_PROTECTIVE_CONCERN = 12
 BARC10_REMISSION = 47
 
-BAM_ITEM_GOALS: dict[int, str] = {
-    9: "Build confidence in staying abstinent: list past situations handled without using and what helped.",
-    10: "Go to a mutual-help or peer group meeting every week.",
-    12: "Find a source of meaning or spiritual support that fits (faith, values, nature, community).",
-    13: "Spend time every week in work, study or volunteering.",
-    14: "Make a plan with the specialist for a steady, legal income that covers necessities.",
-    16: "Be in touch with a supportive family member or friend at least twice a week.",
-}
 BAM_GENERAL_GOAL = "Strengthen protective factors: supportive contacts, meaningful activity and group meetings."
 BARC10_GOAL = (
     "Grow recovery capital in the weakest areas the BARC-10 showed (for example housing, "
@@ -59,7 +50,6 @@ class AssessmentFacts:
     risk_level: str
     completed_at: datetime
     triggers: tuple[TriggerFacts, ...] = ()
-    bam_protective_items: Mapping[int, int] | None = field(default=None, hash=False)
     bam_protective_subscale: int | None = None
     barc10_total: int | None = None
 
@@ -92,13 +82,7 @@ def _situations(triggers: Iterable[TriggerFacts]) -> tuple[HighRiskSituation, ..
 
 def _goals(facts: AssessmentFacts) -> tuple[Goal, ...]:
     texts: list[str] = []
-    if facts.bam_protective_items:
-        texts += [
-            BAM_ITEM_GOALS[item]
-            for item in sorted(facts.bam_protective_items)
-            if item in BAM_ITEM_GOALS and facts.bam_protective_items[item] <= WEAK_BAM_ITEM
-        ]
-    elif facts.bam_protective_subscale is not None and facts.bam_protective_subscale <= BAM_PROTECTIVE_CONCERN:
+    if facts.bam_protective_subscale is not None and facts.bam_protective_subscale <= BAM_PROTECTIVE_CONCERN:
         texts.append(BAM_GENERAL_GOAL)
     if facts.barc10_total is not None and facts.barc10_total < BARC10_REMISSION:
         texts.append(BARC10_GOAL)
