@@ -479,7 +479,8 @@ async def test_the_openapi_document_describes_every_intake_route(intake):
     paths = (await intake.client.get("/openapi.json")).json()["paths"]
     for path in ("/v1/participants", "/v1/assignment-queue", "/v1/participants/{participant_id}/assessments",
                  "/v1/participants/{participant_id}/consents", "/v1/participants/{participant_id}/referrals",
-                 "/v1/participants/{participant_id}/disclosures"):  # fmt: skip
+                 "/v1/participants/{participant_id}/disclosures",
+                 "/v1/participants/{participant_id}/access-log"):  # fmt: skip
         assert path in paths
     schema = paths["/v1/participants/{participant_id}/assessments"]["post"]["requestBody"]
     assert schema["content"]["application/json"]["schema"]["$ref"].endswith("/AssessmentForm")
