@@ -44,6 +44,21 @@ def migrate(dsn: str, migrations_dir: Path) -> None:
     command.upgrade(cfg, "head")
 
 
+MIGRATION_LOCK = 0x57A7_0001  # advisory lock key: one migrator per database at a time
+
+
 async def migrate_async(dsn: str, migrations_dir: Path) -> None:
-    """:func:`migrate` off the event loop (Alembic's async env runs its own loop)."""
-    await asyncio.to_thread(migrate, dsn, migrations_dir)
+    """:func:`migrate` off the event loop (Alembic's async env runs its own loop).
+
+    Replicas or workers starting together would race to create the same tables; an advisory lock
+    lets the first one migrate and the others find the schema at head.
+    """
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        try:
+            await asyncio.to_thread(migrate, dsn, migrations_dir)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+    finally:
+        await conn.close()
