@@ -3,6 +3,8 @@ dependency, health and metrics endpoints."""
 
 from __future__ import annotations
 
+import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -13,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Authenticator, AuthError, Principal
 from shared.domain import DomainError
@@ -35,11 +38,22 @@ def problem(status: int, title: str, detail: str | None = None, *, code: str = "
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
-def _validation_problem(_: Request, exc: Exception) -> JSONResponse:
+def _field(err: Any) -> str:
+    if err.get("type") == "json_invalid":  # pydantic locates it at a character offset
+        return "body"
+    return ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+
+
+def _validation_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    # FastAPI parses the body before any dependency runs: authenticate first, so that a request
+    # without a valid token is a 401 whatever its body, as it is everywhere else.
+    try:
+        authenticate(request)
+    except AuthError as refused:
+        return _auth_problem(request, refused)
     errors = [
-        {"field": ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body",
-         "message": err.get("msg", "invalid"), "type": err.get("type")}
+        {"field": _field(err), "message": err.get("msg", "invalid"), "type": err.get("type")}
         for err in exc.errors()
     ]
     return problem(422, "Invalid request", f"{len(errors)} invalid field(s)", code="validation-error",
@@ -78,17 +92,7 @@ def install_conventions(app: FastAPI, service: str) -> None:
     app.add_exception_handler(ConcurrencyError, _concurrency_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
 
-    @app.middleware("http")
-    async def correlate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        correlation_id = request.headers.get("x-correlation-id") or str(uuid.uuid4())
-        request.state.correlation_id = correlation_id
-        structlog.contextvars.bind_contextvars(correlation_id=correlation_id, service=service)
-        with LATENCY.labels(service, request.method).time():
-            response = await call_next(request)
-        REQUESTS.labels(service, request.method, str(response.status_code)).inc()
-        response.headers["x-correlation-id"] = correlation_id
-        structlog.contextvars.clear_contextvars()
-        return response
+    app.add_middleware(CorrelationMiddleware, service=service)
 
     @app.get("/health/live", include_in_schema=False)
     async def live() -> dict[str, str]:
@@ -99,17 +103,79 @@ def install_conventions(app: FastAPI, service: str) -> None:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-def principal(request: Request) -> Principal:
-    """FastAPI dependency: the authenticated caller (401 problem otherwise)."""
+_CORRELATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def correlation_id_from(header: bytes | None) -> str:
+    """The caller's correlation id if it is a plain token, else a new one.
+
+    It travels on Kafka headers and into logs, so free text (which could identify someone) is
+    never accepted from a client.
+    """
+    if header:
+        candidate = header.decode("latin-1")
+        if _CORRELATION_ID.fullmatch(candidate):
+            return candidate
+    return str(uuid.uuid4())
+
+
+class CorrelationMiddleware:
+    """Pure ASGI middleware: correlation id in, out, and in every log line; request metrics.
+
+    (Starlette's BaseHTTPMiddleware costs a task and a stream per request on the hot path.)
+    """
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        raw = dict(scope.get("headers") or ()).get(b"x-correlation-id")
+        correlation_id = correlation_id_from(raw)
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+        method = scope.get("method", "")
+        status = {"code": 500}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-correlation-id", correlation_id.encode())]
+            await send(message)
+
+        structlog.contextvars.bind_contextvars(correlation_id=correlation_id, service=self.service)
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            LATENCY.labels(self.service, method).observe(time.perf_counter() - started)
+            REQUESTS.labels(self.service, method, str(status["code"])).inc()
+            structlog.contextvars.clear_contextvars()
+
+
+async def principal(request: Request) -> Principal:
+    """FastAPI dependency: the authenticated caller (401 problem otherwise).
+
+    Dependencies are ``async def`` on purpose: FastAPI runs plain ``def`` ones in a worker
+    thread, and at hundreds of requests per second those hand-offs cost more than the check.
+    """
+    return authenticate(request)
+
+
+def authenticate(request: Request) -> Principal:
+    """The authenticated caller of ``request`` (raises AuthError)."""
     authenticator: Authenticator = request.app.state.authenticator
     return authenticator.authenticate(request)
 
 
-def require_roles(*roles: str) -> Callable[[Request], Principal]:
+def require_roles(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
     """FastAPI dependency factory: the caller must hold one of ``roles`` (403 otherwise)."""
 
-    def dependency(request: Request) -> Principal:
-        caller = principal(request)
+    async def dependency(request: Request) -> Principal:
+        caller = authenticate(request)
         if not caller.has_any(*roles):
             raise AuthError(f"requires one of the roles: {', '.join(roles)}", status=403)
         return caller

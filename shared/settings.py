@@ -24,6 +24,7 @@ class ServiceSettings(BaseSettings):
     kafka_replication_factor: int = 1
     http_host: str = "127.0.0.1"
     http_port: int | None = None
+    http_workers: int = 1
     jwt_secret: str = Field(default="waypoint-development-secret-change-me-0123456789")
     jwt_jwks_url: str | None = None
     jwt_audience: str | None = None

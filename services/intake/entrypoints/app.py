@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.intake.application.consents import consent_expiry_loop
-from services.intake.entrypoints import problems
 from services.intake.entrypoints.api import router
 from shared.runtime import Runtime, create_service_app
 from shared.settings import ServiceSettings
@@ -25,5 +24,4 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app = create_service_app(
         "intake", routers=[router], migrations=MIGRATIONS, background=_background, settings=settings
     )
-    problems.install(app)
     return app

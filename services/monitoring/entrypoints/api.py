@@ -15,35 +15,19 @@ from services.monitoring.domain.durations import format_duration
 from services.monitoring.domain.monitor_state import MonitorState
 from services.monitoring.projections import caseload, overview, timeline
 from shared.auth import AuthError, Principal
-from shared.http import principal
+from shared.http import principal, require_roles
 from shared.runtime import Runtime, command_metadata, runtime
 
 router = APIRouter(prefix="/v1")
 STAFF = ("specialist", "supervisor", "agency_admin")
 
 
-# Async dependencies: FastAPI runs plain ``def`` dependencies in a worker thread, and at hundreds
-# of requests per second the thread hand-offs cost more than the checks themselves.
-async def caller_of(request: Request) -> Principal:
-    return principal(request)
+caller_of = principal
+runtime_of = runtime
 
 
-def _requires(*roles: str) -> Any:
-    async def dependency(request: Request) -> Principal:
-        caller = principal(request)
-        if not caller.has_any(*roles):
-            raise AuthError(f"requires one of the roles: {', '.join(roles)}", status=403)
-        return caller
-
-    return dependency
-
-
-async def runtime_of(request: Request) -> Runtime:
-    return runtime(request)
-
-
-staff = _requires(*STAFF)
-managers = _requires("supervisor", "agency_admin")
+staff = require_roles(*STAFF)
+managers = require_roles("supervisor", "agency_admin")
 
 
 def now_of(rt: Runtime) -> datetime:

@@ -1,0 +1,48 @@
+"""Conventions every service shares, checked on intake: auth, problem details, correlation ids, health."""
+
+import pytest
+
+from shared.http import correlation_id_from
+from shared.testing.auth import bearer
+from shared.testing.services import running_service
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+async def intake(kafka_bootstrap, database_url):
+    async with running_service("intake", kafka_bootstrap=kafka_bootstrap, database_url=database_url) as svc:
+        yield svc
+
+
+async def test_health_and_metrics_need_no_token_and_readiness_checks_database_and_kafka(intake):
+    assert (await intake.client.get("/health/live")).status_code == 200
+    ready = await intake.client.get("/health/ready")
+    assert ready.status_code == 200 and ready.json()["checks"] == {"database": True, "kafka": True}
+    metrics = await intake.client.get("/metrics")
+    assert metrics.status_code == 200 and "waypoint_http_requests_total" in metrics.text
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer not-a-jwt"}, {"Authorization": "Basic abc"},
+                                     bearer(secret="some-other-secret-of-sufficient-length-0123456789")])
+async def test_a_request_without_a_valid_token_is_401_whatever_its_body(intake, headers):
+    response = await intake.client.post("/v1/participants", content=b"{not json",
+                                        headers={**headers, "content-type": "application/json"})
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_malformed_json_is_a_422_problem_naming_the_body(intake):
+    response = await intake.client.post("/v1/participants", content=b"{not json",
+                                        headers={**bearer(), "content-type": "application/json"})
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["body"]
+
+
+async def test_a_plain_correlation_id_is_kept_and_free_text_is_replaced(intake):
+    kept = await intake.client.get("/health/live", headers={"x-correlation-id": "req-42.a:b"})
+    assert kept.headers["x-correlation-id"] == "req-42.a:b"
+    replaced = await intake.client.get("/health/live", headers={"x-correlation-id": "Alex Smith, 555-0100"})
+    assert replaced.headers["x-correlation-id"] != "Alex Smith, 555-0100"
+    assert correlation_id_from(None) != correlation_id_from(None)
