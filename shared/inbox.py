@@ -5,6 +5,10 @@ savepoint: the record's id goes into ``inbox`` (consumer, event_id) and, only if
 yet, the handler runs. A redelivered record therefore changes nothing. Offsets are committed to
 Kafka only after the transaction committed, so a crash in between means redelivery, never loss.
 
+A consumer may also give a batch handler (read models that can apply many events at once):
+one inbox insert for the batch, one handler call with the events not seen before; if that fails
+for a reason that is not transient, the batch is processed record by record to isolate the bad one.
+
 Records that can never succeed (undecodable, unknown type or version, invalid data, a domain rule
 that rejects them) go to the service's dead-letter topic with the reason and their origin in
 headers, and the consumer moves on. Transient failures (database or broker unavailable, a
@@ -35,6 +39,8 @@ from shared.uow import UnitOfWork, caused_by
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[ReceivedEvent, UnitOfWork], Awaitable[None]]
+#: Optional fast path for read models: applies a whole batch of events not seen before.
+BatchHandler = Callable[[asyncpg.Connection, list[ReceivedEvent]], Awaitable[None]]
 
 CONSUMED = Counter("waypoint_events_consumed_total", "Events handled by a consumer", ["consumer"])
 DUPLICATES = Counter("waypoint_events_duplicate_total", "Redelivered events skipped", ["consumer"])
@@ -80,6 +86,7 @@ class EventConsumer:
         bootstrap: str,
         batch_size: int = 500,
         max_attempts: int = 5,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
         self.name = name
         self.group_id = f"waypoint.{service}.{name}"
@@ -91,6 +98,7 @@ class EventConsumer:
         self._bootstrap = bootstrap
         self._batch_size = batch_size
         self._max_attempts = max_attempts
+        self._batch_handler = batch_handler
         self._failures: dict[tuple[str, int, int], int] = {}
         self.started = asyncio.Event()
 
@@ -154,6 +162,51 @@ class EventConsumer:
                 backoff = min(backoff * 2, 10.0)
 
     async def _process(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, str]]:
+        if self._batch_handler is not None:
+            try:
+                return await self._process_batch(records, self._batch_handler)
+            except TRANSIENT:
+                raise
+            except Exception as exc:  # isolate the culprit record by record, then dead-letter it
+                log.warning("batch path failed, processing record by record", consumer=self.group_id,
+                            error=repr(exc))
+        return await self._process_each(records)
+
+    async def _process_batch(
+        self, records: list[ConsumerRecord], apply: BatchHandler
+    ) -> list[tuple[ConsumerRecord, str]]:
+        """One transaction, one inbox insert and one handler call for the whole batch."""
+        dead: list[tuple[ConsumerRecord, str]] = []
+        events: list[ReceivedEvent] = []
+        for record in records:
+            try:
+                events.append(
+                    cloudevents.decode(record.topic, record.partition, record.offset, record.value, record.headers)
+                )
+            except PoisonRecord as exc:
+                dead.append((record, str(exc)))
+        async with self._pool.acquire() as conn, conn.transaction():
+            new_ids = {
+                r["event_id"]
+                for r in await conn.fetch(
+                    "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING"
+                    " RETURNING event_id",
+                    self.group_id,
+                    [e.event_id for e in events],
+                )
+            }
+            fresh = []
+            for e in events:
+                if e.event_id in new_ids:
+                    new_ids.discard(e.event_id)  # delivered twice within one batch: once
+                    fresh.append(e)
+            if fresh:
+                await apply(conn, fresh)
+        CONSUMED.labels(self.group_id).inc(len(fresh))
+        DUPLICATES.labels(self.group_id).inc(len(events) - len(fresh))
+        return dead
+
+    async def _process_each(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, str]]:
         dead: list[tuple[ConsumerRecord, str]] = []
         async with self._pool.acquire() as conn, conn.transaction():
             for record in records:

@@ -29,7 +29,7 @@ from shared.envelope import Metadata
 from shared.events import SERVICES
 from shared.eventstore.postgres import PostgresEventStore
 from shared.http import install_conventions, problem
-from shared.inbox import EventConsumer, Handler, dlq_topic
+from shared.inbox import BatchHandler, EventConsumer, Handler, dlq_topic
 from shared.observability import configure_logging
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings, load_settings
@@ -45,6 +45,7 @@ class ConsumerSpec:
     name: str
     topics: Sequence[str]
     handler: Handler
+    batch_handler: BatchHandler | None = None
 
 
 @dataclass
@@ -147,6 +148,7 @@ def create_service_app(
             consumer = EventConsumer(
                 name=spec.name, service=service, topics=spec.topics, handler=spec.handler, pool=pool,
                 store=rt.store, bootstrap=cfg.kafka_bootstrap_servers, batch_size=cfg.consumer_batch_size,
+                batch_handler=spec.batch_handler,
             )
             rt.consumers.append(consumer)
             rt.tasks.append(asyncio.create_task(consumer.run(), name=f"{service}-{spec.name}"))

@@ -27,22 +27,15 @@ def create_app(settings: ServiceSettings | None = None, monitoring: MonitoringSe
 
     def consumers(rt: Runtime) -> list[ConsumerSpec]:
         clock = rt.extras.setdefault("clock", utc_now)
-        return [ConsumerSpec("reactions", [topic_for("intake")], reactions.make_handler(clock))]
+        return [
+            ConsumerSpec("reactions", [topic_for("intake")], reactions.make_handler(clock)),
+            ConsumerSpec(read_models.CONSUMER, [topic_for(s) for s in SERVICES], read_models.apply,
+                         batch_handler=read_models.apply_fresh),
+        ]
 
     def background(rt: Runtime) -> Sequence[Coroutine[Any, Any, None]]:
-        read_model_consumer = read_models.ReadModelConsumer(
-            name=read_models.CONSUMER,
-            service="monitoring",
-            topics=[topic_for(s) for s in SERVICES],
-            handler=read_models.apply,
-            pool=rt.pool,
-            store=rt.store,
-            bootstrap=rt.settings.kafka_bootstrap_servers,
-            batch_size=rt.settings.consumer_batch_size,
-        )
-        rt.consumers.append(read_model_consumer)
         if not options.scheduler_enabled:
-            return [read_model_consumer.run()]
+            return []
         clock = rt.extras.setdefault("clock", utc_now)
         missed = [
             Scheduler(
@@ -56,7 +49,7 @@ def create_app(settings: ServiceSettings | None = None, monitoring: MonitoringSe
         ]
         milestones = Scheduler(rt.pool, MILESTONES, clock=clock, idle_poll_s=options.milestone_poll_s)
         rt.extras["schedulers"] = [*missed, milestones]
-        return [read_model_consumer.run(), *(s.run() for s in rt.extras["schedulers"])]
+        return [s.run() for s in rt.extras["schedulers"]]
 
     return create_service_app(
         "monitoring",

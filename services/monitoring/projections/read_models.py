@@ -1,13 +1,11 @@
 """The all-topics consumer: timeline, caseload and overview, applied a whole batch at a time.
 
-The kernel's consumer runs the handler once per record, each in a savepoint with its own inbox
-row: five or six round trips per event. At hundreds of check-ins per second that is what made the
-timeline lag, so this consumer keeps the kernel's run loop, offsets, retries and dead-lettering
-and replaces only the processing of a batch: one inbox insert for the whole batch (returning the
-ids not seen before), one timeline insert, one upsert per participant with the batch's merged
-caseload columns, one upsert per daily count. If a batch fails for a reason that is not
-transient, it falls back to the kernel's record-by-record processing, which isolates the bad
-record and dead-letters it.
+Per record, the kernel's consumer costs a savepoint and an inbox row: five or six round trips per
+event. At hundreds of check-ins per second that made the timeline lag, so this consumer gives the
+kernel a batch handler (``apply_fresh``): one timeline insert for the batch, one upsert per
+participant with the batch's merged caseload columns, one upsert per daily count. The kernel
+filters redeliveries with one inbox insert per batch and, if a batch fails for a reason that is
+not transient, falls back to ``apply`` record by record to isolate and dead-letter the bad one.
 """
 
 from __future__ import annotations
@@ -18,12 +16,9 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from aiokafka import ConsumerRecord
 
 from services.monitoring.projections import caseload, overview, timeline
-from shared import cloudevents
-from shared.cloudevents import PoisonRecord, ReceivedEvent
-from shared.inbox import TRANSIENT, EventConsumer
+from shared.cloudevents import ReceivedEvent
 from shared.uow import UnitOfWork
 
 CONSUMER = "read-models"
@@ -36,24 +31,8 @@ async def apply(received: ReceivedEvent, uow: UnitOfWork) -> None:
     await overview.apply(received, uow.conn)
 
 
-async def apply_batch(conn: asyncpg.Connection, consumer: str, events: list[ReceivedEvent]) -> int:
-    """Apply the events not yet in ``consumer``'s inbox; returns how many were new."""
-    if not events:
-        return 0
-    new_ids = {
-        r["event_id"]
-        for r in await conn.fetch(
-            "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING"
-            " RETURNING event_id",
-            consumer,
-            [e.event_id for e in events],
-        )
-    }
-    fresh: list[ReceivedEvent] = []
-    for e in events:
-        if e.event_id in new_ids:
-            new_ids.discard(e.event_id)  # a record delivered twice in one batch counts once
-            fresh.append(e)
+async def apply_fresh(conn: asyncpg.Connection, fresh: list[ReceivedEvent]) -> None:
+    """A whole batch of events not seen before (the kernel's inbox already filtered them)."""
     await timeline.apply_many(fresh, conn)
     merged: dict[UUID, tuple[str, dict[str, Any]]] = {}
     alerts: list[ReceivedEvent] = []
@@ -73,27 +52,3 @@ async def apply_batch(conn: asyncpg.Connection, consumer: str, events: list[Rece
     for e in alerts:
         await caseload.apply_alert(e, conn)
     await overview.add_counts(conn, dict(counts))
-    return len(fresh)
-
-
-class ReadModelConsumer(EventConsumer):
-    """The kernel's consumer with batch processing of the read models."""
-
-    async def _process(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, str]]:
-        dead: list[tuple[ConsumerRecord, str]] = []
-        events: list[ReceivedEvent] = []
-        for record in records:
-            try:
-                events.append(
-                    cloudevents.decode(record.topic, record.partition, record.offset, record.value, record.headers)
-                )
-            except PoisonRecord as exc:
-                dead.append((record, str(exc)))
-        try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                await apply_batch(conn, self.group_id, events)
-        except TRANSIENT:
-            raise
-        except Exception:
-            return await super()._process(records)  # record by record: finds and dead-letters the culprit
-        return dead

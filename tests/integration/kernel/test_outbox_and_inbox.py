@@ -234,3 +234,48 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_after_its_attempts(
         assert "gave up after 3 attempts" in header(dead[0], "dlq_reason")
     finally:
         await _stop(task)
+
+
+async def test_a_batch_handler_sees_each_event_once_and_a_failing_batch_falls_back_record_by_record(
+    kernel_db, kafka_bootstrap
+):
+    from shared.domain import InvalidCommand
+
+    pool, _ = kernel_db
+    topic = f"t.batch.{uuid.uuid4().hex[:8]}"
+    good, twice, bad = _enrolled(), _enrolled(), _enrolled()
+    batches = []
+
+    async def apply_fresh(conn, fresh):
+        batches.append([e.event_id for e in fresh])
+        if any(e.event_id == bad.event_id for e in fresh):
+            raise RuntimeError("one event in this batch breaks the bulk path")
+        await conn.executemany("INSERT INTO effects (event_id) VALUES ($1)", [(e.event_id,) for e in fresh])
+
+    async def apply_one(received, uow):
+        if received.event_id == bad.event_id:
+            raise InvalidCommand("cannot apply this one")
+        await uow.conn.execute("INSERT INTO effects (event_id) VALUES ($1)", received.event_id)
+
+    consumer = EventConsumer(
+        name=f"b-{uuid.uuid4().hex[:6]}", service="monitoring", topics=[topic], handler=apply_one, pool=pool,
+        store=PostgresEventStore(pool), bootstrap=kafka_bootstrap, batch_handler=apply_fresh,
+    )
+    for new in (good, twice, twice):
+        _, value, headers = cloudevents.encode(new, "intake")
+        await produce_raw(kafka_bootstrap, topic, value, key=b"same-partition", headers=headers)
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: pool.fetchval("SELECT count(*) FROM effects WHERE event_id = $1", twice.event_id),
+                         message="the first batch")
+        assert batches[0] == [good.event_id, twice.event_id]
+        for new in (bad, twice):
+            _, value, headers = cloudevents.encode(new, "intake")
+            await produce_raw(kafka_bootstrap, topic, value, key=b"same-partition", headers=headers)
+        dead = await collect(kafka_bootstrap, dlq_topic("monitoring"),
+                             lambda r: header(r, "dlq_original_topic") == topic)
+        assert [header(r, "ce_id") for r in dead] == [str(bad.event_id)]
+        counts = dict(await pool.fetch("SELECT event_id, count(*) FROM effects GROUP BY event_id"))
+        assert counts == {good.event_id: 1, twice.event_id: 1}
+    finally:
+        await _stop(task)
