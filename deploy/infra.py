@@ -185,8 +185,10 @@ def _stop_component(state_dir: Path, name: str, record: dict | None, remove: boo
     # have been rewritten, e.g. by a later start() under KAFKA_BOOTSTRAP_SERVERS): never leak it.
     if name == KAFKA:
         stopped |= NativeKafka(state_dir / "kafka").stop()
-    elif (state_dir / "postgres" / "data").exists():
-        stopped |= NativePostgres(state_dir / "postgres").stop()
+    else:
+        pg = NativePostgres(state_dir / "postgres")  # its data may live elsewhere (see _reachable_home)
+        if pg.data_dir.exists():
+            stopped |= pg.stop()
     return stopped
 
 
