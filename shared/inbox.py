@@ -18,7 +18,7 @@ serialization conflict) roll the batch back and retry it with backoff, skipping 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from shared import cloudevents
 from shared.cloudevents import PoisonRecord, ReceivedEvent
 from shared.domain import DomainError
+from shared.events import UnknownEventType, parse_type
 from shared.eventstore.base import ConcurrencyError, EventStore
 from shared.outbox import producer_for
 from shared.uow import UnitOfWork, caused_by
@@ -45,6 +46,7 @@ BatchHandler = Callable[[asyncpg.Connection, list[ReceivedEvent]], Awaitable[Non
 CONSUMED = Counter("waypoint_events_consumed_total", "Events handled by a consumer", ["consumer"])
 DUPLICATES = Counter("waypoint_events_duplicate_total", "Redelivered events skipped", ["consumer"])
 DEAD_LETTERED = Counter("waypoint_events_dead_lettered_total", "Records sent to the DLQ", ["consumer"])
+SKIPPED = Counter("waypoint_events_skipped_total", "Records of types a consumer does not handle", ["consumer"])
 RETRIES = Counter("waypoint_consumer_retries_total", "Batches retried after a failure", ["consumer"])
 
 TRANSIENT: tuple[type[BaseException], ...] = (
@@ -87,6 +89,7 @@ class EventConsumer:
         batch_size: int = 500,
         max_attempts: int = 5,
         batch_handler: BatchHandler | None = None,
+        event_types: Collection[str] | None = None,
     ) -> None:
         self.name = name
         self.group_id = f"waypoint.{service}.{name}"
@@ -99,6 +102,7 @@ class EventConsumer:
         self._batch_size = batch_size
         self._max_attempts = max_attempts
         self._batch_handler = batch_handler
+        self._event_types = frozenset(event_types) if event_types is not None else None
         self._failures: dict[tuple[str, int, int], int] = {}
         self.started = asyncio.Event()
 
@@ -162,6 +166,10 @@ class EventConsumer:
                 backoff = min(backoff * 2, 10.0)
 
     async def _process(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, str]]:
+        if self._event_types is not None:
+            records = [r for r in records if self._wanted(r)]
+            if not records:
+                return []
         if self._batch_handler is not None:
             try:
                 return await self._process_batch(records, self._batch_handler)
@@ -243,6 +251,23 @@ class EventConsumer:
         uow = UnitOfWork(conn=conn, store=self._store, service=self._service, metadata=caused_by(received))
         await self._handler(received, uow)
         CONSUMED.labels(self.group_id).inc()
+
+    def _wanted(self, record: ConsumerRecord) -> bool:
+        """False for a well-typed record of a type this consumer does not handle: it costs no
+        decoding and no database work. A record without a readable type is decoded (and, if it
+        is poison, dead-lettered) as usual."""
+        assert self._event_types is not None
+        for key, value in record.headers or ():
+            if key == "ce_type":
+                try:
+                    _, name, _ = parse_type(value.decode())
+                except (UnknownEventType, UnicodeDecodeError):
+                    return True
+                if name in self._event_types:
+                    return True
+                SKIPPED.labels(self.group_id).inc()
+                return False
+        return True
 
     def _count_failure(self, record: ConsumerRecord) -> int:
         key = (record.topic, record.partition, record.offset)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,8 @@ class ConsumerSpec:
     topics: Sequence[str]
     handler: Handler
     batch_handler: BatchHandler | None = None
+    #: event names the handler acts on; others are skipped before any decoding or database work
+    event_types: Collection[str] | None = None
 
 
 @dataclass
@@ -148,7 +150,7 @@ def create_service_app(
             consumer = EventConsumer(
                 name=spec.name, service=service, topics=spec.topics, handler=spec.handler, pool=pool,
                 store=rt.store, bootstrap=cfg.kafka_bootstrap_servers, batch_size=cfg.consumer_batch_size,
-                batch_handler=spec.batch_handler,
+                batch_handler=spec.batch_handler, event_types=spec.event_types,
             )
             rt.consumers.append(consumer)
             rt.tasks.append(asyncio.create_task(consumer.run(), name=f"{service}-{spec.name}"))

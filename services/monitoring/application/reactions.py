@@ -26,6 +26,10 @@ from shared.uow import UnitOfWork
 Clock = Callable[[], datetime]
 
 
+#: what the handler acts on (the consumer skips every other type before touching the database)
+HANDLED = frozenset({"ParticipantEnrolled", "AssessmentCompleted", "RiskLevelChanged", "ParticipantDischarged"})
+
+
 def make_handler(clock: Clock) -> Callable[[ReceivedEvent, UnitOfWork], Awaitable[None]]:
     async def on_intake_event(received: ReceivedEvent, uow: UnitOfWork) -> None:
         event, agency, now = received.event, received.agency_id, clock()

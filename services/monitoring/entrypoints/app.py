@@ -28,7 +28,8 @@ def create_app(settings: ServiceSettings | None = None, monitoring: MonitoringSe
     def consumers(rt: Runtime) -> list[ConsumerSpec]:
         clock = rt.extras.setdefault("clock", utc_now)
         return [
-            ConsumerSpec("reactions", [topic_for("intake")], reactions.make_handler(clock)),
+            ConsumerSpec("reactions", [topic_for("intake")], reactions.make_handler(clock),
+                         event_types=reactions.HANDLED),
             ConsumerSpec(read_models.CONSUMER, [topic_for(s) for s in SERVICES], read_models.apply,
                          batch_handler=read_models.apply_fresh),
         ]

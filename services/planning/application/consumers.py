@@ -38,6 +38,10 @@ def assessment_facts(e: AssessmentCompleted) -> AssessmentFacts:
     )
 
 
+#: what on_intake_event acts on (the consumer skips every other type before touching the database)
+INTAKE_EVENTS = frozenset({"ParticipantEnrolled", "AssessmentCompleted", "RiskLevelChanged", "ParticipantDischarged"})
+
+
 async def on_intake_event(received: ReceivedEvent, uow: UnitOfWork) -> None:
     """Enrolment and discharge keep the participant list; assessments and risk changes drive plans."""
     event, agency, now = received.event, received.agency_id, datetime.now(UTC)

@@ -5,7 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from services.planning.application.consumers import on_intake_event, on_monitoring_event
+from services.planning.application.consumers import INTAKE_EVENTS, on_intake_event, on_monitoring_event
 from services.planning.domain.lifecycle import PlanVersionConflict
 from services.planning.entrypoints import api, education_api
 from shared.cloudevents import topic_for
@@ -39,8 +39,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
         settings=settings,
         consumers=lambda rt: [
-            ConsumerSpec("plans", [topic_for("intake")], on_intake_event),
-            ConsumerSpec("relapses", [topic_for("monitoring")], on_monitoring_event),
+            ConsumerSpec("plans", [topic_for("intake")], on_intake_event, event_types=INTAKE_EVENTS),
+            ConsumerSpec("relapses", [topic_for("monitoring")], on_monitoring_event, event_types={"RelapseReported"}),
         ],
     )
     app.add_exception_handler(PlanVersionConflict, _stale_version)

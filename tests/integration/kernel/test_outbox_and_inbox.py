@@ -279,3 +279,38 @@ async def test_a_batch_handler_sees_each_event_once_and_a_failing_batch_falls_ba
         assert counts == {good.event_id: 1, twice.event_id: 1}
     finally:
         await _stop(task)
+
+
+async def test_types_a_consumer_does_not_handle_cost_no_database_work(kernel_db, kafka_bootstrap):
+    from shared.catalogue.intake import ParticipantDischarged
+
+    pool, _ = kernel_db
+    topic = f"t.types.{uuid.uuid4().hex[:8]}"
+    seen = []
+
+    async def only_discharges(received, uow):
+        seen.append(received.event_type)
+
+    consumer = EventConsumer(
+        name=f"f-{uuid.uuid4().hex[:6]}", service="monitoring", topics=[topic], handler=only_discharges, pool=pool,
+        store=PostgresEventStore(pool), bootstrap=kafka_bootstrap, event_types={"ParticipantDischarged"},
+    )
+    enrolled = _enrolled()
+    discharged = NewEvent(**{**enrolled.__dict__, "event_id": uuid.uuid4(),
+                             "event": ParticipantDischarged(participant_id=enrolled.participant_id, reason="plan_completed",
+                                                            discharged_at=datetime.now(UTC))})
+    for new in (enrolled, discharged):
+        _, value, headers = cloudevents.encode(new, "intake")
+        await produce_raw(kafka_bootstrap, topic, value, key=b"p", headers=headers)
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: _seen(seen), message="the discharge")
+        assert seen == ["ParticipantDischarged"]
+        inbox = await pool.fetch("SELECT event_id FROM inbox WHERE consumer = $1", consumer.group_id)
+        assert [r["event_id"] for r in inbox] == [discharged.event_id]
+    finally:
+        await _stop(task)
+
+
+async def _seen(items):
+    return bool(items)
