@@ -296,9 +296,9 @@ async def test_types_a_consumer_does_not_handle_cost_no_database_work(kernel_db,
         store=PostgresEventStore(pool), bootstrap=kafka_bootstrap, event_types={"ParticipantDischarged"},
     )
     enrolled = _enrolled()
-    discharged = NewEvent(**{**enrolled.__dict__, "event_id": uuid.uuid4(),
-                             "event": ParticipantDischarged(participant_id=enrolled.participant_id, reason="plan_completed",
-                                                            discharged_at=datetime.now(UTC))})
+    discharge = ParticipantDischarged(participant_id=enrolled.participant_id, reason="plan_completed",
+                                      discharged_at=datetime.now(UTC))
+    discharged = NewEvent(**{**enrolled.__dict__, "event_id": uuid.uuid4(), "event": discharge})
     for new in (enrolled, discharged):
         _, value, headers = cloudevents.encode(new, "intake")
         await produce_raw(kafka_bootstrap, topic, value, key=b"p", headers=headers)
