@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from deploy import infra
 from deploy.services import DEFAULT_PORTS, start_services, stop_services
 
 app = typer.Typer(add_completion=False, help="Waypoint development commands.")
-console = Console()
+# Wide enough for the timeline table when output is piped (rich assumes 80 columns then).
+console = Console(width=None if sys.stdout.isatty() else 150)
 STATE = infra.DEFAULT_STATE_DIR
 
 
