@@ -36,6 +36,15 @@ class EventStore(Protocol):
         """
         ...
 
+    async def append_streams(
+        self, groups: Sequence[tuple[Sequence[NewEvent], int]], *, conn: Any = None
+    ) -> None:
+        """Append to several streams at once: (events of one stream, its expected version) each.
+
+        All or nothing: if any stream is not at its expected version, ConcurrencyError.
+        """
+        ...
+
     async def read_stream(
         self, stream_id: str, *, from_version: int = 1, to_version: int | None = None, conn: Any = None
     ) -> list[StoredEvent]:

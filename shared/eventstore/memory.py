@@ -23,36 +23,54 @@ class InMemoryEventStore:
     async def append(
         self, events: Sequence[NewEvent], *, expected_version: int, conn: Any = None
     ) -> list[StoredEvent]:
-        stream_id = check_single_stream(events)
         async with self._lock:
-            stream = self._streams.setdefault(stream_id, [])
-            if len(stream) != expected_version:
-                raise ConcurrencyError(stream_id, expected_version)
-            if any(e.event_id in self._event_ids for e in events):
-                raise ValueError("duplicate event id")
-            now = datetime.now(UTC)
-            stored = [
-                StoredEvent(
-                    global_position=len(self._all) + i + 1,
-                    stream_id=stream_id,
-                    stream_type=e.stream_type,
-                    stream_version=expected_version + i + 1,
-                    event_id=e.event_id,
-                    event_type=e.event_type,
-                    schema_version=e.schema_version,
-                    agency_id=e.agency_id,
-                    participant_id=e.participant_id,
-                    occurred_at=e.occurred_at,
-                    recorded_at=now,
-                    data=e.event.model_dump(mode="json"),
-                    metadata=e.metadata,
-                )
-                for i, e in enumerate(events)
-            ]
-            stream.extend(stored)
-            self._all.extend(stored)
-            self._event_ids.update(e.event_id for e in events)
-            return stored
+            self._check(events, expected_version)
+            return self._append_checked(events, expected_version)
+
+    def _check(self, events: Sequence[NewEvent], expected_version: int) -> None:
+        stream_id = check_single_stream(events)
+        if len(self._streams.get(stream_id, [])) != expected_version:
+            raise ConcurrencyError(stream_id, expected_version)
+        if any(e.event_id in self._event_ids for e in events):
+            raise ValueError("duplicate event id")
+
+    def _append_checked(self, events: Sequence[NewEvent], expected_version: int) -> list[StoredEvent]:
+        stream_id = events[0].stream_id
+        stream = self._streams.setdefault(stream_id, [])
+        now = datetime.now(UTC)
+        stored = [
+            StoredEvent(
+                global_position=len(self._all) + i + 1,
+                stream_id=stream_id,
+                stream_type=e.stream_type,
+                stream_version=expected_version + i + 1,
+                event_id=e.event_id,
+                event_type=e.event_type,
+                schema_version=e.schema_version,
+                agency_id=e.agency_id,
+                participant_id=e.participant_id,
+                occurred_at=e.occurred_at,
+                recorded_at=now,
+                data=e.event.model_dump(mode="json"),
+                metadata=e.metadata,
+            )
+            for i, e in enumerate(events)
+        ]
+        stream.extend(stored)
+        self._all.extend(stored)
+        self._event_ids.update(e.event_id for e in events)
+        return stored
+
+    async def append_streams(
+        self, groups: Sequence[tuple[Sequence[NewEvent], int]], *, conn: Any = None
+    ) -> None:
+        """All groups or none, like the PostgreSQL store."""
+        non_empty = [(events, expected) for events, expected in groups if events]
+        async with self._lock:
+            for events, expected in non_empty:
+                self._check(events, expected)
+            for events, expected in non_empty:
+                self._append_checked(events, expected)
 
     async def read_stream(
         self, stream_id: str, *, from_version: int = 1, to_version: int | None = None, conn: Any = None

@@ -36,6 +36,57 @@ WHERE $12::int = 0 OR EXISTS (SELECT 1 FROM events WHERE stream_id = $1 AND stre
 RETURNING global_position, recorded_at
 """
 
+# Many streams in one statement (a scheduler deciding for hundreds of participants at once). Each
+# row carries its stream's expected version: the primary key rejects a stream that moved on, the
+# EXISTS guard one that never reached it (checked once per stream through its first new event).
+_APPEND_STREAMS = """
+INSERT INTO events (stream_id, stream_type, stream_version, event_id, event_type, schema_version,
+                    agency_id, participant_id, occurred_at, data, metadata)
+SELECT s, st, v, id, t, sv, a, p, o, d::jsonb, m::jsonb
+FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::uuid[], $6::text[], $7::int[], $8::text[],
+            $9::uuid[], $10::timestamptz[], $11::text[], $12::text[]) AS x(s, st, exp, v, id, t, sv, a, p, o, d, m)
+WHERE x.exp = 0 OR EXISTS (SELECT 1 FROM events e WHERE e.stream_id = x.s AND e.stream_version = x.exp)
+"""
+
+
+async def append_streams(conn: asyncpg.Connection, groups: Sequence[tuple[Sequence[NewEvent], int]]) -> None:
+    """Append several streams' events in one statement, inside the caller's transaction.
+
+    ``groups`` holds (events of one stream, that stream's expected version). Either every stream
+    gets its events or :class:`ConcurrencyError` is raised and the caller's transaction must roll
+    back.
+    """
+    rows: list[tuple[NewEvent, int, int]] = []
+    for events, expected in groups:
+        if events:
+            check_single_stream(events)
+        rows.extend((e, expected, expected + i) for i, e in enumerate(events, start=1))
+    if not rows:
+        return
+    try:
+        status = await conn.execute(
+            _APPEND_STREAMS,
+            [e.stream_id for e, _, _ in rows],
+            [e.stream_type for e, _, _ in rows],
+            [exp for _, exp, _ in rows],
+            [v for _, _, v in rows],
+            [e.event_id for e, _, _ in rows],
+            [e.event_type for e, _, _ in rows],
+            [e.schema_version for e, _, _ in rows],
+            [e.agency_id for e, _, _ in rows],
+            [e.participant_id for e, _, _ in rows],
+            [e.occurred_at for e, _, _ in rows],
+            [orjson.dumps(e.event.model_dump(mode="json")).decode() for e, _, _ in rows],
+            [orjson.dumps(e.metadata.as_dict()).decode() for e, _, _ in rows],
+        )
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name == "events_pkey":
+            raise ConcurrencyError("several streams", -1) from None
+        raise
+    if int(status.split()[-1]) != len(rows):
+        raise ConcurrencyError("several streams", -1)
+
+
 _COLUMNS = (
     "global_position, stream_id, stream_type, stream_version, event_id, event_type, schema_version, "
     "agency_id, participant_id, occurred_at, recorded_at, data::text AS data, metadata::text AS metadata"
@@ -123,6 +174,16 @@ class PostgresEventStore:
             )
             for row, e, version, data in zip(rows, events, versions, datas, strict=True)
         ]
+
+    async def append_streams(
+        self, groups: Sequence[tuple[Sequence[NewEvent], int]], *, conn: Any = None
+    ) -> None:
+        """See :func:`append_streams`; runs in its own transaction without ``conn``."""
+        if conn is not None:
+            await append_streams(conn, groups)
+            return
+        async with self._pool.acquire() as own, own.transaction():
+            await append_streams(own, groups)
 
     async def read_stream(
         self, stream_id: str, *, from_version: int = 1, to_version: int | None = None, conn: Any = None

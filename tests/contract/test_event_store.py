@@ -116,3 +116,17 @@ async def test_an_event_id_is_stored_only_once(store):
 async def test_appending_to_two_streams_at_once_is_refused(store):
     with pytest.raises(ValueError):
         await store.append(_events("a", 1) + _events("b", 1), expected_version=0)
+
+
+async def test_several_streams_append_together_or_not_at_all(store):
+    a, b, fresh = f"a-{uuid4()}", f"b-{uuid4()}", f"c-{uuid4()}"
+    await store.append(_events(a, 1), expected_version=0)
+    await store.append(_events(b, 2), expected_version=0)
+    await store.append_streams([(_events(a, 2), 1), (_events(b, 1), 2), (_events(fresh, 1), 0)])
+    assert [len(await store.read_stream(s)) for s in (a, b, fresh)] == [3, 3, 1]
+
+    with pytest.raises(ConcurrencyError):  # b moved on: nothing of the batch is written
+        await store.append_streams([(_events(a, 1), 3), (_events(b, 1), 2)])
+    with pytest.raises(ConcurrencyError):  # a never reached version 9
+        await store.append_streams([(_events(a, 1), 9), (_events(fresh, 1), 1)])
+    assert [len(await store.read_stream(s)) for s in (a, b, fresh)] == [3, 3, 1]

@@ -22,7 +22,7 @@ from services.monitoring.domain.monitor_state import MonitorState, participant_m
 from shared import outbox
 from shared.envelope import Metadata, NewEvent
 from shared.events import DomainEvent, load_event
-from shared.eventstore.base import ConcurrencyError
+from shared.eventstore.postgres import append_streams
 
 SERVICE = "monitoring"
 STREAM_TYPE = participant_monitor.stream_type
@@ -72,61 +72,32 @@ async def load_many(
     return loaded
 
 
-_APPEND_MANY = """
-INSERT INTO events (stream_id, stream_type, stream_version, event_id, event_type, schema_version,
-                    agency_id, participant_id, occurred_at, data, metadata)
-SELECT s, $1, v, id, t, sv, a, p, o, d::jsonb, m::jsonb
-FROM unnest($2::text[], $3::int[], $4::uuid[], $5::text[], $6::int[], $7::text[], $8::uuid[],
-            $9::timestamptz[], $10::text[], $11::text[]) AS x(s, v, id, t, sv, a, p, o, d, m)
-"""
-
-
 async def append_many(
     conn: asyncpg.Connection, decided: Iterable[Decided], metadata: Metadata, now: datetime
 ) -> list[NewEvent]:
     """Append every decision's events to its stream and to the outbox, in the caller's transaction.
 
-    A stream that moved since it was read makes the whole statement fail with ConcurrencyError
-    (the primary key on stream id and version), as the kernel's store does for one stream.
+    One statement for all the streams (the kernel's ``append_streams``): a stream that moved
+    since it was read makes the whole batch fail with ConcurrencyError.
     """
-    new: list[NewEvent] = []
-    versions: list[int] = []
+    groups: list[tuple[list[NewEvent], int]] = []
     for d in decided:
-        for offset, event in enumerate(d.events, start=1):
-            new.append(
-                NewEvent(
-                    stream_id=stream_id(d.participant_id),
-                    stream_type=STREAM_TYPE,
-                    agency_id=d.agency_id,
-                    event=event,
-                    metadata=metadata,
-                    participant_id=d.participant_id,
-                    occurred_at=now,
-                )
+        events = [
+            NewEvent(
+                stream_id=stream_id(d.participant_id),
+                stream_type=STREAM_TYPE,
+                agency_id=d.agency_id,
+                event=event,
+                metadata=metadata,
+                participant_id=d.participant_id,
+                occurred_at=now,
             )
-            versions.append(d.expected_version + offset)
-    if not new:
-        return []
-    meta = orjson.dumps(metadata.as_dict()).decode()
-    try:
-        await conn.execute(
-            _APPEND_MANY,
-            STREAM_TYPE,
-            [n.stream_id for n in new],
-            versions,
-            [n.event_id for n in new],
-            [n.event_type for n in new],
-            [n.schema_version for n in new],
-            [n.agency_id for n in new],
-            [n.participant_id for n in new],
-            [n.occurred_at for n in new],
-            [orjson.dumps(n.event.model_dump(mode="json")).decode() for n in new],
-            [meta] * len(new),
-        )
-    except asyncpg.UniqueViolationError as exc:
-        if exc.constraint_name == "events_pkey":
-            raise ConcurrencyError("several participant-monitor streams", -1) from None
-        raise
+            for event in d.events
+        ]
+        if events:
+            groups.append((events, d.expected_version))
+    await append_streams(conn, groups)
+    new = [e for events, _ in groups for e in events]
     await outbox.enqueue(conn, SERVICE, new)
     return new
 
