@@ -247,18 +247,28 @@ class NativeKafka:
             )  # fmt: skip
         self.pid_file.write_text(f"{proc.pid}\n")
         try:
-            self.wait_ready(timeout)
+            self.wait_ready(timeout, child=proc)
         except BaseException:
+            # Our own child: stop it by its handle. (Just after fork its command line may not yet
+            # name the config file, so looking it up by pid file and marker could miss it.)
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(10)
             self.stop()
             raise
         return True
 
-    def wait_ready(self, timeout: float = 120.0) -> None:
+    def wait_ready(self, timeout: float = 120.0, child: subprocess.Popen[bytes] | None = None) -> None:
         """Block until the broker answers a metadata request, or raise with the log tail."""
         deadline = time.monotonic() + timeout
         last_error: Exception | None = None
         while time.monotonic() < deadline:
-            if not self.is_running():
+            alive = child.poll() is None if child is not None else self.is_running()
+            if not alive:
                 raise RuntimeError(f"Kafka process exited during startup. Last log lines:\n{tail(self.log_file)}")
             if port_is_open("127.0.0.1", self.port):
                 try:
