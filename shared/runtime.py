@@ -19,6 +19,7 @@ import asyncpg
 import structlog
 from aiokafka import AIOKafkaClient
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from fastapi import APIRouter, FastAPI, Request
 
 from shared import catalogue  # noqa: F401  (registers every event type)
@@ -91,12 +92,15 @@ async def ensure_topics(settings: ServiceSettings) -> None:
             await admin.start()
             existing = set(await admin.list_topics())
             missing = [
-                NewTopic(n, settings.kafka_partitions, settings.kafka_replication_factor)
+                # Kept forever: the topics are the log other services rebuild their read models from.
+                NewTopic(n, settings.kafka_partitions, settings.kafka_replication_factor,
+                         topic_configs={"retention.ms": str(settings.kafka_retention_ms)})
                 for n in names if n not in existing
             ]
             if missing:
                 with contextlib.suppress(Exception):  # another service created them first
                     await admin.create_topics(missing)
+            await _converge_retention(admin, [n for n in names if n in existing], str(settings.kafka_retention_ms))
             return
         except Exception as exc:
             log.warning("kafka not reachable for topic setup", error=repr(exc), retry_in=delay)
@@ -105,6 +109,25 @@ async def ensure_topics(settings: ServiceSettings) -> None:
         finally:
             with contextlib.suppress(Exception):
                 await admin.close()
+
+
+async def _converge_retention(admin: AIOKafkaAdminClient, topics: list[str], retention_ms: str) -> None:
+    """Topics that exist already (created by hand, or auto-created by a producer) get the same
+    retention as those this service creates, so the log stays complete."""
+    if not topics:
+        return
+    described = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t) for t in topics])
+    stale = [
+        resource[3]
+        for response in described
+        for resource in response.resources
+        if dict((c[0], c[1]) for c in resource[4]).get("retention.ms") != retention_ms
+    ]
+    if stale:
+        log.info("setting topic retention", topics=stale, retention_ms=retention_ms)
+        await admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, t, configs={"retention.ms": retention_ms}) for t in stale]
+        )
 
 
 async def kafka_reachable(bootstrap: str) -> bool:

@@ -22,6 +22,7 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_partitions: int = 6
     kafka_replication_factor: int = 1
+    kafka_retention_ms: int = -1  # -1: keep events forever (read models are rebuilt from the topics)
     http_host: str = "127.0.0.1"
     http_port: int | None = None
     http_workers: int = 1

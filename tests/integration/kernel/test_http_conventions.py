@@ -46,3 +46,38 @@ async def test_a_plain_correlation_id_is_kept_and_free_text_is_replaced(intake):
     replaced = await intake.client.get("/health/live", headers={"x-correlation-id": "Alex Smith, 555-0100"})
     assert replaced.headers["x-correlation-id"] != "Alex Smith, 555-0100"
     assert correlation_id_from(None) != correlation_id_from(None)
+
+
+async def test_service_topics_keep_their_events_forever(intake, kafka_bootstrap):
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "waypoint.intake.v1")])
+        configs = {c[0]: c[1] for c in response.resources[0][4]}
+    finally:
+        await admin.close()
+    assert configs["retention.ms"] == "-1"
+
+
+async def test_an_existing_topic_with_a_shorter_retention_is_brought_to_keep_everything(kafka_bootstrap):
+    import uuid
+
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    from shared.runtime import _converge_retention
+
+    topic = f"t.retention.{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 1, 1, topic_configs={"retention.ms": "86400000"})])
+        await _converge_retention(admin, [topic], "-1")
+        [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+        configs = {c[0]: c[1] for c in response.resources[0][4]}
+    finally:
+        await admin.close()
+    assert configs["retention.ms"] == "-1"
