@@ -15,6 +15,7 @@ from services.monitoring.domain.durations import format_duration
 from services.monitoring.domain.monitor_state import MonitorState
 from services.monitoring.projections import caseload, overview, timeline
 from shared.auth import AuthError, Principal
+from shared.domain import InvalidCommand
 from shared.http import principal, require_roles
 from shared.runtime import Runtime, command_metadata, runtime
 
@@ -148,13 +149,16 @@ async def log_contact(
 @router.get("/participants/{participant_id}/timeline")
 async def get_timeline(
     participant_id: UUID,
-    after: int = Query(0, ge=0, description="position of the last entry already seen"),
+    after: str | None = Query(None, max_length=64, description="cursor of the last entry already seen"),
     limit: int = Query(100, ge=1, le=500),
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime_of),
 ) -> dict[str, Any]:
-    entries = await timeline.page(rt.pool, participant_id, caller.agency_id, after=after, limit=limit)
-    next_after = entries[-1]["position"] if len(entries) == limit else None
+    try:
+        entries = await timeline.page(rt.pool, participant_id, caller.agency_id, after=after, limit=limit)
+    except ValueError:
+        raise InvalidCommand("not a cursor returned by this endpoint", field="after") from None
+    next_after = entries[-1]["cursor"] if len(entries) == limit else None
     return {"participant_id": str(participant_id), "entries": entries, "next_after": next_after}
 
 

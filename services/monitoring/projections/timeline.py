@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -63,19 +64,40 @@ async def apply_many(events: list[ReceivedEvent], conn: asyncpg.Connection) -> N
     )
 
 
+def cursor_of(occurred_at: datetime, seq: int) -> str:
+    """An opaque keyset cursor: the entry's time and its arrival number (ties broken by arrival)."""
+    return f"{occurred_at.astimezone(UTC).strftime('%Y%m%dT%H%M%S.%fZ')}~{seq}"
+
+
+def parse_cursor(cursor: str) -> tuple[datetime, int]:
+    """The (occurred_at, seq) of a cursor made by :func:`cursor_of`; ValueError if malformed."""
+    moment, _, seq = cursor.partition("~")
+    return datetime.strptime(moment, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC), int(seq)
+
+
 async def page(
-    conn: asyncpg.Pool, participant_id: UUID, agency_id: str, *, after: int = 0, limit: int = 100
+    conn: asyncpg.Pool, participant_id: UUID, agency_id: str, *, after: str | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
+    """One page of a participant's timeline in the order things happened.
+
+    Events of different services arrive over different topics, so arrival order at monitoring
+    can put an effect before its cause (a plan before the assessment it was drafted from); the
+    time each event occurred cannot. ``after`` is the ``cursor`` of the last entry already seen.
+    """
+    since, since_seq = parse_cursor(after) if after else (datetime.min.replace(tzinfo=UTC), 0)
     rows = await conn.fetch(
         "SELECT seq, event_id, event_type, source, occurred_at, summary, data::text AS data FROM timeline"
-        " WHERE participant_id = $1 AND agency_id = $2 AND seq > $3 ORDER BY seq LIMIT $4",
+        " WHERE participant_id = $1 AND agency_id = $2 AND (occurred_at, seq) > ($3, $4)"
+        " ORDER BY occurred_at, seq LIMIT $5",
         participant_id,
         agency_id,
-        after,
+        since,
+        since_seq,
         limit,
     )
     return [
         {
+            "cursor": cursor_of(r["occurred_at"], r["seq"]),
             "position": r["seq"],
             "event_id": str(r["event_id"]),
             "type": r["event_type"],
