@@ -23,10 +23,6 @@ router = APIRouter(prefix="/v1")
 STAFF = ("specialist", "supervisor", "agency_admin")
 
 
-caller_of = principal
-runtime_of = runtime
-
-
 staff = require_roles(*STAFF)
 managers = require_roles("supervisor", "agency_admin")
 
@@ -36,7 +32,7 @@ def now_of(rt: Runtime) -> datetime:
     return clock() if clock else datetime.now(UTC)
 
 
-async def self_or_staff(participant_id: UUID, caller: Principal = Depends(caller_of)) -> Principal:
+async def self_or_staff(participant_id: UUID, caller: Principal = Depends(principal)) -> Principal:
     """Staff of the agency, or the participant acting for themselves (token ``sub`` = participant id)."""
     if caller.has_any(*STAFF) or (caller.has_any("participant") and caller.sub == str(participant_id)):
         return caller
@@ -65,7 +61,7 @@ async def set_check_in_schedule(
     body: CheckInScheduleChoice,
     request: Request,
     caller: Principal = Depends(staff),
-    rt: Runtime = Depends(runtime_of),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     async with rt.uow(command_metadata(request, caller)) as uow:
         state = await handlers.set_check_in_schedule(uow, participant_id, caller.agency_id, body, now_of(rt))
@@ -77,7 +73,7 @@ async def get_check_in_schedule(
     participant_id: UUID,
     request: Request,
     caller: Principal = Depends(self_or_staff),
-    rt: Runtime = Depends(runtime_of),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     async with rt.uow(command_metadata(request, caller)) as uow:
         state = await handlers.read_monitor(uow, participant_id, caller.agency_id)
@@ -90,7 +86,7 @@ async def record_check_in(
     body: CheckInAnswers,
     request: Request,
     caller: Principal = Depends(self_or_staff),
-    rt: Runtime = Depends(runtime_of),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     async with rt.uow(command_metadata(request, caller)) as uow:
         check_in_id, state, stored = await handlers.record_check_in(
@@ -112,7 +108,7 @@ async def request_help(
     body: HelpRequest,
     request: Request,
     caller: Principal = Depends(self_or_staff),
-    rt: Runtime = Depends(runtime_of),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, str]:
     async with rt.uow(command_metadata(request, caller)) as uow:
         help_id = await handlers.request_help(uow, participant_id, caller.agency_id, body, now_of(rt))
@@ -125,7 +121,7 @@ async def report_relapse(
     body: RelapseReport,
     request: Request,
     caller: Principal = Depends(self_or_staff),
-    rt: Runtime = Depends(runtime_of),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, str]:
     by = "specialist" if caller.has_any(*STAFF) else "participant"
     async with rt.uow(command_metadata(request, caller)) as uow:
@@ -139,7 +135,7 @@ async def log_contact(
     body: ContactReport,
     request: Request,
     caller: Principal = Depends(staff),
-    rt: Runtime = Depends(runtime_of),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, str]:
     async with rt.uow(command_metadata(request, caller)) as uow:
         contact_id = await handlers.log_contact(uow, participant_id, caller.agency_id, body, caller.sub, now_of(rt))
@@ -152,7 +148,7 @@ async def get_timeline(
     after: str | None = Query(None, max_length=64, description="cursor of the last entry already seen"),
     limit: int = Query(100, ge=1, le=500),
     caller: Principal = Depends(staff),
-    rt: Runtime = Depends(runtime_of),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     try:
         entries = await timeline.page(rt.pool, participant_id, caller.agency_id, after=after, limit=limit)
@@ -168,7 +164,7 @@ async def get_caseload(
     whole_agency: bool = Query(False, description="supervisors and admins: every participant of the agency"),
     limit: int = Query(200, ge=1, le=1000),
     caller: Principal = Depends(staff),
-    rt: Runtime = Depends(runtime_of),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     manager = caller.has_any("supervisor", "agency_admin")
     if (whole_agency or (specialist_id and specialist_id != caller.sub)) and not manager:
@@ -179,5 +175,5 @@ async def get_caseload(
 
 
 @router.get("/overview")
-async def get_overview(caller: Principal = Depends(managers), rt: Runtime = Depends(runtime_of)) -> dict[str, Any]:
+async def get_overview(caller: Principal = Depends(managers), rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     return await overview.overview(rt.pool, caller.agency_id, now_of(rt).date())
