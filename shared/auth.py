@@ -7,6 +7,7 @@ OIDC provider's JWKS. Claims: ``sub``, ``agency_id`` and ``roles``.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,19 +39,44 @@ class Principal:
 
 
 class Authenticator:
-    """Verifies bearer tokens (HS256 secret, or JWKS when ``jwks_url`` is set)."""
+    """Verifies bearer tokens (HS256 secret, or JWKS when ``jwks_url`` is set).
+
+    A client sends the same token with every request until it expires, and checking a signature
+    costs more than the rest of a small command. Verified tokens are therefore remembered for at
+    most ``cache_ttl_s`` seconds (never past their ``exp``), up to ``cache_size`` of them, least
+    recently used evicted first. Only successful verifications are cached; the short lifetime
+    bounds how long a token signed by a key withdrawn from the JWKS keeps working.
+    """
 
     def __init__(
         self, *, secret: str | None, jwks_url: str | None = None, audience: str | None = None,
-        issuer: str | None = None,
+        issuer: str | None = None, cache_size: int = 4096, cache_ttl_s: float = 60.0,
     ) -> None:
         self._secret = secret
+        self._cache: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_ttl_s = cache_ttl_s
         self._audience = audience
         self._issuer = issuer
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
 
     def verify(self, token: str) -> Principal:
         """The principal in ``token``; raises :class:`AuthError` if it cannot be trusted."""
+        now = time.time()
+        hit = self._cache.get(token)
+        if hit is not None:
+            if now < hit[1]:
+                self._cache.move_to_end(token)
+                return hit[0]
+            del self._cache[token]
+        principal, exp = self._verify(token)
+        if self._cache_size > 0:
+            self._cache[token] = (principal, min(exp, now + self._cache_ttl_s))
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             if self._jwks is not None:
                 key: Any = self._jwks.get_signing_key_from_jwt(token).key
@@ -73,7 +99,8 @@ class Authenticator:
             raise AuthError("token has no agency_id claim")
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise AuthError("roles claim must be a list of strings")
-        return Principal(sub=str(claims["sub"]), agency_id=agency, roles=frozenset(roles) & ROLES)
+        principal = Principal(sub=str(claims["sub"]), agency_id=agency, roles=frozenset(roles) & ROLES)
+        return principal, float(claims["exp"])
 
     def authenticate(self, request: Request) -> Principal:
         header = request.headers.get("authorization", "")

@@ -12,9 +12,22 @@ from pathlib import Path
 import asyncpg
 
 
+async def _release(conn: asyncpg.Connection) -> None:
+    """Nothing beyond asyncpg's own clean-up (drop listeners, roll back an open transaction).
+
+    asyncpg's default reset runs ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``
+    on every release: one more round trip and four statements per command. Waypoint keeps no
+    session state on pooled connections (transactions only); whatever needs a session (the relay's
+    advisory lock, LISTEN) opens a dedicated connection.
+    """
+
+
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
-    """A connection pool on ``dsn``."""
-    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, command_timeout=60)
+    """A connection pool on ``dsn``. Pooled connections must not carry session state (see
+    :func:`_release`): no session advisory locks, LISTEN or SET outside a transaction."""
+    pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, command_timeout=60, reset=_release
+    )
     assert pool is not None
     return pool
 

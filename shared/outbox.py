@@ -30,9 +30,15 @@ RELAYED = Counter("waypoint_outbox_relayed_total", "Events relayed from the outb
 BACKLOG = Gauge("waypoint_outbox_backlog", "Outbox rows seen waiting at the last poll", ["service"])
 RELAY_ERRORS = Counter("waypoint_outbox_errors_total", "Relay attempts that failed", ["service"])
 
-_INSERT = """
-INSERT INTO outbox (event_id, topic, record_key, value, headers)
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[]::jsonb[])
+# The insert and the relay's wake-up in one round trip. NOTIFY is delivered at commit, and
+# PostgreSQL coalesces identical notifications within a transaction.
+_INSERT = f"""
+WITH written AS (
+    INSERT INTO outbox (event_id, topic, record_key, value, headers)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[]::jsonb[])
+    RETURNING 1
+)
+SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM (SELECT 1 FROM written LIMIT 1) AS any_row
 """
 
 
@@ -49,8 +55,6 @@ async def enqueue(conn: asyncpg.Connection, service: str, events: Sequence[NewEv
         [value for _, value, _ in encoded],
         [orjson.dumps([[k, v.decode()] for k, v in headers]).decode() for _, _, headers in encoded],
     )
-    # Delivered at commit, and coalesced by PostgreSQL within a transaction.
-    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
 def producer_for(bootstrap: str, **overrides: Any) -> AIOKafkaProducer:
