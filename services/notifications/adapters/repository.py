@@ -4,7 +4,7 @@ callers decide the transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -20,10 +20,7 @@ from services.notifications.domain.subscriptions import WebhookSubscription
 from services.notifications.domain.vocabulary import Channel
 
 
-async def load_record(conn: asyncpg.Connection, participant_id: UUID) -> ParticipantRecord | None:
-    row = await conn.fetchrow("SELECT * FROM recipient_directory WHERE participant_id = $1", participant_id)
-    if row is None:
-        return None
+def _record(row: asyncpg.Record) -> ParticipantRecord:
     contacts = tuple(
         SupportContact(c["support_contact_id"], c["consent_to_contact"]) for c in orjson.loads(row["support_contacts"])
     )
@@ -38,33 +35,67 @@ async def load_record(conn: asyncpg.Connection, participant_id: UUID) -> Partici
     )
 
 
+async def load_record(conn: asyncpg.Connection, participant_id: UUID) -> ParticipantRecord | None:
+    row = await conn.fetchrow("SELECT * FROM recipient_directory WHERE participant_id = $1", participant_id)
+    return None if row is None else _record(row)
+
+
+async def load_records(conn: asyncpg.Connection, participant_ids: Collection[UUID]) -> dict[UUID, ParticipantRecord]:
+    """The directory records of ``participant_ids`` that exist, in one query."""
+    rows = await conn.fetch(
+        "SELECT * FROM recipient_directory WHERE participant_id = ANY($1::uuid[])", list(participant_ids)
+    )
+    return {row["participant_id"]: _record(row) for row in rows}
+
+
 async def save_record(conn: asyncpg.Connection, record: ParticipantRecord, agency_id: str) -> None:
-    contacts = orjson.dumps(
-        [
+    await save_records(conn, [(record, agency_id)])
+
+
+async def save_records(conn: asyncpg.Connection, records: Sequence[tuple[ParticipantRecord, str]]) -> None:
+    """Upsert directory records in one statement; each with the agency a new row gets if the record
+    names none. An existing row keeps its agency. At most one record per participant."""
+    if not records:
+        return
+    columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
+    for record, agency_id in records:
+        contacts = [
             {"support_contact_id": c.support_contact_id, "consent_to_contact": c.consent_to_contact}
             for c in record.support_contacts
         ]
-    ).decode()
+        values = (
+            record.participant_id,
+            record.agency_id or agency_id,
+            record.specialist_id,
+            record.supervisor_id,
+            record.consecutive_misses,
+            orjson.dumps(contacts).decode(),
+            record.discharged,
+        )
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
     await conn.execute(
         "INSERT INTO recipient_directory (participant_id, agency_id, specialist_id, supervisor_id,"
         " consecutive_misses, support_contacts, discharged, updated_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, now())"
+        " SELECT p, a, s, sv, m, c::jsonb, d, now()"
+        " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::bool[])"
+        " AS t(p, a, s, sv, m, c, d)"
         " ON CONFLICT (participant_id) DO UPDATE SET specialist_id = EXCLUDED.specialist_id,"
         " supervisor_id = EXCLUDED.supervisor_id, consecutive_misses = EXCLUDED.consecutive_misses,"
         " support_contacts = EXCLUDED.support_contacts, discharged = EXCLUDED.discharged, updated_at = now()",
-        record.participant_id,
-        record.agency_id or agency_id,
-        record.specialist_id,
-        record.supervisor_id,
-        record.consecutive_misses,
-        contacts,
-        record.discharged,
+        *columns,
     )
 
 
 async def load_staff(conn: asyncpg.Connection, agency_id: str) -> AgencyStaff | None:
     row = await conn.fetchrow("SELECT * FROM agency_staff WHERE agency_id = $1", agency_id)
     return None if row is None else AgencyStaff(agency_id, row["supervisor_id"], row["agency_admin_id"])
+
+
+async def load_staff_of(conn: asyncpg.Connection, agency_ids: Collection[str]) -> dict[str, AgencyStaff]:
+    """The configured staff of those of ``agency_ids`` that have any, in one query."""
+    rows = await conn.fetch("SELECT * FROM agency_staff WHERE agency_id = ANY($1::text[])", list(agency_ids))
+    return {r["agency_id"]: AgencyStaff(r["agency_id"], r["supervisor_id"], r["agency_admin_id"]) for r in rows}
 
 
 async def save_staff(conn: asyncpg.Connection, staff: AgencyStaff) -> None:
@@ -140,6 +171,29 @@ async def subscriptions_for(conn: asyncpg.Connection, agency_id: str, event_type
         event_type,
     )
     return [_subscription(r) for r in rows]
+
+
+async def subscriptions_for_pairs(
+    conn: asyncpg.Connection, pairs: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], list[WebhookSubscription]]:
+    """:func:`subscriptions_for` of many (agency, event type) pairs in one query; pairs without an
+    active subscription are absent. Same order as :func:`subscriptions_for` within each pair."""
+    if not pairs:
+        return {}
+    agencies, event_types = zip(*pairs, strict=True)
+    rows = await conn.fetch(
+        "SELECT s.*, p.agency_id AS pair_agency_id, p.event_type AS pair_event_type"
+        " FROM unnest($1::text[], $2::text[]) AS p(agency_id, event_type)"
+        " JOIN webhook_subscriptions s"
+        " ON s.agency_id = p.agency_id AND s.active AND p.event_type = ANY(s.event_types)"
+        " ORDER BY s.created_at, s.subscription_id",
+        list(agencies),
+        list(event_types),
+    )
+    found: dict[tuple[str, str], list[WebhookSubscription]] = {}
+    for r in rows:
+        found.setdefault((r["pair_agency_id"], r["pair_event_type"]), []).append(_subscription(r))
+    return found
 
 
 async def webhook_target(
