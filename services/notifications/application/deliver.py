@@ -54,6 +54,10 @@ async def deliver(
 
     A redelivered cause finds its alert and notification streams already written (their ids are
     derived from the dedup key) and changes nothing.
+
+    It reads preferences and its own streams, never the recipient directory: the consumer's batch
+    path writes the directory only after the whole batch (``reactions.react_batch``). Reading the
+    directory here would need that path to write it first.
     """
     conn = uow.conn
     correlation_id = uow.metadata.correlation_id

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from services.notifications.application.dispatch import Dispatcher
 from services.notifications.application.escalations import run_escalations
-from services.notifications.application.reactions import handler
+from services.notifications.application.reactions import batch_handler, handler
 from services.notifications.entrypoints.api import router
 from services.notifications.settings import NotificationSettings
 from shared.cloudevents import topic_for
@@ -29,7 +29,12 @@ def create_app(
         migrations=MIGRATIONS,
         settings=settings,
         consumers=lambda rt: [
-            ConsumerSpec("alerts", [topic_for("intake"), topic_for("planning"), topic_for("monitoring")], handler(cfg))
+            ConsumerSpec(
+                "alerts",
+                [topic_for("intake"), topic_for("planning"), topic_for("monitoring")],
+                handler(cfg),
+                batch_handler=batch_handler(rt.store, cfg),
+            )
         ],
         background=lambda rt: [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg)],
     )
