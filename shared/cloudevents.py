@@ -13,7 +13,7 @@ from uuid import UUID
 
 import orjson
 
-from shared.envelope import NewEvent
+from shared.envelope import NewEvent, StoredEvent
 from shared.events import DomainEvent, UnknownEventType, load_event, parse_type
 
 SPEC_VERSION = "1.0"
@@ -73,6 +73,37 @@ class ReceivedEvent:
     topic: str = ""
     partition: int = -1
     offset: int = -1
+
+
+def as_received(new: NewEvent | StoredEvent, service: str) -> ReceivedEvent:
+    """What a consumer will decode from ``encode(new, service)``, without the round trip through
+    Kafka: for a service that projects its own events inline, in the transaction that wrote them."""
+    event = new.event
+    return ReceivedEvent(
+        event_id=new.event_id,
+        ce_type=type(event).type_name(),
+        service=service,
+        event_type=new.event_type,
+        schema_version=new.schema_version,
+        agency_id=new.agency_id,
+        participant_id=new.participant_id,
+        occurred_at=new.occurred_at,
+        correlation_id=new.metadata.correlation_id,
+        causation_id=new.metadata.causation_id,
+        data=event.published(),
+        event=event,
+    )
+
+
+def event_id_of(headers: Any) -> UUID | None:
+    """The ``ce_id`` of a record, if it has a well-formed one (no other decoding)."""
+    for key, value in headers or ():
+        if key == "ce_id":
+            try:
+                return UUID(value.decode() if isinstance(value, bytes | bytearray) else value)
+            except (ValueError, UnicodeDecodeError, AttributeError):
+                return None
+    return None
 
 
 def decode(topic: str, partition: int, offset: int, value: bytes | None, headers: Any) -> ReceivedEvent:

@@ -183,16 +183,14 @@ class EventConsumer:
     async def _process_batch(
         self, records: list[ConsumerRecord], apply: BatchHandler
     ) -> list[tuple[ConsumerRecord, str]]:
-        """One transaction, one inbox insert and one handler call for the whole batch."""
+        """One transaction, one inbox insert and one handler call for the whole batch.
+
+        The inbox insert goes first, on the ``ce_id`` header alone: a record already seen (a
+        redelivery, or an event its own service projected inline and recorded in this inbox)
+        costs no decoding. A record without a readable id is decoded, and so dead-lettered.
+        """
         dead: list[tuple[ConsumerRecord, str]] = []
-        events: list[ReceivedEvent] = []
-        for record in records:
-            try:
-                events.append(
-                    cloudevents.decode(record.topic, record.partition, record.offset, record.value, record.headers)
-                )
-            except PoisonRecord as exc:
-                dead.append((record, str(exc)))
+        ids = [cloudevents.event_id_of(r.headers) for r in records]
         async with self._pool.acquire() as conn, conn.transaction():
             new_ids = {
                 r["event_id"]
@@ -200,18 +198,24 @@ class EventConsumer:
                     "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING"
                     " RETURNING event_id",
                     self.group_id,
-                    [e.event_id for e in events],
+                    list({i for i in ids if i is not None}),
                 )
             }
-            fresh = []
-            for e in events:
-                if e.event_id in new_ids:
-                    new_ids.discard(e.event_id)  # delivered twice within one batch: once
-                    fresh.append(e)
+            fresh: list[ReceivedEvent] = []
+            for record, event_id in zip(records, ids, strict=True):
+                if event_id is not None and event_id not in new_ids:
+                    continue  # seen before, or twice in this batch: once
+                new_ids.discard(event_id)
+                try:
+                    fresh.append(
+                        cloudevents.decode(record.topic, record.partition, record.offset, record.value, record.headers)
+                    )
+                except PoisonRecord as exc:
+                    dead.append((record, str(exc)))
             if fresh:
                 await apply(conn, fresh)
         CONSUMED.labels(self.group_id).inc(len(fresh))
-        DUPLICATES.labels(self.group_id).inc(len(events) - len(fresh))
+        DUPLICATES.labels(self.group_id).inc(len(records) - len(fresh) - len(dead))
         return dead
 
     async def _process_each(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, str]]:

@@ -14,3 +14,5 @@ class MonitoringSettings(BaseSettings):
     scheduler_batch_size: int = 500
     scheduler_idle_poll_s: float = 0.25
     milestone_poll_s: float = 30.0
+    #: Most check-ins the check-in writer puts in one transaction (group commit).
+    check_in_batch_max: int = 128

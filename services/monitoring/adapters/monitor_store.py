@@ -47,14 +47,45 @@ async def load_many(
     conn: asyncpg.Connection, participant_ids: Sequence[UUID]
 ) -> dict[UUID, tuple[MonitorState, int, int]]:
     """(state, version, snapshot version) of each participant's stream, from its snapshot on."""
-    loaded: dict[UUID, tuple[MonitorState, int, int]] = {p: (MonitorState(), 0, 0) for p in participant_ids}
-    for row in await conn.fetch(
+    snapshot_rows = await conn.fetch(
         "SELECT participant_id, version, state::text AS state FROM monitor_snapshots WHERE participant_id = ANY($1)",
         list(participant_ids),
-    ):
+    )
+    return await _fold_after_snapshots(conn, participant_ids, snapshot_rows)
+
+
+# Lock the rows of many participants, in participant order (two writers locking overlapping sets
+# cannot deadlock), and read their snapshots in the same round trip.
+_LOCK_MANY = """
+SELECT m.participant_id, m.agency_id, s.version, s.state::text AS state
+FROM monitored_participants m LEFT JOIN monitor_snapshots s ON s.participant_id = m.participant_id
+WHERE m.participant_id = ANY($1)
+ORDER BY m.participant_id
+FOR UPDATE OF m
+"""
+
+
+async def lock_and_load_many(
+    conn: asyncpg.Connection, participant_ids: Sequence[UUID]
+) -> tuple[dict[UUID, str], dict[UUID, tuple[MonitorState, int, int]]]:
+    """Lock the participants' rows and load their streams: (agency of each participant known to
+    monitoring, its (state, version, snapshot version)). Two round trips whatever the count."""
+    rows = await conn.fetch(_LOCK_MANY, sorted(set(participant_ids)))
+    agencies = {r["participant_id"]: r["agency_id"] for r in rows}
+    snapshot_rows = [r for r in rows if r["version"] is not None]
+    return agencies, await _fold_after_snapshots(conn, list(agencies), snapshot_rows)
+
+
+async def _fold_after_snapshots(
+    conn: asyncpg.Connection, participant_ids: Sequence[UUID], snapshot_rows: Sequence[asyncpg.Record]
+) -> dict[UUID, tuple[MonitorState, int, int]]:
+    loaded: dict[UUID, tuple[MonitorState, int, int]] = {p: (MonitorState(), 0, 0) for p in participant_ids}
+    for row in snapshot_rows:
         snap = snapshots.from_json(row["state"])
         if snap is not None:
             loaded[row["participant_id"]] = (snap, row["version"], row["version"])
+    if not loaded:
+        return loaded
     ids = {stream_id(p): p for p in participant_ids}
     rows = await conn.fetch(
         "SELECT e.stream_id, e.stream_version, e.event_type, e.schema_version, e.data::text AS data"
@@ -80,7 +111,7 @@ async def append_many(
     One statement for all the streams (the kernel's ``append_streams``): a stream that moved
     since it was read makes the whole batch fail with ConcurrencyError.
     """
-    groups: list[tuple[list[NewEvent], int]] = []
+    groups: list[tuple[Sequence[NewEvent], int]] = []
     for d in decided:
         events = [
             NewEvent(
@@ -96,9 +127,15 @@ async def append_many(
         ]
         if events:
             groups.append((events, d.expected_version))
+    return await write_streams(conn, groups)
+
+
+async def write_streams(conn: asyncpg.Connection, groups: Sequence[tuple[Sequence[NewEvent], int]]) -> list[NewEvent]:
+    """Append (events of one stream, its expected version) groups in one statement and their
+    public events to the outbox, in the caller's transaction; returns the events written."""
     await append_streams(conn, groups)
     new = [e for events, _ in groups for e in events]
-    await outbox.enqueue(conn, SERVICE, new)
+    await outbox.enqueue(conn, SERVICE, [e for e in new if not type(e.event).private])
     return new
 
 

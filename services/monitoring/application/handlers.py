@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
+import asyncpg
 import orjson
 
 from services.monitoring.adapters import snapshots
-from services.monitoring.adapters.monitor_store import Decided, stream_id, sync_rows
+from services.monitoring.adapters.monitor_store import (
+    Decided,
+    lock_and_load_many,
+    stream_id,
+    sync_rows,
+    write_streams,
+)
 from services.monitoring.domain.checkin import CheckInAnswers, RecordCheckIn
 from services.monitoring.domain.commands import (
     CheckInScheduleChoice,
@@ -44,8 +52,9 @@ from services.monitoring.domain.participant_monitor import (
     decide_set_check_in_schedule,
     decide_start_monitoring,
 )
-from shared.domain import NotFound
-from shared.envelope import StoredEvent
+from services.monitoring.projections import read_models
+from shared.domain import DomainError, NotFound
+from shared.envelope import Metadata, NewEvent, StoredEvent
 from shared.events import DomainEvent, load_event
 from shared.uow import UnitOfWork
 
@@ -101,6 +110,7 @@ async def on_monitor(
         participant_id=participant_id,
     )
     state = participant_monitor.fold(events, state)
+    await read_models.project_written(uow.conn, stored)
     if stored or create:
         await sync_rows(uow.conn, [Decided(participant_id, agency_id, 0, (), state)], now.date())
         await snapshots.save_due(uow.conn, [(participant_id, snap_version, version + len(events), state)])
@@ -114,10 +124,104 @@ async def _keep_private(
     if not rows:
         return
     await uow.conn.executemany(
-        "INSERT INTO private_texts (participant_id, agency_id, kind, ref_id, body, written_by)"
-        " VALUES ($1, $2, $3, $4, $5, $6)",
+        _INSERT_PRIVATE,
         [(participant_id, agency_id, kind, ref_id, body, uow.metadata.actor) for kind, body in rows],
     )
+
+
+@dataclass(frozen=True)
+class CheckInOrder:
+    """One check-in to record, as the API received it."""
+
+    participant_id: UUID
+    agency_id: str
+    answers: CheckInAnswers
+    metadata: Metadata
+    now: datetime
+    check_in_id: UUID = field(default_factory=uuid.uuid4)
+
+
+@dataclass(frozen=True)
+class CheckInRecorded:
+    """What a recorded check-in produced: the participant's state after it and its events."""
+
+    check_in_id: UUID
+    state: MonitorState
+    events: Sequence[DomainEvent]
+
+
+def _private_texts(answers: CheckInAnswers) -> list[tuple[str, str | None]]:
+    texts: list[tuple[str, str | None]] = [("check_in_note", answers.private_note)]
+    texts += [("warning_sign", s.description) for s in answers.warning_signs]
+    texts += [("coping_strategy", c.description) for c in answers.coping_strategies]
+    return texts
+
+
+async def record_check_ins(
+    conn: asyncpg.Connection, orders: Sequence[CheckInOrder]
+) -> list[CheckInRecorded | DomainError]:
+    """Record many check-ins in the caller's transaction, with the same rules and effects as
+    :func:`record_check_in` one at a time, in a fixed number of round trips.
+
+    The participants' rows are locked in participant order and their streams loaded together;
+    each order is decided in turn against its participant's state so far (so two check-ins of
+    one person in a batch fold in order). An order a rule refuses gets its DomainError in the
+    result and writes nothing; the others are written with one append, one outbox insert, one
+    due-row sync and one insert of private texts.
+    """
+    agencies, loaded = await lock_and_load_many(conn, [o.participant_id for o in orders])
+    current = {pid: (state, version) for pid, (state, version, _) in loaded.items()}
+    results: list[CheckInRecorded | DomainError] = []
+    written: dict[UUID, list[NewEvent]] = {}
+    texts: list[tuple[UUID, str, str, UUID, str, str | None]] = []
+    for order in orders:
+        pid = order.participant_id
+        if agencies.get(pid) != order.agency_id:
+            results.append(NotFound("participant is not known to monitoring", field="participant_id"))
+            continue
+        state, version = current[pid]
+        cmd = RecordCheckIn.model_construct(**dict(order.answers), participant_id=pid, check_in_id=order.check_in_id)
+        try:
+            events = decide_record_check_in(state, cmd, order.now)
+        except DomainError as exc:
+            results.append(exc)
+            continue
+        state = participant_monitor.fold(events, state)
+        current[pid] = (state, version + len(events))
+        written.setdefault(pid, []).extend(
+            NewEvent(
+                stream_id=stream_id(pid),
+                stream_type=participant_monitor.stream_type,
+                agency_id=order.agency_id,
+                participant_id=pid,
+                event=e,
+                metadata=order.metadata,
+                occurred_at=order.now,
+            )
+            for e in events
+        )
+        texts += [
+            (pid, order.agency_id, kind, order.check_in_id, body, order.metadata.actor)
+            for kind, body in _private_texts(order.answers)
+            if body
+        ]
+        results.append(CheckInRecorded(order.check_in_id, state, events))
+    if not written:
+        return results
+    new = await write_streams(conn, [(events, loaded[pid][1]) for pid, events in written.items()])
+    await read_models.project_written(conn, new)
+    touched = [Decided(pid, agencies[pid], 0, (), current[pid][0]) for pid in written]
+    await sync_rows(conn, touched, max(o.now for o in orders).date())
+    await snapshots.save_due(conn, [(pid, loaded[pid][2], current[pid][1], current[pid][0]) for pid in written])
+    if texts:
+        await conn.executemany(_INSERT_PRIVATE, texts)
+    return results
+
+
+_INSERT_PRIVATE = (
+    "INSERT INTO private_texts (participant_id, agency_id, kind, ref_id, body, written_by)"
+    " VALUES ($1, $2, $3, $4, $5, $6)"
+)
 
 
 async def set_check_in_schedule(
@@ -130,17 +234,21 @@ async def set_check_in_schedule(
 
 
 async def record_check_in(
-    uow: UnitOfWork, participant_id: UUID, agency_id: str, answers: CheckInAnswers, now: datetime
+    uow: UnitOfWork,
+    participant_id: UUID,
+    agency_id: str,
+    answers: CheckInAnswers,
+    now: datetime,
+    *,
+    check_in_id: UUID | None = None,
 ) -> tuple[UUID, MonitorState, list[StoredEvent]]:
-    check_in_id = uuid.uuid4()
+    """One check-in in the caller's unit of work (the API batches them: :func:`record_check_ins`)."""
+    check_in_id = check_in_id or uuid.uuid4()
     cmd = RecordCheckIn.model_construct(
         **dict(answers), participant_id=participant_id, check_in_id=check_in_id
     )  # the answers were validated as the body; only ids are added
     state, stored = await on_monitor(uow, participant_id, agency_id, lambda s: decide_record_check_in(s, cmd, now), now)
-    texts: list[tuple[str, str | None]] = [("check_in_note", answers.private_note)]
-    texts += [("warning_sign", s.description) for s in answers.warning_signs]
-    texts += [("coping_strategy", c.description) for c in answers.coping_strategies]
-    await _keep_private(uow, participant_id, agency_id, check_in_id, texts)
+    await _keep_private(uow, participant_id, agency_id, check_in_id, _private_texts(answers))
     return check_in_id, state, stored
 
 

@@ -28,6 +28,7 @@ from services.monitoring.adapters.monitor_store import Decided, append_many, loa
 from services.monitoring.domain.commands import CheckMilestones, DetectMissedCheckIns
 from services.monitoring.domain.monitor_state import MonitorState, evolve
 from services.monitoring.domain.participant_monitor import decide_check_milestones, decide_detect_missed_check_ins
+from services.monitoring.projections import read_models
 from shared.envelope import Metadata
 from shared.events import DomainEvent
 from shared.eventstore.base import ConcurrencyError
@@ -96,6 +97,7 @@ async def sweep_once(pool: asyncpg.Pool, kind: SweepKind, now: datetime, batch_s
                 snaps.append((pid, snap_version, version + len(events), state))
             metadata = Metadata(correlation_id=str(uuid.uuid4()), actor=f"scheduler:{kind.name}")
             new = await append_many(conn, decided, metadata, now)
+            await read_models.project_written(conn, new)
             await sync_rows(conn, decided, now.date())
             await snapshots.save_due(conn, snaps)
     SWEPT.labels(kind.name).inc(len(rows))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import time
 import uuid
@@ -117,6 +118,44 @@ async def raw_kafka(bootstrap: str, rate: float, duration: float) -> dict[str, A
     await producer.stop()
     await consumer.stop()
     return {"sent": total, "rate_per_s": round(total / sent_s, 1), "latency_ms": _ms(summary(latencies))}
+
+
+def cpu_seconds(state: Path) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each process group that shares the machine:
+    the four services (with their worker children), Kafka, PostgreSQL and this load generator."""
+
+    import psutil
+
+    def tree(proc: psutil.Process) -> float:
+        total = 0.0
+        for p in [proc, *proc.children(recursive=True)]:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.Error:
+                pass
+        return total
+
+    out: dict[str, float] = {}
+    for name in PORTS:
+        try:
+            out[name] = tree(psutil.Process(int((state / "services" / f"{name}.pid").read_text())))
+        except (OSError, ValueError, psutil.Error):
+            out[name] = 0.0
+    out["kafka"] = out["postgres"] = 0.0
+    for p in psutil.process_iter(["name", "cmdline"]):
+        try:
+            cmd = " ".join(p.info["cmdline"] or [])
+            t = p.cpu_times()
+        except psutil.Error:
+            continue
+        if p.info["name"] == "java" and "kafka" in cmd:
+            out["kafka"] += t.user + t.system
+        elif (p.info["name"] or "").startswith("postgres"):
+            out["postgres"] += t.user + t.system
+    me = psutil.Process(os.getpid()).cpu_times()
+    out["load_generator"] = me.user + me.system
+    return out
 
 
 def _ms(s: dict[str, float]) -> dict[str, float]:
@@ -236,7 +275,6 @@ async def timeline_latency(dsn: str, accepted: int, wait_s: float = 60) -> tuple
 def _start_monitoring_workers(state: Path, env: dict[str, str], workers: int) -> None:
     """Monitoring as ``workers`` uvicorn processes (replicas sharing relay leadership, consumer
     partitions and sweeps); ``start_services`` then sees it running and only waits for it."""
-    import os
     import subprocess
     import sys
 
@@ -273,9 +311,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         ids = await enrol(urls, bootstrap, args.participants, monitoring_dsn)
         raw = await raw_kafka(bootstrap, args.rate, min(args.duration, 20))
+        cpu_before, wall_before = cpu_seconds(state), time.monotonic()
         results = await load(urls["monitoring"], ids, args.rate, args.duration, args.connections)
         accepted = [r for r in results if r["status"] == 201]
         latencies, projected = await timeline_latency(monitoring_dsn, len(accepted))
+        cpu_after, wall = cpu_seconds(state), time.monotonic() - wall_before
     finally:
         await asyncio.to_thread(stop_services, state)
     span = max(r["done"] for r in results) - min(r["sent"] for r in results)
@@ -296,6 +336,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "projected_in_timeline": projected,
         "accept_to_timeline_ms": _ms(end_to_end),
         "raw_aiokafka": raw,
+        # CPU milliseconds per accepted check-in, by process group, over the load phase (including
+        # the consumers catching up); the machine has os.cpu_count() cores x wall seconds.
+        "cpu_ms_per_check_in": {
+            k: round((cpu_after[k] - cpu_before[k]) * 1000 / max(1, len(accepted)), 2) for k in cpu_after
+        },
+        "cpu_busy_share": round(
+            sum(cpu_after[k] - cpu_before[k] for k in cpu_after) / (wall * (os.cpu_count() or 1)), 2
+        ),
         "p99_ratio_vs_raw_kafka": round(end_to_end["p99"] * 1000 / raw["latency_ms"]["p99"], 2),
         "p50_ratio_vs_raw_kafka": round(end_to_end["p50"] * 1000 / raw["latency_ms"]["p50"], 2),
     }

@@ -9,12 +9,15 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from services.monitoring.application import handlers
+from services.monitoring.application.check_in_writer import CheckInWriter
+from services.monitoring.application.handlers import CheckInOrder
 from services.monitoring.domain.checkin import CheckInAnswers
 from services.monitoring.domain.commands import CheckInScheduleChoice, ContactReport, HelpRequest, RelapseReport
 from services.monitoring.domain.durations import format_duration
 from services.monitoring.domain.monitor_state import MonitorState
 from services.monitoring.projections import caseload, overview, timeline
 from shared.auth import AuthError, Principal
+from shared.catalogue.monitoring import RiskEscalated
 from shared.domain import InvalidCommand
 from shared.http import principal, require_roles
 from shared.runtime import Runtime, command_metadata, runtime
@@ -88,16 +91,16 @@ async def record_check_in(
     caller: Principal = Depends(self_or_staff),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        check_in_id, state, stored = await handlers.record_check_in(
-            uow, participant_id, caller.agency_id, body, now_of(rt)
-        )
-    escalations = [e.data for e in stored if e.event_type == "RiskEscalated"]
+    writer: CheckInWriter = rt.extras["check_ins"]
+    order = CheckInOrder(participant_id, caller.agency_id, body, command_metadata(request, caller), now_of(rt))
+    recorded = await writer.submit(order)  # returns once committed (group commit, see CheckInWriter)
+    state = recorded.state
+    escalations = [e for e in recorded.events if isinstance(e, RiskEscalated)]
     return {
-        "check_in_id": str(check_in_id),
+        "check_in_id": str(recorded.check_in_id),
         "risk_level": state.risk_level,
         "escalated": bool(escalations),
-        "reasons": [r["detail"] for e in escalations for r in e["reasons"]],
+        "reasons": [r.detail for e in escalations for r in e.reasons],
         "next_due_at": state.schedule.next_due_at.isoformat() if state.schedule else None,
     }
 

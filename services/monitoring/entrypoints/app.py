@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.monitoring.application import reactions
+from services.monitoring.application.check_in_writer import CheckInWriter
 from services.monitoring.application.scheduler import MILESTONES, MISSED_CHECK_INS, Scheduler, utc_now
 from services.monitoring.entrypoints.api import router
 from services.monitoring.projections import read_models
@@ -28,15 +29,22 @@ def create_app(settings: ServiceSettings | None = None, monitoring: MonitoringSe
     def consumers(rt: Runtime) -> list[ConsumerSpec]:
         clock = rt.extras.setdefault("clock", utc_now)
         return [
-            ConsumerSpec("reactions", [topic_for("intake")], reactions.make_handler(clock),
-                         event_types=reactions.HANDLED),
-            ConsumerSpec(read_models.CONSUMER, [topic_for(s) for s in SERVICES], read_models.apply,
-                         batch_handler=read_models.apply_fresh),
+            ConsumerSpec(
+                "reactions", [topic_for("intake")], reactions.make_handler(clock), event_types=reactions.HANDLED
+            ),
+            ConsumerSpec(
+                read_models.CONSUMER,
+                [topic_for(s) for s in SERVICES],
+                read_models.apply,
+                batch_handler=read_models.apply_fresh,
+            ),
         ]
 
     def background(rt: Runtime) -> Sequence[Coroutine[Any, Any, None]]:
+        writer = CheckInWriter(rt.pool, rt.store, max_batch=options.check_in_batch_max)
+        rt.extras["check_ins"] = writer
         if not options.scheduler_enabled:
-            return []
+            return [writer.run()]
         clock = rt.extras.setdefault("clock", utc_now)
         missed = [
             Scheduler(
@@ -50,7 +58,7 @@ def create_app(settings: ServiceSettings | None = None, monitoring: MonitoringSe
         ]
         milestones = Scheduler(rt.pool, MILESTONES, clock=clock, idle_poll_s=options.milestone_poll_s)
         rt.extras["schedulers"] = [*missed, milestones]
-        return [s.run() for s in rt.extras["schedulers"]]
+        return [writer.run(), *(s.run() for s in rt.extras["schedulers"])]
 
     return create_service_app(
         "monitoring",

@@ -6,11 +6,18 @@ kernel a batch handler (``apply_fresh``): one timeline insert for the batch, one
 participant with the batch's merged caseload columns, one upsert per daily count. The kernel
 filters redeliveries with one inbox insert per batch and, if a batch fails for a reason that is
 not transient, falls back to ``apply`` record by record to isolate and dead-letter the bad one.
+
+Monitoring's own events are projected inline (``project_written``), in the transaction that
+writes them: a check-in is in the timeline and the caseload the moment it commits, before the
+API answers. The same transaction records their ids in this consumer's inbox, so when they come
+back over Kafka the consumer skips them without decoding them. A rebuild still replays every
+topic, monitoring's included, through the same functions.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -18,10 +25,13 @@ from uuid import UUID
 import asyncpg
 
 from services.monitoring.projections import caseload, overview, timeline
-from shared.cloudevents import ReceivedEvent
+from shared.cloudevents import ReceivedEvent, as_received
+from shared.envelope import NewEvent, StoredEvent
 from shared.uow import UnitOfWork
 
 CONSUMER = "read-models"
+#: The consumer group (and inbox key) of the read-model consumer, as the kernel names it.
+GROUP_ID = f"waypoint.monitoring.{CONSUMER}"
 
 
 async def apply(received: ReceivedEvent, uow: UnitOfWork) -> None:
@@ -33,6 +43,8 @@ async def apply(received: ReceivedEvent, uow: UnitOfWork) -> None:
 
 async def apply_fresh(conn: asyncpg.Connection, fresh: list[ReceivedEvent]) -> None:
     """A whole batch of events not seen before (the kernel's inbox already filtered them)."""
+    if not fresh:
+        return
     await timeline.apply_many(fresh, conn)
     merged: dict[UUID, tuple[str, dict[str, Any]]] = {}
     alerts: list[ReceivedEvent] = []
@@ -52,3 +64,23 @@ async def apply_fresh(conn: asyncpg.Connection, fresh: list[ReceivedEvent]) -> N
     for e in alerts:
         await caseload.apply_alert(e, conn)
     await overview.add_counts(conn, dict(counts))
+
+
+async def project_written(conn: asyncpg.Connection, written: Sequence[NewEvent | StoredEvent]) -> None:
+    """Project monitoring's own just-written events in the writer's transaction (see above).
+
+    Only what is published is projected, exactly as the consumer would receive it.
+    """
+    received = [as_received(e, "monitoring") for e in written if not type(e.event).private]
+    if not received:
+        return
+    fresh = {
+        r["event_id"]
+        for r in await conn.fetch(
+            "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING"
+            " RETURNING event_id",
+            GROUP_ID,
+            [e.event_id for e in received],
+        )
+    }
+    await apply_fresh(conn, [e for e in received if e.event_id in fresh])

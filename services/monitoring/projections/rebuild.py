@@ -25,7 +25,7 @@ from shared.cloudevents import PoisonRecord
 from shared.events import SERVICES
 
 log = structlog.get_logger(__name__)
-GROUP_ID = f"waypoint.monitoring.{read_models.CONSUMER}"
+GROUP_ID = read_models.GROUP_ID
 TABLES = ("timeline", "caseload", "open_alerts", "daily_counts")
 
 

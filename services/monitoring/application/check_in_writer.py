@@ -1,0 +1,143 @@
+"""Group commit for check-ins: the check-ins that arrive while a transaction is being written go
+together into the next one.
+
+Check-ins are the hot path of the system (every participant, every day or more). Written one per
+transaction, each costs a transaction of its own: a lock, a stream read, an append, an outbox row,
+a due-row update and a commit, about six round trips and a WAL flush. The writer instead keeps a
+queue. A writer task takes whatever is queued (up to ``max_batch``) and records it with
+:func:`handlers.record_check_ins` in one transaction; check-ins arriving meanwhile wait for the
+next one. Nothing waits on a timer: when the service is quiet a batch holds one check-in and the
+latency is that of a single transaction; under load, batches grow and the cost per check-in falls.
+
+Every caller gets its own answer. A check-in a rule refuses (participant unknown, discharged, ...)
+gets its own error and does not affect the others. If the batch's transaction fails as a whole (a
+lost connection, a concurrency conflict, a bug), each check-in of the batch is retried in its own
+transaction through :func:`handlers.record_check_in`, so one bad order cannot fail its neighbours.
+The HTTP response is sent only after the transaction that holds the check-in committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+from prometheus_client import Histogram
+
+from services.monitoring.application import handlers
+from services.monitoring.application.handlers import CheckInOrder, CheckInRecorded
+from shared.domain import DomainError
+from shared.eventstore.base import EventStore
+from shared.uow import UnitOfWork, unit_of_work
+
+log = structlog.get_logger(__name__)
+
+BATCH_SIZE = Histogram(
+    "waypoint_monitoring_check_in_batch_size",
+    "Check-ins written per transaction by the check-in writer",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+
+
+@dataclass
+class _Pending:
+    order: CheckInOrder
+    answer: asyncio.Future[CheckInRecorded]
+
+
+class CheckInWriter:
+    """Records check-ins submitted by concurrent requests in shared transactions."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        store: EventStore,
+        *,
+        service: str = "monitoring",
+        max_batch: int = 128,
+        writers: int = 2,
+    ) -> None:
+        self._pool = pool
+        self._store = store
+        self._service = service
+        self._max_batch = max_batch
+        self._writers = writers
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+
+    async def submit(self, order: CheckInOrder) -> CheckInRecorded:
+        """Record one check-in; returns once it is committed, or raises the rule's DomainError."""
+        answer: asyncio.Future[CheckInRecorded] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(order, answer))
+        return await answer
+
+    async def run(self) -> None:
+        """Run ``writers`` writer tasks until cancelled (two: one batch is collected while the
+        other is in the database)."""
+        tasks = [asyncio.create_task(self._write_batches()) for _ in range(self._writers)]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            while not self._queue.empty():  # shutting down: nobody will write these
+                pending = self._queue.get_nowait()
+                if not pending.answer.done():
+                    pending.answer.set_exception(ConnectionError("monitoring is shutting down"))
+
+    async def _write_batches(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._write(batch)
+            except asyncio.CancelledError:
+                for pending in batch:
+                    if not pending.answer.done():
+                        pending.answer.set_exception(ConnectionError("monitoring is shutting down"))
+                raise
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        BATCH_SIZE.observe(len(batch))
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                results = await handlers.record_check_ins(conn, [p.order for p in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                _settle(batch[0], exc)
+                return
+            log.warning("check-in batch failed, writing its check-ins one by one", size=len(batch), error=repr(exc))
+            await asyncio.gather(*(self._write_one(p) for p in batch))
+            return
+        for pending, result in zip(batch, results, strict=True):
+            _settle(pending, result)
+
+    async def _write_one(self, pending: _Pending) -> None:
+        order = pending.order
+        try:
+            async with unit_of_work(self._pool, self._store, self._service, order.metadata) as uow:
+                result = await _record_alone(uow, order)
+        except Exception as exc:
+            _settle(pending, exc)
+        else:
+            _settle(pending, result)
+
+
+async def _record_alone(uow: UnitOfWork, order: CheckInOrder) -> CheckInRecorded:
+    check_in_id, state, stored = await handlers.record_check_in(
+        uow, order.participant_id, order.agency_id, order.answers, order.now, check_in_id=order.check_in_id
+    )
+    return CheckInRecorded(check_in_id, state, [s.event for s in stored])
+
+
+def _settle(pending: _Pending, result: CheckInRecorded | BaseException) -> None:
+    if pending.answer.done():  # the caller went away (request cancelled)
+        return
+    if isinstance(result, BaseException):
+        if not isinstance(result, DomainError):
+            log.error("check-in not recorded", participant_id=str(pending.order.participant_id), error=repr(result))
+        pending.answer.set_exception(result)
+    else:
+        pending.answer.set_result(result)
