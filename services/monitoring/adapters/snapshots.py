@@ -21,7 +21,7 @@ from services.monitoring.domain.schedule import Cadence, Schedule
 
 FORMAT = 1
 #: Take a new snapshot once this many events were appended after the last one.
-EVERY = 50
+EVERY = 10
 
 
 def to_json(state: MonitorState) -> str:

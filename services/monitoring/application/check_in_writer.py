@@ -38,6 +38,11 @@ BATCH_SIZE = Histogram(
     "Check-ins written per transaction by the check-in writer",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
 )
+BATCH_SECONDS = Histogram(
+    "waypoint_monitoring_check_in_batch_seconds",
+    "Time to write one batch of check-ins, from taking a connection to commit",
+    buckets=(0.002, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28),
+)
 
 
 @dataclass
@@ -102,8 +107,9 @@ class CheckInWriter:
     async def _write(self, batch: list[_Pending]) -> None:
         BATCH_SIZE.observe(len(batch))
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                results = await handlers.record_check_ins(conn, [p.order for p in batch])
+            with BATCH_SECONDS.time():
+                async with self._pool.acquire() as conn, conn.transaction():
+                    results = await handlers.record_check_ins(conn, [p.order for p in batch])
         except Exception as exc:
             if len(batch) == 1:
                 _settle(batch[0], exc)
