@@ -41,8 +41,8 @@ class Principal:
 class Authenticator:
     """Verifies bearer tokens (HS256 secret, or JWKS when ``jwks_url`` is set).
 
-    A client sends the same token with every request until it expires, and checking a signature
-    costs more than the rest of a small command. Verified tokens are therefore remembered for at
+    A client sends the same token with every request until it expires, and checking the signature
+    each time is a noticeable share of a small command's CPU. Verified tokens are therefore remembered for at
     most ``cache_ttl_s`` seconds (never past their ``exp``), up to ``cache_size`` of them, least
     recently used evicted first. Only successful verifications are cached; the short lifetime
     bounds how long a token signed by a key withdrawn from the JWKS keeps working.

@@ -1,14 +1,22 @@
 """Benchmark: check-ins through the HTTP API, accept-to-timeline latency, against raw Kafka.
 
-    python -m services.monitoring.benchmarks.check_in_throughput --rate 500 --duration 30
+    python -m services.monitoring.benchmarks.check_in_throughput --rate 500 --duration 60
 
 Starts the four services as processes on fresh databases (Kafka and PostgreSQL from the
 environment or ``.waypoint/infra.env``), enrols ``--participants`` people through intake, then
 posts check-ins to monitoring open-loop at ``--rate`` per second for ``--duration`` seconds over
-keep-alive connections. For every accepted check-in it reads, from monitoring's timeline table,
-when its ``CheckInCompleted`` row was projected (after the outbox relay, Kafka and the
-read-model consumer) minus when the API accepted it. The same run measures raw aiokafka
-produce-to-consume latency on the same broker at the same rate, and reports the ratio.
+keep-alive connections. It reports:
+
+- accepted check-ins per second and HTTP latency;
+- accept-to-timeline: from the moment the API accepted a check-in (its ``occurred_at``) to its
+  timeline row being visible, bounded from above by the later of the row's ``projected_at`` and
+  the 201 reaching the client (the row is committed before the API answers);
+- accept-to-Kafka-consumer: when each ``CheckInCompleted`` reached a consumer group of its own on
+  monitoring's topic (outbox, relay, broker, consumer: what other services and integrators see);
+- raw aiokafka produce-to-consume latency on the same broker at the same rate, in the same run,
+  and the ratios;
+- CPU milliseconds per check-in of each process group sharing the machine, and the check-in
+  writer's batch sizes.
 """
 
 from __future__ import annotations
