@@ -16,3 +16,5 @@ class MonitoringSettings(BaseSettings):
     milestone_poll_s: float = 30.0
     #: Most check-ins the check-in writer puts in one transaction (group commit).
     check_in_batch_max: int = 128
+    #: Writer tasks of the check-in writer: while one batch is in the database, the next is built.
+    check_in_writers: int = 2

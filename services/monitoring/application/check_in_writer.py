@@ -69,9 +69,12 @@ class CheckInWriter:
         self._max_batch = max_batch
         self._writers = writers
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._stopped = False  # once run() ended, nothing would write what is submitted
 
     async def submit(self, order: CheckInOrder) -> CheckInRecorded:
         """Record one check-in; returns once it is committed, or raises the rule's DomainError."""
+        if self._stopped:
+            raise ConnectionError("the check-in writer has stopped")
         answer: asyncio.Future[CheckInRecorded] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Pending(order, answer))
         return await answer
@@ -83,13 +86,12 @@ class CheckInWriter:
         try:
             await asyncio.gather(*tasks)
         finally:
+            self._stopped = True
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             while not self._queue.empty():  # shutting down: nobody will write these
-                pending = self._queue.get_nowait()
-                if not pending.answer.done():
-                    pending.answer.set_exception(ConnectionError("monitoring is shutting down"))
+                _settle(self._queue.get_nowait(), ConnectionError("monitoring is shutting down"))
 
     async def _write_batches(self) -> None:
         while True:
@@ -100,9 +102,11 @@ class CheckInWriter:
                 await self._write(batch)
             except asyncio.CancelledError:
                 for pending in batch:
-                    if not pending.answer.done():
-                        pending.answer.set_exception(ConnectionError("monitoring is shutting down"))
+                    _settle(pending, ConnectionError("monitoring is shutting down"))
                 raise
+            except Exception as exc:  # never leave a caller waiting, never stop writing
+                for pending in batch:
+                    _settle(pending, exc)
 
     async def _write(self, batch: list[_Pending]) -> None:
         BATCH_SIZE.observe(len(batch))

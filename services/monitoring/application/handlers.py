@@ -209,12 +209,14 @@ async def record_check_ins(
     if not written:
         return results
     new = await write_streams(conn, [(events, loaded[pid][1]) for pid, events in written.items()])
-    await read_models.project_written(conn, new)
     touched = [Decided(pid, agencies[pid], 0, (), current[pid][0]) for pid in written]
     await sync_rows(conn, touched, max(o.now for o in orders).date())
     await snapshots.save_due(conn, [(pid, loaded[pid][2], current[pid][1], current[pid][0]) for pid in written])
     if texts:
         await conn.executemany(_INSERT_PRIVATE, texts)
+    # Last: the agency's daily counts are rows every concurrent batch updates; touching them just
+    # before the commit keeps the time other batches wait for them short.
+    await read_models.project_written(conn, new)
     return results
 
 

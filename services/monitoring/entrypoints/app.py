@@ -41,7 +41,9 @@ def create_app(settings: ServiceSettings | None = None, monitoring: MonitoringSe
         ]
 
     def background(rt: Runtime) -> Sequence[Coroutine[Any, Any, None]]:
-        writer = CheckInWriter(rt.pool, rt.store, max_batch=options.check_in_batch_max)
+        writer = CheckInWriter(
+            rt.pool, rt.store, max_batch=options.check_in_batch_max, writers=options.check_in_writers
+        )
         rt.extras["check_ins"] = writer
         if not options.scheduler_enabled:
             return [writer.run()]

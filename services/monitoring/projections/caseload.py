@@ -97,7 +97,8 @@ async def upsert_many(conn: asyncpg.Connection, rows: list[tuple[UUID, str, dict
     for pid, agency, columns in rows:
         names = tuple(sorted(columns))
         groups.setdefault(names, []).append((pid, agency, *(columns[n] for n in names)))
-    for names, args in groups.items():
+    for names, args in sorted(groups.items()):  # a fixed order of rows, against lock-order deadlocks
+        args.sort(key=lambda a: a[0])
         sql = _UPSERT.format(
             cols="".join(f", {n}" for n in names),
             vals="".join(f", ${i}" for i in range(3, 3 + len(names))),

@@ -51,8 +51,8 @@ async def apply(received: ReceivedEvent, conn: asyncpg.Connection) -> None:
 
 
 async def add_counts(conn: asyncpg.Connection, counts: dict[tuple[str, date, str], int]) -> None:
-    if counts:
-        await conn.executemany(_ADD, [(*key, n) for key, n in counts.items()])
+    if counts:  # in key order: concurrent writers lock these shared rows in the same order
+        await conn.executemany(_ADD, [(*key, n) for key, n in sorted(counts.items())])
 
 
 async def overview(pool: asyncpg.Pool, agency_id: str, today: date) -> dict[str, Any]:
