@@ -8,6 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
+from services.monitoring.adapters import private_texts
 from services.monitoring.application import handlers
 from services.monitoring.application.check_in_writer import CheckInWriter
 from services.monitoring.application.handlers import CheckInOrder
@@ -16,9 +17,10 @@ from services.monitoring.domain.commands import CheckInScheduleChoice, ContactRe
 from services.monitoring.domain.durations import format_duration
 from services.monitoring.domain.monitor_state import MonitorState
 from services.monitoring.projections import caseload, overview, timeline
+from shared import access_audit
 from shared.auth import AuthError, Principal
 from shared.catalogue.monitoring import RiskEscalated
-from shared.domain import InvalidCommand
+from shared.domain import InvalidCommand, NotFound
 from shared.http import principal, require_roles
 from shared.runtime import Runtime, command_metadata, runtime
 
@@ -28,6 +30,13 @@ STAFF = ("specialist", "supervisor", "agency_admin")
 
 staff = require_roles(*STAFF)
 managers = require_roles("supervisor", "agency_admin")
+
+
+async def _audit(conn: Any, caller: Principal, action: str, participant_ids: list[UUID]) -> None:
+    """Access audit: one row per participant whose data the caller is shown."""
+    await access_audit.record(
+        conn, agency_id=caller.agency_id, actor=caller.sub, action=action, participant_ids=participant_ids
+    )
 
 
 def now_of(rt: Runtime) -> datetime:
@@ -80,6 +89,7 @@ async def get_check_in_schedule(
 ) -> dict[str, Any]:
     async with rt.uow(command_metadata(request, caller)) as uow:
         state = await handlers.read_monitor(uow, participant_id, caller.agency_id)
+        await _audit(uow.conn, caller, "read check-in schedule", [participant_id])
     return _schedule(state)
 
 
@@ -157,6 +167,8 @@ async def get_timeline(
         entries = await timeline.page(rt.pool, participant_id, caller.agency_id, after=after, limit=limit)
     except ValueError:
         raise InvalidCommand("not a cursor returned by this endpoint", field="after") from None
+    if entries:
+        await _audit(rt.pool, caller, "read timeline", [participant_id])
     next_after = entries[-1]["cursor"] if len(entries) == limit else None
     return {"participant_id": str(participant_id), "entries": entries, "next_after": next_after}
 
@@ -174,9 +186,49 @@ async def get_caseload(
         raise AuthError("only supervisors see another specialist's caseload", status=403)
     whose = None if whole_agency else (specialist_id or caller.sub)
     rows = await caseload.ranked(rt.pool, caller.agency_id, whose, now_of(rt), limit)
+    await _audit(rt.pool, caller, "read caseload", [UUID(r["participant_id"]) for r in rows])
     return {"specialist_id": whose, "participants": rows}
 
 
 @router.get("/overview")
 async def get_overview(caller: Principal = Depends(managers), rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     return await overview.overview(rt.pool, caller.agency_id, now_of(rt).date())
+
+
+@router.get("/participants/{participant_id}/private-notes")
+async def get_private_notes(
+    participant_id: UUID,
+    kind: private_texts.Kind | None = Query(None, description="only texts of this kind"),
+    ref_id: UUID | None = Query(None, description="only the texts of one check-in, SOS, relapse or contact"),
+    before: int | None = Query(None, ge=1, description="the id of the last text already seen"),
+    limit: int = Query(100, ge=1, le=500),
+    caller: Principal = Depends(staff),
+    rt: Runtime = Depends(runtime),
+) -> dict[str, Any]:
+    """The free text kept out of events, for the participant's own specialist and supervisors
+    (minimum necessary: not every specialist of the agency, not agency admins). Audited."""
+    known, specialist = await private_texts.assigned_specialist(rt.pool, participant_id, caller.agency_id)
+    if not known:
+        raise NotFound("participant is not known to monitoring", field="participant_id")
+    if not (caller.has_any("supervisor") or (caller.has_any("specialist") and caller.sub == specialist)):
+        raise AuthError("only the participant's specialist or a supervisor reads private notes", status=403)
+    texts = await private_texts.read(
+        rt.pool, participant_id, caller.agency_id, kind=kind, ref_id=ref_id, before=before, limit=limit
+    )
+    await _audit(rt.pool, caller, "read private notes", [participant_id])
+    return {
+        "participant_id": str(participant_id),
+        "texts": texts,
+        "next_before": texts[-1]["id"] if len(texts) == limit else None,
+    }
+
+
+@router.get("/participants/{participant_id}/access-log")
+async def get_access_log(
+    participant_id: UUID,
+    caller: Principal = Depends(managers),
+    rt: Runtime = Depends(runtime),
+) -> dict[str, Any]:
+    """Who read this participant's monitoring data, newest first (supervisors and admins)."""
+    entries = await access_audit.read(rt.pool, agency_id=caller.agency_id, participant_id=participant_id)
+    return {"participant_id": str(participant_id), "access_log": entries}

@@ -1,0 +1,87 @@
+"""Access audit: who read or exported which participant's data, and when (HIPAA / 42 CFR Part 2).
+
+Every service that shows participant data to a person records each read here, in its own
+database: one row per participant shown, with the reader (token ``sub``), the agency and what was
+read. The table is append-only: a trigger refuses UPDATE, DELETE and TRUNCATE, so an audit row
+cannot be edited away by the application. Retention (six years) is an operations matter: rows
+are never removed by the services.
+
+A service adds the table with :func:`create_access_log` in one of its migrations, records reads
+with :func:`record` and lets supervisors read the log with :func:`read`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+ACCESS_LOG_DDL: tuple[str, ...] = (
+    """
+    CREATE TABLE access_log (
+        id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        participant_id  UUID,
+        agency_id       TEXT        NOT NULL,
+        actor           TEXT        NOT NULL,
+        action          TEXT        NOT NULL,
+        at              TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
+    )
+    """,
+    "CREATE INDEX access_log_participant_idx ON access_log (participant_id, at)",
+    """
+    CREATE OR REPLACE FUNCTION waypoint_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
+    END
+    $$
+    """,
+    """
+    CREATE TRIGGER access_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON access_log
+    FOR EACH STATEMENT EXECUTE FUNCTION waypoint_append_only()
+    """,
+)
+
+
+def create_access_log() -> None:
+    """Create the append-only ``access_log`` table (call from an Alembic migration)."""
+    from alembic import op
+
+    for statement in ACCESS_LOG_DDL:
+        op.execute(statement)
+
+
+async def record(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    agency_id: str,
+    actor: str,
+    action: str,
+    participant_ids: Sequence[UUID],
+) -> None:
+    """One audit row per participant whose data ``actor`` was shown (one statement)."""
+    if not participant_ids:
+        return
+    await conn.execute(
+        "INSERT INTO access_log (participant_id, agency_id, actor, action)"
+        " SELECT p, $2, $3, $4 FROM unnest($1::uuid[]) AS p",
+        list(participant_ids),
+        agency_id,
+        actor,
+        action,
+    )
+
+
+async def read(
+    conn: asyncpg.Connection | asyncpg.Pool, *, agency_id: str, participant_id: UUID, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """The latest reads of one participant's data in this service, newest first."""
+    rows = await conn.fetch(
+        "SELECT at, actor, action FROM access_log WHERE participant_id = $1 AND agency_id = $2"
+        " ORDER BY id DESC LIMIT $3",
+        participant_id,
+        agency_id,
+        limit,
+    )
+    return [{"at": r["at"].isoformat(), "actor": r["actor"], "action": r["action"]} for r in rows]
