@@ -1,6 +1,8 @@
-"""Planning HTTP API: the plan (current, past versions, history, FHIR), its edits and education.
+"""Planning HTTP API: the plan (current, past versions, history, FHIR), its edits and education,
+and the access log of who read a participant's plan.
 
-Handlers only translate HTTP into commands and views; the rules live in the domain.
+Handlers only translate HTTP into commands and views; the rules live in the domain. Every read
+that shows a participant's plan is recorded in the access audit (``shared.access_audit``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from services.planning.domain.commands import (
     RevisePlan,
 )
 from services.planning.domain.sections import SectionsPatch
+from shared import access_audit
 from shared.auth import Principal
 from shared.catalogue.planning import PlanStatus
 from shared.domain import DomainError, InvalidCommand, NotFound
@@ -32,6 +35,7 @@ from shared.uow import UnitOfWork
 router = APIRouter(prefix="/v1", tags=["planning"])
 staff = require_roles("specialist", "supervisor", "agency_admin")
 readers = require_roles("specialist", "supervisor", "agency_admin", "integration", "participant")
+managers = require_roles("supervisor", "agency_admin")
 C = TypeVar("C", bound=BaseModel)
 WRITE_ATTEMPTS = 3
 
@@ -70,6 +74,16 @@ def check_readable(caller: Principal, participant_id: UUID) -> None:
         participant_id
     ):
         raise NotFound("no plan for this participant", field="participant_id")
+
+
+async def audit(rt: Runtime, caller: Principal, action: str, participant_id: UUID) -> None:
+    """Access audit: the caller was shown this participant's plan data (call only once it is found).
+
+    Planning's reads run on the pool, outside any transaction, so the row is written on the pool too.
+    """
+    await access_audit.record(
+        rt.pool, agency_id=caller.agency_id, actor=caller.sub, action=action, participant_ids=[participant_id]
+    )
 
 
 def _expected_version(if_match: str | None) -> int:
@@ -119,11 +133,15 @@ async def get_plan(
         if as_of.tzinfo is None:
             raise InvalidCommand("as_of needs a time zone, e.g. 2026-03-02T09:00:00Z", field="as_of")
         record = await views.plan_as_of(rt.pool, participant_id, caller.agency_id, as_of)
+        await audit(rt, caller, "read plan as of date", participant_id)
         return with_etag(views.version_view(record))
     if version is not None:
         record = await views.plan_version(rt.pool, participant_id, caller.agency_id, version)
+        await audit(rt, caller, "read plan version", participant_id)
         return with_etag(views.version_view(record))
-    return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id))
+    plan = await views.current_plan(rt.pool, participant_id, caller.agency_id)
+    await audit(rt, caller, "read plan", participant_id)
+    return with_etag(plan)
 
 
 @router.post("/participants/{participant_id}/plan", status_code=201)
@@ -167,6 +185,7 @@ async def plan_history(
 ) -> dict[str, Any]:
     check_readable(caller, participant_id)
     entries = await views.history(rt.pool, participant_id, caller.agency_id)
+    await audit(rt, caller, "read plan history", participant_id)
     return {"participant_id": str(participant_id), "versions": entries}
 
 
@@ -184,4 +203,14 @@ async def plan_as_fhir(
     else:
         record = await views.plan_version(rt.pool, participant_id, caller.agency_id, version)
     bundle = plan_bundle(record.participant_id, record.plan_id, record.version, record.document, record.recorded_at)
+    await audit(rt, caller, "export plan (FHIR)", participant_id)
     return JSONResponse(bundle, media_type="application/fhir+json")
+
+
+@router.get("/participants/{participant_id}/access-log")
+async def get_access_log(
+    participant_id: UUID, caller: Principal = Depends(managers), rt: Runtime = Depends(runtime)
+) -> dict[str, Any]:
+    """Who read this participant's plan in planning, newest first (supervisors and agency admins)."""
+    entries = await access_audit.read(rt.pool, agency_id=caller.agency_id, participant_id=participant_id)
+    return {"participant_id": str(participant_id), "access_log": entries}
