@@ -1,0 +1,148 @@
+"""The access audit of planning's reads (HIPAA / 42 CFR Part 2) on real PostgreSQL and Kafka: every
+read that shows a participant's plan is in the append-only access log, and only supervisors and
+agency admins of the agency read that log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from uuid import UUID
+
+import asyncpg
+import pytest
+from planning_support import AGENCY, publish
+
+from shared.catalogue.intake import ParticipantEnrolled
+from shared.testing.auth import bearer
+from shared.testing.kafka import eventually
+from shared.testing.services import RunningService
+
+pytestmark = pytest.mark.integration
+
+SPECIALIST = bearer(sub="crs-audit", agency_id=AGENCY, roles=("specialist",))
+SUPERVISOR = bearer(sub="sup-audit", agency_id=AGENCY, roles=("supervisor",))
+ADMIN = bearer(sub="admin-audit", agency_id=AGENCY, roles=("agency_admin",))
+INTEGRATION = bearer(sub="ehr-bridge", agency_id=AGENCY, roles=("integration",))
+ELSEWHERE = bearer(sub="sup-elsewhere", agency_id="agency-elsewhere", roles=("specialist", "supervisor"))
+SIGN = {"text": "Skipping meetings", "tags": ["skipping-support"]}
+
+
+async def participant_with_plan(planning: RunningService, bootstrap: str) -> UUID:
+    pid = uuid.uuid4()
+    await publish(bootstrap, "intake", ParticipantEnrolled(participant_id=pid, enrolled_at=datetime.now(UTC)))
+    await eventually(
+        lambda: planning.runtime.pool.fetchval("SELECT 1 FROM planning_participants WHERE participant_id = $1", pid),
+        message="the enrolment to reach planning",
+    )
+    drafted = await planning.client.post(
+        f"/v1/participants/{pid}/plan", headers=SPECIALIST, json={"sections": {"warning_signs": [SIGN]}}
+    )
+    assert drafted.status_code == 201, drafted.text
+    return pid
+
+
+async def access_log(planning: RunningService, pid: UUID, headers: dict[str, str] = SUPERVISOR) -> list[dict]:
+    response = await planning.client.get(f"/v1/participants/{pid}/access-log", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["participant_id"] == str(pid)
+    entries: list[dict] = response.json()["access_log"]
+    return entries
+
+
+async def rows_about(planning: RunningService, pid: UUID) -> int:
+    count: int = await planning.runtime.pool.fetchval("SELECT count(*) FROM access_log WHERE participant_id = $1", pid)
+    return count
+
+
+async def test_every_read_of_a_plan_is_in_the_access_log_newest_first(planning, kafka_bootstrap):
+    pid = await participant_with_plan(planning, kafka_bootstrap)
+    assert await access_log(planning, pid) == []  # drafting is recorded in the plan's history, not here
+    own = bearer(sub=str(pid), agency_id=AGENCY, roles=("participant",))
+    now = datetime.now(UTC).isoformat()
+    for headers, path in [
+        (SPECIALIST, "plan"),
+        (SPECIALIST, "plan?version=1"),
+        (SPECIALIST, f"plan?as_of={now.replace('+00:00', 'Z')}"),
+        (SPECIALIST, "plan/history"),
+        (SPECIALIST, "plan/fhir"),
+        (SUPERVISOR, "plan"),
+        (SUPERVISOR, "plan/fhir?version=1"),
+        (own, "plan"),
+        (INTEGRATION, "plan/fhir"),
+    ]:
+        response = await planning.client.get(f"/v1/participants/{pid}/{path}", headers=headers)
+        assert response.status_code == 200, (path, response.text)
+    entries = await access_log(planning, pid)
+    assert [(e["actor"], e["action"]) for e in entries] == [
+        ("ehr-bridge", "export plan (FHIR)"),
+        (str(pid), "read plan"),
+        ("sup-audit", "export plan (FHIR)"),
+        ("sup-audit", "read plan"),
+        ("crs-audit", "export plan (FHIR)"),
+        ("crs-audit", "read plan history"),
+        ("crs-audit", "read plan as of date"),
+        ("crs-audit", "read plan version"),
+        ("crs-audit", "read plan"),
+    ]
+    instants = [datetime.fromisoformat(e["at"]) for e in entries]
+    assert all(at.tzinfo is not None for at in instants)
+    assert instants == sorted(instants, reverse=True)
+    assert await access_log(planning, pid, headers=ADMIN) == entries
+    # Reading the log is not a read of the plan, and the catalogues show nobody's data.
+    for path in ("/v1/education-modules", "/v1/coping-strategies"):
+        assert (await planning.client.get(path, headers=SPECIALIST)).status_code == 200
+    assert await rows_about(planning, pid) == len(entries)
+
+
+async def test_a_refused_or_not_found_read_writes_nothing(planning, kafka_bootstrap):
+    pid = await participant_with_plan(planning, kafka_bootstrap)
+    unknown = uuid.uuid4()
+    someone_else = bearer(sub=str(uuid.uuid4()), agency_id=AGENCY, roles=("participant",))
+    no_reader = bearer(sub="billing-1", agency_id=AGENCY, roles=("billing",))
+    for headers, whose, path, status in [
+        (SPECIALIST, pid, "plan?version=2", 404),
+        (SPECIALIST, pid, "plan?as_of=2000-01-01T00:00:00Z", 404),
+        (SPECIALIST, pid, "plan/fhir?version=9", 404),
+        (SPECIALIST, pid, "plan?as_of=2100-01-01T00:00:00", 422),
+        (SPECIALIST, pid, "plan?version=1&as_of=2100-01-01T00:00:00Z", 422),
+        (someone_else, pid, "plan", 404),
+        (someone_else, pid, "plan/history", 404),
+        (ELSEWHERE, pid, "plan", 404),
+        (ELSEWHERE, pid, "plan/fhir", 404),
+        (no_reader, pid, "plan", 403),
+        (no_reader, pid, "plan/history", 403),
+        (SPECIALIST, unknown, "plan", 404),
+        (SPECIALIST, unknown, "plan/history", 404),
+        (SPECIALIST, unknown, "plan/fhir", 404),
+    ]:
+        response = await planning.client.get(f"/v1/participants/{whose}/{path}", headers=headers)
+        assert response.status_code == status, (path, response.text)
+    assert await rows_about(planning, pid) == 0
+    assert await rows_about(planning, unknown) == 0
+    assert await access_log(planning, pid) == []
+
+
+async def test_only_supervisors_and_agency_admins_of_the_agency_read_the_access_log(planning, kafka_bootstrap):
+    pid = await participant_with_plan(planning, kafka_bootstrap)
+    assert (await planning.client.get(f"/v1/participants/{pid}/plan", headers=SPECIALIST)).status_code == 200
+    own = bearer(sub=str(pid), agency_id=AGENCY, roles=("participant",))
+    for headers in (SPECIALIST, own, INTEGRATION):
+        refused = await planning.client.get(f"/v1/participants/{pid}/access-log", headers=headers)
+        assert refused.status_code == 403, refused.text
+    assert (await planning.client.get(f"/v1/participants/{pid}/access-log")).status_code == 401
+    assert [e["action"] for e in await access_log(planning, pid)] == ["read plan"]
+    assert await access_log(planning, pid, headers=ELSEWHERE) == []
+
+
+async def test_the_access_log_cannot_be_changed(planning, kafka_bootstrap):
+    pid = await participant_with_plan(planning, kafka_bootstrap)
+    assert (await planning.client.get(f"/v1/participants/{pid}/plan", headers=SPECIALIST)).status_code == 200
+    for statement in (
+        "UPDATE access_log SET actor = 'nobody'",
+        "DELETE FROM access_log",
+        "TRUNCATE access_log",
+    ):
+        with pytest.raises(asyncpg.RaiseError, match="append-only"):
+            await planning.runtime.pool.execute(statement)
+    assert await rows_about(planning, pid) == 1
+    assert [e["actor"] for e in await access_log(planning, pid)] == ["crs-audit"]
