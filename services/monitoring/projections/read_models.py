@@ -11,11 +11,13 @@ Monitoring's own events are projected inline (``project_written``), in the trans
 writes them: a check-in is in the timeline and the caseload the moment it commits, before the
 API answers. The same transaction records their ids in this consumer's inbox, so when they come
 back over Kafka the consumer skips them without decoding them. A rebuild still replays every
-topic, monitoring's included, through the same functions.
+topic, monitoring's included, through the same functions; while it runs, inline projection
+stands aside (``REBUILD_LOCK``) and the consumer catches up afterwards.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
@@ -32,6 +34,8 @@ from shared.uow import UnitOfWork
 CONSUMER = "read-models"
 #: The consumer group (and inbox key) of the read-model consumer, as the kernel names it.
 GROUP_ID = f"waypoint.monitoring.{CONSUMER}"
+#: Held (exclusive, for its transaction) by a rebuild; inline projection takes it shared.
+REBUILD_LOCK = zlib.crc32(b"waypoint-monitoring-read-model-rebuild")
 
 
 async def apply(received: ReceivedEvent, uow: UnitOfWork) -> None:
@@ -74,13 +78,17 @@ async def project_written(conn: asyncpg.Connection, written: Sequence[NewEvent |
     received = [as_received(e, "monitoring") for e in written if not type(e.event).private]
     if not received:
         return
+    # While a rebuild holds REBUILD_LOCK the shared lock is refused: nothing is recorded or
+    # projected here, and the consumer projects these events from Kafka once the rebuild is done
+    # (instead of check-ins waiting for the rebuild's table locks).
     fresh = {
         r["event_id"]
         for r in await conn.fetch(
-            "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING"
-            " RETURNING event_id",
+            "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[])"
+            " WHERE pg_try_advisory_xact_lock_shared($3) ON CONFLICT DO NOTHING RETURNING event_id",
             GROUP_ID,
             [e.event_id for e in received],
+            REBUILD_LOCK,
         )
     }
     await apply_fresh(conn, [e for e in received if e.event_id in fresh])

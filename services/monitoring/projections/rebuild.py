@@ -49,6 +49,9 @@ async def rebuild(pool: asyncpg.Pool, bootstrap: str) -> dict[str, Any]:
             consumer.seek(tp, offset)
         remaining = {tp for tp in partitions if end[tp] > 0}
         async with pool.acquire() as conn, conn.transaction():
+            # Waits for writers projecting inline to commit, then makes the next ones leave their
+            # events to the consumer, which catches up after this transaction.
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", read_models.REBUILD_LOCK)
             await conn.execute(f"TRUNCATE {', '.join(TABLES)}")
             await conn.execute("DELETE FROM inbox WHERE consumer = $1", GROUP_ID)
             while remaining:

@@ -190,3 +190,32 @@ async def test_a_check_in_is_in_the_timeline_when_the_api_answers_and_counted_on
     assert (await svc.client.get("/v1/overview", headers=supervisor)).json()["today"]["check_ins"] == 3
     caseload = await rt.pool.fetchrow("SELECT * FROM caseload WHERE participant_id = $1", pid)
     assert caseload is not None and caseload["consecutive_misses"] == 0
+
+
+async def test_during_a_rebuild_check_ins_go_on_and_the_consumer_projects_them_after(svc):
+    rt = svc.runtime
+    agency = f"agency-{uuid.uuid4().hex[:8]}"
+    staff = bearer(sub="crs-1", agency_id=agency, roles=("specialist",))
+    supervisor = bearer(sub="sup-1", agency_id=agency, roles=("supervisor",))
+    pid = uuid.uuid4()
+    await enrol_directly(rt, pid, agency=agency)
+    url = f"/v1/participants/{pid}/timeline"
+
+    async def check_ins_in_timeline() -> list[str]:
+        page = (await svc.client.get(url, headers=staff)).json()
+        return [e["data"]["check_in_id"] for e in page["entries"] if e["type"] == "CheckInCompleted"]
+
+    async with rt.pool.acquire() as rebuilding, rebuilding.transaction():
+        await rebuilding.execute("SELECT pg_advisory_xact_lock($1)", read_models.REBUILD_LOCK)
+        r = await asyncio.wait_for(
+            svc.client.post(f"/v1/participants/{pid}/check-ins", headers=staff, json={"craving": 2, "mood": 4}), 10
+        )
+        assert r.status_code == 201, r.text  # not held up by the rebuild
+        assert await check_ins_in_timeline() == []  # left to the consumer
+    check_in_id = r.json()["check_in_id"]
+
+    async def projected() -> bool:
+        return await check_ins_in_timeline() == [check_in_id]
+
+    await eventually(projected, timeout=30)
+    assert (await svc.client.get("/v1/overview", headers=supervisor)).json()["today"]["check_ins"] == 1
