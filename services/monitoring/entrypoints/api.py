@@ -231,4 +231,6 @@ async def get_access_log(
 ) -> dict[str, Any]:
     """Who read this participant's monitoring data, newest first (supervisors and admins)."""
     entries = await access_audit.read(rt.pool, agency_id=caller.agency_id, participant_id=participant_id)
+    if entries:  # the log is about the participant too: reading it is recorded (as in intake)
+        await _audit(rt.pool, caller, "read access log", [participant_id])
     return {"participant_id": str(participant_id), "access_log": entries}

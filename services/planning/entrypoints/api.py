@@ -213,4 +213,6 @@ async def get_access_log(
 ) -> dict[str, Any]:
     """Who read this participant's plan in planning, newest first (supervisors and agency admins)."""
     entries = await access_audit.read(rt.pool, agency_id=caller.agency_id, participant_id=participant_id)
+    if entries:  # the log is about the participant too: reading it is recorded (as in intake)
+        await audit(rt, caller, "read access log", participant_id)
     return {"participant_id": str(participant_id), "access_log": entries}

@@ -116,6 +116,11 @@ async def test_every_read_of_participant_data_is_in_the_access_log(svc):
         ("crs-1", "read private notes"),
         ("crs-1", "read timeline"),
     ]  # newest first; the refused read showed nothing and is not there
+    again = await svc.client.get(f"/v1/participants/{pid}/access-log", headers=SUPERVISOR)
+    assert [(e["actor"], e["action"]) for e in again.json()["access_log"]][:2] == [
+        ("sup-1", "read access log"),
+        ("crs-1", "read caseload"),
+    ]
     assert (await svc.client.get(f"/v1/participants/{pid}/access-log", headers=STAFF)).status_code == 403
     other_agency = await svc.client.get(f"/v1/participants/{pid}/access-log", headers=ELSEWHERE)
     assert other_agency.status_code == 200 and other_agency.json()["access_log"] == []
