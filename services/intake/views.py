@@ -18,7 +18,8 @@ from shared.domain import NotFound
 _PARTICIPANT_COLUMNS = (
     "participant_id, status, specialist_id, display_name, contact::text AS contact, recovery_start_date,"
     " primary_substances::text AS primary_substances, preferred_channel, preferred_hours::text AS preferred_hours,"
-    " risk_level, risk_reasons::text AS risk_reasons, enrolled_at, waiting_since, discharged_at, discharge_reason"
+    " risk_level, risk_reasons::text AS risk_reasons, enrolled_at, waiting_since, discharged_at, discharge_reason,"
+    " time_zone"
 )
 
 
@@ -39,6 +40,7 @@ def _participant(row: asyncpg.Record, with_identity: bool) -> dict[str, Any]:
         "primary_substances": _json(row["primary_substances"]),
         "preferred_channel": row["preferred_channel"],
         "preferred_hours": _json(row["preferred_hours"]),
+        "time_zone": row["time_zone"],
         "risk_level": row["risk_level"],
         "risk_reasons": _json(row["risk_reasons"]),
         "enrolled_at": _iso(row["enrolled_at"]),

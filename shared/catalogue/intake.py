@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from enum import StrEnum
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from shared.events import DomainEvent, event
+
+#: An IANA time zone name as events carry it (intake checks it against the zone database when it
+#: is given; a reader that does not know a zone falls back to UTC rather than refusing the event).
+TimeZoneName = Annotated[
+    str, StringConstraints(max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$")
+]
 
 # --- closed vocabularies of the published language ------------------------------------------
 
@@ -151,7 +158,8 @@ class _Value(BaseModel):
 
 
 class ContactWindow(_Value):
-    """Hours in which the participant prefers to be contacted (local time of the agency)."""
+    """Hours in which the participant prefers to be contacted, in the participant's ``time_zone``
+    (UTC when none was given)."""
 
     start: time
     end: time
@@ -231,6 +239,9 @@ class ParticipantEnrolled(DomainEvent):
     enrolled_at: datetime
     preferred_hours: ContactWindow | None = None
     support_contacts: tuple[SupportContactRef, ...] = ()
+    #: IANA time zone the participant lives in (e.g. ``America/New_York``): their days, milestone
+    #: dates and contact hours are counted in it. None: UTC.
+    time_zone: TimeZoneName | None = None
 
 
 @event("intake")

@@ -44,8 +44,8 @@ async def require_participant(conn: asyncpg.Connection, participant_id: UUID, ag
 async def insert_participant(conn: asyncpg.Connection, cmd: EnrolParticipant, agency_id: str, now: datetime) -> None:
     await conn.execute(
         "INSERT INTO participants (participant_id, agency_id, specialist_id, status, display_name, contact,"
-        " recovery_start_date, primary_substances, preferred_channel, preferred_hours, enrolled_at, waiting_since)"
-        " VALUES ($1, $2, $3, 'active', $4, $5::jsonb, $6, $7::jsonb, $8, $9::jsonb, $10, $11)",
+        " recovery_start_date, primary_substances, preferred_channel, preferred_hours, enrolled_at, waiting_since,"
+        " time_zone) VALUES ($1, $2, $3, 'active', $4, $5::jsonb, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12)",
         cmd.participant_id,
         agency_id,
         cmd.specialist_id,
@@ -57,6 +57,7 @@ async def insert_participant(conn: asyncpg.Connection, cmd: EnrolParticipant, ag
         cmd.preferred_hours.model_dump_json() if cmd.preferred_hours else None,
         now,
         None if cmd.specialist_id else now,
+        cmd.time_zone,
     )
     for c in cmd.support_contacts:
         await conn.execute(

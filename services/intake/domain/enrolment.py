@@ -11,6 +11,7 @@ from typing import Annotated
 from uuid import UUID, uuid4
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -21,6 +22,7 @@ from pydantic import (
 )
 
 from shared.catalogue.intake import Channel, DischargeReason, Relation, Substance
+from shared.time_zones import known_zone
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()\-]{5,19}$")]
@@ -91,6 +93,8 @@ class EnrolmentForm(Command):
     primary_substances: tuple[Substance, ...] = Field(default=(), max_length=10)
     preferred_channel: Channel | None = None
     preferred_hours: ContactHours | None = None
+    #: IANA time zone of the participant; their days and contact hours are counted in it (UTC if none).
+    time_zone: Annotated[str, StringConstraints(max_length=64), AfterValidator(known_zone)] | None = None
     contact: ContactDetails | None = Field(default=None, validate_default=True)
     support_contacts: tuple[SupportContact, ...] = Field(default=(), max_length=20)
 

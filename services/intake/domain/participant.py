@@ -36,6 +36,7 @@ from shared.catalogue.intake import (
 )
 from shared.domain import Aggregate, Conflict, InvalidCommand, NotFound
 from shared.events import DomainEvent
+from shared.time_zones import local_date
 
 
 class ParticipantStatus(StrEnum):
@@ -125,7 +126,7 @@ def require_active(state: Participant) -> Participant:
 def decide_enrol(state: Participant, cmd: EnrolParticipant, now: datetime) -> list[DomainEvent]:
     if state.status is not ParticipantStatus.NOT_ENROLLED:
         raise Conflict("participant is already enrolled", field="participant_id")
-    if cmd.recovery_start_date and cmd.recovery_start_date > now.date():
+    if cmd.recovery_start_date and cmd.recovery_start_date > local_date(now, cmd.time_zone):
         raise InvalidCommand("recovery start date is in the future", field="recovery_start_date")
     return [
         ParticipantEnrolled(
@@ -135,6 +136,7 @@ def decide_enrol(state: Participant, cmd: EnrolParticipant, now: datetime) -> li
             primary_substances=cmd.primary_substances,
             preferred_channel=cmd.preferred_channel.value if cmd.preferred_channel else None,
             preferred_hours=ContactWindow(**cmd.preferred_hours.model_dump()) if cmd.preferred_hours else None,
+            time_zone=cmd.time_zone,
             support_contacts=tuple(
                 SupportContactRef(
                     support_contact_id=c.support_contact_id,

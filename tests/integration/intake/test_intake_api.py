@@ -51,6 +51,19 @@ async def test_enrolment_keeps_identity_and_contacts_in_intake_and_returns_them_
     assert "contact" not in listed[0]
 
 
+async def test_the_participants_time_zone_is_kept_and_shown(intake):
+    agency = Agency(intake.client)
+    r = await agency.post("/v1/participants", {**FULL_ENROLMENT, "time_zone": "America/Chicago"})
+    assert r.status_code == 201, r.text
+    body = (await agency.get(f"/v1/participants/{r.json()['participant_id']}")).json()
+    assert body["time_zone"] == "America/Chicago"
+    stored = await intake.runtime.pool.fetchval(
+        "SELECT data->>'time_zone' FROM events WHERE event_type = 'ParticipantEnrolled' AND participant_id = $1",
+        uuid.UUID(r.json()["participant_id"]),
+    )
+    assert stored == "America/Chicago"
+
+
 async def test_a_display_name_and_a_specialist_are_enough_to_enrol(intake):
     agency = Agency(intake.client)
     r = await agency.post("/v1/participants", {"display_name": "Sam", "specialist_id": "s-1"})
@@ -69,6 +82,7 @@ async def test_a_display_name_and_a_specialist_are_enough_to_enrol(intake):
          {"recovery_start_date", "preferred_channel"}),
         ({"specialist_id": "s-1"}, {"contact"}),
         ({**FULL_ENROLMENT, "participant_id": str(uuid.uuid4())}, {"participant_id"}),
+        ({**FULL_ENROLMENT, "time_zone": "Atlantis/Central"}, {"time_zone"}),
     ],
 )  # fmt: skip
 async def test_a_bad_enrolment_is_422_naming_each_field_and_stores_nothing(intake, body, named):

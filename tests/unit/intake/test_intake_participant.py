@@ -61,6 +61,18 @@ def test_enrolling_twice_is_a_conflict():
         when(P, events, decide_enrol, order)
 
 
+def test_the_time_zone_is_checked_and_published_and_today_is_the_participants():
+    tomorrow_in_utc = NOW.date() + timedelta(days=1)  # NOW is 12:00 UTC: already tomorrow at UTC+14
+    order, events = enrolled(time_zone="Pacific/Kiritimati", recovery_start_date=tomorrow_in_utc)
+    assert events[0].time_zone == "Pacific/Kiritimati"
+    with pytest.raises(InvalidCommand):
+        decide_enrol(P.initial(), enrol_order(time_zone="America/New_York", recovery_start_date=tomorrow_in_utc), NOW)
+    assert enrolled()[1][0].time_zone is None
+    for bad in ("Mars/Olympus_Mons", "../../etc/passwd", "x" * 80):
+        with pytest.raises(ValidationError):
+            enrol_order(time_zone=bad)
+
+
 def test_a_recovery_start_date_in_the_future_is_invalid():
     order = enrol_order(recovery_start_date=NOW.date() + timedelta(days=1))
     with pytest.raises(InvalidCommand) as raised:

@@ -1,0 +1,20 @@
+"""The participant's time zone (IANA name), given at enrolment.
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute("ALTER TABLE participants ADD COLUMN time_zone TEXT")
+
+
+def downgrade() -> None:
+    op.execute("ALTER TABLE participants DROP COLUMN time_zone")
