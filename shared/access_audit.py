@@ -58,9 +58,10 @@ async def record(
     agency_id: str,
     actor: str,
     action: str,
-    participant_ids: Sequence[UUID],
+    participant_ids: Sequence[UUID | None],
 ) -> None:
-    """One audit row per participant whose data ``actor`` was shown (one statement)."""
+    """One audit row per participant whose data ``actor`` was shown (one statement); None for an
+    access that concerns no one participant."""
     if not participant_ids:
         return
     await conn.execute(
@@ -74,9 +75,10 @@ async def record(
 
 
 async def read(
-    conn: asyncpg.Connection | asyncpg.Pool, *, agency_id: str, participant_id: UUID, limit: int = 1000
+    conn: asyncpg.Connection | asyncpg.Pool, *, agency_id: str, participant_id: UUID, limit: int | None = None
 ) -> list[dict[str, Any]]:
-    """The latest reads of one participant's data in this service, newest first."""
+    """The reads of one participant's data in this service, newest first (all, or the latest
+    ``limit``)."""
     rows = await conn.fetch(
         "SELECT at, actor, action FROM access_log WHERE participant_id = $1 AND agency_id = $2"
         " ORDER BY id DESC LIMIT $3",

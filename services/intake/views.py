@@ -13,6 +13,7 @@ import orjson
 from services.intake.adapters.records import PARTICIPANT_NOT_FOUND
 from services.intake.domain.assessment import RecordAssessment, score_assessment
 from services.intake.domain.referral import DisclosureEntry, within_years
+from shared import access_audit
 from shared.domain import NotFound
 
 _PARTICIPANT_COLUMNS = (
@@ -245,12 +246,7 @@ async def disclosures(
 async def access_log(pool: asyncpg.Pool, agency_id: str, participant_id: UUID) -> list[dict[str, Any]]:
     """Who read or exported this participant's data, newest first (kept, append-only, for 6 years+)."""
     await _require(pool, agency_id, participant_id)
-    rows = await pool.fetch(
-        "SELECT at, actor, action FROM access_log WHERE participant_id = $1 AND agency_id = $2 ORDER BY id DESC",
-        participant_id,
-        agency_id,
-    )
-    return [{"at": _iso(r["at"]), "actor": r["actor"], "action": r["action"]} for r in rows]
+    return await access_audit.read(pool, agency_id=agency_id, participant_id=participant_id)
 
 
 async def _require(pool: asyncpg.Pool, agency_id: str, participant_id: UUID) -> None:

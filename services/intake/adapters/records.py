@@ -14,6 +14,7 @@ from services.intake.domain.assessment import ScoredAssessment
 from services.intake.domain.consent_terms import ConsentTerms, Signature
 from services.intake.domain.enrolment import EnrolParticipant
 from services.intake.domain.referral import DisclosureEntry
+from shared import access_audit
 from shared.domain import NotFound
 
 PARTICIPANT_NOT_FOUND = "participant not found"
@@ -188,24 +189,11 @@ async def log_access(
     conn: asyncpg.Connection | asyncpg.Pool, participant_id: UUID | None, agency_id: str, actor: str, action: str
 ) -> None:
     """Part 2 / HIPAA access audit: who read or exported which participant's record."""
-    await conn.execute(
-        "INSERT INTO access_log (participant_id, agency_id, actor, action) VALUES ($1, $2, $3, $4)",
-        participant_id,
-        agency_id,
-        actor,
-        action,
-    )
+    await access_audit.record(conn, agency_id=agency_id, actor=actor, action=action, participant_ids=[participant_id])
 
 
 async def log_listing(
     conn: asyncpg.Connection | asyncpg.Pool, participant_ids: list[UUID], agency_id: str, actor: str, action: str
 ) -> None:
     """A listing shows each listed participant's directory data: one audit row per participant."""
-    await conn.execute(
-        "INSERT INTO access_log (participant_id, agency_id, actor, action)"
-        " SELECT p, $2, $3, $4 FROM unnest($1::uuid[]) AS p",
-        participant_ids,
-        agency_id,
-        actor,
-        action,
-    )
+    await access_audit.record(conn, agency_id=agency_id, actor=actor, action=action, participant_ids=participant_ids)
