@@ -14,7 +14,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.catalogue.intake import HighRiskSituation
+from shared.catalogue.intake import HighRiskSituation, TimeZoneName
 from shared.catalogue.planning import WarningSignTag
 from shared.events import DomainEvent, event
 
@@ -57,6 +57,9 @@ class MonitoringStarted(DomainEvent):
     specialist_id: str | None = None
     recovery_start_date: date | None = None
     started_at: datetime
+    #: the participant's IANA time zone as intake recorded it; their days (milestone dates, the
+    #: date of a relapse) are counted in it. None: UTC.
+    time_zone: TimeZoneName | None = None
 
 
 @event("monitoring")

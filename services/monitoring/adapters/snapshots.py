@@ -19,7 +19,8 @@ import orjson
 from services.monitoring.domain.monitor_state import MonitorState
 from services.monitoring.domain.schedule import Cadence, Schedule
 
-FORMAT = 1
+#: 2: ``time_zone`` (the participant's, where milestones are counted).
+FORMAT = 2
 #: Take a new snapshot once this many events were appended after the last one.
 EVERY = 10
 
@@ -46,6 +47,7 @@ def to_json(state: MonitorState) -> str:
             "recent_cravings": list(state.recent_cravings),
             "count_start": state.count_start.isoformat() if state.count_start else None,
             "milestones_announced": sorted(state.milestones_announced),
+            "time_zone": state.time_zone,
         }
     ).decode()
 
@@ -75,6 +77,7 @@ def from_json(text: str | None) -> MonitorState | None:
         recent_cravings=tuple(d["recent_cravings"]),
         count_start=date.fromisoformat(d["count_start"]) if d["count_start"] else None,
         milestones_announced=frozenset(d["milestones_announced"]),
+        time_zone=d["time_zone"],
     )
 
 

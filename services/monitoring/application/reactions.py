@@ -38,6 +38,7 @@ def make_handler(clock: Clock) -> Callable[[ReceivedEvent, UnitOfWork], Awaitabl
                 participant_id=event.participant_id,
                 specialist_id=event.specialist_id,
                 recovery_start_date=event.recovery_start_date,
+                time_zone=event.time_zone,
             )
             await handlers.start_monitoring(uow, cmd, agency, now)
             return

@@ -23,6 +23,7 @@ from pydantic import (
 
 from services.monitoring.domain.checkin import Substance
 from services.monitoring.domain.durations import parse_duration, parse_interval
+from shared.catalogue.intake import TimeZoneName
 from shared.catalogue.monitoring import ContactLogged, HelpRequested, RiskLevel
 from shared.domain import InvalidCommand
 
@@ -37,6 +38,7 @@ class StartMonitoring(_Command):
     participant_id: UUID
     specialist_id: str | None = None
     recovery_start_date: date | None = None
+    time_zone: TimeZoneName | None = None  # the participant's IANA zone; None counts days in UTC
     source_event: str = "ParticipantEnrolled"
 
 

@@ -2,13 +2,18 @@
 
 The count runs from the recovery start date or the day of the last reported relapse. Years are
 calendar anniversaries (a count started on 29 February reaches its anniversary on 28 February in
-common years), so "1 year" may be 365 or 366 days. Dates are calendar dates in UTC.
+common years), so "1 year" may be 365 or 366 days. Dates are calendar dates where the
+participant lives (their time zone, UTC when none is known): a milestone is reached when its
+date begins there (:func:`day_starts_at`), and the day count is calendar arithmetic, so a change
+of clocks (DST) never moves a milestone to another date.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+
+from shared.time_zones import zone_of
 
 DAY_MILESTONES = (1, 7, 30, 60, 90, 180)
 
@@ -63,3 +68,13 @@ def next_milestone_on(start: date, already: frozenset[str], today: date) -> date
     horizon = max(today, start) + timedelta(days=400)
     pending = [m for m in milestones_between(start, None, horizon) if m.key not in already]
     return min((m.reached_on for m in pending), default=None)
+
+
+def day_starts_at(day: date, time_zone: str | None) -> datetime:
+    """The instant (UTC) at which ``day`` begins in ``time_zone`` (None: UTC).
+
+    Local midnight; where a change of clocks skips midnight (a zone moving to summer time at
+    00:00), the moment the clocks jump, which is when the date begins there. Where midnight
+    happens twice, the first one.
+    """
+    return datetime.combine(day, time(), tzinfo=zone_of(time_zone)).astimezone(UTC)

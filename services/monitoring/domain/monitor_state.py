@@ -30,6 +30,7 @@ from shared.catalogue.monitoring import (
 )
 from shared.domain import Aggregate
 from shared.events import DomainEvent
+from shared.time_zones import local_date
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class MonitorState:
     recent_cravings: tuple[int, ...] = ()
     count_start: date | None = None
     milestones_announced: frozenset[str] = frozenset()
+    #: the participant's IANA time zone (None: UTC), where their days are counted
+    time_zone: str | None = None
 
     @property
     def known(self) -> bool:
@@ -64,9 +67,12 @@ def _with(state: MonitorState, **changes: Any) -> MonitorState:
 
 def _started(state: MonitorState, event: MonitoringStarted) -> MonitorState:
     start = event.recovery_start_date
-    # Milestones passed before Waypoint knew the person are not announced again.
+    # Milestones passed before Waypoint knew the person (by the date where they live) are not
+    # announced again.
     passed = (
-        frozenset(m.key for m in milestones.milestones_between(start, None, event.started_at.date()))
+        frozenset(
+            m.key for m in milestones.milestones_between(start, None, local_date(event.started_at, event.time_zone))
+        )
         if start
         else frozenset()
     )
@@ -77,6 +83,7 @@ def _started(state: MonitorState, event: MonitoringStarted) -> MonitorState:
         risk_level=state.risk_level,
         count_start=start,
         milestones_announced=passed,
+        time_zone=event.time_zone,
     )
 
 

@@ -45,6 +45,7 @@ from shared.catalogue.monitoring import (
 )
 from shared.domain import Conflict, InvalidCommand, NotFound
 from shared.events import DomainEvent
+from shared.time_zones import local_date
 
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -66,6 +67,7 @@ def decide_start_monitoring(state: MonitorState, cmd: StartMonitoring, now: date
             specialist_id=cmd.specialist_id,
             recovery_start_date=cmd.recovery_start_date,
             started_at=now,
+            time_zone=cmd.time_zone,
         )
     )
     cadence = default_cadence(d.state.risk_level)
@@ -159,7 +161,7 @@ def decide_request_help(state: MonitorState, cmd: RequestHelp, now: datetime) ->
 
 def decide_report_relapse(state: MonitorState, cmd: ReportRelapse, now: datetime) -> list[DomainEvent]:
     _require_active(state)
-    if cmd.relapsed_on > (now + CLOCK_SKEW).date():
+    if cmd.relapsed_on > local_date(now + CLOCK_SKEW, state.time_zone):  # the participant's today
         raise InvalidCommand("a relapse cannot be reported for a future date", field="relapsed_on")
     start = state.count_start
     restarts = start is None or cmd.relapsed_on >= start
@@ -187,6 +189,7 @@ def decide_log_contact(state: MonitorState, cmd: LogContact, now: datetime) -> l
 
 
 def decide_check_milestones(state: MonitorState, cmd: CheckMilestones, now: datetime) -> list[DomainEvent]:
+    """Milestones whose date has begun where the participant lives, each announced once."""
     if not state.active or state.count_start is None:
         return []
     start = state.count_start
@@ -198,5 +201,5 @@ def decide_check_milestones(state: MonitorState, cmd: CheckMilestones, now: date
             reached_on=m.reached_on,
             counted_from=start,
         )
-        for m in milestones.due_milestones(start, now.date(), state.milestones_announced)
+        for m in milestones.due_milestones(start, local_date(now, state.time_zone), state.milestones_announced)
     ]
