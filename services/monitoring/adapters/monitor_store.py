@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -23,6 +23,7 @@ from shared import outbox
 from shared.envelope import Metadata, NewEvent
 from shared.events import DomainEvent, load_event
 from shared.eventstore.postgres import append_streams
+from shared.time_zones import local_date
 
 SERVICE = "monitoring"
 STREAM_TYPE = participant_monitor.stream_type
@@ -139,30 +140,37 @@ async def write_streams(conn: asyncpg.Connection, groups: Sequence[tuple[Sequenc
     return new
 
 
-def due_times(state: MonitorState, today: date) -> tuple[datetime | None, date | None]:
-    """The deadline of the current check-in window and the date of the next milestone check."""
+def due_times(state: MonitorState, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """The deadline of the current check-in window and the instant the next milestone falls due:
+    the start of its date where the participant lives."""
     if not state.active:
         return None, None
     deadline = state.schedule.deadline if state.schedule is not None else None
-    milestone_on = None
+    milestone_due_at = None
     if state.count_start is not None:
-        milestone_on = milestones.next_milestone_on(state.count_start, state.milestones_announced, today)
-    return deadline, milestone_on
+        today = local_date(now, state.time_zone)
+        on = milestones.next_milestone_on(state.count_start, state.milestones_announced, today)
+        if on is not None:
+            milestone_due_at = milestones.day_starts_at(on, state.time_zone)
+    return deadline, milestone_due_at
 
 
 _SYNC = """
-INSERT INTO monitored_participants (participant_id, agency_id, active, check_in_deadline, milestone_on)
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::bool[], $4::timestamptz[], $5::date[])
+INSERT INTO monitored_participants (participant_id, agency_id, active, check_in_deadline, milestone_due_at)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::bool[], $4::timestamptz[], $5::timestamptz[])
 ON CONFLICT (participant_id) DO UPDATE SET active = excluded.active,
-    check_in_deadline = excluded.check_in_deadline, milestone_on = excluded.milestone_on
+    check_in_deadline = excluded.check_in_deadline, milestone_due_at = excluded.milestone_due_at
 """
 
 
-async def sync_rows(conn: asyncpg.Connection, decided: Sequence[Decided], today: date) -> None:
-    """Bring each participant's row (active flag, due times) in line with its new state."""
+async def sync_rows(conn: asyncpg.Connection, decided: Sequence[Decided], now: datetime) -> None:
+    """Bring each participant's row (active flag, due times) in line with its new state.
+
+    Pure computation per participant (no query of its own): the check-in batches call it.
+    """
     if not decided:
         return
-    times = [due_times(d.state, today) for d in decided]
+    times = [due_times(d.state, now) for d in decided]
     await conn.execute(
         _SYNC,
         [d.participant_id for d in decided],

@@ -112,7 +112,7 @@ async def on_monitor(
     state = participant_monitor.fold(events, state)
     await read_models.project_written(uow.conn, stored)
     if stored or create:
-        await sync_rows(uow.conn, [Decided(participant_id, agency_id, 0, (), state)], now.date())
+        await sync_rows(uow.conn, [Decided(participant_id, agency_id, 0, (), state)], now)
         await snapshots.save_due(uow.conn, [(participant_id, snap_version, version + len(events), state)])
     return state, stored
 
@@ -210,7 +210,7 @@ async def record_check_ins(
         return results
     new = await write_streams(conn, [(events, loaded[pid][1]) for pid, events in written.items()])
     touched = [Decided(pid, agencies[pid], 0, (), current[pid][0]) for pid in written]
-    await sync_rows(conn, touched, max(o.now for o in orders).date())
+    await sync_rows(conn, touched, max(o.now for o in orders))
     await snapshots.save_due(conn, [(pid, loaded[pid][2], current[pid][1], current[pid][0]) for pid in written])
     if texts:
         await conn.executemany(_INSERT_PRIVATE, texts)

@@ -51,7 +51,6 @@ class SweepKind:
     claim_sql: str
     decide: Callable[[MonitorState, Any, datetime], list[DomainEvent]]
     command: Callable[[Any], Any]
-    due_value: Callable[[datetime], Any]
 
 
 MISSED_CHECK_INS = SweepKind(
@@ -62,18 +61,16 @@ MISSED_CHECK_INS = SweepKind(
     ),
     decide=decide_detect_missed_check_ins,
     command=lambda pid: DetectMissedCheckIns(participant_id=pid),
-    due_value=lambda now: now,
 )
 
 MILESTONES = SweepKind(
     name="milestones",
     claim_sql=(
-        "SELECT participant_id, agency_id FROM monitored_participants WHERE milestone_on <= $1"
-        " ORDER BY milestone_on LIMIT $2 FOR UPDATE SKIP LOCKED"
+        "SELECT participant_id, agency_id FROM monitored_participants WHERE milestone_due_at <= $1"
+        " ORDER BY milestone_due_at LIMIT $2 FOR UPDATE SKIP LOCKED"
     ),
     decide=decide_check_milestones,
     command=lambda pid: CheckMilestones(participant_id=pid),
-    due_value=lambda now: now.date(),
 )
 
 
@@ -81,7 +78,7 @@ async def sweep_once(pool: asyncpg.Pool, kind: SweepKind, now: datetime, batch_s
     """One batch in one transaction; returns (rows claimed, events appended)."""
     with SWEEP_SECONDS.labels(kind.name).time():
         async with pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(kind.claim_sql, kind.due_value(now), batch_size)
+            rows = await conn.fetch(kind.claim_sql, now, batch_size)
             if not rows:
                 return 0, 0
             loaded = await load_many(conn, [r["participant_id"] for r in rows])
@@ -98,7 +95,7 @@ async def sweep_once(pool: asyncpg.Pool, kind: SweepKind, now: datetime, batch_s
             metadata = Metadata(correlation_id=str(uuid.uuid4()), actor=f"scheduler:{kind.name}")
             new = await append_many(conn, decided, metadata, now)
             await read_models.project_written(conn, new)
-            await sync_rows(conn, decided, now.date())
+            await sync_rows(conn, decided, now)
             await snapshots.save_due(conn, snaps)
     SWEPT.labels(kind.name).inc(len(rows))
     EMITTED.labels(kind.name).inc(len(new))

@@ -109,7 +109,7 @@ async def seed(pool: asyncpg.Pool, schedules: int, due: int, window_s: float, ch
             await conn.copy_records_to_table(
                 "monitored_participants",
                 records=rows,
-                columns=("participant_id", "agency_id", "active", "check_in_deadline", "milestone_on"),
+                columns=("participant_id", "agency_id", "active", "check_in_deadline", "milestone_due_at"),
             )
         print(f"  seeded {min(offset + chunk, schedules):>9,} / {schedules:,}", flush=True)
     async with pool.acquire() as conn:
