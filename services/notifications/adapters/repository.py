@@ -13,7 +13,7 @@ import asyncpg
 import orjson
 
 from services.notifications.domain.alerts import Alert
-from services.notifications.domain.directory import AgencyStaff, ParticipantRecord, SupportContact
+from services.notifications.domain.directory import AgencyStaff, ContactHours, ParticipantRecord, SupportContact
 from services.notifications.domain.preferences import RecipientPreferences
 from services.notifications.domain.quiet_hours import QuietHours
 from services.notifications.domain.subscriptions import WebhookSubscription
@@ -32,6 +32,12 @@ def _record(row: asyncpg.Record) -> ParticipantRecord:
         consecutive_misses=row["consecutive_misses"],
         support_contacts=contacts,
         discharged=row["discharged"],
+        time_zone=row["time_zone"],
+        preferred_hours=(
+            ContactHours(row["preferred_hours_start"], row["preferred_hours_end"])
+            if row["preferred_hours_start"] is not None
+            else None
+        ),
     )
 
 
@@ -57,7 +63,7 @@ async def save_records(conn: asyncpg.Connection, records: Sequence[tuple[Partici
     names none. An existing row keeps its agency. At most one record per participant."""
     if not records:
         return
-    columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
+    columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [], [])
     for record, agency_id in records:
         contacts = [
             {"support_contact_id": c.support_contact_id, "consent_to_contact": c.consent_to_contact}
@@ -71,18 +77,25 @@ async def save_records(conn: asyncpg.Connection, records: Sequence[tuple[Partici
             record.consecutive_misses,
             orjson.dumps(contacts).decode(),
             record.discharged,
+            record.time_zone,
+            record.preferred_hours.start if record.preferred_hours else None,
+            record.preferred_hours.end if record.preferred_hours else None,
         )
         for column, value in zip(columns, values, strict=True):
             column.append(value)
     await conn.execute(
         "INSERT INTO recipient_directory (participant_id, agency_id, specialist_id, supervisor_id,"
-        " consecutive_misses, support_contacts, discharged, updated_at)"
-        " SELECT p, a, s, sv, m, c::jsonb, d, now()"
-        " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::bool[])"
-        " AS t(p, a, s, sv, m, c, d)"
+        " consecutive_misses, support_contacts, discharged, time_zone, preferred_hours_start,"
+        " preferred_hours_end, updated_at)"
+        " SELECT p, a, s, sv, m, c::jsonb, d, tz, hs, he, now()"
+        " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::bool[],"
+        " $8::text[], $9::time[], $10::time[])"
+        " AS t(p, a, s, sv, m, c, d, tz, hs, he)"
         " ON CONFLICT (participant_id) DO UPDATE SET specialist_id = EXCLUDED.specialist_id,"
         " supervisor_id = EXCLUDED.supervisor_id, consecutive_misses = EXCLUDED.consecutive_misses,"
-        " support_contacts = EXCLUDED.support_contacts, discharged = EXCLUDED.discharged, updated_at = now()",
+        " support_contacts = EXCLUDED.support_contacts, discharged = EXCLUDED.discharged,"
+        " time_zone = EXCLUDED.time_zone, preferred_hours_start = EXCLUDED.preferred_hours_start,"
+        " preferred_hours_end = EXCLUDED.preferred_hours_end, updated_at = now()",
         *columns,
     )
 

@@ -22,6 +22,7 @@ from services.notifications.domain.deliveries import (
 from services.notifications.domain.intents import NotificationIntent
 from services.notifications.domain.messages import REFERRAL_FIELDS, allowed_details, link_for, render_email
 from services.notifications.domain.preferences import plan_deliveries
+from services.notifications.domain.quiet_hours import QuietHours
 from services.notifications.domain.vocabulary import Channel, Rule
 from services.notifications.settings import NotificationSettings
 from shared.uow import UnitOfWork
@@ -49,6 +50,7 @@ async def deliver(
     now: datetime,
     cfg: NotificationSettings,
     existing_alert_id: UUID | None = None,
+    participant_quiet_hours: QuietHours | None = None,
 ) -> int:
     """Record what ``intent`` needs; returns how many email/webhook deliveries were queued.
 
@@ -57,7 +59,9 @@ async def deliver(
 
     It reads preferences and its own streams, never the recipient directory: the consumer's batch
     path writes the directory only after the whole batch (``reactions.react_batch``). Reading the
-    directory here would need that path to write it first.
+    directory here would need that path to write it first. What it needs of the directory, the
+    participant's default quiet hours (from their enrolment), the caller passes as
+    ``participant_quiet_hours``, taken from the record it decided with.
     """
     conn = uow.conn
     correlation_id = uow.metadata.correlation_id
@@ -75,7 +79,7 @@ async def deliver(
             await repository.upsert_alert(conn, alert_state, agency_id, correlation_id, now)
     preferences = await repository.load_preferences(conn, agency_id, intent.recipient_id)
     queued = 0
-    for planned in plan_deliveries(intent, preferences, now):
+    for planned in plan_deliveries(intent, preferences, now, participant_quiet_hours):
         channel = planned.channel
         notification_id = notification_id_for(intent, channel)
         stream = f"notification-{notification_id}"

@@ -97,9 +97,11 @@ async def carry_out(
     intents: Sequence[NotificationIntent],
     now: datetime,
     cfg: NotificationSettings,
+    record: ParticipantRecord,
 ) -> None:
     """Deliver ``intents`` in a unit of work made by ``uow`` (only when there are any), or make the
-    silence about an urgent event visible."""
+    silence about an urgent event visible. ``record`` is the participant's directory record the
+    intents were decided with (it gives the participant's default quiet hours)."""
     if not intents:
         if received.event_type in IMMEDIATE_RULES:
             # Nobody holds any staff role for this participant: make the silence visible.
@@ -122,6 +124,7 @@ async def carry_out(
             payload=received.data,
             now=now,
             cfg=cfg,
+            participant_quiet_hours=record.enrolment_quiet_hours,
         )
     log.info(
         "notifications decided",
@@ -147,7 +150,7 @@ async def react(received: ReceivedEvent, uow: UnitOfWork, cfg: NotificationSetti
     reaction = decide(received, record, staff, subscriptions, now)
     if reaction.save:
         await repository.save_record(conn, reaction.record, received.agency_id)
-    await carry_out(lambda: uow, received, reaction.intents, now, cfg)
+    await carry_out(lambda: uow, received, reaction.intents, now, cfg, reaction.record)
 
 
 async def react_batch(
@@ -187,7 +190,7 @@ async def react_batch(
         def unit(received: ReceivedEvent = received) -> UnitOfWork:
             return UnitOfWork(conn=conn, store=store, service=SERVICE, metadata=caused_by(received))
 
-        await carry_out(unit, received, reaction.intents, now, cfg)
+        await carry_out(unit, received, reaction.intents, now, cfg, reaction.record)
     await repository.save_records(
         conn,
         [(records[pid], agency) for pid, agency in written.items() if stored.get(pid) != records[pid]],

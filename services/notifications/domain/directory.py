@@ -2,16 +2,20 @@
 
 Notifications never asks another service who to tell. It folds the events it already receives
 (enrolment, specialist assignment, check-ins, discharge, support-contact consent) into one record
-per participant. Addresses are not here: they live in notifications' own preference tables.
+per participant. Addresses are not here: they live in notifications' own preference tables. The
+enrolment's time zone and preferred contact hours are, since they decide when a routine message to
+the participant may go out when the participant has set no quiet hours of their own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import time
 from typing import Any
 from uuid import UUID
 
+from services.notifications.domain.quiet_hours import QuietHours
 from services.notifications.domain.vocabulary import Role
 
 
@@ -24,6 +28,15 @@ class SupportContact:
 
 
 @dataclass(frozen=True)
+class ContactHours:
+    """Local times (of the participant's time zone) between which they prefer to be contacted;
+    may wrap past midnight. The start belongs to the window, the end does not."""
+
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
 class ParticipantRecord:
     participant_id: UUID
     agency_id: str | None = None
@@ -32,6 +45,17 @@ class ParticipantRecord:
     consecutive_misses: int = 0
     support_contacts: tuple[SupportContact, ...] = ()
     discharged: bool = False
+    #: IANA name from the enrolment (None: UTC; a name this machine does not know counts as UTC).
+    time_zone: str | None = None
+    preferred_hours: ContactHours | None = None
+
+    @property
+    def enrolment_quiet_hours(self) -> QuietHours | None:
+        """The participant's quiet hours by default: the time outside their preferred contact
+        hours, in their time zone (None without preferred hours)."""
+        if self.preferred_hours is None:
+            return None
+        return QuietHours.outside(self.preferred_hours.start, self.preferred_hours.end, self.time_zone)
 
 
 @dataclass(frozen=True)
@@ -87,6 +111,18 @@ def _merge_contact(current: tuple[SupportContact, ...], item: Mapping[str, Any])
     return tuple(sorted([*others, contact], key=lambda c: c.support_contact_id))
 
 
+def _contact_hours(raw: Any) -> ContactHours | None:
+    """``{"start": "09:00:00", "end": "18:00:00"}`` as events carry it; None when absent or
+    unreadable (a window nobody can read is no reason to refuse the enrolment)."""
+    if not isinstance(raw, Mapping):
+        return None
+    try:
+        start, end = (time.fromisoformat(str(raw[k])).replace(tzinfo=None) for k in ("start", "end"))
+    except (KeyError, ValueError):
+        return None
+    return ContactHours(start, end)
+
+
 def apply_event(
     record: ParticipantRecord, event_type: str, payload: Mapping[str, Any], agency_id: str | None = None
 ) -> ParticipantRecord:
@@ -97,7 +133,13 @@ def apply_event(
         contacts: tuple[SupportContact, ...] = ()
         for item in payload.get("support_contacts") or ():
             contacts = _merge_contact(contacts, item)
-        record = replace(record, support_contacts=contacts)
+        time_zone = payload.get("time_zone")
+        record = replace(
+            record,
+            support_contacts=contacts,
+            time_zone=str(time_zone) if time_zone else None,
+            preferred_hours=_contact_hours(payload.get("preferred_hours")),
+        )
     elif "support_contact_id" in payload:  # SupportContactConsentChanged and its kin
         record = replace(record, support_contacts=_merge_contact(record.support_contacts, payload))
     if event_type in ("ParticipantEnrolled", "SpecialistAssigned"):

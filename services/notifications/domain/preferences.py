@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.notifications.domain.intents import NotificationIntent
 from services.notifications.domain.quiet_hours import QuietHours, send_time
-from services.notifications.domain.vocabulary import STAFF_ROLES, Channel, Urgency
+from services.notifications.domain.vocabulary import STAFF_ROLES, Channel, Role, Urgency
 from shared.domain import InvalidCommand
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -79,14 +79,30 @@ class PlannedDelivery:
     not_before: datetime
 
 
+def quiet_hours_for(
+    intent: NotificationIntent, preferences: RecipientPreferences | None, enrolment_default: QuietHours | None
+) -> QuietHours | None:
+    """The quiet hours that apply to ``intent``'s recipient: their own when they set any; for a
+    participant without their own, ``enrolment_default`` (the time outside the preferred contact
+    hours given at enrolment, ``ParticipantRecord.enrolment_quiet_hours``). Nobody else has a default."""
+    if preferences is not None and preferences.quiet_hours is not None:
+        return preferences.quiet_hours
+    if intent.recipient_role is Role.PARTICIPANT:
+        return enrolment_default
+    return None
+
+
 def plan_deliveries(
-    intent: NotificationIntent, preferences: RecipientPreferences | None, now: datetime
+    intent: NotificationIntent,
+    preferences: RecipientPreferences | None,
+    now: datetime,
+    enrolment_default: QuietHours | None = None,
 ) -> list[PlannedDelivery]:
     """Which of the intent's channels to use and when each may go out.
 
     A staff inbox entry is always kept (it is the record an alert is acknowledged from) and lands
     at once: it disturbs nobody. An urgent intent never loses all of its channels to preferences.
-    Quiet hours hold back routine email only.
+    Quiet hours (:func:`quiet_hours_for`) hold back routine email only.
     """
     chosen = list(intent.channels)
     if preferences is not None and preferences.channels is not None:
@@ -96,7 +112,7 @@ def plan_deliveries(
             if c in preferences.channels or (c is Channel.IN_APP and intent.recipient_role in STAFF_ROLES)
         ]
         chosen = wanted if wanted or intent.urgency is not Urgency.URGENT else chosen
-    quiet = preferences.quiet_hours if preferences is not None else None
+    quiet = quiet_hours_for(intent, preferences, enrolment_default)
     plan = []
     for channel in chosen:
         when = send_time(intent.urgency, quiet, now) if channel is Channel.EMAIL else now

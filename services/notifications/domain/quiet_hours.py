@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from services.notifications.domain.vocabulary import Urgency
 from shared.domain import InvalidCommand
+from shared.time_zones import zone_of
 
 _WINDOW = re.compile(r"^\s*([01]\d|2[0-3]):([0-5]\d)\s*-\s*([01]\d|2[0-3]):([0-5]\d)\s*$")
 
@@ -19,7 +20,7 @@ class QuietHours:
 
     start: time
     end: time
-    zone: ZoneInfo
+    zone: tzinfo
 
     @classmethod
     def parse(cls, window: str, time_zone: str = "UTC") -> QuietHours:
@@ -35,6 +36,18 @@ class QuietHours:
         except Exception:  # ZoneInfoNotFoundError, ValueError for malformed keys
             raise InvalidCommand(f"unknown time zone {time_zone!r}", field="time_zone") from None
         return cls(time(h1, m1), time(h2, m2), zone)
+
+    @classmethod
+    def outside(cls, start: time, end: time, time_zone: str | None) -> QuietHours | None:
+        """The quiet hours of someone reachable only from ``start`` to ``end`` (local time of
+        ``time_zone``; None or a zone this machine does not know: UTC): everything else.
+
+        The reachable window keeps its start and loses its end, so the quiet window starts at its
+        end and ends at its start. Equal start and end say nothing usable: None (no quiet hours).
+        """
+        if start == end:
+            return None
+        return cls(end, start, zone_of(time_zone))
 
     def __str__(self) -> str:
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
