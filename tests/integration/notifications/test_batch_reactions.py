@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID
 
@@ -23,10 +23,10 @@ from aiokafka.structs import ConsumerRecord
 from services.notifications.adapters import repository
 from services.notifications.application import reactions
 from services.notifications.application.reactions import batch_handler, handler
-from services.notifications.domain.directory import AgencyStaff, ParticipantRecord, SupportContact
+from services.notifications.domain.directory import AgencyStaff, ContactHours, ParticipantRecord, SupportContact
 from services.notifications.entrypoints.app import MIGRATIONS
 from services.notifications.settings import NotificationSettings
-from shared.catalogue.intake import ParticipantEnrolled, SafetyConcernRaised
+from shared.catalogue.intake import ContactWindow, ParticipantEnrolled, SafetyConcernRaised
 from shared.catalogue.monitoring import CheckInCompleted, CheckInMissed, MilestoneReached
 from shared.cloudevents import encode, topic_for
 from shared.db import create_pool, migrate_async
@@ -38,7 +38,7 @@ from shared.inbox import EventConsumer
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 CFG = NotificationSettings(base_url="https://waypoint.test")
-NOW = datetime(2026, 11, 26, 14, 30, tzinfo=UTC)
+NOW = datetime(2026, 11, 26, 14, 30, tzinfo=UTC)  # 06:30 in Los Angeles, 23:30 in Tokyo
 
 A, B, C = "agency-a", "agency-b", "agency-c"  # C has no staff configured at all
 P1, P2, P3, P4, P5 = (uuid.uuid4() for _ in range(5))
@@ -49,7 +49,7 @@ SUB_A, SUB_B = uuid.uuid4(), uuid.uuid4()
 # and `handled_at` come from PostgreSQL, event `occurred_at`/`recorded_at` from the kernel).
 SNAPSHOT = {
     "recipient_directory": "SELECT participant_id, agency_id, specialist_id, supervisor_id, consecutive_misses,"
-    " support_contacts, discharged FROM recipient_directory",
+    " support_contacts, discharged, time_zone, preferred_hours_start, preferred_hours_end FROM recipient_directory",
     "alerts": "SELECT * FROM alerts",
     "staff_inbox": "SELECT * FROM staff_inbox",
     "deliveries": "SELECT * FROM deliveries",
@@ -94,17 +94,28 @@ def _milestone(pid: UUID) -> MilestoneReached:
     )
 
 
+OFFICE_HOURS = ContactWindow(start=time(9), end=time(18))
+
 BATCH: list[tuple[DomainEvent, str]] = [
-    (ParticipantEnrolled(participant_id=P2, specialist_id="spec-a", enrolled_at=NOW), A),  # a new row
-    (_missed(P1, 1), A),  # reminder to the participant
+    (  # a new row, with the participant's zone and preferred contact hours
+        ParticipantEnrolled(
+            participant_id=P2,
+            specialist_id="spec-a",
+            enrolled_at=NOW,
+            time_zone="America/Los_Angeles",
+            preferred_hours=OFFICE_HOURS,
+        ),
+        A,
+    ),
+    (_missed(P1, 1), A),  # reminder to the participant (no preferred hours: at once)
     (_concern(P3), B),  # another agency's specialist and supervisor
     (_missed(P1, 2), A),  # outreach to the specialist
-    (_missed(P2, 1), A),
+    (_missed(P2, 1), A),  # reminder held by the hours P2 got in this very batch, until 09:00 there
     (_missed(P1, 3), A),  # supervisor (urgent) and the consenting support contact
     (_completed(P1), A),  # resets the run of misses; agency A's webhook subscribes to it
     (_missed(P2, 2), A),  # outreach to the specialist P2 got in this very batch
     (_completed(P3), B),  # changes nothing: no miss to reset, B does not subscribe to it
-    (_missed(P3, 1), B),  # reminder, and agency B's webhook (not agency A's)
+    (_missed(P3, 1), B),  # reminder (held by P3's stored hours), and agency B's webhook (not agency A's)
     (_concern(P4), C),  # nobody to tell: a warning, nothing else
     (_milestone(P1), A),  # the participant, and agency A's webhook
     (_completed(P5), C),  # an unknown participant: a new row with the event's agency
@@ -171,7 +182,12 @@ async def _configure(conn: asyncpg.Connection) -> None:
         conn,
         [
             (ParticipantRecord(P1, A, "spec-a", support_contacts=contacts), A),
-            (ParticipantRecord(P3, B, "spec-b"), B),
+            (
+                ParticipantRecord(
+                    P3, B, "spec-b", time_zone="Asia/Tokyo", preferred_hours=ContactHours(time(9), time(18))
+                ),
+                B,
+            ),
         ],
     )
 
@@ -249,13 +265,29 @@ async def test_a_batch_has_exactly_the_effects_of_handling_its_records_one_by_on
     # ... and those effects are the intended ones, not an agreement on nothing.
     async with pool.acquire() as conn:
         directory = {r["participant_id"]: r for r in await conn.fetch("SELECT * FROM recipient_directory")}
-        deliveries = await conn.fetch("SELECT participant_id, recipient_id, rule, cause_event_type FROM deliveries")
+        deliveries = await conn.fetch(
+            "SELECT participant_id, recipient_id, rule, cause_event_type, due_at FROM deliveries"
+        )
         alerts = await conn.fetch("SELECT participant_id, recipient_id, rule, urgency FROM alerts")
     assert {pid: (r["agency_id"], r["specialist_id"], r["consecutive_misses"]) for pid, r in directory.items()} == {
         P1: (A, "spec-a", 0),
         P2: (A, "spec-a", 2),
         P3: (B, "spec-b", 1),
         P5: (C, None, 0),
+    }
+    assert {
+        pid: (r["time_zone"], r["preferred_hours_start"], r["preferred_hours_end"]) for pid, r in directory.items()
+    } == {
+        P1: (None, None, None),
+        P2: ("America/Los_Angeles", time(9), time(18)),
+        P3: ("Asia/Tokyo", time(9), time(18)),
+        P5: (None, None, None),
+    }
+    reminders = {d["participant_id"]: d["due_at"] for d in deliveries if d["rule"] == "missed-check-in.reminder"}
+    assert reminders == {
+        P1: NOW,
+        P2: datetime(2026, 11, 26, 17, tzinfo=UTC),  # 09:00 in Los Angeles
+        P3: datetime(2026, 11, 27, 0, tzinfo=UTC),  # 09:00 tomorrow in Tokyo
     }
     assert {(a["recipient_id"], a["rule"], a["urgency"]) for a in alerts} >= {
         ("sup-a", "missed-check-in.supervisor", "urgent"),

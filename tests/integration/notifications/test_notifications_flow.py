@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from services.notifications.domain.webhooks import verify
 from shared.catalogue.intake import (
+    ContactWindow,
     ParticipantEnrolled,
     ReferralRequested,
     SafetyConcernRaised,
@@ -400,6 +402,68 @@ async def test_quiet_hours_hold_routine_email_but_never_an_urgent_one(service, u
     )
     assert held["status"] == "pending" and held["due_at"] > now() + timedelta(minutes=30)
     assert mail.to(agency.email(str(pid))) == []
+
+
+# Zones around the globe whose neighbours' UTC offsets are at most 6 hours apart: at any instant,
+# at least one of them has a local time between 19:00 and 08:00.
+ZONES = (
+    "Pacific/Honolulu",
+    "America/Los_Angeles",
+    "America/New_York",
+    "Europe/London",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+    "Pacific/Auckland",
+)
+
+
+def zone_outside_office_hours(at: datetime) -> ZoneInfo:
+    """A zone where ``at`` is at least an hour outside 09:00-18:00 local time."""
+    for name in ZONES:
+        zone = ZoneInfo(name)
+        local = at.astimezone(zone).time()
+        if local >= time(19) or local < time(8):
+            return zone
+    raise AssertionError(f"no zone of {ZONES} is outside office hours at {at}")
+
+
+async def test_a_participant_hears_routine_news_only_in_their_preferred_hours_urgent_news_at_once(
+    service, upstream, mail
+):
+    agency = await Agency(service).setup()
+    zone = zone_outside_office_hours(now())
+    pid = await enrol(upstream, agency, time_zone=zone.key, preferred_hours=ContactWindow(start=time(9), end=time(18)))
+    await agency.prefer(str(pid))  # an address, and no quiet hours of their own
+    for n in (1, 2):  # 1st miss: a reminder to the participant; 2nd: routine outreach to the specialist
+        await upstream.publish(
+            CheckInMissed(participant_id=pid, due_at=now(), deadline=now(), consecutive_misses=n, detected_at=now()),
+            agency_id=agency.id,
+            participant_id=pid,
+        )
+    await upstream.publish(
+        HelpRequested(participant_id=pid, help_request_id=uuid.uuid4(), requested_at=now()),
+        agency_id=agency.id,
+        participant_id=pid,
+    )
+    # Staff are not held by the participant's hours, and urgent news never waits.
+    await mails_to(mail, agency.email(agency.specialist), 2)
+    await mails_to(mail, agency.email(agency.supervisor), 1)
+
+    local = now().astimezone(zone)
+    opens = datetime.combine(local.date() + timedelta(days=local.time() >= time(9)), time(9), tzinfo=zone)
+    held = await service.runtime.pool.fetchrow(
+        "SELECT notification_id, status, due_at FROM deliveries"
+        " WHERE participant_id = $1 AND rule = 'missed-check-in.reminder'",
+        pid,
+    )
+    assert (held["status"], held["due_at"]) == ("pending", opens), f"held until 09:00 in {zone.key}"
+    assert mail.to(agency.email(str(pid))) == []
+
+    # The preferred hours begin (simulated): the reminder goes out.
+    await service.runtime.pool.execute(
+        "UPDATE deliveries SET due_at = now() WHERE notification_id = $1", held["notification_id"]
+    )
+    await mails_to(mail, agency.email(str(pid)), 1)
 
 
 async def test_a_new_draft_plan_lands_in_the_specialists_inbox_only(service, upstream, mail):
