@@ -63,7 +63,7 @@ def test_enrolling_twice_is_a_conflict():
 
 def test_the_time_zone_is_checked_and_published_and_today_is_the_participants():
     tomorrow_in_utc = NOW.date() + timedelta(days=1)  # NOW is 12:00 UTC: already tomorrow at UTC+14
-    order, events = enrolled(time_zone="Pacific/Kiritimati", recovery_start_date=tomorrow_in_utc)
+    _, events = enrolled(time_zone="Pacific/Kiritimati", recovery_start_date=tomorrow_in_utc)
     assert events[0].time_zone == "Pacific/Kiritimati"
     with pytest.raises(InvalidCommand):
         decide_enrol(P.initial(), enrol_order(time_zone="America/New_York", recovery_start_date=tomorrow_in_utc), NOW)
