@@ -45,9 +45,20 @@ async def publish_intake(bootstrap: str, event: DomainEvent, participant_id: UUI
     )
 
 
-def enrolled(pid: UUID, specialist: str = "crs-1", start: date | None = None) -> ParticipantEnrolled:
+def enrolled(
+    pid: UUID,
+    specialist: str = "crs-1",
+    start: date | None = None,
+    *,
+    time_zone: str | None = None,
+    at: datetime | None = None,
+) -> ParticipantEnrolled:
     return ParticipantEnrolled(
-        participant_id=pid, specialist_id=specialist, recovery_start_date=start, enrolled_at=datetime.now(UTC)
+        participant_id=pid,
+        specialist_id=specialist,
+        recovery_start_date=start,
+        enrolled_at=at or datetime.now(UTC),
+        time_zone=time_zone,
     )
 
 
