@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+
 from services.notifications.adapters import repository
 from services.notifications.domain.alerts import AcknowledgeAlert, alert, decide_acknowledge
 from services.notifications.domain.directory import AgencyStaff
@@ -52,6 +54,7 @@ async def acknowledge_alert(rt: Runtime, metadata: Metadata, caller: Principal, 
 
 async def set_preferences(rt: Runtime, caller: Principal, command: SetPreferences) -> dict[str, Any]:
     async with rt.pool.acquire() as conn:
+        zone = command.time_zone or await _enrolment_zone(conn, caller.agency_id, command.recipient_id) or "UTC"
         await repository.save_preferences(
             conn,
             caller.agency_id,
@@ -59,11 +62,21 @@ async def set_preferences(rt: Runtime, caller: Principal, command: SetPreference
             command.email,
             [c.value for c in command.channels] if command.channels is not None else None,
             command.quiet_hours,
-            command.time_zone,
+            zone,
         )
         row = await repository.load_preferences_row(conn, caller.agency_id, command.recipient_id)
     assert row is not None
     return _preferences_view(row)
+
+
+async def _enrolment_zone(conn: asyncpg.Connection, agency_id: str, recipient_id: str) -> str | None:
+    """The time zone a participant gave at enrolment, if ``recipient_id`` is one of the agency's."""
+    try:
+        participant_id = UUID(recipient_id)
+    except ValueError:
+        return None  # staff are named by their token's sub
+    record = await repository.load_record(conn, participant_id)
+    return record.time_zone if record is not None and record.agency_id == agency_id else None
 
 
 def _preferences_view(row: dict[str, Any]) -> dict[str, Any]:

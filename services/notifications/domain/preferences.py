@@ -24,7 +24,8 @@ class PreferenceChoices(BaseModel):
     email: str | None = Field(default=None, max_length=320)
     channels: tuple[Channel, ...] | None = None
     quiet_hours: str | None = Field(default=None, max_length=20)
-    time_zone: str = Field(default="UTC", max_length=64)
+    #: The zone of ``quiet_hours``. Not given: a participant's zone from enrolment, else UTC.
+    time_zone: str | None = Field(default=None, max_length=64)
 
     @field_validator("email")
     @classmethod
@@ -35,7 +36,9 @@ class PreferenceChoices(BaseModel):
 
     @field_validator("time_zone")
     @classmethod
-    def _time_zone_known(cls, value: str) -> str:
+    def _time_zone_known(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             QuietHours.parse("00:00-00:01", value)
         except InvalidCommand as error:
@@ -68,7 +71,8 @@ class RecipientPreferences:
 
     @classmethod
     def from_command(cls, command: SetPreferences) -> RecipientPreferences:
-        quiet = QuietHours.parse(command.quiet_hours, command.time_zone) if command.quiet_hours else None
+        zone = command.time_zone or "UTC"
+        quiet = QuietHours.parse(command.quiet_hours, zone) if command.quiet_hours else None
         channels = frozenset(command.channels) if command.channels is not None else None
         return cls(command.recipient_id, command.email, channels, quiet)
 

@@ -590,3 +590,31 @@ async def test_a_support_contact_held_by_quiet_hours_is_not_contacted_once_conse
     [event] = await eventually(failed, timeout=10, message="NotificationFailed for the support contact")
     assert "no longer consents" in event["data"]["reason"]
     assert mail.to(agency.email(str(contact))) == []
+
+
+async def test_quiet_hours_set_without_a_zone_are_in_the_participants_zone_from_enrolment(service, upstream):
+    agency = await Agency(service).setup()
+    pid = await enrol(upstream, agency, time_zone="Asia/Tokyo")
+
+    async def in_directory():
+        return await service.runtime.pool.fetchval(
+            "SELECT time_zone FROM recipient_directory WHERE participant_id = $1", pid
+        )
+
+    assert await eventually(in_directory) == "Asia/Tokyo"
+    await agency.prefer(str(pid), quiet_hours="22:00-07:00")
+    await agency.prefer(agency.specialist, quiet_hours="22:00-07:00")
+    await agency.prefer(str(uuid.uuid4()), quiet_hours="22:00-07:00")  # not a participant we know
+    zones = {
+        r["recipient_id"]: r["time_zone"]
+        for r in await service.runtime.pool.fetch(
+            "SELECT recipient_id, time_zone FROM recipient_preferences WHERE agency_id = $1", agency.id
+        )
+    }
+    assert zones[str(pid)] == "Asia/Tokyo"
+    assert zones[agency.specialist] == "UTC"
+    assert sorted(zones.values()).count("UTC") == len(zones) - 1
+    await agency.prefer(str(pid), quiet_hours="22:00-07:00", time_zone="Europe/Lisbon")  # given: it wins
+    assert await service.runtime.pool.fetchval(
+        "SELECT time_zone FROM recipient_preferences WHERE agency_id = $1 AND recipient_id = $2", agency.id, str(pid)
+    ) == "Europe/Lisbon"
