@@ -264,6 +264,17 @@ class SpecialistUnassigned(DomainEvent):
 
 
 @event("intake")
+class ParticipantTimeZoneChanged(DomainEvent):
+    """The participant's time zone was corrected or they moved: their days and contact hours are
+    counted in ``time_zone`` from now on (None: UTC)."""
+
+    participant_id: UUID
+    time_zone: TimeZoneName | None
+    previous_time_zone: TimeZoneName | None = None
+    changed_at: datetime
+
+
+@event("intake")
 class SupportContactConsentChanged(DomainEvent):
     """The participant allowed or withdrew permission to contact one support contact."""
 

@@ -15,6 +15,7 @@ from services.intake.domain import consent as consent_rules
 from services.intake.domain.enrolment import (
     AssignSpecialist,
     ChangeSupportContactConsent,
+    ChangeTimeZone,
     DischargeParticipant,
     EnrolmentForm,
     EnrolParticipant,
@@ -24,6 +25,7 @@ from services.intake.domain.participant import (
     Participant,
     decide_assign_specialist,
     decide_change_support_contact_consent,
+    decide_change_time_zone,
     decide_discharge,
     decide_enrol,
     participant_aggregate,
@@ -98,6 +100,11 @@ async def change_support_contact_consent(
     state, _ = await on_participant(
         uow, cmd.participant_id, agency_id, lambda s: decide_change_support_contact_consent(s, cmd, now)
     )
+    return state
+
+
+async def change_time_zone(cmd: ChangeTimeZone, uow: UnitOfWork, agency_id: str, now: datetime) -> Participant:
+    state, _ = await on_participant(uow, cmd.participant_id, agency_id, lambda s: decide_change_time_zone(s, cmd, now))
     return state
 
 

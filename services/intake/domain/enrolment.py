@@ -28,6 +28,7 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()\-]{5,19}$")]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 SpecialistId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ZoneName = Annotated[str, StringConstraints(max_length=64), AfterValidator(known_zone)]
 
 
 class Command(BaseModel):
@@ -94,7 +95,7 @@ class EnrolmentForm(Command):
     preferred_channel: Channel | None = None
     preferred_hours: ContactHours | None = None
     #: IANA time zone of the participant; their days and contact hours are counted in it (UTC if none).
-    time_zone: Annotated[str, StringConstraints(max_length=64), AfterValidator(known_zone)] | None = None
+    time_zone: ZoneName | None = None
     contact: ContactDetails | None = Field(default=None, validate_default=True)
     support_contacts: tuple[SupportContact, ...] = Field(default=(), max_length=20)
 
@@ -137,6 +138,16 @@ class AssignSpecialist(SpecialistChoice):
 class ReleaseToQueue(Command):
     """The current specialist hands the participant back to the queue."""
 
+    participant_id: UUID
+
+
+class TimeZoneForm(Command):
+    """Where the participant lives now (an IANA name; null: count in UTC)."""
+
+    time_zone: ZoneName | None
+
+
+class ChangeTimeZone(TimeZoneForm):
     participant_id: UUID
 
 

@@ -15,6 +15,7 @@ from services.intake.domain.assessment import ScoredAssessment
 from services.intake.domain.enrolment import (
     AssignSpecialist,
     ChangeSupportContactConsent,
+    ChangeTimeZone,
     DischargeParticipant,
     EnrolParticipant,
     ReleaseToQueue,
@@ -26,6 +27,7 @@ from shared.catalogue.intake import (
     Instrument,
     ParticipantDischarged,
     ParticipantEnrolled,
+    ParticipantTimeZoneChanged,
     ReferralRequested,
     RiskLevel,
     RiskLevelChanged,
@@ -52,6 +54,7 @@ class Participant:
     specialist_id: str | None = None
     recovery_start_date: date | None = None
     support_contacts: dict[UUID, bool] = field(default_factory=dict)
+    time_zone: str | None = None
     risk_level: RiskLevel | None = None
     risk_inputs: RiskInputs = field(default_factory=RiskInputs)
     assessment_ids: frozenset[UUID] = frozenset()
@@ -89,7 +92,10 @@ def evolve(state: Participant, e: DomainEvent) -> Participant:
             specialist_id=e.specialist_id,
             recovery_start_date=e.recovery_start_date,
             support_contacts=contacts,
+            time_zone=e.time_zone,
         )
+    if isinstance(e, ParticipantTimeZoneChanged):
+        return replace(state, time_zone=e.time_zone)
     if isinstance(e, SpecialistAssigned):
         return replace(state, specialist_id=e.specialist_id)
     if isinstance(e, SpecialistUnassigned):
@@ -189,6 +195,20 @@ def decide_change_support_contact_consent(
             participant_id=cmd.participant_id,
             support_contact_id=cmd.support_contact_id,
             consent_to_contact=cmd.consent_to_contact,
+            changed_at=now,
+        )
+    ]
+
+
+def decide_change_time_zone(state: Participant, cmd: ChangeTimeZone, now: datetime) -> list[DomainEvent]:
+    require_active(state)
+    if state.time_zone == cmd.time_zone:
+        return []
+    return [
+        ParticipantTimeZoneChanged(
+            participant_id=cmd.participant_id,
+            time_zone=cmd.time_zone,
+            previous_time_zone=state.time_zone,
             changed_at=now,
         )
     ]

@@ -14,12 +14,14 @@ from services.intake.application.participants import order
 from services.intake.domain.enrolment import (
     AssignSpecialist,
     ChangeSupportContactConsent,
+    ChangeTimeZone,
     DischargeForm,
     DischargeParticipant,
     EnrolmentForm,
     ReleaseToQueue,
     SpecialistChoice,
     SupportContactConsentForm,
+    TimeZoneForm,
 )
 from services.intake.entrypoints.common import Json, auditors, now, staff
 from shared.auth import Principal
@@ -135,6 +137,21 @@ async def support_contact_consent(
         "support_contact_id": str(support_contact_id),
         "consent_to_contact": body.consent_to_contact,
     }
+
+
+@router.put("/participants/{participant_id}/time-zone")
+async def time_zone(
+    participant_id: UUID,
+    body: TimeZoneForm,
+    request: Request,
+    caller: Principal = Depends(staff),
+    rt: Runtime = Depends(runtime),
+) -> Json:
+    """Correct where the participant lives; the other services count their days in it from now on."""
+    cmd = order(ChangeTimeZone, body, participant_id=participant_id)
+    async with rt.uow(command_metadata(request, caller)) as uow:
+        state = await participants.change_time_zone(cmd, uow, caller.agency_id, now())
+    return {"participant_id": str(participant_id), "time_zone": state.time_zone}
 
 
 @router.post("/participants/{participant_id}/discharge")

@@ -14,6 +14,7 @@ import orjson
 from shared.catalogue.intake import (
     AssessmentCompleted,
     ParticipantDischarged,
+    ParticipantTimeZoneChanged,
     SpecialistAssigned,
     SpecialistUnassigned,
     SupportContactConsentChanged,
@@ -50,6 +51,10 @@ async def apply(conn: asyncpg.Connection, stored_events: Iterable[StoredEvent]) 
                 e.participant_id,
                 e.risk_level,
                 orjson.dumps(list(e.risk_reasons)).decode(),
+            )
+        elif isinstance(e, ParticipantTimeZoneChanged):
+            await conn.execute(
+                "UPDATE participants SET time_zone = $2 WHERE participant_id = $1", e.participant_id, e.time_zone
             )
         elif isinstance(e, SupportContactConsentChanged):
             await conn.execute(

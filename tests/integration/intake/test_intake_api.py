@@ -64,6 +64,29 @@ async def test_the_participants_time_zone_is_kept_and_shown(intake):
     assert stored == "America/Chicago"
 
 
+async def test_the_time_zone_can_be_corrected_and_the_change_is_published(intake):
+    agency = Agency(intake.client)
+    r = await agency.post("/v1/participants", {**FULL_ENROLMENT, "time_zone": "America/Chicago"})
+    pid = r.json()["participant_id"]
+    url = f"/v1/participants/{pid}/time-zone"
+    changed = await agency.put(url, {"time_zone": "America/Denver"})
+    assert changed.status_code == 200, changed.text
+    assert changed.json() == {"participant_id": pid, "time_zone": "America/Denver"}
+    assert (await agency.get(f"/v1/participants/{pid}")).json()["time_zone"] == "America/Denver"
+    again = await agency.put(url, {"time_zone": "America/Denver"})
+    assert again.status_code == 200
+    stored = await intake.runtime.pool.fetch(
+        "SELECT data FROM events WHERE event_type = 'ParticipantTimeZoneChanged' AND participant_id = $1",
+        uuid.UUID(pid),
+    )
+    assert len(stored) == 1  # the repeat changed nothing
+    bad = await agency.put(url, {"time_zone": "Mars/Olympus"})
+    assert bad.status_code == 422 and fields(bad) == {"time_zone"}
+    other = Agency(intake.client)
+    elsewhere = await other.put(url, {"time_zone": "UTC"})
+    assert elsewhere.status_code == 404
+
+
 async def test_a_display_name_and_a_specialist_are_enough_to_enrol(intake):
     agency = Agency(intake.client)
     r = await agency.post("/v1/participants", {"display_name": "Sam", "specialist_id": "s-1"})

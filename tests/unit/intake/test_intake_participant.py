@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from services.intake.domain.enrolment import (
     AssignSpecialist,
     ChangeSupportContactConsent,
+    ChangeTimeZone,
     DischargeParticipant,
     EnrolParticipant,
     ReleaseToQueue,
@@ -16,6 +17,7 @@ from services.intake.domain.participant import (
     ParticipantStatus,
     decide_assign_specialist,
     decide_change_support_contact_consent,
+    decide_change_time_zone,
     decide_discharge,
     decide_enrol,
     decide_release_to_queue,
@@ -24,6 +26,7 @@ from services.intake.domain.participant import (
 from shared.catalogue.intake import (
     ParticipantDischarged,
     ParticipantEnrolled,
+    ParticipantTimeZoneChanged,
     SpecialistAssigned,
     SpecialistUnassigned,
     SupportContactConsentChanged,
@@ -246,3 +249,18 @@ def test_support_contact_ids_must_be_unique():
 def test_the_recovery_start_date_is_kept_for_days_in_recovery():
     _, events = enrolled(recovery_start_date=date(2026, 11, 1))
     assert P.fold(events).recovery_start_date == date(2026, 11, 1)
+
+
+def test_a_time_zone_change_is_published_with_the_previous_one_and_a_repeat_changes_nothing():
+    order, events = enrolled(time_zone="America/New_York")
+    change = ChangeTimeZone(participant_id=order.participant_id, time_zone="America/Denver")
+    [changed] = when(P, events, decide_change_time_zone, change)
+    assert changed == ParticipantTimeZoneChanged(
+        participant_id=order.participant_id, time_zone="America/Denver", previous_time_zone="America/New_York",
+        changed_at=NOW,
+    )
+    assert when(P, [*events, changed], decide_change_time_zone, change) == []
+    back_to_utc = ChangeTimeZone(participant_id=order.participant_id, time_zone=None)
+    assert when(P, [*events, changed], decide_change_time_zone, back_to_utc)[0].time_zone is None
+    with pytest.raises(ValidationError):
+        ChangeTimeZone(participant_id=order.participant_id, time_zone="Nowhere/Land")
