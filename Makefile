@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up down status demo test test-unit lint bench clean
+.PHONY: install up down status demo test test-unit lint bench bench-checkins bench-sweep bench-alerts clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,16 @@ lint: install
 
 bench: install
 	$(BIN)/python -m benchmarks
+
+# The services' benchmarks (minutes each; not part of `make bench` or `make test`).
+bench-checkins: install
+	$(BIN)/python -m benchmarks checkins
+
+bench-sweep: install
+	$(BIN)/python -m benchmarks sweep
+
+bench-alerts: install
+	$(BIN)/python -m benchmarks alerts
 
 clean: down
 	rm -rf .waypoint

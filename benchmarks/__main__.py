@@ -18,13 +18,35 @@ app = typer.Typer(add_completion=False)
 STATE = Path(".waypoint/bench").resolve()
 
 
+#: The services' own benchmarks (issues 5 and 6), run with their defaults (the issues' figures) on
+#: this command's Kafka and PostgreSQL. Not part of "all": each takes a few minutes.
+SERVICE_BENCHMARKS = {
+    "checkins": "services.monitoring.benchmarks.check_in_throughput",
+    "sweep": "services.monitoring.benchmarks.missed_sweep",
+    "alerts": "services.notifications.benchmark",
+}
+
+
 @app.command()
-def main(which: str = typer.Argument("all"), keep: bool = False) -> None:
+def main(
+    which: str = typer.Argument("all", help="all (eventstore, relay, memory), one of those, or checkins|sweep|alerts"),
+    keep: bool = False,
+) -> None:
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     endpoints = infra.start(STATE, kafka_port=int(os.environ.get("BENCH_KAFKA_PORT", "19392")),
                             pg_port=int(os.environ.get("BENCH_PG_PORT", "19432")))
     report: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}}
     try:
+        if which in SERVICE_BENCHMARKS:
+            import subprocess
+            import sys
+
+            out = STATE / f"{which}-report.json"
+            command = [sys.executable, "-m", SERVICE_BENCHMARKS[which]]
+            if which != "alerts":
+                command += ["--out", str(out)]
+            subprocess.run(command, env={**os.environ, **endpoints.as_env()}, check=True)
+            return
         if which in ("eventstore", "all"):
             from benchmarks import eventstore
 
