@@ -50,6 +50,7 @@ async def test_every_command_publishes_its_events_with_cloudevents_headers_and_n
     await agency.delete(f"/v1/participants/{pid}/specialist")
     await agency.put(f"/v1/participants/{pid}/support-contacts/{sponsor['support_contact_id']}/consent",
                      {"consent_to_contact": False})  # fmt: skip
+    await agency.put(f"/v1/participants/{pid}/time-zone", {"time_zone": "America/Denver"})
     aid = (await agency.post(f"/v1/participants/{pid}/assessments", SELF_HARM_WITH_TRIGGERS)).json()["assessment_id"]
     cid = await agency.consent(pid, expiry={"event": "discharge"})
     referral = (await agency.post(f"/v1/participants/{pid}/referrals", REFERRAL)).json()
@@ -57,10 +58,11 @@ async def test_every_command_publishes_its_events_with_cloudevents_headers_and_n
     await agency.post(f"/v1/participants/{pid}/consents/{revocable}/revocation")
     await agency.post(f"/v1/participants/{pid}/discharge", {"reason": "plan_completed"})
 
-    records = await published(intake, pid, 15)
+    records = await published(intake, pid, 16)
     assert [name(r) for r in records] == [
         "ParticipantEnrolled", "SpecialistAssigned", "SpecialistAssigned", "SpecialistUnassigned",
-        "SupportContactConsentChanged", "AssessmentCompleted", "SafetyConcernRaised", "RiskLevelChanged",
+        "SupportContactConsentChanged", "ParticipantTimeZoneChanged", "AssessmentCompleted", "SafetyConcernRaised",
+        "RiskLevelChanged",
         "CoOccurringConditionFlagged", "ConsentGranted", "ReferralRequested", "ConsentGranted", "ConsentRevoked",
         "ParticipantDischarged", "ConsentExpired",
     ]  # fmt: skip
@@ -97,6 +99,10 @@ async def test_every_command_publishes_its_events_with_cloudevents_headers_and_n
         "support_contact_id": sponsor["support_contact_id"],
         "consent_to_contact": False,
     }
+
+    moved = data(records[5])
+    assert (moved["time_zone"], moved["previous_time_zone"]) == ("America/Denver", FULL_ENROLMENT.get("time_zone"))
+    records = records[:5] + records[6:]  # the rest as before the time zone change
 
     completed, concern, changed, flag = (data(r) for r in records[5:9])
     assert completed["assessment_id"] == aid
