@@ -73,6 +73,16 @@ class RiskLevelNoted(DomainEvent):
 
 
 @event("monitoring")
+class TimeZoneNoted(DomainEvent):
+    """Monitoring recorded the participant's new time zone (translated from intake's
+    ParticipantTimeZoneChanged): their days are counted in it from now on. None: UTC."""
+
+    participant_id: UUID
+    time_zone: TimeZoneName | None
+    noted_at: datetime
+
+
+@event("monitoring")
 class MonitoringEnded(DomainEvent):
     participant_id: UUID
     reason: str

@@ -19,7 +19,9 @@ import orjson
 from services.monitoring.domain.monitor_state import MonitorState
 from services.monitoring.domain.schedule import Cadence, Schedule
 
-#: 2: ``time_zone`` (the participant's, where milestones are counted).
+#: 2: ``time_zone`` (the participant's, where milestones are counted). ``TimeZoneNoted`` (later)
+#: changes it without a new format: the state keeps its shape, and a snapshot written before the
+#: event existed covers a stream that cannot hold one, so it folds to the same state as now.
 FORMAT = 2
 #: Take a new snapshot once this many events were appended after the last one.
 EVERY = 10

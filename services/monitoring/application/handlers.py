@@ -34,6 +34,7 @@ from services.monitoring.domain.commands import (
     HelpRequest,
     LogContact,
     NoteRiskLevel,
+    NoteTimeZone,
     RelapseReport,
     ReportRelapse,
     RequestHelp,
@@ -46,6 +47,7 @@ from services.monitoring.domain.participant_monitor import (
     decide_end_monitoring,
     decide_log_contact,
     decide_note_risk_level,
+    decide_note_time_zone,
     decide_record_check_in,
     decide_report_relapse,
     decide_request_help,
@@ -287,6 +289,10 @@ async def start_monitoring(uow: UnitOfWork, cmd: StartMonitoring, agency_id: str
 
 async def note_risk_level(uow: UnitOfWork, cmd: NoteRiskLevel, agency_id: str, now: datetime) -> None:
     await on_monitor(uow, cmd.participant_id, agency_id, lambda s: decide_note_risk_level(s, cmd, now), now)
+
+
+async def note_time_zone(uow: UnitOfWork, cmd: NoteTimeZone, agency_id: str, now: datetime) -> None:
+    await on_monitor(uow, cmd.participant_id, agency_id, lambda s: decide_note_time_zone(s, cmd, now), now)
 
 
 async def end_monitoring(uow: UnitOfWork, cmd: EndMonitoring, agency_id: str, now: datetime) -> None:

@@ -1,7 +1,8 @@
 """What monitoring does when intake decides something about a participant.
 
 Enrolment starts monitoring on the default cadence, an assessment or a risk change is noted (and
-moves a default cadence), discharge ends monitoring. The aggregate ignores repeats, and the inbox
+moves a default cadence), a change of time zone is noted (and moves the next milestone to the
+start of its date in the new zone), discharge ends monitoring. The aggregate ignores repeats, and the inbox
 already drops redeliveries, so these reactions are safe to replay.
 """
 
@@ -11,12 +12,13 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from services.monitoring.application import handlers
-from services.monitoring.domain.commands import EndMonitoring, NoteRiskLevel, StartMonitoring
+from services.monitoring.domain.commands import EndMonitoring, NoteRiskLevel, NoteTimeZone, StartMonitoring
 from services.monitoring.domain.risk_levels import ORDER
 from shared.catalogue.intake import (
     AssessmentCompleted,
     ParticipantDischarged,
     ParticipantEnrolled,
+    ParticipantTimeZoneChanged,
     RiskLevelChanged,
 )
 from shared.cloudevents import ReceivedEvent
@@ -27,7 +29,15 @@ Clock = Callable[[], datetime]
 
 
 #: what the handler acts on (the consumer skips every other type before touching the database)
-HANDLED = frozenset({"ParticipantEnrolled", "AssessmentCompleted", "RiskLevelChanged", "ParticipantDischarged"})
+HANDLED = frozenset(
+    {
+        "ParticipantEnrolled",
+        "AssessmentCompleted",
+        "RiskLevelChanged",
+        "ParticipantTimeZoneChanged",
+        "ParticipantDischarged",
+    }
+)
 
 
 def make_handler(clock: Clock) -> Callable[[ReceivedEvent, UnitOfWork], Awaitable[None]]:
@@ -53,6 +63,13 @@ def make_handler(clock: Clock) -> Callable[[ReceivedEvent, UnitOfWork], Awaitabl
                 await handlers.note_risk_level(uow, note, agency, now)
             except NotFound:
                 return  # assessed before monitoring knew the person: the enrolment will follow
+            return
+        if isinstance(event, ParticipantTimeZoneChanged):
+            note_zone = NoteTimeZone(participant_id=event.participant_id, time_zone=event.time_zone)
+            try:
+                await handlers.note_time_zone(uow, note_zone, agency, now)
+            except NotFound:
+                return  # changed before monitoring knew the person: the enrolment carries the zone
             return
         if isinstance(event, ParticipantDischarged):
             try:

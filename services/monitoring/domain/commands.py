@@ -48,6 +48,11 @@ class NoteRiskLevel(_Command):
     source_event: str
 
 
+class NoteTimeZone(_Command):
+    participant_id: UUID
+    time_zone: TimeZoneName | None = None  # None: UTC
+
+
 class EndMonitoring(_Command):
     participant_id: UUID
     reason: str = "discharged"

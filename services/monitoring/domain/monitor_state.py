@@ -1,8 +1,8 @@
 """What monitoring knows about one participant, folded from its own events.
 
-Facts decided by other services (enrolment, risk level, discharge) enter this stream as
-monitoring's own translations (``MonitoringStarted``, ``RiskLevelNoted``, ``MonitoringEnded``), so
-the aggregate never depends on another service's stream.
+Facts decided by other services (enrolment, risk level, time zone, discharge) enter this stream as
+monitoring's own translations (``MonitoringStarted``, ``RiskLevelNoted``, ``TimeZoneNoted``,
+``MonitoringEnded``), so the aggregate never depends on another service's stream.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from shared.catalogue.monitoring import (
     RiskEscalated,
     RiskLevel,
     RiskLevelNoted,
+    TimeZoneNoted,
 )
 from shared.domain import Aggregate
 from shared.events import DomainEvent
@@ -125,6 +126,7 @@ def _relapse(state: MonitorState, event: RelapseReported) -> MonitorState:
 _APPLY: dict[type[DomainEvent], Callable[[MonitorState, Any], MonitorState]] = {
     MonitoringStarted: _started,
     RiskLevelNoted: lambda s, e: _with(s, risk_level=e.risk_level),
+    TimeZoneNoted: lambda s, e: _with(s, time_zone=e.time_zone),
     RiskEscalated: lambda s, e: _with(s, risk_level=e.to_level),
     MonitoringEnded: lambda s, e: _with(s, active=False, ended=True, schedule=None),
     CheckInScheduleSet: _schedule_set,

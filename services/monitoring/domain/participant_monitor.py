@@ -17,6 +17,7 @@ from services.monitoring.domain.commands import (
     EndMonitoring,
     LogContact,
     NoteRiskLevel,
+    NoteTimeZone,
     ReportRelapse,
     RequestHelp,
     SetCheckInSchedule,
@@ -42,6 +43,7 @@ from shared.catalogue.monitoring import (
     MonitoringStarted,
     RelapseReported,
     RiskLevelNoted,
+    TimeZoneNoted,
 )
 from shared.domain import Conflict, InvalidCommand, NotFound
 from shared.events import DomainEvent
@@ -89,6 +91,14 @@ def decide_note_risk_level(state: MonitorState, cmd: NoteRiskLevel, now: datetim
     )
     follow_default_cadence(d, now)
     return d.events
+
+
+def decide_note_time_zone(state: MonitorState, cmd: NoteTimeZone, now: datetime) -> list[DomainEvent]:
+    """The participant's days are counted in the new zone from now on: the next milestone falls due
+    at the start of its date there. Nothing for a discharged participant or the same zone again."""
+    if not state.active or state.time_zone == cmd.time_zone:
+        return []
+    return [TimeZoneNoted(participant_id=cmd.participant_id, time_zone=cmd.time_zone, noted_at=now)]
 
 
 def decide_end_monitoring(state: MonitorState, cmd: EndMonitoring, now: datetime) -> list[DomainEvent]:

@@ -88,6 +88,12 @@ def _(p: Payload) -> str:
     return f"Risk level {change}"
 
 
+@_line("ParticipantTimeZoneChanged")
+def _(p: Payload) -> str:
+    previous = p.get("previous_time_zone") or "UTC"
+    return f"Time zone changed from {previous} to {p.get('time_zone') or 'UTC'}"
+
+
 @_line("SafetyConcernRaised")
 def _(p: Payload) -> str:
     return f"Safety concern raised: {_listed(p.get('concerns'))}"

@@ -34,6 +34,11 @@ def _(p: Payload) -> str:
     return f"Monitoring now follows risk level {p['risk_level']}"
 
 
+@_line("TimeZoneNoted")
+def _(p: Payload) -> str:
+    return f"Days now counted in time zone {p.get('time_zone') or 'UTC'}"
+
+
 @_line("CheckInScheduleSet")
 def _(p: Payload) -> str:
     basis = "default for risk level" if p["basis"] == "risk_default" else "set by specialist"

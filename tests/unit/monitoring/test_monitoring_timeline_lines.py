@@ -10,7 +10,7 @@ import shared.catalogue  # noqa: F401  (registers every event type)
 from services.monitoring.domain.commands import RequestHelp
 from services.monitoring.domain.participant_monitor import decide_record_check_in, decide_request_help
 from services.monitoring.domain.timeline import describe, words
-from shared.catalogue.monitoring import ContactLogged, MilestoneReached, RelapseReported
+from shared.catalogue.monitoring import ContactLogged, MilestoneReached, RelapseReported, TimeZoneNoted
 from shared.events import registered_events
 
 from .helpers import PARTICIPANT, SECOND, T0, check_in, every, given, started
@@ -55,6 +55,7 @@ def monitoring_samples() -> list[Any]:
             outcome="reached",
             occurred_at=T0,
         ),
+        TimeZoneNoted(participant_id=PARTICIPANT, time_zone="America/New_York", noted_at=T0),
     ]
 
 
@@ -72,6 +73,7 @@ def test_every_monitoring_event_gets_its_own_line() -> None:
         "ContactLogged",
         "MonitoringStarted",
         "RiskLevelNoted",
+        "TimeZoneNoted",
     }
     for e in samples:
         line = describe(type(e).__name__, payload(e))
