@@ -70,7 +70,8 @@ async def set_preferences(rt: Runtime, caller: Principal, command: SetPreference
 
 
 async def _enrolment_zone(conn: asyncpg.Connection, agency_id: str, recipient_id: str) -> str | None:
-    """The time zone a participant gave at enrolment, if ``recipient_id`` is one of the agency's."""
+    """The participant's time zone in the directory (from enrolment, or the latest
+    ``ParticipantTimeZoneChanged``), if ``recipient_id`` is one of the agency's."""
     try:
         participant_id = UUID(recipient_id)
     except ValueError:

@@ -31,6 +31,7 @@ SERVICE = "notifications"
 DIRECTORY_EVENTS = frozenset(
     {
         "ParticipantEnrolled",
+        "ParticipantTimeZoneChanged",
         "SpecialistAssigned",
         "SpecialistUnassigned",
         "SupportContactConsentChanged",

@@ -3,8 +3,9 @@
 Notifications never asks another service who to tell. It folds the events it already receives
 (enrolment, specialist assignment, check-ins, discharge, support-contact consent) into one record
 per participant. Addresses are not here: they live in notifications' own preference tables. The
-enrolment's time zone and preferred contact hours are, since they decide when a routine message to
-the participant may go out when the participant has set no quiet hours of their own.
+participant's time zone (from enrolment, then from each ``ParticipantTimeZoneChanged``) and
+preferred contact hours are, since they decide when a routine message to the participant may go out
+when the participant has set no quiet hours of their own.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ class ParticipantRecord:
     consecutive_misses: int = 0
     support_contacts: tuple[SupportContact, ...] = ()
     discharged: bool = False
-    #: IANA name from the enrolment (None: UTC; a name this machine does not know counts as UTC).
+    #: IANA name from the enrolment or the latest time zone change (None: UTC; a name this machine
+    #: does not know counts as UTC).
     time_zone: str | None = None
     preferred_hours: ContactHours | None = None
 
@@ -140,6 +142,11 @@ def apply_event(
             time_zone=str(time_zone) if time_zone else None,
             preferred_hours=_contact_hours(payload.get("preferred_hours")),
         )
+    elif event_type == "ParticipantTimeZoneChanged":
+        # Staff corrected where the participant lives: their preferred hours stay the same local
+        # times, now read in the new zone.
+        time_zone = payload.get("time_zone")
+        record = replace(record, time_zone=str(time_zone) if time_zone else None)
     elif "support_contact_id" in payload:  # SupportContactConsentChanged and its kin
         record = replace(record, support_contacts=_merge_contact(record.support_contacts, payload))
     if event_type in ("ParticipantEnrolled", "SpecialistAssigned"):

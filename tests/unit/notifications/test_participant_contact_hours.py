@@ -19,7 +19,7 @@ from services.notifications.domain.intents import NotificationIntent
 from services.notifications.domain.preferences import RecipientPreferences, plan_deliveries
 from services.notifications.domain.quiet_hours import QuietHours
 from services.notifications.domain.vocabulary import Channel, Role, Rule, Urgency
-from shared.catalogue.intake import ContactWindow, ParticipantEnrolled
+from shared.catalogue.intake import ContactWindow, ParticipantEnrolled, ParticipantTimeZoneChanged
 from shared.catalogue.monitoring import CheckInMissed
 from shared.cloudevents import ReceivedEvent, decode, encode, topic_for
 from shared.envelope import Metadata, NewEvent
@@ -206,3 +206,56 @@ def test_other_events_leave_the_zone_and_hours_alone():
 def test_an_unreadable_window_is_no_window(raw):
     folded = apply_event(ParticipantRecord(PID), "ParticipantEnrolled", {"preferred_hours": raw})
     assert folded.preferred_hours is None
+
+
+# --- a time zone change moves the default quiet hours to the new zone ---
+
+
+def zone_changed(to: str | None, previous: str | None = LA) -> ReceivedEvent:
+    return received(
+        ParticipantTimeZoneChanged(
+            participant_id=PID, time_zone=to, previous_time_zone=previous, changed_at=utc(3, 2, 0)
+        )
+    )
+
+
+TOKYO = "Asia/Tokyo"
+
+
+def test_a_time_zone_change_replaces_the_zone_and_keeps_everything_else():
+    before = ParticipantRecord(
+        PID, "agency-1", "spec-1", consecutive_misses=2, time_zone=LA, preferred_hours=OFFICE, discharged=False
+    )
+    folded = apply_event(before, "ParticipantTimeZoneChanged", {"participant_id": str(PID), "time_zone": TOKYO})
+    assert folded == ParticipantRecord(
+        PID, "agency-1", "spec-1", consecutive_misses=2, time_zone=TOKYO, preferred_hours=OFFICE
+    )
+
+
+@pytest.mark.parametrize("to", [None, ""])
+def test_a_change_to_no_zone_means_utc(to):
+    folded = apply_event(record(zone=LA), "ParticipantTimeZoneChanged", {"time_zone": to, "previous_time_zone": LA})
+    assert (folded.time_zone, folded.preferred_hours) == (None, OFFICE)
+
+
+def test_a_change_before_any_enrolment_sets_the_zone_only():
+    folded = apply_event(ParticipantRecord(PID), "ParticipantTimeZoneChanged", {"time_zone": TOKYO}, "agency-1")
+    assert folded == ParticipantRecord(PID, "agency-1", time_zone=TOKYO)
+    assert folded.enrolment_quiet_hours is None  # no preferred hours: still no default
+
+
+def test_the_consumer_keeps_the_new_zone_and_later_reminders_wait_for_the_hours_there():
+    reaction = decide(zone_changed(TOKYO), record(zone=LA), None, [], utc(3, 2, 0))
+    assert reaction.save and reaction.intents == []
+    assert (reaction.record.time_zone, reaction.record.preferred_hours) == (TOKYO, OFFICE)
+    # 20:00 UTC is 12:00 in Los Angeles (inside the hours) but 05:00 the next day in Tokyo:
+    # the reminder now waits until 09:00 in Tokyo (00:00 UTC on the 3rd).
+    assert email_at(intent(), utc(3, 2, 20), record(zone=LA)) == utc(3, 2, 20)
+    assert email_at(intent(), utc(3, 2, 20), reaction.record) == utc(3, 3, 0)
+
+
+def test_the_latest_change_wins():
+    first = decide(zone_changed(TOKYO), record(zone=LA), None, [], utc(3, 2, 0)).record
+    second = decide(zone_changed(None, TOKYO), first, None, [], utc(3, 2, 1)).record
+    assert (second.time_zone, second.preferred_hours) == (None, OFFICE)
+    assert email_at(intent(), utc(3, 2, 20), second) == utc(3, 3, 9)  # 09:00 UTC
