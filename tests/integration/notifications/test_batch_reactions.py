@@ -26,7 +26,7 @@ from services.notifications.application.reactions import batch_handler, handler
 from services.notifications.domain.directory import AgencyStaff, ContactHours, ParticipantRecord, SupportContact
 from services.notifications.entrypoints.app import MIGRATIONS
 from services.notifications.settings import NotificationSettings
-from shared.catalogue.intake import ContactWindow, ParticipantEnrolled, SafetyConcernRaised
+from shared.catalogue.intake import ContactWindow, ParticipantEnrolled, ParticipantTimeZoneChanged, SafetyConcernRaised
 from shared.catalogue.monitoring import CheckInCompleted, CheckInMissed, MilestoneReached
 from shared.cloudevents import encode, topic_for
 from shared.db import create_pool, migrate_async
@@ -38,10 +38,10 @@ from shared.inbox import EventConsumer
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 CFG = NotificationSettings(base_url="https://waypoint.test")
-NOW = datetime(2026, 11, 26, 14, 30, tzinfo=UTC)  # 06:30 in Los Angeles, 23:30 in Tokyo
+NOW = datetime(2026, 11, 26, 14, 30, tzinfo=UTC)  # 06:30 in Los Angeles, 23:30 in Tokyo, 14:30 in London
 
 A, B, C = "agency-a", "agency-b", "agency-c"  # C has no staff configured at all
-P1, P2, P3, P4, P5 = (uuid.uuid4() for _ in range(5))
+P1, P2, P3, P4, P5, P6 = (uuid.uuid4() for _ in range(6))
 CONSENTING, DECLINING = uuid.uuid4(), uuid.uuid4()
 SUB_A, SUB_B = uuid.uuid4(), uuid.uuid4()
 
@@ -108,9 +108,26 @@ BATCH: list[tuple[DomainEvent, str]] = [
         A,
     ),
     (_missed(P1, 1), A),  # reminder to the participant (no preferred hours: at once)
+    (  # enrolled in London, where it is 14:30: inside the preferred hours ...
+        ParticipantEnrolled(
+            participant_id=P6,
+            specialist_id="spec-a",
+            enrolled_at=NOW,
+            time_zone="Europe/London",
+            preferred_hours=OFFICE_HOURS,
+        ),
+        A,
+    ),
+    (  # ... then staff correct the zone to Tokyo, where it is 23:30
+        ParticipantTimeZoneChanged(
+            participant_id=P6, time_zone="Asia/Tokyo", previous_time_zone="Europe/London", changed_at=NOW
+        ),
+        A,
+    ),
     (_concern(P3), B),  # another agency's specialist and supervisor
     (_missed(P1, 2), A),  # outreach to the specialist
     (_missed(P2, 1), A),  # reminder held by the hours P2 got in this very batch, until 09:00 there
+    (_missed(P6, 1), A),  # reminder held by the zone P6 got in this very batch: until 09:00 in Tokyo
     (_missed(P1, 3), A),  # supervisor (urgent) and the consenting support contact
     (_completed(P1), A),  # resets the run of misses; agency A's webhook subscribes to it
     (_missed(P2, 2), A),  # outreach to the specialist P2 got in this very batch
@@ -165,7 +182,8 @@ async def _configure(conn: asyncpg.Connection) -> None:
     await repository.save_staff(conn, AgencyStaff(A, "sup-a", "admin-a"))
     await repository.save_staff(conn, AgencyStaff(B, "sup-b", None))
     for agency, recipient in [
-        (A, "spec-a"), (A, "sup-a"), (A, str(P1)), (A, str(CONSENTING)), (A, str(P2)), (B, "spec-b"), (B, "sup-b"),
+        (A, "spec-a"), (A, "sup-a"), (A, str(P1)), (A, str(CONSENTING)), (A, str(P2)), (A, str(P6)), (B, "spec-b"),
+        (B, "sup-b"),
     ]:  # fmt: skip
         await repository.save_preferences(conn, agency, recipient, f"{recipient}@example.test", None, None, "UTC")
     for sub, agency, types in [(SUB_A, A, ["CheckInCompleted", "MilestoneReached"]), (SUB_B, B, ["CheckInMissed"])]:
@@ -274,6 +292,7 @@ async def test_a_batch_has_exactly_the_effects_of_handling_its_records_one_by_on
         P2: (A, "spec-a", 2),
         P3: (B, "spec-b", 1),
         P5: (C, None, 0),
+        P6: (A, "spec-a", 1),
     }
     assert {
         pid: (r["time_zone"], r["preferred_hours_start"], r["preferred_hours_end"]) for pid, r in directory.items()
@@ -282,12 +301,14 @@ async def test_a_batch_has_exactly_the_effects_of_handling_its_records_one_by_on
         P2: ("America/Los_Angeles", time(9), time(18)),
         P3: ("Asia/Tokyo", time(9), time(18)),
         P5: (None, None, None),
+        P6: ("Asia/Tokyo", time(9), time(18)),
     }
     reminders = {d["participant_id"]: d["due_at"] for d in deliveries if d["rule"] == "missed-check-in.reminder"}
     assert reminders == {
         P1: NOW,
         P2: datetime(2026, 11, 26, 17, tzinfo=UTC),  # 09:00 in Los Angeles
         P3: datetime(2026, 11, 27, 0, tzinfo=UTC),  # 09:00 tomorrow in Tokyo
+        P6: datetime(2026, 11, 27, 0, tzinfo=UTC),  # the new zone: 09:00 tomorrow in Tokyo, not now in London
     }
     assert {(a["recipient_id"], a["rule"], a["urgency"]) for a in alerts} >= {
         ("sup-a", "missed-check-in.supervisor", "urgent"),

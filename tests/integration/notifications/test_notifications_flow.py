@@ -14,6 +14,7 @@ from services.notifications.domain.webhooks import verify
 from shared.catalogue.intake import (
     ContactWindow,
     ParticipantEnrolled,
+    ParticipantTimeZoneChanged,
     ReferralRequested,
     SafetyConcernRaised,
     SupportContactConsentChanged,
@@ -466,6 +467,69 @@ async def test_a_participant_hears_routine_news_only_in_their_preferred_hours_ur
     await mails_to(mail, agency.email(str(pid)), 1)
 
 
+def zone_inside_office_hours(at: datetime) -> ZoneInfo:
+    """A zone where ``at`` is at least an hour inside 09:00-18:00 local time."""
+    for name in ZONES:
+        zone = ZoneInfo(name)
+        local = at.astimezone(zone).time()
+        if time(10) <= local < time(17):
+            return zone
+    raise AssertionError(f"no zone of {ZONES} is inside office hours at {at}")
+
+
+async def directory_zone(service, participant_id: uuid.UUID, expected: str) -> None:
+    async def check():
+        zone = await service.runtime.pool.fetchval(
+            "SELECT time_zone FROM recipient_directory WHERE participant_id = $1", participant_id
+        )
+        return zone == expected
+
+    await eventually(check, timeout=15, message=f"the directory to hold {expected}")
+
+
+async def test_after_a_time_zone_change_a_reminder_waits_for_the_preferred_hours_in_the_new_zone(
+    service, upstream, mail
+):
+    agency = await Agency(service).setup()
+    old, new = zone_inside_office_hours(now()), zone_outside_office_hours(now())
+    pid = await enrol(upstream, agency, time_zone=old.key, preferred_hours=ContactWindow(start=time(9), end=time(18)))
+    await agency.prefer(str(pid))  # an address, and no quiet hours of their own
+    await directory_zone(service, pid, old.key)
+    await upstream.publish(
+        ParticipantTimeZoneChanged(participant_id=pid, time_zone=new.key, previous_time_zone=old.key, changed_at=now()),
+        agency_id=agency.id,
+        participant_id=pid,
+    )
+    # The change comes on intake's topic and the miss on monitoring's: wait until it is consumed.
+    await directory_zone(service, pid, new.key)
+    await upstream.publish(
+        CheckInMissed(participant_id=pid, due_at=now(), deadline=now(), consecutive_misses=1, detected_at=now()),
+        agency_id=agency.id,
+        participant_id=pid,
+    )
+
+    async def reminder():
+        return await service.runtime.pool.fetchrow(
+            "SELECT notification_id, status, due_at FROM deliveries"
+            " WHERE participant_id = $1 AND rule = 'missed-check-in.reminder'",
+            pid,
+        )
+
+    held = await eventually(reminder, timeout=15, message="the reminder")
+    local = now().astimezone(new)
+    opens = datetime.combine(local.date() + timedelta(days=local.time() >= time(9)), time(9), tzinfo=new)
+    # In the old zone it is office time: the reminder would have gone out at once.
+    assert (held["status"], held["due_at"]) == ("pending", opens), f"held until 09:00 in {new.key}, not {old.key}"
+    await asyncio.sleep(1.0)  # a few dispatcher polls
+    assert mail.to(agency.email(str(pid))) == []
+
+    # The preferred hours begin in the new zone (simulated): the reminder goes out.
+    await service.runtime.pool.execute(
+        "UPDATE deliveries SET due_at = now() WHERE notification_id = $1", held["notification_id"]
+    )
+    await mails_to(mail, agency.email(str(pid)), 1)
+
+
 async def test_a_new_draft_plan_lands_in_the_specialists_inbox_only(service, upstream, mail):
     # The behaviour the backbone e2e relies on: one in-app item, rule "plan-created-tell-specialist".
     agency = Agency(service)  # no agency configuration at all: the directory alone is enough
@@ -615,6 +679,11 @@ async def test_quiet_hours_set_without_a_zone_are_in_the_participants_zone_from_
     assert zones[agency.specialist] == "UTC"
     assert sorted(zones.values()).count("UTC") == len(zones) - 1
     await agency.prefer(str(pid), quiet_hours="22:00-07:00", time_zone="Europe/Lisbon")  # given: it wins
-    assert await service.runtime.pool.fetchval(
-        "SELECT time_zone FROM recipient_preferences WHERE agency_id = $1 AND recipient_id = $2", agency.id, str(pid)
-    ) == "Europe/Lisbon"
+    assert (
+        await service.runtime.pool.fetchval(
+            "SELECT time_zone FROM recipient_preferences WHERE agency_id = $1 AND recipient_id = $2",
+            agency.id,
+            str(pid),
+        )
+        == "Europe/Lisbon"
+    )
