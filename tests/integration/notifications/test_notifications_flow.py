@@ -434,6 +434,7 @@ async def test_a_participant_hears_routine_news_only_in_their_preferred_hours_ur
     agency = await Agency(service).setup()
     zone = zone_outside_office_hours(now())
     pid = await enrol(upstream, agency, time_zone=zone.key, preferred_hours=ContactWindow(start=time(9), end=time(18)))
+    await directory_zone(service, pid, zone.key)  # enrolment and misses travel on different topics
     await agency.prefer(str(pid))  # an address, and no quiet hours of their own
     for n in (1, 2):  # 1st miss: a reminder to the participant; 2nd: routine outreach to the specialist
         await upstream.publish(
