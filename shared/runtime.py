@@ -142,6 +142,27 @@ async def kafka_reachable(bootstrap: str) -> bool:
             await client.close()
 
 
+#: How long shutdown waits for background tasks, then for the pool's connections to come back.
+SHUTDOWN_GRACE_S = 10.0
+
+
+async def _shut_down(rt: Runtime, pool: asyncpg.Pool) -> None:
+    """Stop the background tasks and close the pool, within a deadline: a task that does not
+    stop, or a connection never released, is reported and then abandoned (its connection
+    terminated), so a service always exits on SIGTERM."""
+    for task in rt.tasks:
+        task.cancel()
+    if rt.tasks:
+        _, pending = await asyncio.wait(rt.tasks, timeout=SHUTDOWN_GRACE_S)
+        if pending:
+            log.error("background tasks did not stop in time", tasks=sorted(t.get_name() for t in pending))
+    try:
+        await asyncio.wait_for(pool.close(), SHUTDOWN_GRACE_S)
+    except TimeoutError:
+        log.error("database connections not released in time; terminating them")
+        pool.terminate()
+
+
 def create_service_app(
     service: str,
     *,
@@ -178,15 +199,12 @@ def create_service_app(
             rt.consumers.append(consumer)
             rt.tasks.append(asyncio.create_task(consumer.run(), name=f"{service}-{spec.name}"))
         for coro in background(rt):
-            rt.tasks.append(asyncio.create_task(coro))
+            rt.tasks.append(asyncio.create_task(coro, name=f"{service}-{coro.__qualname__}"))
         log.info("service started", port=cfg.port)
         try:
             yield
         finally:
-            for task in rt.tasks:
-                task.cancel()
-            await asyncio.gather(*rt.tasks, return_exceptions=True)
-            await pool.close()
+            await _shut_down(rt, pool)
 
     app = FastAPI(title=title or f"Waypoint {service}", version="1.0.0", lifespan=lifespan)
     app.state.authenticator = Authenticator(
