@@ -434,7 +434,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=500)
-    parser.add_argument("--duration", type=float, default=30)
+    parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--participants", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=48)
     parser.add_argument("--monitoring-workers", type=int, default=1, help="uvicorn worker processes for monitoring")
