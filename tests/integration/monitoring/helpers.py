@@ -30,6 +30,16 @@ STAFF = bearer(sub="crs-1", agency_id=AGENCY, roles=("specialist",))
 SUPERVISOR = bearer(sub="sup-1", agency_id=AGENCY, roles=("supervisor",))
 
 
+class MovableClock:
+    """A service clock a test moves by hand (``rt.extras["clock"]``)."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
 async def publish_intake(bootstrap: str, event: DomainEvent, participant_id: UUID, agency: str = AGENCY) -> None:
     new = NewEvent(
         stream_id=f"participant-{participant_id}",

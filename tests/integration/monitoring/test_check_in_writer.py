@@ -46,6 +46,19 @@ def _order(pid: uuid.UUID, craving: int, *, agency: str = AGENCY, note: str | No
     )
 
 
+async def _someone_in_a_new_agency(rt) -> tuple[dict[str, str], dict[str, str], uuid.UUID]:
+    """A specialist's and a supervisor's headers and a monitored participant, alone in an agency
+    (so the agency's daily counts are theirs only)."""
+    agency = f"agency-{uuid.uuid4().hex[:8]}"
+    pid = uuid.uuid4()
+    await enrol_directly(rt, pid, agency=agency)
+    return (
+        bearer(sub="crs-1", agency_id=agency, roles=("specialist",)),
+        bearer(sub="sup-1", agency_id=agency, roles=("supervisor",)),
+        pid,
+    )
+
+
 def _comparable(events: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     """What must match between two participants' streams (ids and times differ)."""
     out = []
@@ -160,11 +173,7 @@ async def test_a_failed_batch_is_written_one_check_in_at_a_time(svc, monkeypatch
 
 async def test_a_check_in_is_in_the_timeline_when_the_api_answers_and_counted_once(svc, infra):
     rt = svc.runtime
-    agency = f"agency-{uuid.uuid4().hex[:8]}"
-    staff = bearer(sub="crs-1", agency_id=agency, roles=("specialist",))
-    supervisor = bearer(sub="sup-1", agency_id=agency, roles=("supervisor",))
-    pid = uuid.uuid4()
-    await enrol_directly(rt, pid, agency=agency)
+    staff, supervisor, pid = await _someone_in_a_new_agency(rt)
     group = read_models.GROUP_ID
     duplicates_before = inbox.DUPLICATES.labels(group)._value.get()
     ids = []
@@ -194,11 +203,7 @@ async def test_a_check_in_is_in_the_timeline_when_the_api_answers_and_counted_on
 
 async def test_during_a_rebuild_check_ins_go_on_and_the_consumer_projects_them_after(svc):
     rt = svc.runtime
-    agency = f"agency-{uuid.uuid4().hex[:8]}"
-    staff = bearer(sub="crs-1", agency_id=agency, roles=("specialist",))
-    supervisor = bearer(sub="sup-1", agency_id=agency, roles=("supervisor",))
-    pid = uuid.uuid4()
-    await enrol_directly(rt, pid, agency=agency)
+    staff, supervisor, pid = await _someone_in_a_new_agency(rt)
     url = f"/v1/participants/{pid}/timeline"
 
     async def check_ins_in_timeline() -> list[str]:

@@ -15,7 +15,7 @@ from services.monitoring.application.scheduler import MILESTONES, sweep_once
 from services.monitoring.entrypoints import app as monitoring_app
 from shared.testing.kafka import eventually
 
-from .helpers import data, enrolled, monitoring, publish_intake, published, stored
+from .helpers import MovableClock, data, enrolled, monitoring, publish_intake, published, stored
 
 pytestmark = pytest.mark.integration
 
@@ -24,14 +24,6 @@ SEVEN_DAYS = date(2026, 1, 17)
 ENROLLED_AT = datetime(2026, 1, 13, 17, 0, tzinfo=UTC)  # the 1-day milestone has passed everywhere
 UTC_MIDNIGHT = datetime(2026, 1, 17, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
-
-
-class MovableClock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @pytest.mark.parametrize(

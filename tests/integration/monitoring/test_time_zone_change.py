@@ -20,7 +20,7 @@ from shared.envelope import Metadata, NewEvent
 from shared.events import DomainEvent
 from shared.testing.kafka import eventually, produce_raw
 
-from .helpers import AGENCY, data, discharged, enrolled, monitoring, publish_intake, published, stored
+from .helpers import AGENCY, MovableClock, data, discharged, enrolled, monitoring, publish_intake, published, stored
 
 pytestmark = pytest.mark.integration
 
@@ -32,14 +32,6 @@ NEW_YORK, KIRITIMATI = "America/New_York", "Pacific/Kiritimati"
 KIRITIMATI_MIDNIGHT = datetime(2026, 1, 16, 10, tzinfo=UTC)  # the 17th begins at UTC+14
 NEW_YORK_MIDNIGHT = datetime(2026, 1, 17, 5, tzinfo=UTC)  # the 17th begins at UTC-5
 MINUTE = timedelta(minutes=1)
-
-
-class MovableClock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 def record(event: DomainEvent, pid: UUID) -> tuple[bytes | None, bytes, list[tuple[str, bytes]]]:
