@@ -1,5 +1,6 @@
 """One participant flows through the four service processes over real Kafka and PostgreSQL."""
 
+import os
 import uuid
 
 import httpx
@@ -11,7 +12,9 @@ from shared.testing.kafka import eventually
 
 pytestmark = pytest.mark.e2e
 
-PORTS = {"intake": 18001, "planning": 18002, "monitoring": 18003, "notifications": 18004}
+# Engineers running suites side by side set WAYPOINT_TEST_HTTP_BASE so the service ports do not collide.
+_BASE = int(os.environ.get("WAYPOINT_TEST_HTTP_BASE", "18000"))
+PORTS = {"intake": _BASE + 1, "planning": _BASE + 2, "monitoring": _BASE + 3, "notifications": _BASE + 4}
 
 
 # Generous waits: the services share consumer groups with every earlier test of the session and
