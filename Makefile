@@ -30,8 +30,11 @@ test: install
 test-unit: install
 	$(BIN)/pytest -m unit
 
+# The same checks run inside `make test` (tests/unit/test_code_quality.py).
 lint: install
-	$(BIN)/ruff check shared services deploy tests
+	$(BIN)/ruff check shared services deploy tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/python -m benchmarks

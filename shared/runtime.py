@@ -199,7 +199,9 @@ def create_service_app(
             rt.consumers.append(consumer)
             rt.tasks.append(asyncio.create_task(consumer.run(), name=f"{service}-{spec.name}"))
         for coro in background(rt):
-            rt.tasks.append(asyncio.create_task(coro, name=f"{service}-{coro.__qualname__}"))
+            # A coroutine object has a __qualname__ (its function's); the Coroutine type does not say so.
+            name = getattr(coro, "__qualname__", "background")
+            rt.tasks.append(asyncio.create_task(coro, name=f"{service}-{name}"))
         log.info("service started", port=cfg.port)
         try:
             yield
