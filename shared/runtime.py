@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import structlog
@@ -24,10 +24,12 @@ from fastapi import APIRouter, FastAPI, Request
 
 from shared import catalogue  # noqa: F401  (registers every event type)
 from shared.auth import Authenticator, Principal
+from shared.clock import Clock, system_clock
 from shared.cloudevents import topic_for
 from shared.db import create_pool, ensure_database, migrate_async
 from shared.envelope import Metadata
 from shared.events import SERVICES
+from shared.eventstore.base import ConcurrencyError
 from shared.eventstore.postgres import PostgresEventStore
 from shared.http import install_conventions, problem
 from shared.inbox import BatchHandler, EventConsumer, Handler, dlq_topic
@@ -37,6 +39,9 @@ from shared.settings import ServiceSettings, load_settings
 from shared.uow import UnitOfWork, unit_of_work
 
 log = structlog.get_logger(__name__)
+
+C = TypeVar("C")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -62,14 +67,42 @@ class Runtime:
     consumers: list[EventConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    #: the service's time: every unit of work reads ``now`` from it, and so do its background loops
+    clock: Clock = system_clock
 
     @property
     def service(self) -> str:
         return self.settings.service
 
-    def uow(self, metadata: Metadata) -> contextlib.AbstractAsyncContextManager[UnitOfWork]:
+    def uow(
+        self, metadata: Metadata, *, agency_id: str | None = None
+    ) -> contextlib.AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work (one transaction) for a command."""
-        return unit_of_work(self.pool, self.store, self.service, metadata)
+        return unit_of_work(self.pool, self.store, self.service, metadata, agency_id=agency_id, clock=self.clock)
+
+    async def run(
+        self,
+        handle: Callable[[C, UnitOfWork], Awaitable[R]],
+        command: C,
+        request: Request,
+        caller: Principal,
+        *,
+        attempts: int = 1,
+    ) -> R:
+        """Run a person's command: ``handle(command, uow)`` in one unit of work carrying the
+        caller's agency, their ``sub`` as actor and the request's correlation id.
+
+        With ``attempts`` > 1, a lost race (ConcurrencyError) decides again on the fresh streams,
+        for aggregates whose streams take events from several sources; otherwise it is a 409.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.uow(command_metadata(request, caller), agency_id=caller.agency_id) as uow:
+                    return await handle(command, uow)
+            except ConcurrencyError:
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
 
 
 async def runtime(request: Request) -> Runtime:
@@ -172,8 +205,12 @@ def create_service_app(
     background: Callable[[Runtime], Sequence[Coroutine[Any, Any, None]]] = lambda _: (),
     settings: ServiceSettings | None = None,
     title: str | None = None,
+    clock: Clock = system_clock,
 ) -> FastAPI:
-    """Build the FastAPI app of ``service`` with its lifespan, routers and kernel conventions."""
+    """Build the FastAPI app of ``service`` with its lifespan, routers and kernel conventions.
+
+    ``clock`` is the service's time (tests pass a :class:`shared.clock.ManualClock`).
+    """
     cfg = settings or load_settings(service)
 
     @contextlib.asynccontextmanager
@@ -186,7 +223,7 @@ def create_service_app(
         pool = await create_pool(cfg.dsn, min_size=cfg.db_pool_min, max_size=cfg.db_pool_max)
         relay = OutboxRelay(pool, cfg.dsn, cfg.kafka_bootstrap_servers, service,
                             batch_size=cfg.relay_batch_size, poll_interval=cfg.relay_poll_interval_s)
-        rt = Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay)
+        rt = Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay, clock=clock)
         app.state.runtime = rt
         await ensure_topics(cfg)
         rt.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-outbox-relay"))

@@ -88,3 +88,13 @@ class InMemoryEventStore:
             e for e in self._all if e.participant_id == participant_id and e.global_position > after_position
         ]
         return found[:limit]
+
+    def forget(self, event_ids: Sequence[Any]) -> None:
+        """Take back events (an in-memory unit of work that raised rolls back this way)."""
+        gone = set(event_ids)
+        if not gone:
+            return
+        self._all = [e for e in self._all if e.event_id not in gone]
+        for stream_id, events in list(self._streams.items()):
+            self._streams[stream_id] = [e for e in events if e.event_id not in gone]
+        self._event_ids -= gone

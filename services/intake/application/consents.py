@@ -52,7 +52,7 @@ async def _on_consent(
     return await uow.execute(
         consent_aggregate,
         consent_stream(cmd.consent_id),
-        lambda s, _v: decide(s),
+        lambda s: decide(s),
         agency_id=agency_id,
         participant_id=cmd.participant_id,
     )
@@ -101,7 +101,7 @@ async def expire_due_consents(open_uow: Callable[[Metadata], Any], pool: Any, no
             _, stored = await uow.execute(
                 consent_aggregate,
                 consent_stream(row["consent_id"]),
-                lambda s, _v: decide_expire(s, now),
+                lambda s: decide_expire(s, now),
                 agency_id=row["agency_id"],
                 participant_id=row["participant_id"],
             )

@@ -63,7 +63,7 @@ async def on_participant(
     state, stored = await uow.execute(
         participant_aggregate,
         participant_stream(participant_id),
-        lambda s, _v: decide(s),
+        lambda s: decide(s),
         agency_id=agency_id,
         participant_id=participant_id,
     )
@@ -76,7 +76,7 @@ async def enrol_participant(form: EnrolmentForm, uow: UnitOfWork, agency_id: str
     await uow.execute(
         participant_aggregate,
         participant_stream(cmd.participant_id),
-        lambda s, _v: decide_enrol(s, cmd, now),
+        lambda s: decide_enrol(s, cmd, now),
         agency_id=agency_id,
         participant_id=cmd.participant_id,
     )
@@ -116,7 +116,7 @@ async def discharge_participant(
         _, expired = await uow.execute(
             consent_rules.consent_aggregate,
             consent_stream(consent_id),
-            lambda c, _v: consent_rules.decide_expire(c, now, participant_discharged=True),
+            lambda c: consent_rules.decide_expire(c, now, participant_discharged=True),
             agency_id=agency_id,
             participant_id=cmd.participant_id,
         )

@@ -23,6 +23,7 @@ from shared import (
 )
 from shared.cloudevents import PoisonRecord
 from shared.events import SERVICES
+from shared.inbox_table import PostgresInbox
 
 log = structlog.get_logger(__name__)
 GROUP_ID = read_models.GROUP_ID
@@ -78,12 +79,7 @@ async def _apply(conn: asyncpg.Connection, record: Any) -> bool:
         received = cloudevents.decode(record.topic, record.partition, record.offset, record.value, record.headers)
     except PoisonRecord:
         return False  # the live consumer dead-lettered it too
-    inserted = await conn.fetchval(
-        "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1",
-        GROUP_ID,
-        received.event_id,
-    )
-    if not inserted:
+    if not await PostgresInbox(conn).record(GROUP_ID, [received.event_id]):
         return False
     await timeline.apply(received, conn)
     await caseload.apply(received, conn)

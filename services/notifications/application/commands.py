@@ -36,7 +36,7 @@ async def acknowledge_alert(rt: Runtime, metadata: Metadata, caller: Principal, 
         state, events = await uow.execute(
             alert,
             f"alert-{alert_id}",
-            lambda s, _v: decide_acknowledge(s, command, now),
+            lambda s: decide_acknowledge(s, command, now),
             agency_id=row["agency_id"],
             participant_id=row["participant_id"],
         )

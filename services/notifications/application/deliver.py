@@ -71,7 +71,7 @@ async def deliver(
         alert_state, raised = await uow.execute(
             alert,
             f"alert-{alert_id}",
-            lambda s, _v: decide_raise(s, intent, now, cfg.ack_timeout),
+            lambda s: decide_raise(s, intent, now, cfg.ack_timeout),
             agency_id=agency_id,
             participant_id=intent.participant_id,
         )
@@ -84,7 +84,7 @@ async def deliver(
         notification_id = notification_id_for(intent, channel)
         stream = f"notification-{notification_id}"
 
-        def queue(state: Notification, _v: int, c: Channel = channel, at: datetime = planned.not_before) -> list[Any]:
+        def queue(state: Notification, c: Channel = channel, at: datetime = planned.not_before) -> list[Any]:
             return decide_queue(state, intent, c, at, now, alert_id)
 
         _, new = await uow.execute(
@@ -118,7 +118,7 @@ async def deliver(
             await uow.execute(
                 notification,
                 stream,
-                lambda s, _v: decide_attempt_outcome(s, True, "inbox", now, cfg.retry_policy, lambda: 0.0),
+                lambda s: decide_attempt_outcome(s, True, "inbox", now, cfg.retry_policy, lambda: 0.0),
                 agency_id=agency_id,
                 participant_id=intent.participant_id,
             )

@@ -129,7 +129,7 @@ class Dispatcher:
             if not locked:
                 return
 
-            def decide(state: Any, _v: int) -> list[Any]:
+            def decide(state: Any) -> list[Any]:
                 if succeeded is None:
                     return decide_undeliverable(state, reason, now)
                 return decide_attempt_outcome(state, succeeded, reason, now, self.cfg.retry_policy, random.random)

@@ -58,7 +58,7 @@ async def _escalate_one(rt: Runtime, cfg: NotificationSettings, alert_id: object
         state, events = await uow.execute(
             alert,
             f"alert-{alert_id}",
-            lambda s, _v: decide_escalate(s, recipients, now, cfg.ack_timeout),
+            lambda s: decide_escalate(s, recipients, now, cfg.ack_timeout),
             agency_id=row["agency_id"],
             participant_id=row["participant_id"],
         )
