@@ -71,8 +71,8 @@ class InMemoryInbox:
 class InMemoryUnitsOfWork:
     """Opens units of work over one in-memory event store and outbox (a service's, in a test).
 
-    ``tables`` is handed to every unit of work as its ``conn``: a service's fake of its own
-    tables (the read rows its handlers check and write), or None.
+    ``tables`` is handed to every unit of work as ``uow.tables``: a service's fake of its own
+    tables (the rows its handlers check and write besides streams), or None. ``uow.conn`` is None.
     """
 
     def __init__(self, service: str, *, clock: Clock = system_clock, tables: Any = None) -> None:
@@ -87,8 +87,8 @@ class InMemoryUnitsOfWork:
         self, *, agency_id: str | None = None, actor: str | None = None, correlation_id: str | None = None
     ) -> AsyncIterator[UnitOfWork]:
         metadata = Metadata(correlation_id=correlation_id or str(uuid.uuid4()), actor=actor)
-        uow = UnitOfWork(conn=self.tables, store=self.store, service=self.service, metadata=metadata,
-                         outbox=self.outbox, agency_id=agency_id, clock=self.clock)
+        uow = UnitOfWork(conn=None, store=self.store, service=self.service, metadata=metadata,
+                         outbox=self.outbox, agency_id=agency_id, clock=self.clock, tables=self.tables)
         outbox_mark = len(self.outbox.records), len(self.outbox.events)
         try:
             yield uow

@@ -25,7 +25,7 @@ from fastapi import APIRouter, FastAPI, Request
 from shared import catalogue  # noqa: F401  (registers every event type)
 from shared.auth import Authenticator, Principal
 from shared.clock import Clock, system_clock
-from shared.cloudevents import topic_for
+from shared.cloudevents import ReceivedEvent, topic_for
 from shared.db import create_pool, ensure_database, migrate_async
 from shared.envelope import Metadata
 from shared.events import SERVICES
@@ -69,6 +69,8 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
     #: the service's time: every unit of work reads ``now`` from it, and so do its background loops
     clock: Clock = system_clock
+    #: builds the service's own tables adapter over a unit of work's connection (``uow.tables``)
+    tables: Callable[[Any], Any] | None = None
 
     @property
     def service(self) -> str:
@@ -78,7 +80,19 @@ class Runtime:
         self, metadata: Metadata, *, agency_id: str | None = None
     ) -> contextlib.AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work (one transaction) for a command."""
-        return unit_of_work(self.pool, self.store, self.service, metadata, agency_id=agency_id, clock=self.clock)
+        return unit_of_work(self.pool, self.store, self.service, metadata, agency_id=agency_id, clock=self.clock,
+                            tables=self.tables)
+
+    def with_tables(self, handler: Handler) -> Handler:
+        """A consumer's handler whose unit of work has the service's clock and tables too."""
+
+        async def handle(received: ReceivedEvent, uow: UnitOfWork) -> None:
+            uow.clock, uow.now = self.clock, self.clock()
+            if self.tables is not None:
+                uow.tables = self.tables(uow.conn)
+            await handler(received, uow)
+
+        return handle
 
     async def run(
         self,
@@ -206,10 +220,12 @@ def create_service_app(
     settings: ServiceSettings | None = None,
     title: str | None = None,
     clock: Clock = system_clock,
+    tables: Callable[[Any], Any] | None = None,
 ) -> FastAPI:
     """Build the FastAPI app of ``service`` with its lifespan, routers and kernel conventions.
 
-    ``clock`` is the service's time (tests pass a :class:`shared.clock.ManualClock`).
+    ``clock`` is the service's time (tests pass a :class:`shared.clock.ManualClock`); ``tables``
+    builds the service's adapter over its own tables from a connection (``uow.tables``).
     """
     cfg = settings or load_settings(service)
 
@@ -223,13 +239,14 @@ def create_service_app(
         pool = await create_pool(cfg.dsn, min_size=cfg.db_pool_min, max_size=cfg.db_pool_max)
         relay = OutboxRelay(pool, cfg.dsn, cfg.kafka_bootstrap_servers, service,
                             batch_size=cfg.relay_batch_size, poll_interval=cfg.relay_poll_interval_s)
-        rt = Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay, clock=clock)
+        rt = Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay, clock=clock,
+                     tables=tables)
         app.state.runtime = rt
         await ensure_topics(cfg)
         rt.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-outbox-relay"))
         for spec in consumers(rt):
             consumer = EventConsumer(
-                name=spec.name, service=service, topics=spec.topics, handler=spec.handler, pool=pool,
+                name=spec.name, service=service, topics=spec.topics, handler=rt.with_tables(spec.handler), pool=pool,
                 store=rt.store, bootstrap=cfg.kafka_bootstrap_servers, batch_size=cfg.consumer_batch_size,
                 batch_handler=spec.batch_handler, event_types=spec.event_types,
             )

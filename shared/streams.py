@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
-from shared.domain import Aggregate
+from shared.domain import Aggregate, DomainError
 from shared.envelope import StoredEvent
 from shared.events import DomainEvent
 from shared.uow import UnitOfWork
@@ -88,11 +88,15 @@ class StreamRepository(Generic[K, S]):
         *,
         project: Projection[S] | None = None,
         snapshots: Snapshots[S] | None = None,
+        not_found: Callable[[], DomainError] | None = None,
     ) -> None:
+        """``not_found``: the error for a stream of another agency than the one writing; a
+        participant of another agency must answer exactly like a missing one."""
         self.aggregate = aggregate
         self.stream_id = stream_id
         self._project = project
         self._snapshots = snapshots
+        self._not_found = not_found
 
     async def load(self, uow: UnitOfWork, key: K) -> Loaded[S]:
         """The stream's current state (from its latest snapshot on, when there is one)."""
@@ -126,12 +130,14 @@ class StreamRepository(Generic[K, S]):
 
         ``agency_id`` defaults to the unit of work's (the caller's) agency.
         """
+        agency = agency_id or uow.caller_agency
+        self.check_agency(loaded, agency)
         stored = await uow.append(
             loaded.stream_id,
             self.aggregate.stream_type,
             events,
             expected_version=loaded.version,
-            agency_id=agency_id or uow.caller_agency,
+            agency_id=agency,
             participant_id=participant_id,
         )
         changed = Changed(
@@ -144,6 +150,11 @@ class StreamRepository(Generic[K, S]):
                 await self._snapshots.save(uow, loaded, changed)
         return changed
 
+    def check_agency(self, loaded: Loaded[S], agency_id: str) -> None:
+        """Refuse (with ``not_found``) a stream that another agency wrote."""
+        if self._not_found is not None and loaded.agency_id not in (None, agency_id):
+            raise self._not_found()
+
     async def execute(
         self,
         uow: UnitOfWork,
@@ -155,5 +166,6 @@ class StreamRepository(Generic[K, S]):
     ) -> Changed[S]:
         """Load, decide, save: the whole command cycle on one stream."""
         loaded = await self.load(uow, key)
+        self.check_agency(loaded, agency_id or uow.caller_agency)
         return await self.save(uow, loaded, list(decide(loaded.state)), participant_id=participant_id,
                                agency_id=agency_id)

@@ -88,7 +88,9 @@ class UnitOfWork:
 
     ``conn`` is the asyncpg connection inside the open transaction (``None`` in memory);
     ``agency_id`` is the caller's agency for a command from a person (``None`` for a consumer,
-    whose events carry their own); ``now`` is the instant the unit of work began.
+    whose events carry their own); ``now`` is the instant the unit of work began; ``tables`` is
+    what the service's handlers read and write besides streams (built by the service's
+    ``tables`` factory from ``conn``; an in-memory fake in unit tests).
     """
 
     conn: Any
@@ -99,6 +101,8 @@ class UnitOfWork:
     outbox: Outbox | None = None
     agency_id: str | None = None
     clock: Clock = system_clock
+    #: the service's own tables for this unit of work (its adapter over ``conn``, or a fake)
+    tables: Any = None
     now: datetime = field(init=False)
 
     def __post_init__(self) -> None:
@@ -193,10 +197,12 @@ async def unit_of_work(
     *,
     agency_id: str | None = None,
     clock: Clock = system_clock,
+    tables: Callable[[Any], Any] | None = None,
 ) -> AsyncIterator[UnitOfWork]:
     """Open a transaction; commit if the block succeeds, roll back if it raises."""
     async with pool.acquire() as conn, conn.transaction():
-        yield UnitOfWork(conn=conn, store=store, service=service, metadata=metadata, agency_id=agency_id, clock=clock)
+        yield UnitOfWork(conn=conn, store=store, service=service, metadata=metadata, agency_id=agency_id,
+                         clock=clock, tables=tables(conn) if tables else None)
 
 
 def caused_by(received: Any, actor: str | None = None) -> Metadata:

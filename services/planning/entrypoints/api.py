@@ -8,7 +8,7 @@ that shows a participant's plan is recorded in the access audit (``shared.access
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -27,9 +27,8 @@ from shared import access_audit
 from shared.auth import Principal
 from shared.catalogue.planning import PlanStatus
 from shared.domain import DomainError, InvalidCommand, NotFound
-from shared.eventstore.base import ConcurrencyError
 from shared.http import require_roles
-from shared.runtime import Runtime, command_metadata, runtime
+from shared.runtime import Runtime, runtime
 from shared.uow import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["planning"])
@@ -37,6 +36,7 @@ staff = require_roles("specialist", "supervisor", "agency_admin")
 readers = require_roles("specialist", "supervisor", "agency_admin", "integration", "participant")
 managers = require_roles("supervisor", "agency_admin")
 C = TypeVar("C", bound=BaseModel)
+Handler = Callable[[C, UnitOfWork], Awaitable[None]]
 WRITE_ATTEMPTS = 3
 
 
@@ -95,23 +95,14 @@ def _expected_version(if_match: str | None) -> int:
     return int(tag)
 
 
-async def run_command(
-    rt: Runtime, request: Request, caller: Principal, handle: Callable[[UnitOfWork, datetime], Awaitable[None]]
-) -> None:
-    """Run a command in its own transaction, deciding again when another writer got to the stream first.
+async def run_command(rt: Runtime, request: Request, caller: Principal, handle: Handler[C], command: C) -> None:
+    """Run a command, deciding again when another writer got to the stream first.
 
     The plan's stream also takes events that make no plan version (review requests, risk notes), so a
     lost race does not mean the caller's version is stale: the decision is simply taken again on the
     fresh stream, where a really stale ``If-Match`` is a 412 and a second draft a 409.
     """
-    for attempt in range(1, WRITE_ATTEMPTS + 1):
-        try:
-            async with rt.uow(command_metadata(request, caller)) as uow:
-                await handle(uow, datetime.now(UTC))
-            return
-        except ConcurrencyError:
-            if attempt == WRITE_ATTEMPTS:
-                raise
+    await rt.run(handle, command, request, caller, attempts=WRITE_ATTEMPTS)
 
 
 def with_etag(body: dict[str, Any], status_code: int = 200) -> JSONResponse:
@@ -153,7 +144,7 @@ async def draft_plan(
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
     command = command_from(DraftPlan, participant_id=participant_id, sections=body.sections, drafted_by=caller.sub)
-    await run_command(rt, request, caller, lambda uow, now: handlers.draft_plan(command, uow, caller.agency_id, now))
+    await run_command(rt, request, caller, handlers.draft_plan, command)
     return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id), 201)
 
 
@@ -175,7 +166,7 @@ async def revise_plan(
         review_completed=body.review_completed,
         changed_by=caller.sub,
     )
-    await run_command(rt, request, caller, lambda uow, now: handlers.revise_plan(command, uow, caller.agency_id, now))
+    await run_command(rt, request, caller, handlers.revise_plan, command)
     return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id))
 
 

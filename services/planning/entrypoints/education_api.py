@@ -44,7 +44,7 @@ async def assign_module(
         due_on=body.due_on,
         assigned_by=caller.sub,
     )
-    await run_command(rt, request, caller, lambda uow, now: handlers.assign_module(command, uow, caller.agency_id, now))
+    await run_command(rt, request, caller, handlers.assign_module, command)
     return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id), 201)
 
 
@@ -61,9 +61,7 @@ async def complete_module(
     command = command_from(
         CompleteEducationModule, participant_id=participant_id, module=module, completed_by=caller.sub
     )
-    await run_command(
-        rt, request, caller, lambda uow, now: handlers.complete_module(command, uow, caller.agency_id, now)
-    )
+    await run_command(rt, request, caller, handlers.complete_module, command)
     return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id))
 
 

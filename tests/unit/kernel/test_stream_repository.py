@@ -145,3 +145,16 @@ async def test_a_stream_can_be_written_for_another_agency_than_the_callers() -> 
                                    agency_id="agency-b")
     [stored] = await units.store.read_stream(f"history-{pid}")
     assert stored.agency_id == "agency-b"
+
+
+async def test_a_stream_of_another_agency_answers_like_a_missing_one() -> None:
+    from shared.domain import NotFound
+
+    units, pid = InMemoryUnitsOfWork("intake"), uuid4()
+    repo = repository(not_found=lambda: NotFound("no such participant"))
+    async with units.open(agency_id="agency-a") as uow:
+        await repo.execute(uow, pid, lambda s: [enrolled(pid, "s-1")], participant_id=pid)
+    with pytest.raises(NotFound):
+        async with units.open(agency_id="agency-b") as uow:
+            await repo.execute(uow, pid, lambda s: [enrolled(pid, "s-2")], participant_id=pid)
+    assert len(await units.stream(f"history-{pid}")) == 1
