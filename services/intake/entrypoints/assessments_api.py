@@ -12,9 +12,9 @@ from services.intake.application import assessments
 from services.intake.application.participants import order
 from services.intake.domain.assessment import AssessmentForm, RecordAssessment
 from services.intake.domain.fhir import assessment_bundle
-from services.intake.entrypoints.common import Json, now, staff, staff_or_integration
+from services.intake.entrypoints.common import Json, staff, staff_or_integration
 from shared.auth import Principal
-from shared.runtime import Runtime, command_metadata, runtime
+from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
@@ -28,8 +28,7 @@ async def record_assessment(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     cmd = order(RecordAssessment, body, participant_id=participant_id, assessment_id=uuid4())
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        completed, events = await assessments.record_assessment(cmd, uow, caller.agency_id, now())
+    completed, events = await rt.run(assessments.record_assessment, cmd, request, caller)
     scores = completed.model_dump(mode="json", include={"phq9", "gad7", "bam", "barc10", "asam"}, exclude_none=True)
     return {
         "assessment_id": str(cmd.assessment_id),

@@ -1,8 +1,7 @@
-"""What every intake route shares: roles, the clock, JSON responses."""
+"""What every intake route shares: roles and JSON responses."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from shared.http import require_roles
@@ -12,6 +11,3 @@ auditors = require_roles("supervisor", "agency_admin")
 staff_or_integration = require_roles("specialist", "supervisor", "agency_admin", "integration")
 Json = dict[str, Any]
 
-
-def now() -> datetime:
-    return datetime.now(UTC)

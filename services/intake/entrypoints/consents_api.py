@@ -21,9 +21,9 @@ from services.intake.domain.consent_terms import (
     SignedConsentForm,
 )
 from services.intake.domain.referral import ReferralForm, RequestReferral
-from services.intake.entrypoints.common import Json, now, staff
+from services.intake.entrypoints.common import Json, staff
 from shared.auth import Principal
-from shared.runtime import Runtime, command_metadata, runtime
+from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
@@ -46,8 +46,7 @@ async def grant_consent(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     cmd = order(GrantConsent, body, participant_id=participant_id, consent_id=uuid4())
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await consents.grant_consent(cmd, uow, caller.agency_id, now())
+    state = await rt.run(consents.grant_consent, cmd, request, caller)
     return _consent(state)
 
 
@@ -60,8 +59,7 @@ async def draft_consent(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     cmd = order(DraftConsent, body, participant_id=participant_id, consent_id=uuid4())
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await consents.draft_consent(cmd, uow, caller.agency_id, now())
+    state = await rt.run(consents.draft_consent, cmd, request, caller)
     return _consent(state)
 
 
@@ -76,8 +74,7 @@ async def amend_consent(
 ) -> Json:
     await views.consent(rt.pool, caller.agency_id, participant_id, consent_id)  # amend only what exists
     cmd = order(GrantConsent, body, participant_id=participant_id, consent_id=consent_id)
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await consents.grant_consent(cmd, uow, caller.agency_id, now())
+    state = await rt.run(consents.grant_consent, cmd, request, caller)
     return _consent(state)
 
 
@@ -91,8 +88,7 @@ async def sign_consent(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     cmd = order(SignConsent, body, participant_id=participant_id, consent_id=consent_id)
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await consents.sign_consent(cmd, uow, caller.agency_id, now())
+    state = await rt.run(consents.sign_consent, cmd, request, caller)
     return _consent(state)
 
 
@@ -105,8 +101,7 @@ async def revoke_consent(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     cmd = RevokeConsent(participant_id=participant_id, consent_id=consent_id)
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await consents.revoke_consent(cmd, uow, caller.agency_id, now())
+    state = await rt.run(consents.revoke_consent, cmd, request, caller)
     return _consent(state)
 
 
@@ -139,8 +134,7 @@ async def request_referral(
     cmd = order(
         RequestReferral, body, participant_id=participant_id, referral_id=uuid4(), disclosing_agency_id=caller.agency_id
     )
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        requested = await referrals.request_referral(cmd, uow, caller.agency_id, now())
+    requested = await rt.run(referrals.request_referral, cmd, request, caller)
     return requested.model_dump(mode="json")
 
 

@@ -18,14 +18,15 @@ from services.intake.domain.enrolment import (
     DischargeForm,
     DischargeParticipant,
     EnrolmentForm,
+    EnrolParticipant,
     ReleaseToQueue,
     SpecialistChoice,
     SupportContactConsentForm,
     TimeZoneForm,
 )
-from services.intake.entrypoints.common import Json, auditors, now, staff
+from services.intake.entrypoints.common import Json, auditors, staff
 from shared.auth import Principal
-from shared.runtime import Runtime, command_metadata, runtime
+from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
@@ -47,8 +48,7 @@ def _relationship(state: Any) -> Json:
 async def enrol(
     body: EnrolmentForm, request: Request, caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
 ) -> Json:
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        participant_id = await participants.enrol_participant(body, uow, caller.agency_id, now())
+    participant_id = await rt.run(participants.enrol_participant, order(EnrolParticipant, body), request, caller)
     return {
         "participant_id": str(participant_id),
         "status": "active",
@@ -104,8 +104,7 @@ async def assign_specialist(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     cmd = order(AssignSpecialist, body, participant_id=participant_id)
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await participants.assign_specialist(cmd, uow, caller.agency_id, now())
+    state = await rt.run(participants.assign_specialist, cmd, request, caller)
     return _relationship(state)
 
 
@@ -113,10 +112,8 @@ async def assign_specialist(
 async def release_to_queue(
     participant_id: UUID, request: Request, caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
 ) -> Json:
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await participants.release_to_queue(
-            ReleaseToQueue(participant_id=participant_id), uow, caller.agency_id, now()
-        )
+    cmd = ReleaseToQueue(participant_id=participant_id)
+    state = await rt.run(participants.release_to_queue, cmd, request, caller)
     return _relationship(state)
 
 
@@ -130,8 +127,7 @@ async def support_contact_consent(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     cmd = order(ChangeSupportContactConsent, body, participant_id=participant_id, support_contact_id=support_contact_id)
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        await participants.change_support_contact_consent(cmd, uow, caller.agency_id, now())
+    await rt.run(participants.change_support_contact_consent, cmd, request, caller)
     return {
         "participant_id": str(participant_id),
         "support_contact_id": str(support_contact_id),
@@ -149,8 +145,7 @@ async def time_zone(
 ) -> Json:
     """Correct where the participant lives; the other services count their days in it from now on."""
     cmd = order(ChangeTimeZone, body, participant_id=participant_id)
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await participants.change_time_zone(cmd, uow, caller.agency_id, now())
+    state = await rt.run(participants.change_time_zone, cmd, request, caller)
     return {"participant_id": str(participant_id), "time_zone": state.time_zone}
 
 
@@ -163,6 +158,5 @@ async def discharge(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     cmd = order(DischargeParticipant, body, participant_id=participant_id)
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await participants.discharge_participant(cmd, uow, caller.agency_id, now())
+    state = await rt.run(participants.discharge_participant, cmd, request, caller)
     return {**_relationship(state), "reason": body.reason.value}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
-from services.planning.adapters.plan_repository import plans
+from services.planning.adapters.streams import plans
 from services.planning.adapters.tables import Tables
 from services.planning.domain.policies import (
     DischargeFacts,

@@ -3,7 +3,7 @@ time come with the unit of work."""
 
 from __future__ import annotations
 
-from services.planning.adapters.plan_repository import plans
+from services.planning.adapters.streams import plans
 from services.planning.adapters.tables import Tables
 from services.planning.domain.assignments import decide_assign_module, decide_complete_module
 from services.planning.domain.commands import AssignEducationModule, CompleteEducationModule, DraftPlan, RevisePlan
