@@ -8,27 +8,20 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.notifications import views
 from services.notifications.application import commands
+from services.notifications.domain.alerts import AcknowledgeAlert
+from services.notifications.domain.directory import SetAgencyStaff
 from services.notifications.domain.preferences import PreferenceChoices, SetPreferences
-from services.notifications.domain.subscriptions import CreateWebhookSubscription
+from services.notifications.domain.subscriptions import CreateWebhookSubscription, DeactivateWebhookSubscription
 from shared.auth import AuthError, Principal
 from shared.http import principal, require_roles
-from shared.runtime import Runtime, command_metadata, runtime
+from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1")
 staff = require_roles("specialist", "supervisor", "agency_admin")
 admins = require_roles("agency_admin", "integration")
 agency_admin = require_roles("agency_admin")
-
-INBOX = """
-SELECT i.notification_id, i.participant_id, i.recipient_role, i.rule, i.urgency, i.alert_id, i.subject,
-       i.link, i.cause_event_id, i.created_at, a.acknowledged_at, a.acknowledged_by
-FROM staff_inbox i LEFT JOIN alerts a ON a.alert_id = i.alert_id
-WHERE i.agency_id = $1 AND i.recipient_id = $2
-  AND ($3::boolean IS FALSE OR (i.alert_id IS NOT NULL AND a.acknowledged_at IS NULL))
-ORDER BY i.created_at DESC LIMIT $4
-"""
-
 
 @router.get("/notifications")
 async def list_notifications(
@@ -38,28 +31,7 @@ async def list_notifications(
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """The caller's in-app inbox, newest first."""
-    rows = await rt.pool.fetch(INBOX, caller.agency_id, caller.sub, unacknowledged, limit)
-    return {
-        "notifications": [
-            {
-                "notification_id": str(r["notification_id"]),
-                "participant_id": str(r["participant_id"]),
-                "recipient_role": r["recipient_role"],
-                "channel": "in_app",
-                "rule": r["rule"],
-                "urgency": r["urgency"],
-                "urgent": r["urgency"] == "urgent",
-                "alert_id": str(r["alert_id"]) if r["alert_id"] else None,
-                "subject": r["subject"],
-                "link": r["link"],
-                "cause_event_id": str(r["cause_event_id"]),
-                "created_at": r["created_at"].isoformat(),
-                "acknowledged_at": r["acknowledged_at"].isoformat() if r["acknowledged_at"] else None,
-                "acknowledged_by": r["acknowledged_by"],
-            }
-            for r in rows
-        ]
-    }
+    return {"notifications": await views.inbox(rt.pool, caller.agency_id, caller.sub, unacknowledged, limit)}
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
@@ -67,7 +39,8 @@ async def acknowledge_alert(
     alert_id: UUID, request: Request, caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
 ) -> dict[str, Any]:
     """Acknowledge an alert addressed to the caller (403 for somebody else's, 404 if unknown)."""
-    return await commands.acknowledge_alert(rt, command_metadata(request, caller), caller, alert_id)
+    command = AcknowledgeAlert(alert_id=alert_id, acknowledged_by=caller.sub)
+    return await rt.run(commands.acknowledge_alert, command, request, caller)
 
 
 def _may_configure(caller: Principal, recipient_id: str) -> None:
@@ -79,13 +52,14 @@ def _may_configure(caller: Principal, recipient_id: str) -> None:
 async def put_preferences(
     recipient_id: str,
     body: PreferenceChoices,
+    request: Request,
     caller: Principal = Depends(principal),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """How a recipient is reached: email address, channels, quiet hours and time zone."""
     _may_configure(caller, recipient_id)
     command = SetPreferences(recipient_id=recipient_id, **body.model_dump())
-    return await commands.set_preferences(rt, caller, command)
+    return await rt.run(commands.set_preferences, command, request, caller)
 
 
 @router.get("/recipients/{recipient_id}/preferences")
@@ -93,29 +67,31 @@ async def get_preferences(
     recipient_id: str, caller: Principal = Depends(principal), rt: Runtime = Depends(runtime)
 ) -> dict[str, Any]:
     _may_configure(caller, recipient_id)
-    return await commands.get_preferences(rt, caller, recipient_id)
+    return await views.preferences(rt.pool, caller.agency_id, recipient_id)
 
 
 @router.post("/webhook-subscriptions", status_code=201)
 async def create_webhook_subscription(
-    body: CreateWebhookSubscription, caller: Principal = Depends(admins), rt: Runtime = Depends(runtime)
+    body: CreateWebhookSubscription, request: Request, caller: Principal = Depends(admins),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """Subscribe a partner endpoint to event types of the caller's agency; the secret is shown once."""
-    return await commands.create_subscription(rt, caller, body)
+    return await rt.run(commands.create_subscription, body, request, caller)
 
 
 @router.get("/webhook-subscriptions")
 async def list_webhook_subscriptions(
     caller: Principal = Depends(admins), rt: Runtime = Depends(runtime)
 ) -> dict[str, Any]:
-    return {"subscriptions": await commands.list_subscriptions(rt, caller)}
+    return {"subscriptions": await views.subscriptions(rt.pool, caller.agency_id)}
 
 
 @router.delete("/webhook-subscriptions/{subscription_id}", status_code=204)
 async def delete_webhook_subscription(
-    subscription_id: UUID, caller: Principal = Depends(admins), rt: Runtime = Depends(runtime)
+    subscription_id: UUID, request: Request, caller: Principal = Depends(admins), rt: Runtime = Depends(runtime)
 ) -> Response:
-    await commands.deactivate_subscription(rt, caller, subscription_id)
+    command = DeactivateWebhookSubscription(subscription_id=subscription_id)
+    await rt.run(commands.deactivate_subscription, command, request, caller)
     return Response(status_code=204)
 
 
@@ -128,8 +104,10 @@ class AgencyStaffBody(BaseModel):
 
 @router.put("/agency-staff", status_code=204)
 async def put_agency_staff(
-    body: AgencyStaffBody, caller: Principal = Depends(agency_admin), rt: Runtime = Depends(runtime)
+    body: AgencyStaffBody, request: Request, caller: Principal = Depends(agency_admin),
+    rt: Runtime = Depends(runtime),
 ) -> Response:
     """Who supervises the agency's caseloads and who is its admin (the top of the ladder)."""
-    await commands.set_agency_staff(rt, caller, body.supervisor_id, body.agency_admin_id)
+    command = SetAgencyStaff(supervisor_id=body.supervisor_id, agency_admin_id=body.agency_admin_id)
+    await rt.run(commands.set_agency_staff, command, request, caller)
     return Response(status_code=204)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.notifications.adapters.tables import PostgresTables
 from services.notifications.application.dispatch import Dispatcher
 from services.notifications.application.escalations import run_escalations
 from services.notifications.application.reactions import batch_handler, handler
@@ -28,6 +29,7 @@ def create_app(
         routers=[router],
         migrations=MIGRATIONS,
         settings=settings,
+        tables=PostgresTables,
         consumers=lambda rt: [
             ConsumerSpec(
                 "alerts",
