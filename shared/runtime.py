@@ -84,10 +84,11 @@ class Runtime:
                             tables=self.tables)
 
     def with_tables(self, handler: Handler) -> Handler:
-        """A consumer's handler whose unit of work has the service's clock and tables too."""
+        """A consumer's handler whose unit of work has the service's clock and tables too, and
+        acts for the received event's agency (``uow.agency_id``)."""
 
         async def handle(received: ReceivedEvent, uow: UnitOfWork) -> None:
-            uow.clock, uow.now = self.clock, self.clock()
+            uow.clock, uow.now, uow.agency_id = self.clock, self.clock(), received.agency_id
             if self.tables is not None:
                 uow.tables = self.tables(uow.conn)
             await handler(received, uow)

@@ -21,13 +21,14 @@ saves a snapshot when one is due. A concurrent writer makes the append fail with
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
 from shared.domain import Aggregate, DomainError
-from shared.envelope import StoredEvent
+from shared.envelope import Metadata, NewEvent, StoredEvent
 from shared.events import DomainEvent
 from shared.uow import UnitOfWork
 
@@ -38,7 +39,7 @@ K = TypeVar("K")
 @dataclass(frozen=True)
 class Loaded(Generic[S]):
     """A stream as read: its state, its version (0 for a new stream) and the agency of its first
-    event (``None`` for a new stream), so a caller can refuse another agency's stream."""
+    event read (``None`` for a new stream, or one loaded from a snapshot with no event after it)."""
 
     stream_id: str
     state: S
@@ -48,34 +49,57 @@ class Loaded(Generic[S]):
     snapshot_version: int = 0
 
 
+#: An event a decision wrote: stored (one stream appended) or as appended (several streams at once).
+Written = NewEvent | StoredEvent
+
+
 @dataclass(frozen=True)
 class Changed(Generic[S]):
-    """What a decision wrote: the state after it, the new version and the stored events."""
+    """What a decision wrote: the state after it, the new version and the written events."""
 
     stream_id: str
     state: S
     version: int
-    stored: list[StoredEvent] = field(default_factory=list)
+    stored: Sequence[Written] = ()
+    participant_id: UUID | None = None
+    agency_id: str = ""
 
     @property
     def events(self) -> list[DomainEvent]:
         return [s.event for s in self.stored]
 
 
+@dataclass(frozen=True)
+class Decision(Generic[S]):
+    """New events for one loaded stream (for :meth:`StreamRepository.save_many`).
+
+    Several decisions may name the same stream (several commands batched in one transaction):
+    their events follow each other in it, each decided on the state the previous ones left.
+    ``metadata`` and ``occurred_at`` default to the unit of work's.
+    """
+
+    loaded: Loaded[S]
+    events: Sequence[DomainEvent]
+    participant_id: UUID | None
+    agency_id: str | None = None
+    metadata: Metadata | None = None
+    occurred_at: datetime | None = None
+
+
 class Snapshots(Protocol[S]):
     """A cache of folded states; written in the transaction of the events it covers."""
 
-    async def latest(self, uow: UnitOfWork, stream_id: str) -> tuple[S, int, str | None] | None:
-        """(state, version, agency) of the newest usable snapshot, or None."""
+    async def latest(self, uow: UnitOfWork, stream_ids: Sequence[str]) -> Mapping[str, tuple[S, int]]:
+        """(state, version) of the newest usable snapshot of each stream that has one."""
         ...
 
-    async def save(self, uow: UnitOfWork, before: Loaded[S], after: Changed[S]) -> None:
-        """Take a snapshot of ``after`` if one is due since ``before.snapshot_version``."""
+    async def save(self, uow: UnitOfWork, changes: Sequence[tuple[Loaded[S], Changed[S]]]) -> None:
+        """Take a snapshot of each changed stream whose snapshot is due."""
         ...
 
 
-#: An inline projection: read tables updated in the same transaction as the events.
-Projection = Callable[[UnitOfWork, "Changed[S]"], Awaitable[None]]
+#: An inline projection: read tables updated in the same transaction as the events, once per save.
+Projection = Callable[[UnitOfWork, Sequence["Changed[S]"]], Awaitable[None]]
 
 
 class StreamRepository(Generic[K, S]):
@@ -100,22 +124,33 @@ class StreamRepository(Generic[K, S]):
 
     async def load(self, uow: UnitOfWork, key: K) -> Loaded[S]:
         """The stream's current state (from its latest snapshot on, when there is one)."""
-        stream_id = self.stream_id(key)
-        state, version, agency_id = self.aggregate.initial(), 0, None
-        snapshot = await self._snapshots.latest(uow, stream_id) if self._snapshots else None
-        if snapshot is not None:
-            state, version, agency_id = snapshot
-        snapshot_version = version
-        stored = await uow.store.read_stream(stream_id, from_version=version + 1, conn=uow.conn)
-        if stored:
-            state = self.aggregate.fold((e.event for e in stored), state)
-            version = stored[-1].stream_version
-            agency_id = agency_id or stored[0].agency_id
-        return Loaded(stream_id, state, version, agency_id, snapshot_version)
+        return (await self.load_many(uow, [key]))[0]
 
     async def load_many(self, uow: UnitOfWork, keys: Sequence[K]) -> list[Loaded[S]]:
-        """Several streams of this aggregate, in the order of ``keys``."""
-        return [await self.load(uow, key) for key in keys]
+        """Several streams of this aggregate, in the order of ``keys``: their snapshots in one
+        query, then every event after them in one more."""
+        ids = [self.stream_id(k) for k in keys]
+        snapshots = await self._snapshots.latest(uow, ids) if self._snapshots and ids else {}
+        start = {sid: snapshots.get(sid, (self.aggregate.initial(), 0)) for sid in ids}
+        if len(ids) == 1:  # the common case: one indexed range read
+            only = ids[0]
+            after = {only: await uow.store.read_stream(only, from_version=start[only][1] + 1, conn=uow.conn)}
+        else:
+            after = await uow.store.read_streams({sid: v for sid, (_, v) in start.items()}, conn=uow.conn)
+        loaded = []
+        for sid in ids:
+            state, version = start[sid]
+            events = after[sid]
+            if events:
+                state = self.aggregate.fold((e.event for e in events), state)
+            loaded.append(Loaded(sid, state, events[-1].stream_version if events else version,
+                                 events[0].agency_id if events else None, start[sid][1]))
+        return loaded
+
+    def check_agency(self, loaded: Loaded[S], agency_id: str) -> None:
+        """Refuse (with ``not_found``) a stream that another agency wrote."""
+        if self._not_found is not None and loaded.agency_id not in (None, agency_id):
+            raise self._not_found()
 
     async def save(
         self,
@@ -126,7 +161,7 @@ class StreamRepository(Generic[K, S]):
         participant_id: UUID | None,
         agency_id: str | None = None,
     ) -> Changed[S]:
-        """Append ``events`` after ``loaded`` (event store + outbox), project them, snapshot if due.
+        """Append ``events`` after ``loaded`` (event store + outbox), snapshot if due, project.
 
         ``agency_id`` defaults to the unit of work's (the caller's) agency.
         """
@@ -140,20 +175,45 @@ class StreamRepository(Generic[K, S]):
             agency_id=agency,
             participant_id=participant_id,
         )
-        changed = Changed(
-            loaded.stream_id, self.aggregate.fold(events, loaded.state), loaded.version + len(stored), stored
-        )
+        changed = Changed(loaded.stream_id, self.aggregate.fold(events, loaded.state), loaded.version + len(stored),
+                          stored, participant_id, agency)
         if stored:
-            if self._project is not None:
-                await self._project(uow, changed)
-            if self._snapshots is not None:
-                await self._snapshots.save(uow, loaded, changed)
+            await self._after_append([(loaded, changed)], uow)
         return changed
 
-    def check_agency(self, loaded: Loaded[S], agency_id: str) -> None:
-        """Refuse (with ``not_found``) a stream that another agency wrote."""
-        if self._not_found is not None and loaded.agency_id not in (None, agency_id):
-            raise self._not_found()
+    async def save_many(self, uow: UnitOfWork, decisions: Sequence[Decision[S]]) -> list[Changed[S]]:
+        """Append the events of several streams in one statement (all or nothing: a stream that
+        moved since it was read fails them all with ConcurrencyError), with the outbox, the
+        snapshots and the projection once for all. Returns one Changed per decision."""
+        results: list[Changed[S]] = []
+        streams: dict[str, tuple[Loaded[S], Changed[S]]] = {}  # first load, everything after it
+        for d in decisions:
+            agency = d.agency_id or uow.caller_agency
+            self.check_agency(d.loaded, agency)
+            nothing_yet = Changed(d.loaded.stream_id, d.loaded.state, d.loaded.version, [], d.participant_id, agency)
+            first, so_far = streams.get(d.loaded.stream_id, (d.loaded, nothing_yet))
+            written = uow.new_events(d.loaded.stream_id, self.aggregate.stream_type, d.events, agency_id=agency,
+                                     participant_id=d.participant_id, occurred_at=d.occurred_at, metadata=d.metadata)
+            state = self.aggregate.fold(d.events, so_far.state)
+            version = so_far.version + len(written)
+            results.append(Changed(d.loaded.stream_id, state, version, written, d.participant_id, agency))
+            streams[d.loaded.stream_id] = (
+                first, Changed(d.loaded.stream_id, state, version, [*so_far.stored, *written], d.participant_id, agency)
+            )
+        touched = [(first, after) for first, after in streams.values() if after.stored]
+        await uow.append_many([([e for e in after.stored if isinstance(e, NewEvent)], first.version)
+                               for first, after in touched])
+        if touched:
+            await self._after_append(touched, uow)
+        return results
+
+    async def _after_append(self, changes: Sequence[tuple[Loaded[S], Changed[S]]], uow: UnitOfWork) -> None:
+        if self._snapshots is not None:
+            await self._snapshots.save(uow, changes)
+        if self._project is not None:
+            # Last: read models are the rows concurrent writers share; touching them just before
+            # the commit keeps the time others wait for them short.
+            await self._project(uow, [c for _, c in changes])
 
     async def execute(
         self,

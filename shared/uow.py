@@ -97,7 +97,8 @@ class UnitOfWork:
     store: EventStore
     service: str
     metadata: Metadata
-    appended: list[StoredEvent] = field(default_factory=list)
+    #: everything appended in this unit of work (stored, or as appended to several streams at once)
+    appended: list[StoredEvent | NewEvent] = field(default_factory=list)
     outbox: Outbox | None = None
     agency_id: str | None = None
     clock: Clock = system_clock
@@ -128,6 +129,32 @@ class UnitOfWork:
         state = aggregate.fold(e.event for e in events)
         return state, (events[-1].stream_version if events else 0)
 
+    def new_events(
+        self,
+        stream_id: str,
+        stream_type: str,
+        events: Sequence[DomainEvent],
+        *,
+        agency_id: str,
+        participant_id: UUID | None,
+        occurred_at: datetime | None = None,
+        metadata: Metadata | None = None,
+    ) -> list[NewEvent]:
+        """``events`` wrapped for one stream, with this unit of work's metadata and time unless given."""
+        when = occurred_at or self.now
+        return [
+            NewEvent(
+                stream_id=stream_id,
+                stream_type=stream_type,
+                agency_id=agency_id,
+                participant_id=participant_id,
+                event=e,
+                metadata=metadata or self.metadata,
+                occurred_at=when,
+            )
+            for e in events
+        ]
+
     async def append(
         self,
         stream_id: str,
@@ -142,24 +169,24 @@ class UnitOfWork:
         """Append ``events`` to a stream, and the public ones to the outbox, in this transaction."""
         if not events:
             return []
-        when = occurred_at or self.now
-        new = [
-            NewEvent(
-                stream_id=stream_id,
-                stream_type=stream_type,
-                agency_id=agency_id,
-                participant_id=participant_id,
-                event=e,
-                metadata=self.metadata,
-                occurred_at=when,
-            )
-            for e in events
-        ]
+        new = self.new_events(stream_id, stream_type, events, agency_id=agency_id, participant_id=participant_id,
+                              occurred_at=occurred_at)
         stored = await self.store.append(new, expected_version=expected_version, conn=self.conn)
         assert self.outbox is not None
         await self.outbox.add([n for n in new if not type(n.event).private])
         self.appended.extend(stored)
         return stored
+
+    async def append_many(self, groups: Sequence[tuple[Sequence[NewEvent], int]]) -> None:
+        """Append (events of one stream, its expected version) groups in one statement, and the
+        public events to the outbox, in this transaction; all or nothing (ConcurrencyError)."""
+        if not groups:
+            return
+        await self.store.append_streams(groups, conn=self.conn)
+        new = [e for events, _ in groups for e in events]
+        assert self.outbox is not None
+        await self.outbox.add([n for n in new if not type(n.event).private])
+        self.appended.extend(new)
 
     async def execute(
         self,

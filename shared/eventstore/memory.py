@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,6 +77,9 @@ class InMemoryEventStore:
     ) -> list[StoredEvent]:
         last = to_version if to_version is not None else float("inf")
         return [e for e in self._streams.get(stream_id, []) if from_version <= e.stream_version <= last]
+
+    async def read_streams(self, after: Mapping[str, int], *, conn: Any = None) -> dict[str, list[StoredEvent]]:
+        return {sid: [e for e in self._streams.get(sid, []) if e.stream_version > v] for sid, v in after.items()}
 
     async def read_all(self, *, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
         return self._all[after_position : after_position + limit]

@@ -3,6 +3,7 @@ projected in the same transaction) and for consents."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from services.intake.adapters.tables import Tables
@@ -20,9 +21,10 @@ def consent_stream(consent_id: UUID) -> str:
     return f"consent-{consent_id}"
 
 
-async def project_directory(uow: UnitOfWork, changed: Changed[Participant]) -> None:
+async def project_directory(uow: UnitOfWork, changes: Sequence[Changed[Participant]]) -> None:
     tables: Tables = uow.tables
-    await tables.apply_directory(changed.stored)
+    for changed in changes:
+        await tables.apply_directory(changed.stored)
 
 
 participants: StreamRepository[UUID, Participant] = StreamRepository(

@@ -21,7 +21,7 @@ from services.intake.domain.enrolment import EnrolParticipant
 from services.intake.domain.referral import DisclosureEntry
 from services.intake.projections import directory
 from shared.catalogue.intake import ParticipantDischarged
-from shared.envelope import StoredEvent
+from shared.streams import Written
 
 
 class Tables(Protocol):
@@ -33,7 +33,7 @@ class Tables(Protocol):
 
     async def insert_participant(self, cmd: EnrolParticipant, agency_id: str, now: datetime) -> None: ...
 
-    async def apply_directory(self, stored: Sequence[StoredEvent]) -> None:
+    async def apply_directory(self, stored: Sequence[Written]) -> None:
         """The directory columns that follow from the participant's new events."""
         ...
 
@@ -79,7 +79,7 @@ class PostgresTables:
     async def insert_participant(self, cmd: EnrolParticipant, agency_id: str, now: datetime) -> None:
         await records.insert_participant(self.conn, cmd, agency_id, now)
 
-    async def apply_directory(self, stored: Sequence[StoredEvent]) -> None:
+    async def apply_directory(self, stored: Sequence[Written]) -> None:
         await directory.apply(self.conn, stored)
 
     async def insert_assessment(
@@ -132,7 +132,7 @@ class InMemoryTables:
     consents: dict[UUID, ConsentRow] = field(default_factory=dict)
     assessments: list[tuple[ScoredAssessment, str, tuple[str, list[str]]]] = field(default_factory=list)
     disclosures: list[tuple[DisclosureEntry, int, str | None, str | None]] = field(default_factory=list)
-    directory_events: list[StoredEvent] = field(default_factory=list)
+    directory_events: list[Written] = field(default_factory=list)
 
     async def owning_agency(self, participant_id: UUID) -> str | None:
         return self.participants[participant_id][0] if participant_id in self.participants else None
@@ -147,7 +147,7 @@ class InMemoryTables:
         self.participants[cmd.participant_id] = (agency_id, "active")
         self.enrolments[cmd.participant_id] = cmd
 
-    async def apply_directory(self, stored: Sequence[StoredEvent]) -> None:
+    async def apply_directory(self, stored: Sequence[Written]) -> None:
         for s in stored:
             self.directory_events.append(s)
             e = s.event

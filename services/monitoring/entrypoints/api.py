@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
@@ -13,7 +12,16 @@ from services.monitoring.application import handlers
 from services.monitoring.application.check_in_writer import CheckInWriter
 from services.monitoring.application.handlers import CheckInOrder
 from services.monitoring.domain.checkin import CheckInAnswers
-from services.monitoring.domain.commands import CheckInScheduleChoice, ContactReport, HelpRequest, RelapseReport
+from services.monitoring.domain.commands import (
+    CheckInScheduleChoice,
+    ContactReport,
+    HelpRequest,
+    LogContact,
+    RelapseReport,
+    ReportRelapse,
+    RequestHelp,
+    SetCheckInSchedule,
+)
 from services.monitoring.domain.durations import format_duration
 from services.monitoring.domain.monitor_state import MonitorState
 from services.monitoring.projections import caseload, overview, timeline
@@ -37,11 +45,6 @@ async def _audit(conn: Any, caller: Principal, action: str, participant_ids: lis
     await access_audit.record(
         conn, agency_id=caller.agency_id, actor=caller.sub, action=action, participant_ids=participant_ids
     )
-
-
-def now_of(rt: Runtime) -> datetime:
-    clock = rt.extras.get("clock")
-    return clock() if clock else datetime.now(UTC)
 
 
 async def self_or_staff(participant_id: UUID, caller: Principal = Depends(principal)) -> Principal:
@@ -75,9 +78,8 @@ async def set_check_in_schedule(
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await handlers.set_check_in_schedule(uow, participant_id, caller.agency_id, body, now_of(rt))
-    return _schedule(state)
+    cmd = SetCheckInSchedule(participant_id=participant_id, interval=body.interval, grace=body.grace)
+    return _schedule(await rt.run(handlers.set_check_in_schedule, cmd, request, caller))
 
 
 @router.get("/participants/{participant_id}/check-in-schedule")
@@ -87,8 +89,8 @@ async def get_check_in_schedule(
     caller: Principal = Depends(self_or_staff),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await handlers.read_monitor(uow, participant_id, caller.agency_id)
+    async with rt.uow(command_metadata(request, caller), agency_id=caller.agency_id) as uow:
+        state = await handlers.read_monitor(uow, participant_id)
         await _audit(uow.conn, caller, "read check-in schedule", [participant_id])
     return _schedule(state)
 
@@ -102,7 +104,7 @@ async def record_check_in(
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     writer: CheckInWriter = rt.extras["check_ins"]
-    order = CheckInOrder(participant_id, caller.agency_id, body, command_metadata(request, caller), now_of(rt))
+    order = CheckInOrder(participant_id, caller.agency_id, body, command_metadata(request, caller), rt.clock())
     recorded = await writer.submit(order)  # returns once committed (group commit, see CheckInWriter)
     state = recorded.state
     escalations = [e for e in recorded.events if isinstance(e, RiskEscalated)]
@@ -123,9 +125,8 @@ async def request_help(
     caller: Principal = Depends(self_or_staff),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, str]:
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        help_id = await handlers.request_help(uow, participant_id, caller.agency_id, body, now_of(rt))
-    return {"help_request_id": str(help_id)}
+    cmd = RequestHelp(participant_id=participant_id, help_request_id=uuid4(), **dict(body))
+    return {"help_request_id": str(await rt.run(handlers.request_help, cmd, request, caller))}
 
 
 @router.post("/participants/{participant_id}/relapses", status_code=status.HTTP_201_CREATED)
@@ -137,9 +138,8 @@ async def report_relapse(
     rt: Runtime = Depends(runtime),
 ) -> dict[str, str]:
     by = "specialist" if caller.has_any(*STAFF) else "participant"
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        relapse_id = await handlers.report_relapse(uow, participant_id, caller.agency_id, body, by, now_of(rt))
-    return {"relapse_id": str(relapse_id)}
+    cmd = ReportRelapse(participant_id=participant_id, relapse_id=uuid4(), reported_by=by, **dict(body))
+    return {"relapse_id": str(await rt.run(handlers.report_relapse, cmd, request, caller))}
 
 
 @router.post("/participants/{participant_id}/contacts", status_code=status.HTTP_201_CREATED)
@@ -150,9 +150,8 @@ async def log_contact(
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, str]:
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        contact_id = await handlers.log_contact(uow, participant_id, caller.agency_id, body, caller.sub, now_of(rt))
-    return {"contact_id": str(contact_id)}
+    cmd = LogContact(participant_id=participant_id, contact_id=uuid4(), specialist_id=caller.sub, **dict(body))
+    return {"contact_id": str(await rt.run(handlers.log_contact, cmd, request, caller))}
 
 
 @router.get("/participants/{participant_id}/timeline")
@@ -185,14 +184,14 @@ async def get_caseload(
     if (whole_agency or (specialist_id and specialist_id != caller.sub)) and not manager:
         raise AuthError("only supervisors see another specialist's caseload", status=403)
     whose = None if whole_agency else (specialist_id or caller.sub)
-    rows = await caseload.ranked(rt.pool, caller.agency_id, whose, now_of(rt), limit)
+    rows = await caseload.ranked(rt.pool, caller.agency_id, whose, rt.clock(), limit)
     await _audit(rt.pool, caller, "read caseload", [UUID(r["participant_id"]) for r in rows])
     return {"specialist_id": whose, "participants": rows}
 
 
 @router.get("/overview")
 async def get_overview(caller: Principal = Depends(managers), rt: Runtime = Depends(runtime)) -> dict[str, Any]:
-    return await overview.overview(rt.pool, caller.agency_id, now_of(rt).date())
+    return await overview.overview(rt.pool, caller.agency_id, rt.clock().date())
 
 
 @router.get("/participants/{participant_id}/private-notes")

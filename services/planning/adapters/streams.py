@@ -8,6 +8,7 @@ database and off the bus. A plan of another agency looks exactly like none.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from services.planning.adapters.tables import Tables
@@ -21,11 +22,11 @@ def stream_of(participant_id: UUID) -> str:
     return f"plan-{participant_id}"
 
 
-async def project_current_plan(uow: UnitOfWork, changed: Changed[PlanState]) -> None:
-    first = changed.stored[0]
-    assert first.participant_id is not None
+async def project_current_plan(uow: UnitOfWork, changes: Sequence[Changed[PlanState]]) -> None:
     tables: Tables = uow.tables
-    await tables.save_current_plan(first.participant_id, first.agency_id, changed.state, uow.now)
+    for changed in changes:
+        assert changed.participant_id is not None
+        await tables.save_current_plan(changed.participant_id, changed.agency_id, changed.state, uow.now)
 
 
 plans: StreamRepository[UUID, PlanState] = StreamRepository(

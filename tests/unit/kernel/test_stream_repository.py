@@ -3,6 +3,7 @@ append with the outbox, project inline, roll back on failure."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
@@ -13,7 +14,7 @@ from shared.clock import ManualClock
 from shared.domain import Aggregate, Conflict
 from shared.eventstore import ConcurrencyError
 from shared.memory import InMemoryUnitsOfWork
-from shared.streams import Changed, Loaded, StreamRepository
+from shared.streams import Changed, Decision, Loaded, StreamRepository
 from shared.uow import UnitOfWork
 
 pytestmark = pytest.mark.unit
@@ -34,15 +35,14 @@ class CountingSnapshots:
     """Keeps the state after every save; ``latest`` hands it back."""
 
     def __init__(self) -> None:
-        self.saved: dict[str, tuple[History, int, str | None]] = {}
-        self.loads = 0
+        self.saved: dict[str, tuple[History, int]] = {}
 
-    async def latest(self, uow: UnitOfWork, stream_id: str) -> tuple[History, int, str | None] | None:
-        self.loads += 1
-        return self.saved.get(stream_id)
+    async def latest(self, uow: UnitOfWork, stream_ids: Sequence[str]) -> dict[str, tuple[History, int]]:
+        return {sid: self.saved[sid] for sid in stream_ids if sid in self.saved}
 
-    async def save(self, uow: UnitOfWork, before: Loaded[History], after: Changed[History]) -> None:
-        self.saved[after.stream_id] = (after.state, after.version, uow.agency_id)
+    async def save(self, uow: UnitOfWork, changes: Sequence[tuple[Loaded[History], Changed[History]]]) -> None:
+        for _, after in changes:
+            self.saved[after.stream_id] = (after.state, after.version)
 
 
 def repository(**options: object) -> StreamRepository[UUID, History]:
@@ -75,8 +75,8 @@ async def test_a_decision_sees_the_state_folded_from_earlier_commands() -> None:
 async def test_no_events_writes_nothing_and_runs_no_projection() -> None:
     units, pid, projected = InMemoryUnitsOfWork("intake"), uuid4(), []
 
-    async def project(uow: UnitOfWork, changed: Changed[History]) -> None:
-        projected.append(changed)
+    async def project(uow: UnitOfWork, changes: Sequence[Changed[History]]) -> None:
+        projected.extend(changes)
 
     async with units.open(agency_id="agency-a") as uow:
         changed = await repository(project=project).execute(uow, pid, lambda s: [], participant_id=pid)
@@ -86,8 +86,8 @@ async def test_no_events_writes_nothing_and_runs_no_projection() -> None:
 async def test_the_projection_hook_runs_in_the_unit_of_work_with_what_was_appended() -> None:
     units, pid, projected = InMemoryUnitsOfWork("intake"), uuid4(), []
 
-    async def project(uow: UnitOfWork, changed: Changed[History]) -> None:
-        projected.append((uow.agency_id, changed.state, changed.events))
+    async def project(uow: UnitOfWork, changes: Sequence[Changed[History]]) -> None:
+        projected.extend((uow.agency_id, c.state, c.events) for c in changes)
 
     async with units.open(agency_id="agency-a") as uow:
         await repository(project=project).execute(uow, pid, lambda s: [enrolled(pid, "s-1")], participant_id=pid)
@@ -100,7 +100,7 @@ async def test_a_stream_loads_from_its_snapshot_and_the_events_after_it() -> Non
     async with units.open(agency_id="agency-a") as uow:
         await repo.execute(uow, pid, lambda s: [enrolled(pid, "s-1"), enrolled(pid, "s-2")], participant_id=pid)
     # The cached state says 10 earlier specialists: loading must start from it, not from event 1.
-    snapshots.saved[f"history-{pid}"] = ((10, "s-2"), 2, "agency-a")
+    snapshots.saved[f"history-{pid}"] = ((10, "s-2"), 2)
     async with units.open(agency_id="agency-a") as uow:
         await repo.execute(uow, pid, lambda s: [enrolled(pid, "s-3")], participant_id=pid)
         loaded = await repo.load(uow, pid)
@@ -158,3 +158,34 @@ async def test_a_stream_of_another_agency_answers_like_a_missing_one() -> None:
         async with units.open(agency_id="agency-b") as uow:
             await repo.execute(uow, pid, lambda s: [enrolled(pid, "s-2")], participant_id=pid)
     assert len(await units.stream(f"history-{pid}")) == 1
+
+
+async def test_save_many_appends_several_streams_at_once_and_projects_them_together() -> None:
+    units, pids, projected = InMemoryUnitsOfWork("intake"), [uuid4(), uuid4()], []
+
+    async def project(uow: UnitOfWork, changes: Sequence[Changed[History]]) -> None:
+        projected.append([c.state for c in changes])
+
+    repo = repository(project=project)
+    async with units.open(agency_id="agency-a") as uow:
+        loaded = await repo.load_many(uow, pids)
+        changed = await repo.save_many(uow, [
+            Decision(loaded[0], [enrolled(pids[0], "s-1"), enrolled(pids[0], "s-2")], pids[0]),
+            Decision(loaded[1], [], pids[1]),
+        ])
+    assert [(c.state, c.version) for c in changed] == [((2, "s-2"), 2), ((0, None), 0)]
+    assert projected == [[(2, "s-2")]]
+    assert units.published() == [enrolled(pids[0], "s-1"), enrolled(pids[0], "s-2")]
+
+
+async def test_save_many_writes_nothing_when_one_stream_moved() -> None:
+    units, pids = InMemoryUnitsOfWork("intake"), [uuid4(), uuid4()]
+    repo = repository()
+    async with units.open(agency_id="agency-a") as uow:
+        loaded = await repo.load_many(uow, pids)
+        await repo.execute(uow, pids[1], lambda s: [enrolled(pids[1], "s-0")], participant_id=pids[1])
+    with pytest.raises(ConcurrencyError):
+        async with units.open(agency_id="agency-a") as uow:
+            await repo.save_many(uow, [Decision(loaded[0], [enrolled(pids[0], "s-1")], pids[0]),
+                                       Decision(loaded[1], [enrolled(pids[1], "s-1")], pids[1])])
+    assert await units.stream(f"history-{pids[0]}") == []
