@@ -97,6 +97,28 @@ async def waiting_queue(pool: asyncpg.Pool, agency_id: str) -> list[dict[str, An
     return [_participant(r, with_identity=False) for r in rows]
 
 
+async def specialists(pool: asyncpg.Pool, agency_id: str, *, after: str | None, limit: int) -> list[dict[str, Any]]:
+    """The agency's specialists as assignments name them, with how many people each supports;
+    ordered by id, ``after`` = the last id already seen."""
+    rows = await pool.fetch(
+        "SELECT specialist_id, count(*) FILTER (WHERE status = 'active') AS active,"
+        " count(*) FILTER (WHERE status = 'discharged') AS discharged FROM participants"
+        " WHERE agency_id = $1 AND specialist_id IS NOT NULL AND ($2::text IS NULL OR specialist_id > $2)"
+        " GROUP BY specialist_id ORDER BY specialist_id LIMIT $3",
+        agency_id,
+        after,
+        limit,
+    )
+    return [
+        {
+            "specialist_id": r["specialist_id"],
+            "active_participants": r["active"],
+            "discharged_participants": r["discharged"],
+        }
+        for r in rows
+    ]
+
+
 _ASSESSMENT_COLUMNS = (
     "assessment_id, participant_id, completed_at, recorded_by, instruments::text AS instruments,"
     " answers::text AS answers, scores::text AS scores, risk_level, risk_reasons::text AS risk_reasons"
