@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -69,14 +70,17 @@ def token(sub: str = "specialist-1", agency: str = "agency-a", role: list[str] =
 
 @app.command()
 def demo(specialist: str = "specialist-1", agency: str = "agency-a") -> None:
-    """Enrol one participant, record a PHQ-9, and print the timeline the four services built."""
+    """Enrol one participant, record a PHQ-9, print the timeline the four services built and the
+    participant's page in the console."""
     asyncio.run(_demo(specialist, agency))
 
 
-async def _demo(specialist: str, agency: str) -> None:
+async def _demo(specialist: str, agency: str, urls: dict[str, str] | None = None) -> str:
+    """Run the demo against the services at ``urls`` (default: the development ports); returns the
+    participant id."""
     from shared.auth import issue_token
 
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in DEFAULT_PORTS.items()}
+    urls = urls or {name: f"http://127.0.0.1:{port}" for name, port in DEFAULT_PORTS.items()}
     auth = {"Authorization": "Bearer " + issue_token(_secret(), sub=specialist, agency_id=agency,
                                                       roles=["specialist"])}
     async with httpx.AsyncClient(timeout=10, headers=auth) as http:
@@ -103,6 +107,15 @@ async def _demo(specialist: str, agency: str) -> None:
         table.add_row(str(e["position"]), e["occurred_at"][11:23], e["service"], e["type"], e["summary"])
     console.print(table)
     console.print(f"Follow it: GET {urls['monitoring']}/v1/participants/{pid}/timeline")
+    console.print(f"Open it in the console (sign in as {specialist}, agency {agency}, role specialist):")
+    console.print(console_url(pid), soft_wrap=True)
+    return pid
+
+
+def console_url(participant_id: str) -> str:
+    """The console page of a participant (``WAYPOINT_CONSOLE_URL``, default the development console)."""
+    base = os.environ.get("WAYPOINT_CONSOLE_URL", "http://127.0.0.1:8000").rstrip("/")
+    return f"{base}/participants/{participant_id}"
 
 
 @app.command()
