@@ -100,10 +100,37 @@ async def _demo(specialist: str, agency: str) -> None:
 
 
 @app.command()
-def catalogue(out: Path = Path("docs/catalogue")) -> None:
-    """Write the event catalogue: AsyncAPI 3, one JSON Schema per event, and a Markdown index."""
-    from shared.catalogue_export import write
+def catalogue(
+    out: Path = Path("docs/catalogue"),
+    check: bool = typer.Option(False, "--check", help="Fail on a breaking change or stale documents; write nothing."),
+    release: bool = typer.Option(False, "--release", help="Record the current catalogue as the released one."),
+) -> None:
+    """Write the event catalogue (AsyncAPI 3, one JSON Schema per event, a Markdown index); with
+    --check, compare it with the released catalogue and the documents on disk instead."""
+    from shared import catalogue_contract as contract
+    from shared.catalogue_export import render, write
 
+    problems = contract.breaking_changes(contract.load_released(), contract.current_snapshot())
+    if check:
+        stale = [rel for rel, content in render().items()
+                 if not (out / rel).is_file() or (out / rel).read_text() != content]
+        for problem in problems:
+            console.print(f"[red]breaking[/] {problem}")
+        if stale:
+            console.print(f"[red]stale[/] {len(stale)} catalogue files under {out} (run `waypoint catalogue`), "
+                          f"e.g. {stale[0]}")
+        if problems or stale:
+            raise typer.Exit(1)
+        console.print("catalogue compatible with the released one, documents up to date")
+        return
+    for problem in problems:
+        console.print(f"[yellow]breaking[/] {problem}")
+    if release:
+        if problems:
+            console.print("[red]not released[/]: fix the breaking changes (raise the version and add an upcaster)")
+            raise typer.Exit(1)
+        contract.RELEASED_PATH.write_text(contract.render_released(contract.current_snapshot()))
+        console.print(f"released catalogue recorded in {contract.RELEASED_PATH}")
     console.print(f"wrote {len(write(out))} files under {out}")
 
 
