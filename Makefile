@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up down status demo test test-unit lint bench bench-checkins bench-sweep bench-alerts clean
+.PHONY: install up down status demo test test-unit lint catalogue-check bench bench-checkins bench-sweep bench-alerts clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,7 +13,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The official AsyncAPI parser (npm, pinned by tools/asyncapi/package-lock.json) validates the
+# catalogue in the test suite.
+NODE_TOOLS := tools/asyncapi/node_modules/.installed
+$(NODE_TOOLS): tools/asyncapi/package-lock.json
+	command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
+	cd tools/asyncapi && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_TOOLS)
+
+install: $(STAMP) $(NODE_TOOLS)
 
 up: install
 	$(BIN)/waypoint up
@@ -32,6 +40,10 @@ test-unit: install
 
 lint: install
 	$(BIN)/ruff check shared services deploy tests
+
+# Fails on a breaking change to an event (see docs/integrations.md) or stale catalogue documents.
+catalogue-check: install
+	$(BIN)/waypoint catalogue --check
 
 bench: install
 	$(BIN)/python -m benchmarks

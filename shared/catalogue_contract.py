@@ -31,22 +31,33 @@ FORMAT = 1
 _ANNOTATIONS = {"title", "description", "default", "examples", "$id"}
 
 
-def resolve(schema: dict[str, Any], defs: dict[str, Any] | None = None, depth: int = 0) -> Any:
-    """``schema`` with every local ``$ref`` replaced by its definition and annotations dropped."""
+def resolve(schema: Any, defs: dict[str, Any] | None = None, depth: int = 0, *, annotations: bool = False) -> Any:
+    """``schema`` with every local ``$ref`` replaced by its definition (self-contained), and
+    annotations (title, description, default, examples) dropped unless ``annotations``."""
     if defs is None:
         defs = schema.get("$defs", {})
     if depth > 32:
         raise ValueError("schema nests too deeply (recursive model?)")
-    if isinstance(schema, dict):
-        if "$ref" in schema:
-            target = defs[schema["$ref"].rsplit("/", 1)[-1]]
-            merged = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
-            return resolve(merged, defs, depth + 1)
-        return {k: resolve(v, defs, depth + 1) for k, v in schema.items()
-                if k not in _ANNOTATIONS and k != "$defs"}
     if isinstance(schema, list):
-        return [resolve(v, defs, depth + 1) for v in schema]
-    return schema
+        return [resolve(v, defs, depth + 1, annotations=annotations) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        target = defs[schema["$ref"].rsplit("/", 1)[-1]]
+        merged = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+        return resolve(merged, defs, depth + 1, annotations=annotations)
+    dropped = {"$id", "$defs"} if annotations else _ANNOTATIONS | {"$defs"}
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in dropped:
+            continue
+        if key in ("properties", "patternProperties"):  # maps of field names: "title" may be a field
+            out[key] = {n: resolve(v, defs, depth + 1, annotations=annotations) for n, v in value.items()}
+        elif key == "default" or key == "examples" or key == "const" or key == "enum":
+            out[key] = value
+        else:
+            out[key] = resolve(value, defs, depth + 1, annotations=annotations)
+    return out
 
 
 def payload_schema(cls: type[DomainEvent]) -> dict[str, Any]:
