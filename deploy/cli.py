@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -13,13 +14,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from deploy import infra
+from deploy import infra, kafka_security
 from deploy.services import DEFAULT_PORTS, start_services, stop_services
 
 app = typer.Typer(add_completion=False, help="Waypoint development commands.")
 # Wide enough for the timeline table when output is piped (rich assumes 80 columns then).
 console = Console(width=None if sys.stdout.isatty() else 150)
 STATE = infra.DEFAULT_STATE_DIR
+SASL_PORT = 9094  # the development broker's SASL listener (see docs/integrations.md)
 
 
 def _secret() -> str:
@@ -35,14 +37,38 @@ def up(
     """Start Kafka, PostgreSQL and the four services (reuses whatever is already running)."""
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     t0 = time.monotonic()
+    os.environ.setdefault("WAYPOINT_KAFKA_SASL_PORT", str(SASL_PORT))
     endpoints = infra.start(state_dir, kafka_port, pg_port)
     console.print(f"kafka      {endpoints.kafka_source:<7} {endpoints.kafka_bootstrap}")
+    env = endpoints.as_env()
+    if endpoints.kafka_source == infra.NATIVE:
+        asyncio.run(kafka_security.provision(endpoints.kafka_bootstrap, _credentials(state_dir)))
+        console.print(f"kafka sasl         127.0.0.1:{os.environ['WAYPOINT_KAFKA_SASL_PORT']} (SCRAM-SHA-512, ACLs; "
+                      f"`waypoint integrator <agency>` creates an agency's principal)")
+        env["NOTIFICATIONS_AGENCY_TOPICS"] = "true"
     console.print(f"postgres   {endpoints.postgres_source:<7} {endpoints.database_url}")
-    urls = start_services(state_dir, endpoints.as_env())
+    urls = start_services(state_dir, env)
     for name, url in urls.items():
         console.print(f"{name:<14} {url}  (docs: {url}/docs)")
     console.print(f"[green]Waypoint is up[/] in {time.monotonic() - t0:.1f}s. Logs: {state_dir / 'services'}.")
     console.print("Try: [bold]make demo[/]  |  stop with: [bold]make down[/]")
+
+
+def _credentials(state_dir: Path) -> kafka_security.Credentials:
+    return kafka_security.Credentials(Path(state_dir) / "kafka" / "credentials.json")
+
+
+@app.command()
+def integrator(agency: str, state_dir: Path = STATE) -> None:
+    """Create (or show) the Kafka principal of an agency's integrator: SCRAM-SHA-512 credentials
+    allowed to read only that agency's topic (on the running development broker)."""
+    bootstrap = infra._kafka_record(state_dir)["endpoint"]
+    users = asyncio.run(kafka_security.provision(bootstrap, _credentials(state_dir), agencies=[agency]))
+    name = kafka_security.integrator(agency)
+    console.print(f"bootstrap  127.0.0.1:{os.environ.get('WAYPOINT_KAFKA_SASL_PORT', SASL_PORT)} "
+                  "(security.protocol=SASL_PLAINTEXT, sasl.mechanism=SCRAM-SHA-512)")
+    console.print(f"username   {name}\npassword   {users[name]}\ntopic      {kafka_security.agency_topic(agency)}")
+    console.print(f"group ids  {name}.<anything>  (read with isolation.level=read_committed)")
 
 
 @app.command()

@@ -15,12 +15,20 @@ from services.notifications.entrypoints.api import router
 from services.notifications.entrypoints.feed import router as feed_router
 from services.notifications.projections import event_feed
 from services.notifications.settings import NotificationSettings
+from shared.agency_copier import AgencyCopier
 from shared.cloudevents import topic_for
 from shared.events import SERVICES
-from shared.runtime import ConsumerSpec, create_service_app
+from shared.runtime import ConsumerSpec, Runtime, create_service_app
 from shared.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+
+
+async def _agency_copier(rt: Runtime) -> None:
+    s = rt.settings
+    await AgencyCopier(s.kafka_bootstrap_servers, partitions=s.kafka_partitions,
+                       replication_factor=s.kafka_replication_factor, retention_ms=s.kafka_retention_ms,
+                       client_options=s.kafka_client_options()).run()
 
 
 def create_app(
@@ -43,5 +51,6 @@ def create_app(
             ConsumerSpec("event-feed", [topic_for(s) for s in SERVICES], event_feed.store_one,
                          batch_handler=event_feed.store),
         ],
-        background=lambda rt: [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg)],
+        background=lambda rt: [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg),
+                               *([_agency_copier(rt)] if cfg.agency_topics else [])],
     )
