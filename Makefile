@@ -5,7 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up down status demo test test-unit lint catalogue-check bench bench-checkins bench-sweep bench-alerts clean
+.PHONY: install browser-deps vendor-assets up down status demo test test-unit lint catalogue-check bench bench-checkins bench-sweep bench-alerts clean
+
+# Browser tests drive Debian's Chromium through Playwright (Playwright's own browser download cannot
+# work here and is never used). Installed with apt only when missing; sudo only when not root.
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,11 +22,19 @@ $(STAMP): pyproject.toml
 # catalogue in the test suite.
 NODE_TOOLS := tools/asyncapi/node_modules/.installed
 $(NODE_TOOLS): tools/asyncapi/package-lock.json
-	command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
+	command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
 	cd tools/asyncapi && npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_TOOLS)
 
-install: $(STAMP) $(NODE_TOOLS)
+install: $(STAMP) browser-deps $(NODE_TOOLS)
+
+browser-deps:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+	@$(BIN)/python deploy/vendor_assets.py --missing
+
+# Fetch the vendored npm files again (axe-core for the tests, Swagger UI for /docs) at their pinned versions.
+vendor-assets: $(STAMP)
+	$(BIN)/python deploy/vendor_assets.py
 
 up: install
 	$(BIN)/waypoint up

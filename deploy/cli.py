@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from deploy import infra, kafka_security
+from deploy.mailbox import start_mailbox, stop_mailbox
 from deploy.services import DEFAULT_PORTS, start_services, stop_services
 
 app = typer.Typer(add_completion=False, help="Waypoint development commands.")
@@ -34,7 +35,8 @@ def _secret() -> str:
 def up(
     state_dir: Path = STATE, kafka_port: int = infra.DEFAULT_KAFKA_PORT, pg_port: int = infra.DEFAULT_PG_PORT
 ) -> None:
-    """Start Kafka, PostgreSQL and the four services (reuses whatever is already running)."""
+    """Start Kafka, PostgreSQL, the development mailbox and the four services (reuses whatever is
+    already running)."""
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     t0 = time.monotonic()
     os.environ.setdefault("WAYPOINT_KAFKA_SASL_PORT", str(SASL_PORT))
@@ -47,6 +49,9 @@ def up(
                       f"`waypoint integrator <agency>` creates an agency's principal)")
         env["NOTIFICATIONS_AGENCY_TOPICS"] = "true"
     console.print(f"postgres   {endpoints.postgres_source:<7} {endpoints.database_url}")
+    # Before notifications: its emails go to the catcher from the first alert on.
+    mailbox = start_mailbox(state_dir)
+    console.print(f"mailbox    smtp    {mailbox['smtp']}  (caught mail: {mailbox['url']}/v1/messages)")
     urls = start_services(state_dir, env)
     for name, url in urls.items():
         console.print(f"{name:<14} {url}  (docs: {url}/docs)")
@@ -73,10 +78,11 @@ def integrator(agency: str, state_dir: Path = STATE) -> None:
 
 @app.command()
 def down(state_dir: Path = STATE) -> None:
-    """Stop the four services, then Kafka and PostgreSQL."""
+    """Stop the four services and the development mailbox, then Kafka and PostgreSQL."""
     stop_services(state_dir)
+    mailbox = ["mailbox"] if stop_mailbox(state_dir) else []
     stopped = infra.stop(state_dir)
-    console.print(f"stopped: services, {', '.join(stopped) or 'no infrastructure'}")
+    console.print(f"stopped: services, {', '.join(mailbox + stopped) or 'no infrastructure'}")
 
 
 @app.command()
