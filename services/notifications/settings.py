@@ -28,6 +28,8 @@ class NotificationSettings(BaseSettings):
     retry_base_s: float = 2.0
     retry_cap_s: float = 600.0
     details_for_staff: bool = False
+    #: Run the per-agency topic copier (waypoint.agency.<agency>.v1) in this process; `waypoint up` turns it on.
+    agency_topics: bool = False
 
     @property
     def ack_timeout(self) -> timedelta:
