@@ -44,12 +44,12 @@ def _field(err: Any) -> str:
     return ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
 
 
-def _validation_problem(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     # FastAPI parses the body before any dependency runs: authenticate first, so that a request
     # without a valid token is a 401 whatever its body, as it is everywhere else.
     try:
-        authenticate(request)
+        await authenticate(request)
     except AuthError as refused:
         return _auth_problem(request, refused)
     errors = [
@@ -162,20 +162,20 @@ async def principal(request: Request) -> Principal:
     Dependencies are ``async def`` on purpose: FastAPI runs plain ``def`` ones in a worker
     thread, and at hundreds of requests per second those hand-offs cost more than the check.
     """
-    return authenticate(request)
+    return await authenticate(request)
 
 
-def authenticate(request: Request) -> Principal:
+async def authenticate(request: Request) -> Principal:
     """The authenticated caller of ``request`` (raises AuthError)."""
     authenticator: Authenticator = request.app.state.authenticator
-    return authenticator.authenticate(request)
+    return await authenticator.authenticate(request)
 
 
 def require_roles(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
     """FastAPI dependency factory: the caller must hold one of ``roles`` (403 otherwise)."""
 
     async def dependency(request: Request) -> Principal:
-        caller = authenticate(request)
+        caller = await authenticate(request)
         if not caller.has_any(*roles):
             raise AuthError(f"requires one of the roles: {', '.join(roles)}", status=403)
         return caller
