@@ -209,7 +209,7 @@ def create_service_app(
 
     app = FastAPI(title=title or f"Waypoint {service}", version="1.0.0", lifespan=lifespan)
     app.state.authenticator = authenticator_for(cfg)
-    install_conventions(app, service)
+    install_conventions(app, service, max_body_bytes=cfg.max_body_bytes)
 
     @app.get("/health/ready", include_in_schema=False)
     async def ready(request: Request) -> Any:

@@ -44,6 +44,8 @@ class ServiceSettings(BaseSettings):
     jwt_max_lifetime_s: int = 12 * 3600
     #: seconds between two JWKS fetches caused by tokens naming an unknown key
     jwt_jwks_min_refresh_s: float = 30.0
+    #: request bodies over this many bytes get 413 before parsing
+    max_body_bytes: int = 256 * 1024
     db_pool_min: int = 2
     db_pool_max: int = 20
     relay_batch_size: int = 2000

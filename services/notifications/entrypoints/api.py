@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notifications.application import commands
@@ -13,6 +13,7 @@ from services.notifications.domain.preferences import PreferenceChoices, SetPref
 from services.notifications.domain.subscriptions import CreateWebhookSubscription
 from shared.auth import AuthError, Principal
 from shared.http import principal, require_roles
+from shared.limits import MAX_ID_LENGTH
 from shared.runtime import Runtime, command_metadata, runtime
 
 router = APIRouter(prefix="/v1")
@@ -77,8 +78,8 @@ def _may_configure(caller: Principal, recipient_id: str) -> None:
 
 @router.put("/recipients/{recipient_id}/preferences")
 async def put_preferences(
-    recipient_id: str,
     body: PreferenceChoices,
+    recipient_id: str = Path(max_length=MAX_ID_LENGTH),
     caller: Principal = Depends(principal),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
@@ -90,7 +91,8 @@ async def put_preferences(
 
 @router.get("/recipients/{recipient_id}/preferences")
 async def get_preferences(
-    recipient_id: str, caller: Principal = Depends(principal), rt: Runtime = Depends(runtime)
+    recipient_id: str = Path(max_length=MAX_ID_LENGTH), caller: Principal = Depends(principal),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     _may_configure(caller, recipient_id)
     return await commands.get_preferences(rt, caller, recipient_id)
