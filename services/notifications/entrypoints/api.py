@@ -12,6 +12,8 @@ from services.notifications.application import commands
 from services.notifications.domain.preferences import PreferenceChoices, SetPreferences
 from services.notifications.domain.subscriptions import CreateWebhookSubscription
 from shared.auth import AuthError, Principal
+from shared.domain import InvalidCommand
+from shared.egress import EgressPolicy, EgressRefused
 from shared.http import principal, require_roles
 from shared.limits import MAX_ID_LENGTH
 from shared.runtime import Runtime, command_metadata, runtime
@@ -100,9 +102,18 @@ async def get_preferences(
 
 @router.post("/webhook-subscriptions", status_code=201)
 async def create_webhook_subscription(
-    body: CreateWebhookSubscription, caller: Principal = Depends(admins), rt: Runtime = Depends(runtime)
+    body: CreateWebhookSubscription, request: Request, caller: Principal = Depends(admins),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
-    """Subscribe a partner endpoint to event types of the caller's agency; the secret is shown once."""
+    """Subscribe a partner endpoint to event types of the caller's agency; the secret is shown once.
+
+    The URL's host must resolve to public addresses only (or to a network in
+    ``NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS``); checked again before every delivery."""
+    egress: EgressPolicy = request.app.state.notification_settings.egress_policy
+    try:
+        await egress.check_url(body.url)
+    except EgressRefused as refused:
+        raise InvalidCommand(str(refused), field="url") from None
     return await commands.create_subscription(rt, caller, body)
 
 

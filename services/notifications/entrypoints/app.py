@@ -23,7 +23,7 @@ def create_app(
     settings: ServiceSettings | None = None, notification_settings: NotificationSettings | None = None
 ) -> FastAPI:
     cfg = notification_settings or NotificationSettings()
-    return create_service_app(
+    app = create_service_app(
         "notifications",
         routers=[router],
         migrations=MIGRATIONS,
@@ -38,3 +38,5 @@ def create_app(
         ],
         background=lambda rt: [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg)],
     )
+    app.state.notification_settings = cfg
+    return app
