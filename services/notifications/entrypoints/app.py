@@ -35,7 +35,7 @@ def create_app(
     settings: ServiceSettings | None = None, notification_settings: NotificationSettings | None = None
 ) -> FastAPI:
     cfg = notification_settings or NotificationSettings()
-    return create_service_app(
+    app = create_service_app(
         "notifications",
         routers=[router, feed_router],
         migrations=MIGRATIONS,
@@ -54,3 +54,5 @@ def create_app(
         background=lambda rt: [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg),
                                *([_agency_copier(rt)] if cfg.agency_topics else [])],
     )
+    app.state.notification_settings = cfg
+    return app
