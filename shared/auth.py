@@ -14,7 +14,7 @@ from typing import Any
 import jwt
 from fastapi import Request
 
-ROLES = frozenset({"participant", "specialist", "supervisor", "agency_admin", "integration"})
+ROLES = frozenset({"participant", "specialist", "supervisor", "agency_admin", "integration", "operator"})
 
 
 class AuthError(Exception):

@@ -13,10 +13,21 @@ from services.notifications.application.reactions import batch_handler, handler
 from services.notifications.entrypoints.api import router
 from services.notifications.settings import NotificationSettings
 from shared.cloudevents import topic_for
+from shared.operations import Probe
 from shared.runtime import ConsumerSpec, create_service_app
 from shared.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+
+#: Operations figures: how late the escalation sweep is, how long due deliveries have waited.
+PROBES = (
+    Probe("escalations", "sweep",
+          "SELECT extract(epoch FROM now() - min(acknowledge_by))::float8 FROM alerts"
+          " WHERE acknowledged_at IS NULL AND acknowledge_by IS NOT NULL AND acknowledge_by <= now()"),
+    Probe("deliveries", "queue",
+          "SELECT extract(epoch FROM now() - min(due_at))::float8 FROM deliveries"
+          " WHERE status = 'pending' AND due_at <= now()"),
+)
 
 
 def create_app(
@@ -37,4 +48,5 @@ def create_app(
             )
         ],
         background=lambda rt: [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg)],
+        probes=PROBES,
     )
