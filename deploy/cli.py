@@ -1,4 +1,5 @@
-"""`waypoint`: run the whole system locally, follow a participant, issue development tokens."""
+"""`waypoint`: run the whole system locally, follow a participant, issue development tokens, and
+operate it (``status``, ``dlq``, ``rebuild``: :mod:`deploy.ops_cli`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from deploy import infra
+from deploy import infra, ops_cli
 from deploy.services import DEFAULT_PORTS, start_services, stop_services
 
 app = typer.Typer(add_completion=False, help="Waypoint development commands.")
@@ -106,6 +107,8 @@ def catalogue(out: Path = Path("docs/catalogue")) -> None:
 
     console.print(f"wrote {len(write(out))} files under {out}")
 
+
+ops_cli.register(app)
 
 if __name__ == "__main__":
     app()

@@ -10,6 +10,7 @@ committed, skips every event the rebuild recorded in the inbox. Run it as
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -29,7 +30,11 @@ GROUP_ID = read_models.GROUP_ID
 TABLES = ("timeline", "caseload", "open_alerts", "daily_counts")
 
 
-async def rebuild(pool: asyncpg.Pool, bootstrap: str) -> dict[str, Any]:
+#: Called as ``progress(records_read, records_total)`` while a rebuild reads the topics.
+Progress = Callable[[int, int], None]
+
+
+async def rebuild(pool: asyncpg.Pool, bootstrap: str, progress: Progress | None = None) -> dict[str, Any]:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
     )
@@ -45,8 +50,13 @@ async def rebuild(pool: asyncpg.Pool, bootstrap: str) -> dict[str, Any]:
         ]
         consumer.assign(partitions)
         end = await consumer.end_offsets(partitions)
-        for tp, offset in (await consumer.beginning_offsets(partitions)).items():
+        start = await consumer.beginning_offsets(partitions)
+        for tp, offset in start.items():
             consumer.seek(tp, offset)
+        total = sum(end[tp] - start[tp] for tp in partitions)
+        read = 0
+        if progress:
+            progress(0, total)
         remaining = {tp for tp in partitions if end[tp] > 0}
         async with pool.acquire() as conn, conn.transaction():
             # Waits for writers projecting inline to commit, then makes the next ones leave their
@@ -60,10 +70,13 @@ async def rebuild(pool: asyncpg.Pool, bootstrap: str) -> dict[str, Any]:
                     for record in records:
                         if record.offset >= end[tp]:
                             continue
+                        read += 1
                         if await _apply(conn, record):
                             applied += 1
                         else:
                             skipped += 1
+                if progress:
+                    progress(read, total)
                 for tp in list(remaining):
                     if await consumer.position(tp) >= end[tp]:
                         remaining.discard(tp)
