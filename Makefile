@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up down status demo test test-unit lint bench bench-checkins bench-sweep bench-alerts clean
+.PHONY: install tools up down status demo test test-unit lint bench bench-checkins bench-sweep bench-alerts bench-rebuild clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# promtool, helm, kubeconform and Kubernetes schemas for the deploy checks (deploy/tools.sh)
+tools: install
+	bash deploy/tools.sh
 
 up: install
 	$(BIN)/waypoint up
@@ -24,7 +28,7 @@ down: install
 demo: install
 	$(BIN)/waypoint demo
 
-test: install
+test: install tools
 	$(BIN)/pytest
 
 test-unit: install

@@ -302,8 +302,32 @@ async def run_rebuild(
     return result, time.perf_counter() - started
 
 
+# --- migrate ----------------------------------------------------------------------------------
+
+
+def migrate(service: list[str] = typer.Argument(None, help="services to migrate (default: all four)")) -> None:
+    """Create each service's database if missing and run its migrations to head (the Helm chart's
+    pre-install/pre-upgrade Job; services also migrate at start, serialized by a lock)."""
+    from importlib import import_module
+
+    from shared.db import ensure_database, migrate_async
+
+    async def run(name: str) -> None:
+        cfg = _settings(name)
+        if not cfg.service_database_url:
+            await ensure_database(cfg.database_url, f"waypoint_{name}")
+        await migrate_async(cfg.dsn, import_module(f"services.{name}.entrypoints.app").MIGRATIONS)
+
+    for name in service or SERVICES:
+        if name not in SERVICES:
+            raise typer.BadParameter(f"{name!r} is not a service ({', '.join(SERVICES)})")
+        asyncio.run(run(name))
+        console.print(f"[green]migrated[/] {name}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the operators' commands to the ``waypoint`` CLI."""
     app.command()(status)
+    app.command()(migrate)
     app.add_typer(dlq_app, name="dlq")
     app.command()(rebuild)
