@@ -79,3 +79,84 @@ def test_the_dashboard_has_a_panel_for_every_alerted_figure():
     assert alerted <= shown, f"no panel for {sorted(alerted - shown)}"
     ids = [p["id"] for p in panels]
     assert len(ids) == len(set(ids)), "panel ids are unique"
+
+
+# --- Helm chart -------------------------------------------------------------------------------
+
+CHART = REPO / "deploy" / "helm" / "waypoint"
+CI_VALUES = CHART / "ci" / "test-values.yaml"
+KUBE_VERSION = "1.34.0"  # the schemas deploy/kube_schemas.py writes
+
+
+def _schemas() -> str:
+    location = TOOLS / "kubernetes-json-schema"
+    if not (location / "deployment-apps-v1.json").exists():
+        pytest.fail("Kubernetes schemas are missing: run `make tools`", pytrace=False)
+    return str(location) + "/{{ .ResourceKind }}{{ .KindSuffix }}.json"
+
+
+def _render(chart: Path = CHART, *extra: str) -> subprocess.CompletedProcess[str]:
+    return _run(_tool("helm"), "template", "wp", str(chart), "-f", str(CI_VALUES), "--kube-version", KUBE_VERSION,
+                *extra)
+
+
+def _kubeconform(manifests: str) -> subprocess.CompletedProcess[str]:
+    return _run(_tool("kubeconform"), "-strict", "-summary", "-schema-location", _schemas(), "-", stdin=manifests)
+
+
+def test_the_chart_passes_helm_lint():
+    result = _run(_tool("helm"), "lint", "--strict", str(CHART), "-f", str(CI_VALUES))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_rendered_chart_passes_kubeconform_strict():
+    rendered = _render()
+    assert rendered.returncode == 0, rendered.stderr
+    result = _kubeconform(rendered.stdout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Invalid: 0, Errors: 0, Skipped: 0" in result.stdout
+
+
+def test_the_chart_renders_what_each_service_needs():
+    docs = [d for d in yaml.safe_load_all(_render().stdout) if d]
+    by_kind: dict[str, dict[str, dict]] = {}
+    for d in docs:
+        by_kind.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
+    services = ("intake", "planning", "monitoring", "notifications")
+    assert set(by_kind["Deployment"]) == {f"wp-waypoint-{s}" for s in services}
+    assert set(by_kind["Service"]) == {f"wp-waypoint-{s}" for s in services}
+    assert set(by_kind["PodDisruptionBudget"]) == {f"wp-waypoint-{s}" for s in services}
+    # the test values turn autoscaling off for notifications: a fixed replica count instead
+    assert set(by_kind["HorizontalPodAutoscaler"]) == {f"wp-waypoint-{s}" for s in services if s != "notifications"}
+    assert by_kind["Deployment"]["wp-waypoint-notifications"]["spec"]["replicas"] == 2
+    assert "replicas" not in by_kind["Deployment"]["wp-waypoint-intake"]["spec"], "the HPA owns the count"
+    for name, deployment in by_kind["Deployment"].items():
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        assert container["livenessProbe"]["httpGet"]["path"] == "/health/live", name
+        assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready", name
+        assert {"cpu", "memory"} <= set(container["resources"]["requests"]), name
+        assert container["envFrom"] == [{"secretRef": {"name": "waypoint-secrets"}}], name
+    assert "Secret" not in by_kind, "secrets are referenced (existingSecret), never rendered"
+    (job,) = by_kind["Job"].values()
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["waypoint", "migrate"]
+
+
+def test_the_chart_refuses_to_render_without_its_external_dependencies():
+    result = _run(_tool("helm"), "template", "wp", str(CHART), "--kube-version", KUBE_VERSION)
+    assert result.returncode != 0
+    assert "is required" in result.stderr
+
+
+def test_kubeconform_rejects_a_broken_manifest(tmp_path):
+    broken = tmp_path / "waypoint"
+    shutil.copytree(CHART, broken)
+    template = broken / "templates" / "deployments.yaml"
+    # a misspelt field: replica for replicas
+    text = template.read_text()
+    template.write_text(text.replace("  revisionHistoryLimit: 5", "  revisionHistoryLimit: 5\n  replica: 3"))
+    rendered = _render(broken)
+    assert rendered.returncode == 0, rendered.stderr
+    result = _kubeconform(rendered.stdout)
+    assert result.returncode != 0
+    assert "additional properties 'replica' not allowed" in result.stdout
