@@ -160,3 +160,10 @@ def test_kubeconform_rejects_a_broken_manifest(tmp_path):
     result = _kubeconform(rendered.stdout)
     assert result.returncode != 0
     assert "additional properties 'replica' not allowed" in result.stdout
+
+
+def test_every_alerted_metric_is_exported_by_the_kernel():
+    source = "\n".join(p.read_text() for p in (REPO / "shared").rglob("*.py"))
+    rules = [r for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"]]
+    for metric in set().union(*(_metrics(r["expr"]) for r in rules)) - {"up"}:
+        assert f'"{metric.removesuffix("_total")}' in source, f"{metric} is alerted on but no code exports it"
