@@ -50,5 +50,9 @@ bench-sweep: install
 bench-alerts: install
 	$(BIN)/python -m benchmarks alerts
 
+# monitoring's read models rebuilt from Kafka vs raw consume + COPY, 1M events (docs/benchmarks.md)
+bench-rebuild: install
+	$(BIN)/python -m benchmarks rebuild
+
 clean: down
 	rm -rf .waypoint

@@ -105,3 +105,36 @@ async def test_rebuild_reports_progress_to_the_end(kafka_bootstrap, database_url
         assert await monitoring.runtime.pool.fetchval(
             "SELECT count(*) FROM timeline WHERE participant_id = $1", pid) == 1
         assert "events/s" in out.export_text()
+
+
+async def test_the_batched_rebuild_applies_each_event_once_and_skips_poison(kafka_bootstrap, database_url):
+    from services.monitoring.projections.rebuild import rebuild
+    from shared.catalogue.monitoring import CheckInCompleted
+
+    pid, now = uuid.uuid4(), datetime.now(UTC)
+    topic = f"t.rebuild.{uuid.uuid4().hex[:8]}"
+
+    def encoded(event, service):
+        new = NewEvent(stream_id=f"s-{pid}", stream_type="s", agency_id="agency-ops", participant_id=pid,
+                       event=event, metadata=Metadata(correlation_id="c"))
+        key, value, headers = cloudevents.encode(new, service)
+        return key.encode(), value, headers
+
+    enrolled = encoded(ParticipantEnrolled(participant_id=pid, enrolled_at=now), "intake")
+    checked_in = encoded(CheckInCompleted(participant_id=pid, check_in_id=uuid.uuid4(), craving=7, mood=3,
+                                          used_since_last_check_in=False, completed_at=now), "monitoring")
+    for key, value, headers in (enrolled, enrolled, checked_in):  # the enrolment delivered twice
+        await produce_raw(kafka_bootstrap, topic, value, key=key, headers=headers)
+    await produce_raw(kafka_bootstrap, topic, b"{not json", key=enrolled[0], headers=enrolled[2])
+    async with running_service("monitoring", kafka_bootstrap=kafka_bootstrap, database_url=database_url,
+                               operations_sample_interval_s=0) as monitoring:
+        seen: list[tuple[int, int]] = []
+        result = await rebuild(monitoring.runtime.pool, kafka_bootstrap, lambda d, t: seen.append((d, t)),
+                               topics=[topic])
+        assert result == {"applied": 2, "skipped": 2}
+        assert seen[-1] == (4, 4)
+        rows = await monitoring.runtime.pool.fetch(
+            "SELECT event_type FROM timeline WHERE participant_id = $1 ORDER BY seq", pid)
+        assert sorted(r["event_type"] for r in rows) == ["CheckInCompleted", "ParticipantEnrolled"]
+        assert await monitoring.runtime.pool.fetchval(
+            "SELECT last_craving FROM caseload WHERE participant_id = $1", pid) == 7
