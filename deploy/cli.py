@@ -1,4 +1,5 @@
-"""`waypoint`: run the whole system locally, follow a participant, issue development tokens."""
+"""`waypoint`: run the whole system locally, follow a participant, issue development tokens, and
+operate it (``status``, ``dlq``, ``rebuild``: :mod:`deploy.ops_cli`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from deploy import infra, kafka_security
+from deploy import infra, kafka_security, ops_cli
 from deploy.mailbox import start_mailbox, stop_mailbox
 from deploy.services import DEFAULT_PORTS, start_services, stop_services
 
@@ -177,6 +178,8 @@ def catalogue(
         console.print(f"released catalogue recorded in {contract.RELEASED_PATH}")
     console.print(f"wrote {len(write(out))} files under {out}")
 
+
+ops_cli.register(app)
 
 if __name__ == "__main__":
     app()

@@ -32,6 +32,8 @@ from shared.eventstore.postgres import PostgresEventStore
 from shared.http import install_conventions, install_docs, problem
 from shared.inbox import BatchHandler, EventConsumer, Handler, dlq_topic
 from shared.observability import configure_logging
+from shared.operations import Probe, run_sampler
+from shared.operations_api import router as operations_router
 from shared.outbox import OutboxRelay
 from shared.settings import InsecureSettings, ServiceSettings, load_settings
 from shared.uow import UnitOfWork, unit_of_work
@@ -62,6 +64,8 @@ class Runtime:
     consumers: list[EventConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    #: service-specific figures (sweep lateness, queue age) for shared.operations
+    probes: Sequence[Probe] = ()
 
     @property
     def service(self) -> str:
@@ -172,6 +176,7 @@ def create_service_app(
     background: Callable[[Runtime], Sequence[Coroutine[Any, Any, None]]] = lambda _: (),
     settings: ServiceSettings | None = None,
     title: str | None = None,
+    probes: Sequence[Probe] = (),
 ) -> FastAPI:
     """Build the FastAPI app of ``service`` with its lifespan, routers and kernel conventions."""
     cfg = settings or load_settings(service)
@@ -187,7 +192,7 @@ def create_service_app(
         pool = await create_pool(cfg.dsn, min_size=cfg.db_pool_min, max_size=cfg.db_pool_max)
         relay = OutboxRelay(pool, cfg.dsn, cfg.kafka_bootstrap_servers, service,
                             batch_size=cfg.relay_batch_size, poll_interval=cfg.relay_poll_interval_s)
-        rt = Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay)
+        rt = Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay, probes=probes)
         app.state.runtime = rt
         await ensure_topics(cfg)
         rt.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-outbox-relay"))
@@ -201,6 +206,9 @@ def create_service_app(
             rt.tasks.append(asyncio.create_task(consumer.run(), name=f"{service}-{spec.name}"))
         for coro in background(rt):
             rt.tasks.append(asyncio.create_task(coro, name=f"{service}-{coro.__qualname__}"))
+        if cfg.operations_sample_interval_s > 0:
+            rt.tasks.append(asyncio.create_task(run_sampler(rt, cfg.operations_sample_interval_s),
+                                                name=f"{service}-operations-sampler"))
         log.info("service started", port=cfg.port)
         try:
             yield
@@ -227,6 +235,7 @@ def create_service_app(
 
     for router in routers:
         app.include_router(router)
+    app.include_router(operations_router)
     return app
 
 

@@ -54,6 +54,7 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 2000
     relay_poll_interval_s: float = 0.5
     consumer_batch_size: int = 500
+    operations_sample_interval_s: float = 15.0  # how often /metrics' operational gauges are refreshed (0: never)
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -18,10 +18,21 @@ from services.notifications.settings import NotificationSettings
 from shared.agency_copier import AgencyCopier
 from shared.cloudevents import topic_for
 from shared.events import SERVICES
+from shared.operations import Probe
 from shared.runtime import ConsumerSpec, Runtime, create_service_app
 from shared.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+
+#: Operations figures: how late the escalation sweep is, how long due deliveries have waited.
+PROBES = (
+    Probe("escalations", "sweep",
+          "SELECT extract(epoch FROM now() - min(acknowledge_by))::float8 FROM alerts"
+          " WHERE acknowledged_at IS NULL AND acknowledge_by IS NOT NULL AND acknowledge_by <= now()"),
+    Probe("deliveries", "queue",
+          "SELECT extract(epoch FROM now() - min(due_at))::float8 FROM deliveries"
+          " WHERE status = 'pending' AND due_at <= now()"),
+)
 
 
 async def _agency_copier(rt: Runtime) -> None:
@@ -53,6 +64,7 @@ def create_app(
         ],
         background=lambda rt: [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg),
                                *([_agency_copier(rt)] if cfg.agency_topics else [])],
+        probes=PROBES,
     )
     app.state.notification_settings = cfg
     return app
