@@ -35,6 +35,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import Counter, Gauge
 
+from shared.outbox import QUARANTINE_SIZE as QUARANTINED
+
 log = structlog.get_logger(__name__)
 
 CONSUMER_LAG = Gauge(
@@ -45,9 +47,7 @@ OUTBOX_ROWS = Gauge("waypoint_outbox_rows", "Outbox rows waiting for Kafka", ["s
 OUTBOX_OLDEST_AGE = Gauge(
     "waypoint_outbox_oldest_age_seconds", "Age of the oldest outbox row not yet sent (0 when empty)", ["service"]
 )
-# The gauge belongs to the relay (shared.outbox sets it on each quarantine); the sampler refreshes it too.
-from shared.outbox import QUARANTINE_SIZE as QUARANTINED  # noqa: E402
-
+# QUARANTINED is the relay's gauge (shared.outbox sets it on each quarantine); the sampler refreshes it too.
 DLQ_DEPTH = Gauge("waypoint_dlq_depth", "Records on the dead-letter topic not yet redriven", ["service", "topic"])
 SWEEP_LATENESS = Gauge(
     "waypoint_sweep_lateness_seconds", "Age of the oldest passed deadline a sweep has not processed yet",
