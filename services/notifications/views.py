@@ -80,3 +80,16 @@ async def subscriptions(pool: Any, agency_id: str) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+async def agency_staff(pool: Any, agency_id: str) -> dict[str, Any]:
+    """The agency's ladder tops (nulls when nobody is configured yet)."""
+    row = await pool.fetchrow(
+        "SELECT supervisor_id, agency_admin_id, updated_at FROM agency_staff WHERE agency_id = $1", agency_id
+    )
+    return {
+        "agency_id": agency_id,
+        "supervisor_id": row["supervisor_id"] if row else None,
+        "agency_admin_id": row["agency_admin_id"] if row else None,
+        "updated_at": row["updated_at"].isoformat() if row else None,
+    }

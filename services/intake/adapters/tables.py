@@ -9,18 +9,19 @@ directory columns that follow from events.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from services.intake.adapters import records
+from services.intake.adapters import records, referral_records
 from services.intake.domain.assessment import ScoredAssessment
 from services.intake.domain.consent_terms import ConsentTerms, Signature
 from services.intake.domain.enrolment import EnrolParticipant
 from services.intake.domain.referral import DisclosureEntry
+from services.intake.domain.referral_inbox import Referral, ReferralStatus, disclosed_packet
 from services.intake.projections import directory
-from shared.catalogue.intake import ParticipantDischarged
+from shared.catalogue.intake import ParticipantDischarged, ReferralRequested
 from shared.streams import Written
 
 
@@ -61,6 +62,18 @@ class Tables(Protocol):
     async def append_disclosure(
         self, entry: DisclosureEntry, agency_id: str, consent_version: int, note: str | None, actor: str | None
     ) -> None: ...
+
+    async def open_referral(
+        self, requested: ReferralRequested, agency_id: str, consent_version: int, note: str | None
+    ) -> None:
+        """The referral's row, with the snapshot of what the consent lets the receiving agency see."""
+        ...
+
+    async def pending_referrals(self, consent_id: UUID) -> list[Referral]:
+        """The pending referrals made under a consent, held until commit."""
+        ...
+
+    async def mark_referral_withdrawn(self, referral_id: UUID, at: datetime, reason: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,19 @@ class PostgresTables:
     ) -> None:
         await records.append_disclosure(self.conn, entry, agency_id, consent_version, note, actor)
 
+    async def open_referral(
+        self, requested: ReferralRequested, agency_id: str, consent_version: int, note: str | None
+    ) -> None:
+        person, assessments = await referral_records.source_material(self.conn, requested.participant_id)
+        packet = disclosed_packet(requested.information, person, assessments)
+        await referral_records.insert(self.conn, requested, agency_id, consent_version, note, packet)
+
+    async def pending_referrals(self, consent_id: UUID) -> list[Referral]:
+        return await referral_records.pending_of_consent(self.conn, consent_id)
+
+    async def mark_referral_withdrawn(self, referral_id: UUID, at: datetime, reason: str) -> None:
+        await referral_records.mark(self.conn, referral_id, ReferralStatus.WITHDRAWN, at, withdrawal_reason=reason)
+
 
 @dataclass
 class ConsentRow:
@@ -133,6 +159,7 @@ class InMemoryTables:
     assessments: list[tuple[ScoredAssessment, str, tuple[str, list[str]]]] = field(default_factory=list)
     disclosures: list[tuple[DisclosureEntry, int, str | None, str | None]] = field(default_factory=list)
     directory_events: list[Written] = field(default_factory=list)
+    referrals: dict[UUID, tuple[Referral, str]] = field(default_factory=dict)  # referral -> (it, agency)
 
     async def owning_agency(self, participant_id: UUID) -> str | None:
         return self.participants[participant_id][0] if participant_id in self.participants else None
@@ -185,3 +212,21 @@ class InMemoryTables:
         self, entry: DisclosureEntry, agency_id: str, consent_version: int, note: str | None, actor: str | None
     ) -> None:
         self.disclosures.append((entry, consent_version, note, actor))
+
+    async def open_referral(
+        self, requested: ReferralRequested, agency_id: str, consent_version: int, note: str | None
+    ) -> None:
+        referral = Referral(
+            referral_id=requested.referral_id, participant_id=requested.participant_id, disclosing_agency_id=agency_id,
+            recipient_agency_id=requested.recipient_agency_id, consent_id=requested.consent_id,
+            information=tuple(requested.information), status=ReferralStatus.PENDING, disclosed={},
+        )
+        self.referrals[requested.referral_id] = (referral, agency_id)
+
+    async def pending_referrals(self, consent_id: UUID) -> list[Referral]:
+        return [r for r, _ in self.referrals.values() if r.consent_id == consent_id
+                and r.status is ReferralStatus.PENDING]
+
+    async def mark_referral_withdrawn(self, referral_id: UUID, at: datetime, reason: str) -> None:
+        referral, agency = self.referrals[referral_id]
+        self.referrals[referral_id] = (replace(referral, status=ReferralStatus.WITHDRAWN), agency)

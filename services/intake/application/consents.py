@@ -12,6 +12,7 @@ import structlog
 
 from services.intake.adapters.streams import consents
 from services.intake.adapters.tables import Tables
+from services.intake.application import referral_inbox
 from services.intake.application.participants import require_participant
 from services.intake.domain.consent import (
     Consent,
@@ -29,7 +30,7 @@ from services.intake.domain.consent_terms import (
     RevokeConsent,
     SignConsent,
 )
-from shared.catalogue.intake import ConsentGranted
+from shared.catalogue.intake import ConsentGranted, ReferralWithdrawalReason
 from shared.domain import Conflict
 from shared.envelope import Metadata
 from shared.events import DomainEvent
@@ -82,6 +83,7 @@ async def sign_consent(cmd: SignConsent, uow: UnitOfWork) -> Consent:
 async def revoke_consent(cmd: RevokeConsent, uow: UnitOfWork) -> Consent:
     changed = await _on_consent(uow, cmd, lambda s: decide_revoke(s, cmd, uow.now))
     await uow.tables.set_consent_status(cmd.consent_id, "revoked", uow.now)
+    await referral_inbox.withdraw_pending(uow, cmd.consent_id, ReferralWithdrawalReason.CONSENT_REVOKED)
     return changed.state
 
 
@@ -102,6 +104,8 @@ async def expire_consent(cmd: ExpireConsent, uow: UnitOfWork) -> bool:
                                      participant_id=cmd.participant_id)
     if expired.stored:
         await tables.set_consent_status(cmd.consent_id, "expired", cmd.as_of)
+        await referral_inbox.withdraw_pending(uow, cmd.consent_id, ReferralWithdrawalReason.CONSENT_EXPIRED,
+                                              at=cmd.as_of)
     return bool(expired.stored)
 
 

@@ -30,6 +30,7 @@ from services.intake.domain.participant import (
     decide_enrol,
 )
 from services.intake.domain.participant import decide_release_to_queue as decide_release
+from shared.catalogue.intake import ReferralWithdrawalReason
 from shared.domain import NotFound
 from shared.events import DomainEvent
 from shared.streams import Changed
@@ -99,4 +100,7 @@ async def discharge_participant(cmd: DischargeParticipant, uow: UnitOfWork) -> P
         )
         if expired.stored:
             await tables.set_consent_status(consent_id, "expired", uow.now)
+            from services.intake.application import referral_inbox  # (it builds on this module)
+
+            await referral_inbox.withdraw_pending(uow, consent_id, ReferralWithdrawalReason.CONSENT_EXPIRED)
     return discharged.state

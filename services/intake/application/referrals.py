@@ -25,4 +25,5 @@ async def request_referral(cmd: RequestReferral, uow: UnitOfWork) -> ReferralReq
     assert isinstance(requested, ReferralRequested)
     consent_version = next(c.version for c in covering if c.consent_id == requested.consent_id)
     await tables.append_disclosure(ledger_entry(requested), uow.caller_agency, consent_version, cmd.note, uow.actor)
+    await tables.open_referral(requested, uow.caller_agency, consent_version, cmd.note)
     return requested

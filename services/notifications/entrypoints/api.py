@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notifications import views
@@ -15,13 +15,17 @@ from services.notifications.domain.directory import SetAgencyStaff
 from services.notifications.domain.preferences import PreferenceChoices, SetPreferences
 from services.notifications.domain.subscriptions import CreateWebhookSubscription, DeactivateWebhookSubscription
 from shared.auth import AuthError, Principal
+from shared.domain import InvalidCommand
+from shared.egress import EgressPolicy, EgressRefused
 from shared.http import principal, require_roles
+from shared.limits import MAX_ID_LENGTH
 from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1")
 staff = require_roles("specialist", "supervisor", "agency_admin")
 admins = require_roles("agency_admin", "integration")
 agency_admin = require_roles("agency_admin")
+managers = require_roles("supervisor", "agency_admin")
 
 @router.get("/notifications")
 async def list_notifications(
@@ -50,9 +54,9 @@ def _may_configure(caller: Principal, recipient_id: str) -> None:
 
 @router.put("/recipients/{recipient_id}/preferences")
 async def put_preferences(
-    recipient_id: str,
     body: PreferenceChoices,
     request: Request,
+    recipient_id: str = Path(max_length=MAX_ID_LENGTH),
     caller: Principal = Depends(principal),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
@@ -64,7 +68,8 @@ async def put_preferences(
 
 @router.get("/recipients/{recipient_id}/preferences")
 async def get_preferences(
-    recipient_id: str, caller: Principal = Depends(principal), rt: Runtime = Depends(runtime)
+    recipient_id: str = Path(max_length=MAX_ID_LENGTH), caller: Principal = Depends(principal),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     _may_configure(caller, recipient_id)
     return await views.preferences(rt.pool, caller.agency_id, recipient_id)
@@ -75,7 +80,15 @@ async def create_webhook_subscription(
     body: CreateWebhookSubscription, request: Request, caller: Principal = Depends(admins),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
-    """Subscribe a partner endpoint to event types of the caller's agency; the secret is shown once."""
+    """Subscribe a partner endpoint to event types of the caller's agency; the secret is shown once.
+
+    The URL's host must resolve to public addresses only (or to a network in
+    ``NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS``); checked again before every delivery."""
+    egress: EgressPolicy = request.app.state.notification_settings.egress_policy
+    try:
+        await egress.check_url(body.url)
+    except EgressRefused as refused:
+        raise InvalidCommand(str(refused), field="url") from None
     return await rt.run(commands.create_subscription, body, request, caller)
 
 
@@ -111,3 +124,9 @@ async def put_agency_staff(
     command = SetAgencyStaff(supervisor_id=body.supervisor_id, agency_admin_id=body.agency_admin_id)
     await rt.run(commands.set_agency_staff, command, request, caller)
     return Response(status_code=204)
+
+
+@router.get("/agency-staff")
+async def get_agency_staff(caller: Principal = Depends(managers), rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+    """The agency's supervisor and admin as the alert ladder uses them (supervisors and admins)."""
+    return await views.agency_staff(rt.pool, caller.agency_id)

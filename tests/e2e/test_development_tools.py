@@ -1,5 +1,6 @@
-"""`make up`'s development mailbox catches what the notifications process really sends: a safety
-concern (PHQ-9 item 9) emails the specialist, and the email is listed by the mailbox's API."""
+"""The development tools on the real service processes: `make up`'s mailbox catches what the
+notifications process really sends (a safety concern from PHQ-9 item 9 emails the specialist), and
+`make demo` ends with the demo participant's console page."""
 
 import asyncio
 import uuid
@@ -7,6 +8,7 @@ import uuid
 import httpx
 import pytest
 
+from deploy.cli import _demo
 from deploy.mailbox import MailboxSettings, start_mailbox, stop_mailbox
 from deploy.services import start_services, stop_services
 from shared.db import ensure_database
@@ -71,3 +73,13 @@ async def test_a_safety_concern_email_lands_in_the_development_mailbox(stack):
         detail = (await http.get(f"{stack['mailbox']}/v1/messages/{mine[0]['id']}")).json()
     assert detail["subject"] and detail["text"]
     assert "Sam Example" not in detail["subject"] + detail["text"]  # no direct identifiers in email
+
+
+async def test_the_demo_ends_with_the_console_page_of_its_participant(stack, capsys, monkeypatch):
+    monkeypatch.delenv("WAYPOINT_CONSOLE_URL", raising=False)
+    services = {name: stack[name] for name in PORTS}
+    pid = await _demo("specialist-demo", "agency-demo", services)
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert "PlanCreated" in "\n".join(printed)
+    assert printed[-1] == f"http://127.0.0.1:8000/participants/{pid}"
+    assert "specialist-demo" in printed[-2] and "agency-demo" in printed[-2]
