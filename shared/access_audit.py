@@ -17,6 +17,10 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from fastapi import Depends, Request
+
+from shared.auth import Principal
+from shared.http import principal
 
 ACCESS_LOG_DDL: tuple[str, ...] = (
     """
@@ -87,3 +91,24 @@ async def read(
         limit,
     )
     return [{"at": r["at"].isoformat(), "actor": r["actor"], "action": r["action"]} for r in rows]
+
+
+class AccessAudit:
+    """The access log as a route sees it: ``await audit("read plan", participant_id)`` records that
+    the calling person was shown that participant's data (one row per participant)."""
+
+    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool, caller: Principal) -> None:
+        self.conn = conn
+        self.caller = caller
+
+    async def __call__(
+        self, action: str, *participant_ids: UUID | None, conn: asyncpg.Connection | None = None
+    ) -> None:
+        """``conn``: record inside that transaction (with the read it audits) instead of on the pool."""
+        await record(conn or self.conn, agency_id=self.caller.agency_id, actor=self.caller.sub, action=action,
+                     participant_ids=list(participant_ids))
+
+
+async def auditor(request: Request, caller: Principal = Depends(principal)) -> AccessAudit:
+    """FastAPI dependency: the access log of this service for the calling person."""
+    return AccessAudit(request.app.state.runtime.pool, caller)

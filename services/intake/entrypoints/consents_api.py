@@ -8,7 +8,6 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from services.intake import views
-from services.intake.adapters.records import log_access
 from services.intake.application import consents, referrals
 from services.intake.application.participants import order
 from services.intake.domain.consent_terms import (
@@ -21,8 +20,10 @@ from services.intake.domain.consent_terms import (
     SignedConsentForm,
 )
 from services.intake.domain.referral import ReferralForm, RequestReferral
-from services.intake.entrypoints.common import Json, staff
+from services.intake.entrypoints.common import Json
+from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
+from shared.roles import staff
 from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1", tags=["intake"])
@@ -107,19 +108,21 @@ async def revoke_consent(
 
 @router.get("/participants/{participant_id}/consents")
 async def list_consents(
-    participant_id: UUID, caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
+    participant_id: UUID, caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> Json:
     found = await views.consents(rt.pool, caller.agency_id, participant_id)
-    await log_access(rt.pool, participant_id, caller.agency_id, caller.sub, "list consents")
+    await audit("list consents", participant_id)
     return {"consents": found}
 
 
 @router.get("/participants/{participant_id}/consents/{consent_id}")
 async def get_consent(
-    participant_id: UUID, consent_id: UUID, caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
+    participant_id: UUID, consent_id: UUID, caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> Json:
     found = await views.consent(rt.pool, caller.agency_id, participant_id, consent_id)
-    await log_access(rt.pool, participant_id, caller.agency_id, caller.sub, f"read consent {consent_id}")
+    await audit(f"read consent {consent_id}", participant_id)
     return found
 
 
@@ -143,8 +146,9 @@ async def list_disclosures(
     participant_id: UUID,
     years: int | None = Query(None, ge=1, le=50),
     caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> Json:
     found = await views.disclosures(rt.pool, caller.agency_id, participant_id, years)
-    await log_access(rt.pool, participant_id, caller.agency_id, caller.sub, "list disclosures")
+    await audit("list disclosures", participant_id)
     return {"disclosures": found}

@@ -8,7 +8,6 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from services.intake import views
-from services.intake.adapters.records import log_access, log_listing
 from services.intake.application import participants
 from services.intake.application.participants import order
 from services.intake.domain.enrolment import (
@@ -24,8 +23,10 @@ from services.intake.domain.enrolment import (
     SupportContactConsentForm,
     TimeZoneForm,
 )
-from services.intake.entrypoints.common import Json, auditors, staff
+from services.intake.entrypoints.common import Json
+from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
+from shared.roles import managers, staff
 from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1", tags=["intake"])
@@ -62,17 +63,20 @@ async def list_participants(
     specialist_id: str | None = None,
     status_: Literal["active", "discharged"] | None = Query(None, alias="status"),
     caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> Json:
     found = await views.participants(rt.pool, caller.agency_id, specialist_id=specialist_id, status=status_)
-    await log_listing(rt.pool, _ids(found), caller.agency_id, caller.sub, "list participants")
+    await audit("list participants", *_ids(found))
     return {"participants": found}
 
 
 @router.get("/assignment-queue")
-async def assignment_queue(caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)) -> Json:
+async def assignment_queue(
+    caller: Principal = Depends(staff), audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
+) -> Json:
     found = await views.waiting_queue(rt.pool, caller.agency_id)
-    await log_listing(rt.pool, _ids(found), caller.agency_id, caller.sub, "list assignment queue")
+    await audit("list assignment queue", *_ids(found))
     return {"waiting": found}
 
 
@@ -91,20 +95,22 @@ async def list_specialists(
 
 @router.get("/participants/{participant_id}")
 async def get_participant(
-    participant_id: UUID, caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
+    participant_id: UUID, caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> Json:
     found = await views.participant(rt.pool, caller.agency_id, participant_id)
-    await log_access(rt.pool, participant_id, caller.agency_id, caller.sub, "read participant")
+    await audit("read participant", participant_id)
     return found
 
 
 @router.get("/participants/{participant_id}/access-log")
 async def access_log(
-    participant_id: UUID, caller: Principal = Depends(auditors), rt: Runtime = Depends(runtime)
+    participant_id: UUID, caller: Principal = Depends(managers),
+    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> Json:
     """Every read or export of this participant's data by user (supervisors and agency admins)."""
     found = await views.access_log(rt.pool, caller.agency_id, participant_id)
-    await log_access(rt.pool, participant_id, caller.agency_id, caller.sub, "read access log")
+    await audit("read access log", participant_id)
     return {"access_log": found}
 
 

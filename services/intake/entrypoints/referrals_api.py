@@ -19,9 +19,11 @@ from services.intake.domain.referral_inbox import (
     DeclineIncomingReferral,
     DeclineReferral,
 )
-from services.intake.entrypoints.common import Json, staff
+from services.intake.entrypoints.common import Json
+from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
 from shared.domain import NotFound
+from shared.roles import staff
 from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
@@ -32,23 +34,25 @@ Shown = Literal["pending", "accepted", "declined", "all"]
 async def incoming_referrals(
     state: Shown = Query("pending", alias="status", description="pending (default), accepted, declined or all"),
     caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> Json:
     """Referrals partner agencies made to the caller's agency, with only the consented categories
     and the Part 2 redisclosure notice. A referral whose consent was revoked or expired is gone."""
     statuses: list[str] = ["pending", "accepted", "declined"] if state == "all" else [state]
     found = await rows.incoming(rt.pool, caller.agency_id, statuses)
-    await records.log_access(rt.pool, None, caller.agency_id, caller.sub, f"list incoming referrals ({len(found)})")
+    await audit(f"list incoming referrals ({len(found)})", None)
     return {"referrals": found}
 
 
 @router.get("/referrals/incoming/{referral_id}")
 async def incoming_referral(referral_id: UUID, caller: Principal = Depends(staff),
+                            audit: AccessAudit = Depends(auditor),
                             rt: Runtime = Depends(runtime)) -> Json:
     found = await rows.incoming(rt.pool, caller.agency_id, ["pending", "accepted", "declined"], referral_id)
     if not found:
         raise NotFound(NOT_FOUND_MESSAGE, field="referral_id")
-    await records.log_access(rt.pool, None, caller.agency_id, caller.sub, f"read incoming referral {referral_id}")
+    await audit(f"read incoming referral {referral_id}", None)
     return found[0]
 
 
@@ -70,9 +74,10 @@ async def decline_referral(referral_id: UUID, body: DeclineReferral, request: Re
 
 @router.get("/participants/{participant_id}/referrals")
 async def outgoing_referrals(participant_id: UUID, caller: Principal = Depends(staff),
+                             audit: AccessAudit = Depends(auditor),
                              rt: Runtime = Depends(runtime)) -> Json:
     """The referrals made for this participant by the caller's agency, with their outcome."""
     await records.require_participant(rt.pool, participant_id, caller.agency_id)  # type: ignore[arg-type]
     found = await rows.outgoing(rt.pool, caller.agency_id, participant_id)
-    await records.log_access(rt.pool, participant_id, caller.agency_id, caller.sub, "list referrals")
+    await audit("list referrals", participant_id)
     return {"referrals": found}

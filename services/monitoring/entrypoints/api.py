@@ -27,26 +27,16 @@ from services.monitoring.domain.durations import format_duration
 from services.monitoring.domain.monitor_state import MonitorState
 from services.monitoring.projections import caseload, overview, timeline
 from shared import access_audit
+from shared.access_audit import AccessAudit, auditor
 from shared.auth import AuthError, Principal
 from shared.catalogue.monitoring import RiskEscalated
 from shared.domain import InvalidCommand, NotFound
-from shared.http import principal, require_roles
+from shared.http import principal
 from shared.limits import MAX_BIGINT, MAX_ID_LENGTH
+from shared.roles import STAFF, managers, staff
 from shared.runtime import Runtime, command_metadata, runtime
 
 router = APIRouter(prefix="/v1")
-STAFF = ("specialist", "supervisor", "agency_admin")
-
-
-staff = require_roles(*STAFF)
-managers = require_roles("supervisor", "agency_admin")
-
-
-async def _audit(conn: Any, caller: Principal, action: str, participant_ids: list[UUID]) -> None:
-    """Access audit: one row per participant whose data the caller is shown."""
-    await access_audit.record(
-        conn, agency_id=caller.agency_id, actor=caller.sub, action=action, participant_ids=participant_ids
-    )
 
 
 async def self_or_staff(participant_id: UUID, caller: Principal = Depends(principal)) -> Principal:
@@ -89,11 +79,12 @@ async def get_check_in_schedule(
     participant_id: UUID,
     request: Request,
     caller: Principal = Depends(self_or_staff),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     async with rt.uow(command_metadata(request, caller), agency_id=caller.agency_id) as uow:
         state = await handlers.read_monitor(uow, participant_id)
-        await _audit(uow.conn, caller, "read check-in schedule", [participant_id])
+        await audit("read check-in schedule", participant_id, conn=uow.conn)
     return _schedule(state)
 
 
@@ -168,6 +159,7 @@ async def get_timeline(
         None, alias="type", max_length=20, description="only entries of these event types, e.g. ContactLogged"
     ),
     caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     try:
@@ -178,7 +170,7 @@ async def get_timeline(
     except ValueError:
         raise InvalidCommand("not a cursor returned by this endpoint", field="after") from None
     if entries:
-        await _audit(rt.pool, caller, "read timeline", [participant_id])
+        await audit("read timeline", participant_id)
     next_after = entries[-1]["cursor"] if len(entries) == limit else None
     return {"participant_id": str(participant_id), "entries": entries, "next_after": next_after}
 
@@ -190,6 +182,7 @@ async def get_caseload(
     whole_agency: bool = Query(False, description="supervisors and admins: every participant of the agency"),
     limit: int = Query(200, ge=1, le=1000),
     caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     manager = caller.has_any("supervisor", "agency_admin")
@@ -197,7 +190,7 @@ async def get_caseload(
         raise AuthError("only supervisors see another specialist's caseload", status=403)
     whose = None if whole_agency else (specialist_id or caller.sub)
     rows = await caseload.ranked(rt.pool, caller.agency_id, whose, rt.clock(), limit)
-    await _audit(rt.pool, caller, "read caseload", [UUID(r["participant_id"]) for r in rows])
+    await audit("read caseload", *[UUID(r["participant_id"]) for r in rows])
     return {"specialist_id": whose, "participants": rows}
 
 
@@ -214,6 +207,7 @@ async def get_private_notes(
     before: int | None = Query(None, ge=1, le=MAX_BIGINT, description="the id of the last text already seen"),
     limit: int = Query(100, ge=1, le=500),
     caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """The free text kept out of events, for the participant's own specialist and supervisors
@@ -226,7 +220,7 @@ async def get_private_notes(
     texts = await private_texts.read(
         rt.pool, participant_id, caller.agency_id, kind=kind, ref_id=ref_id, before=before, limit=limit
     )
-    await _audit(rt.pool, caller, "read private notes", [participant_id])
+    await audit("read private notes", participant_id)
     return {
         "participant_id": str(participant_id),
         "texts": texts,
@@ -238,10 +232,11 @@ async def get_private_notes(
 async def get_access_log(
     participant_id: UUID,
     caller: Principal = Depends(managers),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """Who read this participant's monitoring data, newest first (supervisors and admins)."""
     entries = await access_audit.read(rt.pool, agency_id=caller.agency_id, participant_id=participant_id)
     if entries:  # the log is about the participant too: reading it is recorded (as in intake)
-        await _audit(rt.pool, caller, "read access log", [participant_id])
+        await audit("read access log", participant_id)
     return {"participant_id": str(participant_id), "access_log": entries}

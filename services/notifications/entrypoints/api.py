@@ -17,15 +17,12 @@ from services.notifications.domain.subscriptions import CreateWebhookSubscriptio
 from shared.auth import AuthError, Principal
 from shared.domain import InvalidCommand
 from shared.egress import EgressPolicy, EgressRefused
-from shared.http import principal, require_roles
+from shared.http import principal
 from shared.limits import MAX_ID_LENGTH
+from shared.roles import admin_or_integration, agency_admin, managers, staff
 from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1")
-staff = require_roles("specialist", "supervisor", "agency_admin")
-admins = require_roles("agency_admin", "integration")
-agency_admin = require_roles("agency_admin")
-managers = require_roles("supervisor", "agency_admin")
 
 @router.get("/notifications")
 async def list_notifications(
@@ -77,7 +74,7 @@ async def get_preferences(
 
 @router.post("/webhook-subscriptions", status_code=201)
 async def create_webhook_subscription(
-    body: CreateWebhookSubscription, request: Request, caller: Principal = Depends(admins),
+    body: CreateWebhookSubscription, request: Request, caller: Principal = Depends(admin_or_integration),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """Subscribe a partner endpoint to event types of the caller's agency; the secret is shown once.
@@ -94,14 +91,15 @@ async def create_webhook_subscription(
 
 @router.get("/webhook-subscriptions")
 async def list_webhook_subscriptions(
-    caller: Principal = Depends(admins), rt: Runtime = Depends(runtime)
+    caller: Principal = Depends(admin_or_integration), rt: Runtime = Depends(runtime)
 ) -> dict[str, Any]:
     return {"subscriptions": await views.subscriptions(rt.pool, caller.agency_id)}
 
 
 @router.delete("/webhook-subscriptions/{subscription_id}", status_code=204)
 async def delete_webhook_subscription(
-    subscription_id: UUID, request: Request, caller: Principal = Depends(admins), rt: Runtime = Depends(runtime)
+    subscription_id: UUID, request: Request, caller: Principal = Depends(admin_or_integration),
+    rt: Runtime = Depends(runtime),
 ) -> Response:
     command = DeactivateWebhookSubscription(subscription_id=subscription_id)
     await rt.run(commands.deactivate_subscription, command, request, caller)

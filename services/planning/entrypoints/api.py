@@ -25,18 +25,16 @@ from services.planning.domain.commands import (
 )
 from services.planning.domain.sections import SectionsPatch
 from shared import access_audit
+from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
 from shared.catalogue.planning import PlanStatus
 from shared.domain import DomainError, InvalidCommand, NotFound
-from shared.http import require_roles
 from shared.limits import MAX_VERSION
+from shared.roles import managers, readers, staff
 from shared.runtime import Runtime, runtime
 from shared.uow import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["planning"])
-staff = require_roles("specialist", "supervisor", "agency_admin")
-readers = require_roles("specialist", "supervisor", "agency_admin", "integration", "participant")
-managers = require_roles("supervisor", "agency_admin")
 C = TypeVar("C", bound=BaseModel)
 Handler = Callable[[C, UnitOfWork], Awaitable[None]]
 WRITE_ATTEMPTS = 3
@@ -78,16 +76,6 @@ def check_readable(caller: Principal, participant_id: UUID) -> None:
         raise NotFound("no plan for this participant", field="participant_id")
 
 
-async def audit(rt: Runtime, caller: Principal, action: str, participant_id: UUID) -> None:
-    """Access audit: the caller was shown this participant's plan data (call only once it is found).
-
-    Planning's reads run on the pool, outside any transaction, so the row is written on the pool too.
-    """
-    await access_audit.record(
-        rt.pool, agency_id=caller.agency_id, actor=caller.sub, action=action, participant_ids=[participant_id]
-    )
-
-
 _VERSION_TAG = re.compile(r"[0-9]{1,10}")  # ASCII digits only: str.isdigit() also accepts "²"
 
 
@@ -120,6 +108,7 @@ async def get_plan(
     version: int | None = Query(None, ge=1, le=MAX_VERSION, description="a past version number"),
     as_of: datetime | None = Query(None, description="the version in force at this instant (ISO 8601, with zone)"),
     caller: Principal = Depends(readers),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
     check_readable(caller, participant_id)
@@ -129,14 +118,14 @@ async def get_plan(
         if as_of.tzinfo is None:
             raise InvalidCommand("as_of needs a time zone, e.g. 2026-03-02T09:00:00Z", field="as_of")
         record = await views.plan_as_of(rt.pool, participant_id, caller.agency_id, as_of)
-        await audit(rt, caller, "read plan as of date", participant_id)
+        await audit("read plan as of date", participant_id)
         return with_etag(views.version_view(record))
     if version is not None:
         record = await views.plan_version(rt.pool, participant_id, caller.agency_id, version)
-        await audit(rt, caller, "read plan version", participant_id)
+        await audit("read plan version", participant_id)
         return with_etag(views.version_view(record))
     plan = await views.current_plan(rt.pool, participant_id, caller.agency_id)
-    await audit(rt, caller, "read plan", participant_id)
+    await audit("read plan", participant_id)
     return with_etag(plan)
 
 
@@ -177,11 +166,12 @@ async def revise_plan(
 
 @router.get("/participants/{participant_id}/plan/history")
 async def plan_history(
-    participant_id: UUID, caller: Principal = Depends(readers), rt: Runtime = Depends(runtime)
+    participant_id: UUID, caller: Principal = Depends(readers),
+    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> dict[str, Any]:
     check_readable(caller, participant_id)
     entries = await views.history(rt.pool, participant_id, caller.agency_id)
-    await audit(rt, caller, "read plan history", participant_id)
+    await audit("read plan history", participant_id)
     return {"participant_id": str(participant_id), "versions": entries}
 
 
@@ -190,6 +180,7 @@ async def plan_as_fhir(
     participant_id: UUID,
     version: int | None = Query(None, ge=1, le=MAX_VERSION),
     caller: Principal = Depends(readers),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
     """The plan (current, or a past ``version``) as a FHIR R4 Bundle with a CarePlan and its Goals."""
@@ -199,16 +190,17 @@ async def plan_as_fhir(
     else:
         record = await views.plan_version(rt.pool, participant_id, caller.agency_id, version)
     bundle = plan_bundle(record.participant_id, record.plan_id, record.version, record.document, record.recorded_at)
-    await audit(rt, caller, "export plan (FHIR)", participant_id)
+    await audit("export plan (FHIR)", participant_id)
     return JSONResponse(bundle, media_type="application/fhir+json")
 
 
 @router.get("/participants/{participant_id}/access-log")
 async def get_access_log(
-    participant_id: UUID, caller: Principal = Depends(managers), rt: Runtime = Depends(runtime)
+    participant_id: UUID, caller: Principal = Depends(managers),
+    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> dict[str, Any]:
     """Who read this participant's plan in planning, newest first (supervisors and agency admins)."""
     entries = await access_audit.read(rt.pool, agency_id=caller.agency_id, participant_id=participant_id)
     if entries:  # the log is about the participant too: reading it is recorded (as in intake)
-        await audit(rt, caller, "read access log", participant_id)
+        await audit("read access log", participant_id)
     return {"participant_id": str(participant_id), "access_log": entries}

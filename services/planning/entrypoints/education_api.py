@@ -14,14 +14,13 @@ from services.planning.application import handlers, views
 from services.planning.domain.commands import AssignEducationModule, CompleteEducationModule, ModuleKey
 from services.planning.domain.education import CATALOGUE
 from services.planning.domain.strategies import LIBRARY, SITUATION_DESCRIPTIONS
-from services.planning.entrypoints.api import check_readable, command_from, readers, run_command, staff, with_etag
+from services.planning.entrypoints.api import check_readable, command_from, run_command, with_etag
 from shared.auth import Principal
-from shared.http import require_roles
 from shared.limits import MAX_ID_LENGTH
+from shared.roles import readers, staff, staff_or_participant
 from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1", tags=["education"])
-completers = require_roles("specialist", "supervisor", "agency_admin", "participant")
 
 
 class ModuleAssignmentBody(BaseModel):
@@ -54,7 +53,7 @@ async def complete_module(
     participant_id: UUID,
     request: Request,
     module: str = Path(max_length=MAX_ID_LENGTH),
-    caller: Principal = Depends(completers),
+    caller: Principal = Depends(staff_or_participant),
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
     """Mark a module done: by staff, or by the participant for their own plan."""
