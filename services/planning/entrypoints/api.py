@@ -17,8 +17,9 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from services.planning import views
 from services.planning.adapters.fhir import plan_bundle
-from services.planning.application import handlers, views
+from services.planning.application import handlers
 from services.planning.domain.commands import (
     DraftPlan,
     RevisePlan,

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from services.planning.application import handlers, views
+from services.planning import views
+from services.planning.application import handlers
 from services.planning.domain.commands import AssignEducationModule, CompleteEducationModule, ModuleKey
 from services.planning.domain.education import CATALOGUE
 from services.planning.domain.strategies import LIBRARY, SITUATION_DESCRIPTIONS
