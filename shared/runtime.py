@@ -238,39 +238,15 @@ def create_service_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(cfg.log_level, cfg.log_json)
-        structlog.contextvars.bind_contextvars(service=service)
-        if not cfg.service_database_url:
-            await ensure_database(cfg.database_url, f"waypoint_{service}")
-        await migrate_async(cfg.dsn, migrations)
-        pool = await create_pool(cfg.dsn, min_size=cfg.db_pool_min, max_size=cfg.db_pool_max)
-        relay = OutboxRelay(pool, cfg.dsn, cfg.kafka_bootstrap_servers, service,
-                            batch_size=cfg.relay_batch_size, poll_interval=cfg.relay_poll_interval_s)
-        rt = Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay, clock=clock,
-                     tables=tables, probes=probes)
+        rt = await _open_runtime(cfg, migrations, clock=clock, tables=tables, probes=probes)
         app.state.runtime = rt
         await ensure_topics(cfg)
-        rt.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-outbox-relay"))
-        for spec in consumers(rt):
-            consumer = EventConsumer(
-                name=spec.name, service=service, topics=spec.topics, handler=rt.with_tables(spec.handler), pool=pool,
-                store=rt.store, bootstrap=cfg.kafka_bootstrap_servers, batch_size=cfg.consumer_batch_size,
-                batch_handler=spec.batch_handler, event_types=spec.event_types,
-            )
-            rt.consumers.append(consumer)
-            rt.tasks.append(asyncio.create_task(consumer.run(), name=f"{service}-{spec.name}"))
-        for coro in background(rt):
-            # A coroutine object has a __qualname__ (its function's); the Coroutine type does not say so.
-            name = getattr(coro, "__qualname__", "background")
-            rt.tasks.append(asyncio.create_task(coro, name=f"{service}-{name}"))
-        if cfg.operations_sample_interval_s > 0:
-            rt.tasks.append(asyncio.create_task(run_sampler(rt, cfg.operations_sample_interval_s),
-                                                name=f"{service}-operations-sampler"))
+        _start_tasks(rt, consumers(rt), background(rt))
         log.info("service started", port=cfg.port)
         try:
             yield
         finally:
-            await _shut_down(rt, pool)
+            await _shut_down(rt, rt.pool)
 
     # docs_url/redoc_url None: FastAPI's pages load from a CDN; install_docs serves /docs locally.
     app = FastAPI(title=title or f"Waypoint {service}", version="1.0.0", lifespan=lifespan,
@@ -278,22 +254,63 @@ def create_service_app(
     app.state.authenticator = authenticator_for(cfg)
     install_conventions(app, service, max_body_bytes=cfg.max_body_bytes)
     install_docs(app)
-
-    @app.get("/health/ready", include_in_schema=False)
-    async def ready(request: Request) -> Any:
-        rt: Runtime = request.app.state.runtime
-        checks = {"database": False, "kafka": False}
-        with contextlib.suppress(Exception):
-            checks["database"] = await rt.pool.fetchval("SELECT 1") == 1
-        checks["kafka"] = await kafka_reachable(cfg.kafka_bootstrap_servers)
-        if all(checks.values()):
-            return {"status": "ready", "checks": checks}
-        return problem(503, "Not ready", code="not-ready", checks=checks)
-
+    app.add_api_route("/health/ready", _ready, methods=["GET"], include_in_schema=False)
     for router in routers:
         app.include_router(router)
     app.include_router(operations_router)
     return app
+
+
+async def _open_runtime(
+    cfg: ServiceSettings, migrations: Path, *, clock: Clock, tables: Callable[[Any], Any] | None,
+    probes: Sequence[Probe],
+) -> Runtime:
+    """The service's database (created and migrated if needed), its pool, store and relay."""
+    configure_logging(cfg.log_level, cfg.log_json)
+    structlog.contextvars.bind_contextvars(service=cfg.service)
+    if not cfg.service_database_url:
+        await ensure_database(cfg.database_url, f"waypoint_{cfg.service}")
+    await migrate_async(cfg.dsn, migrations)
+    pool = await create_pool(cfg.dsn, min_size=cfg.db_pool_min, max_size=cfg.db_pool_max)
+    relay = OutboxRelay(pool, cfg.dsn, cfg.kafka_bootstrap_servers, cfg.service,
+                        batch_size=cfg.relay_batch_size, poll_interval=cfg.relay_poll_interval_s)
+    return Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay, clock=clock,
+                   tables=tables, probes=probes)
+
+
+def _start_tasks(
+    rt: Runtime, consumers: Sequence[ConsumerSpec], background: Sequence[Coroutine[Any, Any, None]]
+) -> None:
+    """The relay, the consumers, the service's background loops and the operations sampler."""
+    cfg, service = rt.settings, rt.service
+    rt.tasks.append(asyncio.create_task(rt.relay.run(), name=f"{service}-outbox-relay"))
+    for spec in consumers:
+        consumer = EventConsumer(
+            name=spec.name, service=service, topics=spec.topics, handler=rt.with_tables(spec.handler), pool=rt.pool,
+            store=rt.store, bootstrap=cfg.kafka_bootstrap_servers, batch_size=cfg.consumer_batch_size,
+            batch_handler=spec.batch_handler, event_types=spec.event_types,
+        )
+        rt.consumers.append(consumer)
+        rt.tasks.append(asyncio.create_task(consumer.run(), name=f"{service}-{spec.name}"))
+    for coro in background:
+        # A coroutine object has a __qualname__ (its function's); the Coroutine type does not say so.
+        name = getattr(coro, "__qualname__", "background")
+        rt.tasks.append(asyncio.create_task(coro, name=f"{service}-{name}"))
+    if cfg.operations_sample_interval_s > 0:
+        rt.tasks.append(asyncio.create_task(run_sampler(rt, cfg.operations_sample_interval_s),
+                                            name=f"{service}-operations-sampler"))
+
+
+async def _ready(request: Request) -> Any:
+    """/health/ready: the database and Kafka answer (503 with which does not)."""
+    rt: Runtime = request.app.state.runtime
+    checks = {"database": False, "kafka": False}
+    with contextlib.suppress(Exception):
+        checks["database"] = await rt.pool.fetchval("SELECT 1") == 1
+    checks["kafka"] = await kafka_reachable(rt.settings.kafka_bootstrap_servers)
+    if all(checks.values()):
+        return {"status": "ready", "checks": checks}
+    return problem(503, "Not ready", code="not-ready", checks=checks)
 
 
 def authenticator_for(cfg: ServiceSettings) -> Authenticator:
