@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from notifications_harness import (  # noqa: E402
 
 from services.notifications.settings import NotificationSettings  # noqa: E402
 
-SMTP_PORT = 2525
+# Inside this run's HTTP range: suites run side by side on one machine (WAYPOINT_TEST_HTTP_BASE).
+SMTP_PORT = int(os.environ.get("WAYPOINT_TEST_HTTP_BASE", "18000")) + 25
 
 
 @pytest.fixture(scope="module")
