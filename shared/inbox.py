@@ -78,6 +78,9 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.DeadlockDetectedError,
     asyncpg.TooManyConnectionsError,
 )
+#: Header of a record sent again from a dead-letter topic: the group id of the consumer it is for.
+REDRIVE_HEADER = "waypoint_redrive_for"
+
 PERMANENT: tuple[type[BaseException], ...] = (PoisonRecord, DomainError, ValidationError)
 
 def is_transient(exc: BaseException) -> bool:
@@ -116,6 +119,7 @@ class EventConsumer:
         self.group_id = f"waypoint.{service}.{name}"
         self._service = service
         self._topics = list(topics)
+        self.topics = tuple(topics)
         self._handler = handler
         self._pool = pool
         self._store = store
@@ -187,10 +191,11 @@ class EventConsumer:
                 await backoff.sleep()
 
     async def _process(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, str]]:
+        records = [r for r in records if self._for_me(r)]
         if self._event_types is not None:
             records = [r for r in records if self._wanted(r)]
-            if not records:
-                return []
+        if not records:
+            return []
         if self._batch_handler is not None:
             try:
                 return await self._process_batch(records, self._batch_handler)
@@ -298,6 +303,17 @@ class EventConsumer:
                 except (UnknownEventType, UnicodeDecodeError):
                     return True
                 if name in self._event_types:
+                    return True
+                SKIPPED.labels(self.group_id).inc()
+                return False
+        return True
+
+    def _for_me(self, record: ConsumerRecord) -> bool:
+        """A record redriven from a dead-letter topic (``waypoint dlq redrive``) is for the
+        consumer group that failed it only; the others already handled it."""
+        for key, value in record.headers or ():
+            if key == REDRIVE_HEADER:
+                if value.decode(errors="replace") == self.group_id:
                     return True
                 SKIPPED.labels(self.group_id).inc()
                 return False

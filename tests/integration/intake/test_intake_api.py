@@ -629,3 +629,27 @@ async def test_a_consent_whose_stream_cannot_be_read_is_set_aside_and_the_others
     assert "NoSuchEventType" in aside["reason"]
     assert REGISTRY.get_sample_value("waypoint_poll_rows_set_aside_total", {"loop": CONSENT_EXPIRY}) == before + 1
     assert await expire_due_consents(intake.runtime.uow, pool, in_a_week) == 0  # not claimed again
+
+
+async def test_the_agency_specialists_are_listed_with_their_caseload_sizes_and_paged(intake):
+    agency = Agency(intake.client, roles=("supervisor",))
+    for specialist in ("spec-b", "spec-a", "spec-b"):
+        await agency.enrol(specialist_id=specialist)
+    await agency.enrol(specialist_id=None)  # waiting: nobody's
+    leaving = await agency.enrol(specialist_id="spec-c")
+    r = await agency.post(f"/v1/participants/{leaving}/discharge", {"reason": "other"})
+    assert r.status_code == 200, r.text
+
+    listed = (await agency.get("/v1/specialists")).json()
+    assert listed == {
+        "specialists": [
+            {"specialist_id": "spec-a", "active_participants": 1, "discharged_participants": 0},
+            {"specialist_id": "spec-b", "active_participants": 2, "discharged_participants": 0},
+            {"specialist_id": "spec-c", "active_participants": 0, "discharged_participants": 1},
+        ],
+        "next_after": None,
+    }
+    first = (await agency.get("/v1/specialists", limit=2)).json()
+    rest = (await agency.get("/v1/specialists", limit=2, after=first["next_after"])).json()
+    assert [s["specialist_id"] for s in first["specialists"] + rest["specialists"]] == ["spec-a", "spec-b", "spec-c"]
+    assert (await Agency(intake.client).get("/v1/specialists")).json()["specialists"] == []  # another agency's
