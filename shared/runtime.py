@@ -29,7 +29,7 @@ from shared.db import create_pool, ensure_database, migrate_async
 from shared.envelope import Metadata
 from shared.events import SERVICES
 from shared.eventstore.postgres import PostgresEventStore
-from shared.http import install_conventions, problem
+from shared.http import install_conventions, install_docs, problem
 from shared.inbox import BatchHandler, EventConsumer, Handler, dlq_topic
 from shared.observability import configure_logging
 from shared.outbox import OutboxRelay
@@ -207,9 +207,12 @@ def create_service_app(
         finally:
             await _shut_down(rt, pool)
 
-    app = FastAPI(title=title or f"Waypoint {service}", version="1.0.0", lifespan=lifespan)
+    # docs_url/redoc_url None: FastAPI's pages load from a CDN; install_docs serves /docs locally.
+    app = FastAPI(title=title or f"Waypoint {service}", version="1.0.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.authenticator = authenticator_for(cfg)
     install_conventions(app, service, max_body_bytes=cfg.max_body_bytes)
+    install_docs(app)
 
     @app.get("/health/ready", include_in_schema=False)
     async def ready(request: Request) -> Any:

@@ -30,6 +30,9 @@ class ServiceSettings(BaseSettings):
     kafka_partitions: int = 6
     kafka_replication_factor: int = 1
     kafka_retention_ms: int = -1  # -1: keep events forever (read models are rebuilt from the topics)
+    #: SASL/SCRAM-SHA-512 credentials; used by the agency copier (the outbox and inbox do not use them yet)
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int | None = None
     http_workers: int = 1
@@ -89,6 +92,13 @@ class ServiceSettings(BaseSettings):
     @property
     def port(self) -> int:
         return self.http_port or DEFAULT_PORTS.get(self.service, 8000)
+
+    def kafka_client_options(self) -> dict[str, str]:
+        """aiokafka keyword arguments for SASL_PLAINTEXT + SCRAM-SHA-512 when credentials are set."""
+        if not self.kafka_sasl_username:
+            return {}
+        return {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "SCRAM-SHA-512",
+                "sasl_plain_username": self.kafka_sasl_username, "sasl_plain_password": self.kafka_sasl_password or ""}
 
     @property
     def dsn(self) -> str:

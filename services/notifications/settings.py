@@ -30,6 +30,9 @@ class NotificationSettings(BaseSettings):
     retry_base_s: float = 2.0
     retry_cap_s: float = 600.0
     details_for_staff: bool = False
+    #: Run the per-agency topic copier (waypoint.agency.<agency>.v1) in this process; `waypoint up` turns it on.
+    agency_topics: bool = False
+
     #: networks webhooks may reach although they are private (on-premises partners), comma separated
     #: CIDRs such as ``10.20.0.0/16,192.168.7.12``; loopback/private/link-local/metadata are refused otherwise
     webhook_allowed_networks: str = ""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, status
+from pydantic import StringConstraints
 
 from services.monitoring.adapters import private_texts
 from services.monitoring.application import handlers
@@ -162,11 +163,20 @@ async def get_timeline(
     participant_id: UUID,
     after: str | None = Query(None, max_length=64, description="cursor of the last entry already seen"),
     limit: int = Query(100, ge=1, le=500),
+    service: list[Literal["intake", "planning", "monitoring", "notifications"]] | None = Query(
+        None, description="only entries of these services (repeat the parameter for several)"
+    ),
+    event_type: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{1,64}$")]] | None = Query(
+        None, alias="type", max_length=20, description="only entries of these event types, e.g. ContactLogged"
+    ),
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     try:
-        entries = await timeline.page(rt.pool, participant_id, caller.agency_id, after=after, limit=limit)
+        entries = await timeline.page(
+            rt.pool, participant_id, caller.agency_id, after=after, limit=limit, services=service,
+            event_types=event_type,
+        )
     except ValueError:
         raise InvalidCommand("not a cursor returned by this endpoint", field="after") from None
     if entries:

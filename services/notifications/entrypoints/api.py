@@ -24,6 +24,7 @@ router = APIRouter(prefix="/v1")
 staff = require_roles("specialist", "supervisor", "agency_admin")
 admins = require_roles("agency_admin", "integration")
 agency_admin = require_roles("agency_admin")
+managers = require_roles("supervisor", "agency_admin")
 
 INBOX = """
 SELECT i.notification_id, i.participant_id, i.recipient_role, i.rule, i.urgency, i.alert_id, i.subject,
@@ -180,3 +181,9 @@ async def put_agency_staff(
     """Who supervises the agency's caseloads and who is its admin (the top of the ladder)."""
     await commands.set_agency_staff(rt, caller, body.supervisor_id, body.agency_admin_id)
     return Response(status_code=204)
+
+
+@router.get("/agency-staff")
+async def get_agency_staff(caller: Principal = Depends(managers), rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+    """The agency's supervisor and admin as the alert ladder uses them (supervisors and admins)."""
+    return await commands.get_agency_staff(rt, caller)
