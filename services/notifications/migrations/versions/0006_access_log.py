@@ -1,16 +1,16 @@
 """Access audit in notifications (the kernel's append-only access_log): inbox reads, and reads of
 another person's preferences (their e-mail address).
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 """
 
 from alembic import op
 
 from shared.access_audit import create_access_log
 
-revision = "0004"
-down_revision = "0003"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
