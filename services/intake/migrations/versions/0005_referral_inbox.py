@@ -2,14 +2,14 @@
 receiving agency (its inbox: only the consented categories, as disclosed); the disclosure ledger
 records the receiving side too, and an enrolment remembers the referral it accepted.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
