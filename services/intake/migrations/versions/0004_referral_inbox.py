@@ -2,7 +2,7 @@
 receiving agency (its inbox: only the consented categories, as disclosed); the disclosure ledger
 records the receiving side too, and an enrolment remembers the referral it accepted.
 
-Revision ID: 0005
+Revision ID: 0004
 Revises: 0004
 """
 

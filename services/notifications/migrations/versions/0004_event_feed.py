@@ -1,6 +1,6 @@
 """The HTTP event feed's store: every published event once, in the order the feed serves it.
 
-Revision ID: 0005
+Revision ID: 0004
 Revises: 0004
 """
 
