@@ -1,5 +1,5 @@
 """HTTP conventions shared by every service: RFC 9457 problem details, correlation ids, auth
-dependency, health and metrics endpoints."""
+dependency, health and metrics endpoints, and the interactive API page served without a CDN."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.auth import Authenticator, AuthError, Principal
 from shared.domain import DomainError
 from shared.eventstore.base import ConcurrencyError
+from shared.limits import DEFAULT_MAX_BODY_BYTES
 
 PROBLEM = "application/problem+json"
 REQUESTS = Counter("waypoint_http_requests_total", "HTTP requests", ["service", "method", "status"])
@@ -44,12 +48,12 @@ def _field(err: Any) -> str:
     return ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
 
 
-def _validation_problem(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     # FastAPI parses the body before any dependency runs: authenticate first, so that a request
     # without a valid token is a 401 whatever its body, as it is everywhere else.
     try:
-        authenticate(request)
+        await authenticate(request)
     except AuthError as refused:
         return _auth_problem(request, refused)
     errors = [
@@ -84,14 +88,16 @@ def _http_problem(_: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, str(exc.detail), code="http-error")
 
 
-def install_conventions(app: FastAPI, service: str) -> None:
-    """Problem-details handlers, correlation-id and metrics middleware, /metrics and /health/live."""
+def install_conventions(app: FastAPI, service: str, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    """Problem-details handlers, body-size limit, correlation-id and metrics middleware, /metrics
+    and /health/live."""
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(DomainError, _domain_problem)
     app.add_exception_handler(AuthError, _auth_problem)
     app.add_exception_handler(ConcurrencyError, _concurrency_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
 
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(CorrelationMiddleware, service=service)
 
     @app.get("/health/live", include_in_schema=False)
@@ -101,6 +107,36 @@ def install_conventions(app: FastAPI, service: str) -> None:
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+#: Swagger UI as vendored from npm ``swagger-ui-dist`` (deploy/vendor_assets.py).
+SWAGGER_UI_DIR = Path(__file__).resolve().parent / "static" / "swagger-ui"
+SWAGGER_UI_ASSETS = "/docs/assets"
+
+
+def install_docs(app: FastAPI) -> None:
+    """``/docs`` (Swagger UI) from files the service serves itself: nothing comes from a CDN, so
+    the page works offline. The app must be created with ``docs_url=None, redoc_url=None``
+    (FastAPI's own pages load their scripts from a CDN; ReDoc is not offered)."""
+    app.mount(SWAGGER_UI_ASSETS, StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui-assets")
+    oauth2_redirect = "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API",
+            swagger_js_url=f"{SWAGGER_UI_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_UI_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_UI_ASSETS}/favicon-32x32.png",
+            oauth2_redirect_url=oauth2_redirect,
+            # Swagger UI's default asks an online validator about the schema: never.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    @app.get(oauth2_redirect, include_in_schema=False)
+    async def docs_oauth2_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
 
 
 _CORRELATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -156,26 +192,86 @@ class CorrelationMiddleware:
             structlog.contextvars.clear_contextvars()
 
 
+class BodyLimitMiddleware:
+    """413 for a request body over ``max_bytes``, before anything parses it.
+
+    A declared ``Content-Length`` over the limit is refused without reading; a chunked body is read
+    (at most ``max_bytes`` + one chunk) and refused once it passes the limit, then replayed to the
+    application when it fits.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(413, "Request body too large", f"the limit is {self.max_bytes} bytes",
+                           code="payload-too-large")
+        await response(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        if declared is not None:
+            try:
+                too_large = int(declared) > self.max_bytes
+            except ValueError:
+                too_large = False  # the server rejects a malformed length itself
+            if too_large:
+                await self._too_large(scope, receive, send)
+                return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                await self.app(scope, _replay([message], receive), send)
+                return
+            body = message.get("body", b"")
+            size += len(body)
+            if size > self.max_bytes:
+                await self._too_large(scope, receive, send)
+                return
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        whole = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay([whole], receive), send)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed
+
+
 async def principal(request: Request) -> Principal:
     """FastAPI dependency: the authenticated caller (401 problem otherwise).
 
     Dependencies are ``async def`` on purpose: FastAPI runs plain ``def`` ones in a worker
     thread, and at hundreds of requests per second those hand-offs cost more than the check.
     """
-    return authenticate(request)
+    return await authenticate(request)
 
 
-def authenticate(request: Request) -> Principal:
+async def authenticate(request: Request) -> Principal:
     """The authenticated caller of ``request`` (raises AuthError)."""
     authenticator: Authenticator = request.app.state.authenticator
-    return authenticator.authenticate(request)
+    return await authenticator.authenticate(request)
 
 
 def require_roles(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
     """FastAPI dependency factory: the caller must hold one of ``roles`` (403 otherwise)."""
 
     async def dependency(request: Request) -> Principal:
-        caller = authenticate(request)
+        caller = await authenticate(request)
         if not caller.has_any(*roles):
             raise AuthError(f"requires one of the roles: {', '.join(roles)}", status=403)
         return caller

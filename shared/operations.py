@@ -37,7 +37,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import Counter, Gauge
 
-from shared import outbox as _outbox
+from shared.outbox import QUARANTINE_SIZE as QUARANTINED
 
 log = structlog.get_logger(__name__)
 
@@ -49,10 +49,7 @@ OUTBOX_ROWS = Gauge("waypoint_outbox_rows", "Outbox rows waiting for Kafka", ["s
 OUTBOX_OLDEST_AGE = Gauge(
     "waypoint_outbox_oldest_age_seconds", "Age of the oldest outbox row not yet sent (0 when empty)", ["service"]
 )
-# The relay owns this gauge once the kernel quarantines refused rows (shared.outbox); one name, one gauge.
-QUARANTINED = getattr(_outbox, "QUARANTINE_SIZE", None) or Gauge(
-    "waypoint_outbox_quarantined_rows", "Outbox rows set aside because Kafka refuses them", ["service"]
-)
+# QUARANTINED is the relay's gauge (shared.outbox sets it on each quarantine); the sampler refreshes it too.
 SET_ASIDE_ROWS = Gauge("waypoint_set_aside_rows", "Rows a polling loop set aside (kernel set_aside table)",
                        ["service", "loop"])
 _SEEN_LOOPS: dict[str, set[str]] = {}

@@ -97,6 +97,28 @@ async def waiting_queue(pool: asyncpg.Pool, agency_id: str) -> list[dict[str, An
     return [_participant(r, with_identity=False) for r in rows]
 
 
+async def specialists(pool: asyncpg.Pool, agency_id: str, *, after: str | None, limit: int) -> list[dict[str, Any]]:
+    """The agency's specialists as assignments name them, with how many people each supports;
+    ordered by id, ``after`` = the last id already seen."""
+    rows = await pool.fetch(
+        "SELECT specialist_id, count(*) FILTER (WHERE status = 'active') AS active,"
+        " count(*) FILTER (WHERE status = 'discharged') AS discharged FROM participants"
+        " WHERE agency_id = $1 AND specialist_id IS NOT NULL AND ($2::text IS NULL OR specialist_id > $2)"
+        " GROUP BY specialist_id ORDER BY specialist_id LIMIT $3",
+        agency_id,
+        after,
+        limit,
+    )
+    return [
+        {
+            "specialist_id": r["specialist_id"],
+            "active_participants": r["active"],
+            "discharged_participants": r["discharged"],
+        }
+        for r in rows
+    ]
+
+
 _ASSESSMENT_COLUMNS = (
     "assessment_id, participant_id, completed_at, recorded_by, instruments::text AS instruments,"
     " answers::text AS answers, scores::text AS scores, risk_level, risk_reasons::text AS risk_reasons"
@@ -203,7 +225,8 @@ async def disclosures(
     await _require(pool, agency_id, participant_id)
     rows = await pool.fetch(
         "SELECT disclosure_id, participant_id, disclosed_at, recipient_agency_id, purpose,"
-        " information::text AS information, consent_id, consent_version, note, requested_by FROM disclosures"
+        " information::text AS information, consent_id, consent_version, note, requested_by, direction,"
+        " source_agency_id, referral_id FROM disclosures"
         " WHERE participant_id = $1 AND agency_id = $2",
         participant_id,
         agency_id,
@@ -229,7 +252,10 @@ async def disclosures(
     return [
         {
             "disclosure_id": str(e.disclosure_id),
-            "referral_id": str(e.disclosure_id),
+            "referral_id": str(by_id[e.disclosure_id]["referral_id"] or e.disclosure_id),
+            # sent: this agency disclosed; received: it accepted a partner's referral under consent
+            "direction": by_id[e.disclosure_id]["direction"],
+            "source_agency_id": by_id[e.disclosure_id]["source_agency_id"],
             "disclosed_at": _iso(e.disclosed_at),
             "recipient_agency_id": e.recipient_agency_id,
             "purpose": e.purpose,

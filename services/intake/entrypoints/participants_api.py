@@ -76,6 +76,19 @@ async def assignment_queue(caller: Principal = Depends(staff), rt: Runtime = Dep
     return {"waiting": found}
 
 
+@router.get("/specialists")
+async def list_specialists(
+    after: str | None = Query(None, max_length=200, description="the last specialist_id already seen"),
+    limit: int = Query(100, ge=1, le=500),
+    caller: Principal = Depends(staff),
+    rt: Runtime = Depends(runtime),
+) -> Json:
+    """Who supports the agency's participants (from assignments), with their caseload sizes: for
+    choosing whose caseload to open or to whom to assign. Counts only, no participant data."""
+    found = await views.specialists(rt.pool, caller.agency_id, after=after, limit=limit)
+    return {"specialists": found, "next_after": found[-1]["specialist_id"] if len(found) == limit else None}
+
+
 @router.get("/participants/{participant_id}")
 async def get_participant(
     participant_id: UUID, caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)

@@ -13,6 +13,7 @@ from services.monitoring.application import reactions
 from services.monitoring.application.check_in_writer import CheckInWriter
 from services.monitoring.application.scheduler import MILESTONES, MISSED_CHECK_INS, Scheduler, utc_now
 from services.monitoring.entrypoints.api import router
+from services.monitoring.entrypoints.progress_api import router as progress_router
 from services.monitoring.projections import read_models
 from services.monitoring.settings import MonitoringSettings
 from shared.cloudevents import topic_for
@@ -73,7 +74,7 @@ def create_app(settings: ServiceSettings | None = None, monitoring: MonitoringSe
 
     return create_service_app(
         "monitoring",
-        routers=[router],
+        routers=[router, progress_router],
         migrations=MIGRATIONS,
         settings=settings,
         consumers=consumers,

@@ -5,20 +5,24 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notifications.application import commands
 from services.notifications.domain.preferences import PreferenceChoices, SetPreferences
 from services.notifications.domain.subscriptions import CreateWebhookSubscription
 from shared.auth import AuthError, Principal
+from shared.domain import InvalidCommand
+from shared.egress import EgressPolicy, EgressRefused
 from shared.http import principal, require_roles
+from shared.limits import MAX_ID_LENGTH
 from shared.runtime import Runtime, command_metadata, runtime
 
 router = APIRouter(prefix="/v1")
 staff = require_roles("specialist", "supervisor", "agency_admin")
 admins = require_roles("agency_admin", "integration")
 agency_admin = require_roles("agency_admin")
+managers = require_roles("supervisor", "agency_admin")
 
 INBOX = """
 SELECT i.notification_id, i.participant_id, i.recipient_role, i.rule, i.urgency, i.alert_id, i.subject,
@@ -77,8 +81,8 @@ def _may_configure(caller: Principal, recipient_id: str) -> None:
 
 @router.put("/recipients/{recipient_id}/preferences")
 async def put_preferences(
-    recipient_id: str,
     body: PreferenceChoices,
+    recipient_id: str = Path(max_length=MAX_ID_LENGTH),
     caller: Principal = Depends(principal),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
@@ -90,7 +94,8 @@ async def put_preferences(
 
 @router.get("/recipients/{recipient_id}/preferences")
 async def get_preferences(
-    recipient_id: str, caller: Principal = Depends(principal), rt: Runtime = Depends(runtime)
+    recipient_id: str = Path(max_length=MAX_ID_LENGTH), caller: Principal = Depends(principal),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     _may_configure(caller, recipient_id)
     return await commands.get_preferences(rt, caller, recipient_id)
@@ -98,9 +103,18 @@ async def get_preferences(
 
 @router.post("/webhook-subscriptions", status_code=201)
 async def create_webhook_subscription(
-    body: CreateWebhookSubscription, caller: Principal = Depends(admins), rt: Runtime = Depends(runtime)
+    body: CreateWebhookSubscription, request: Request, caller: Principal = Depends(admins),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
-    """Subscribe a partner endpoint to event types of the caller's agency; the secret is shown once."""
+    """Subscribe a partner endpoint to event types of the caller's agency; the secret is shown once.
+
+    The URL's host must resolve to public addresses only (or to a network in
+    ``NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS``); checked again before every delivery."""
+    egress: EgressPolicy = request.app.state.notification_settings.egress_policy
+    try:
+        await egress.check_url(body.url)
+    except EgressRefused as refused:
+        raise InvalidCommand(str(refused), field="url") from None
     return await commands.create_subscription(rt, caller, body)
 
 
@@ -133,3 +147,9 @@ async def put_agency_staff(
     """Who supervises the agency's caseloads and who is its admin (the top of the ladder)."""
     await commands.set_agency_staff(rt, caller, body.supervisor_id, body.agency_admin_id)
     return Response(status_code=204)
+
+
+@router.get("/agency-staff")
+async def get_agency_staff(caller: Principal = Depends(managers), rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+    """The agency's supervisor and admin as the alert ladder uses them (supervisors and admins)."""
+    return await commands.get_agency_staff(rt, caller)

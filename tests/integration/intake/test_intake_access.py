@@ -49,6 +49,7 @@ AGENCY_ROUTES: list[tuple[str, str, Any]] = [
     ("POST", "/v1/participants", {"display_name": "Robin", "specialist_id": "spec-1"}),
     ("GET", "/v1/participants", None),
     ("GET", "/v1/assignment-queue", None),
+    ("GET", "/v1/specialists", None),
 ]
 AUDIT_ROUTE: tuple[str, str, Any] = ("GET", "/v1/participants/{pid}/access-log", None)
 ALL_ROUTES = [*AGENCY_ROUTES, *PARTICIPANT_ROUTES, AUDIT_ROUTE]

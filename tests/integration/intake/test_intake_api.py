@@ -599,3 +599,27 @@ async def test_the_queue_puts_the_longest_wait_first_and_leaves_out_the_discharg
     assert await queue() == [second, assigned]
     r = await agency.delete(f"/v1/participants/{leaving}/specialist")
     assert (r.status_code, fields(r)) == (409, {"participant_id"})
+
+
+async def test_the_agency_specialists_are_listed_with_their_caseload_sizes_and_paged(intake):
+    agency = Agency(intake.client, roles=("supervisor",))
+    for specialist in ("spec-b", "spec-a", "spec-b"):
+        await agency.enrol(specialist_id=specialist)
+    await agency.enrol(specialist_id=None)  # waiting: nobody's
+    leaving = await agency.enrol(specialist_id="spec-c")
+    r = await agency.post(f"/v1/participants/{leaving}/discharge", {"reason": "other"})
+    assert r.status_code == 200, r.text
+
+    listed = (await agency.get("/v1/specialists")).json()
+    assert listed == {
+        "specialists": [
+            {"specialist_id": "spec-a", "active_participants": 1, "discharged_participants": 0},
+            {"specialist_id": "spec-b", "active_participants": 2, "discharged_participants": 0},
+            {"specialist_id": "spec-c", "active_participants": 0, "discharged_participants": 1},
+        ],
+        "next_after": None,
+    }
+    first = (await agency.get("/v1/specialists", limit=2)).json()
+    rest = (await agency.get("/v1/specialists", limit=2, after=first["next_after"])).json()
+    assert [s["specialist_id"] for s in first["specialists"] + rest["specialists"]] == ["spec-a", "spec-b", "spec-c"]
+    assert (await Agency(intake.client).get("/v1/specialists")).json()["specialists"] == []  # another agency's
