@@ -26,12 +26,10 @@ MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 #: Operations figures: how late the escalation sweep is, how long due deliveries have waited.
 PROBES = (
-    Probe("escalations", "sweep",
-          "SELECT extract(epoch FROM now() - min(acknowledge_by))::float8 FROM alerts"
-          " WHERE acknowledged_at IS NULL AND acknowledge_by IS NOT NULL AND acknowledge_by <= now()"),
-    Probe("deliveries", "queue",
-          "SELECT extract(epoch FROM now() - min(due_at))::float8 FROM deliveries"
-          " WHERE status = 'pending' AND due_at <= now()"),
+    Probe("escalations", "sweep", "alerts", "acknowledge_by", where="acknowledged_at IS NULL",
+          loop="notifications.escalations", key="alert_id"),
+    Probe("deliveries", "queue", "deliveries", "due_at", where="status = 'pending'",
+          loop="notifications.dispatch", key="notification_id"),
 )
 
 
