@@ -24,7 +24,7 @@ from shared.agency_copier import AgencyCopier, agency_topic
 from shared.cloudevents import topic_for
 from shared.events import SERVICES
 
-from .feed_support import Publisher, port, sample
+from .feed_support import Publisher, example_process, json_lines_until, port, sample
 
 pytestmark = [pytest.mark.integration]
 STATE = Path(__file__).resolve().parents[3] / ".waypoint" / "test"
@@ -171,3 +171,28 @@ async def test_an_agency_integrator_reads_its_agency_topic_only_in_order_and_onc
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_the_example_consumer_reads_its_agency_topic_over_sasl(sasl_broker, principals):
+    pid = uuid.uuid4()
+    async with Publisher(sasl_broker.bootstrap) as relay:
+        ours = [str(await relay.publish(sample("MilestoneReached", participant_id=str(pid), days=d),
+                                        agency_id=AGENCY_A, participant_id=pid)) for d in (1, 7, 30)]
+    sasl_bootstrap = f"127.0.0.1:{sasl_broker.sasl_port}"
+    copier = AgencyCopier(sasl_bootstrap, partitions=3, client_options=sasl(sec.COPIER, principals[sec.COPIER]))
+    task = asyncio.create_task(copier.run())
+    user = sec.integrator(AGENCY_A)
+    env = {"WAYPOINT_KAFKA_BOOTSTRAP": sasl_bootstrap, "WAYPOINT_KAFKA_USERNAME": user,
+           "WAYPOINT_KAFKA_PASSWORD": principals[user], "WAYPOINT_AGENCY": AGENCY_A}
+    try:
+        async with example_process("agency_consumer.py", env) as consumer:
+            lines = await json_lines_until(consumer, lambda got: set(ours) <= {e["id"] for e in got})
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    mine = [e for e in lines if e["id"] in ours]
+    assert [e["id"] for e in mine] == ours  # one participant's events, in order, once
+    assert all(e["agencyid"] == AGENCY_A and e["type"] == "waypoint.monitoring.MilestoneReached.v1"
+               and e["specversion"] == "1.0" for e in lines)
+    assert [e["data"]["days"] for e in mine] == [1, 7, 30]
