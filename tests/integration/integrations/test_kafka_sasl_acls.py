@@ -23,6 +23,7 @@ from deploy.kafka_native import NativeKafka
 from shared.agency_copier import AgencyCopier, agency_topic
 from shared.cloudevents import topic_for
 from shared.events import SERVICES
+from shared.testing.services import running_service
 
 from .feed_support import Publisher, example_process, json_lines_until, port, sample
 
@@ -196,3 +197,30 @@ async def test_the_example_consumer_reads_its_agency_topic_over_sasl(sasl_broker
     assert all(e["agencyid"] == AGENCY_A and e["type"] == "waypoint.monitoring.MilestoneReached.v1"
                and e["specversion"] == "1.0" for e in lines)
     assert [e["data"]["days"] for e in mine] == [1, 7, 30]
+
+
+async def test_notifications_runs_the_copier_as_its_own_principal(sasl_broker, principals, database_url,
+                                                                  monkeypatch):
+    """The wiring `waypoint up` uses: notifications with NOTIFICATIONS_AGENCY_TOPICS=true and the
+    copier's SASL credentials; an agency's integrator then reads the new events."""
+    monkeypatch.setenv("NOTIFICATIONS_AGENCY_TOPICS", "true")
+    sasl_bootstrap = f"127.0.0.1:{sasl_broker.sasl_port}"
+    pid = uuid.uuid4()
+    async with running_service("notifications", kafka_bootstrap=sasl_broker.bootstrap, database_url=database_url,
+                               kafka_sasl_bootstrap_servers=sasl_bootstrap, kafka_sasl_username=sec.COPIER,
+                               kafka_sasl_password=principals[sec.COPIER]):
+        async with Publisher(sasl_broker.bootstrap) as relay:
+            ours = {str(await relay.publish(sample("MilestoneReached", participant_id=str(pid), days=d),
+                                            agency_id=AGENCY_B, participant_id=pid)) for d in (60, 90)}
+        b = sasl(sec.integrator(AGENCY_B), principals[sec.integrator(AGENCY_B)])
+        consumer = AIOKafkaConsumer(agency_topic(AGENCY_B), bootstrap_servers=sasl_bootstrap, group_id=None,
+                                    auto_offset_reset="earliest", isolation_level="read_committed", **b)
+        await consumer.start()
+        seen: set[str] = set()
+        try:
+            async with asyncio.timeout(60):
+                while not ours <= seen:
+                    for records in (await consumer.getmany(timeout_ms=500)).values():
+                        seen.update(dict(r.headers)["ce_id"].decode() for r in records)
+        finally:
+            await consumer.stop()
