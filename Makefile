@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser-deps vendor-assets up down status demo test test-unit lint bench bench-checkins bench-sweep bench-alerts clean
+.PHONY: install browser-deps vendor-assets tools up down status demo test test-unit lint catalogue-check bench bench-checkins bench-sweep bench-alerts bench-rebuild clean
 
 # Browser tests drive Debian's Chromium through Playwright (Playwright's own browser download cannot
 # work here and is never used). Installed with apt only when missing; sudo only when not root.
@@ -18,7 +18,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) browser-deps
+# The official AsyncAPI parser (npm, pinned by tools/asyncapi/package-lock.json) validates the
+# catalogue in the test suite.
+NODE_TOOLS := tools/asyncapi/node_modules/.installed
+$(NODE_TOOLS): tools/asyncapi/package-lock.json
+	command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
+	cd tools/asyncapi && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_TOOLS)
+
+install: $(STAMP) browser-deps $(NODE_TOOLS)
 
 browser-deps:
 	@test -x $(CHROMIUM) || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
@@ -27,6 +35,10 @@ browser-deps:
 # Fetch the vendored npm files again (axe-core for the tests, Swagger UI for /docs) at their pinned versions.
 vendor-assets: $(STAMP)
 	$(BIN)/python deploy/vendor_assets.py
+
+# promtool, helm, kubeconform and Kubernetes schemas for the deploy checks (deploy/tools.sh)
+tools: install
+	bash deploy/tools.sh
 
 up: install
 	$(BIN)/waypoint up
@@ -37,7 +49,7 @@ down: install
 demo: install
 	$(BIN)/waypoint demo
 
-test: install
+test: install tools
 	$(BIN)/pytest
 
 test-unit: install
@@ -45,6 +57,10 @@ test-unit: install
 
 lint: install
 	$(BIN)/ruff check shared services deploy tests
+
+# Fails on a breaking change to an event (see docs/integrations.md) or stale catalogue documents.
+catalogue-check: install
+	$(BIN)/waypoint catalogue --check
 
 bench: install
 	$(BIN)/python -m benchmarks
@@ -58,6 +74,10 @@ bench-sweep: install
 
 bench-alerts: install
 	$(BIN)/python -m benchmarks alerts
+
+# monitoring's read models rebuilt from Kafka vs raw consume + COPY, 1M events (docs/benchmarks.md)
+bench-rebuild: install
+	$(BIN)/python -m benchmarks rebuild
 
 clean: down
 	rm -rf .waypoint

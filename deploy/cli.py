@@ -1,4 +1,5 @@
-"""`waypoint`: run the whole system locally, follow a participant, issue development tokens."""
+"""`waypoint`: run the whole system locally, follow a participant, issue development tokens, and
+operate it (``status``, ``dlq``, ``rebuild``: :mod:`deploy.ops_cli`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from deploy import infra
+from deploy import infra, kafka_security, ops_cli
 from deploy.mailbox import start_mailbox, stop_mailbox
 from deploy.services import DEFAULT_PORTS, start_services, stop_services
 
@@ -22,6 +23,7 @@ app = typer.Typer(add_completion=False, help="Waypoint development commands.")
 # Wide enough for the timeline table when output is piped (rich assumes 80 columns then).
 console = Console(width=None if sys.stdout.isatty() else 150)
 STATE = infra.DEFAULT_STATE_DIR
+SASL_PORT = 9094  # the development broker's SASL listener (see docs/integrations.md)
 
 
 def _secret() -> str:
@@ -38,17 +40,41 @@ def up(
     already running)."""
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     t0 = time.monotonic()
+    os.environ.setdefault("WAYPOINT_KAFKA_SASL_PORT", str(SASL_PORT))
     endpoints = infra.start(state_dir, kafka_port, pg_port)
     console.print(f"kafka      {endpoints.kafka_source:<7} {endpoints.kafka_bootstrap}")
+    env = endpoints.as_env()
+    if endpoints.kafka_source == infra.NATIVE:
+        asyncio.run(kafka_security.provision(endpoints.kafka_bootstrap, _credentials(state_dir)))
+        console.print(f"kafka sasl         127.0.0.1:{os.environ['WAYPOINT_KAFKA_SASL_PORT']} (SCRAM-SHA-512, ACLs; "
+                      f"`waypoint integrator <agency>` creates an agency's principal)")
+        env["NOTIFICATIONS_AGENCY_TOPICS"] = "true"
     console.print(f"postgres   {endpoints.postgres_source:<7} {endpoints.database_url}")
     # Before notifications: its emails go to the catcher from the first alert on.
     mailbox = start_mailbox(state_dir)
     console.print(f"mailbox    smtp    {mailbox['smtp']}  (caught mail: {mailbox['url']}/v1/messages)")
-    urls = start_services(state_dir, endpoints.as_env())
+    urls = start_services(state_dir, env)
     for name, url in urls.items():
         console.print(f"{name:<14} {url}  (docs: {url}/docs)")
     console.print(f"[green]Waypoint is up[/] in {time.monotonic() - t0:.1f}s. Logs: {state_dir / 'services'}.")
     console.print("Try: [bold]make demo[/]  |  stop with: [bold]make down[/]")
+
+
+def _credentials(state_dir: Path) -> kafka_security.Credentials:
+    return kafka_security.Credentials(Path(state_dir) / "kafka" / "credentials.json")
+
+
+@app.command()
+def integrator(agency: str, state_dir: Path = STATE) -> None:
+    """Create (or show) the Kafka principal of an agency's integrator: SCRAM-SHA-512 credentials
+    allowed to read only that agency's topic (on the running development broker)."""
+    bootstrap = infra._kafka_record(state_dir)["endpoint"]
+    users = asyncio.run(kafka_security.provision(bootstrap, _credentials(state_dir), agencies=[agency]))
+    name = kafka_security.integrator(agency)
+    console.print(f"bootstrap  127.0.0.1:{os.environ.get('WAYPOINT_KAFKA_SASL_PORT', SASL_PORT)} "
+                  "(security.protocol=SASL_PLAINTEXT, sasl.mechanism=SCRAM-SHA-512)")
+    console.print(f"username   {name}\npassword   {users[name]}\ntopic      {kafka_security.agency_topic(agency)}")
+    console.print(f"group ids  {name}.<anything>  (read with isolation.level=read_committed)")
 
 
 @app.command()
@@ -119,12 +145,41 @@ def console_url(participant_id: str) -> str:
 
 
 @app.command()
-def catalogue(out: Path = Path("docs/catalogue")) -> None:
-    """Write the event catalogue: AsyncAPI 3, one JSON Schema per event, and a Markdown index."""
-    from shared.catalogue_export import write
+def catalogue(
+    out: Path = Path("docs/catalogue"),
+    check: bool = typer.Option(False, "--check", help="Fail on a breaking change or stale documents; write nothing."),
+    release: bool = typer.Option(False, "--release", help="Record the current catalogue as the released one."),
+) -> None:
+    """Write the event catalogue (AsyncAPI 3, one JSON Schema per event, a Markdown index); with
+    --check, compare it with the released catalogue and the documents on disk instead."""
+    from shared import catalogue_contract as contract
+    from shared.catalogue_export import render, write
 
+    problems = contract.breaking_changes(contract.load_released(), contract.current_snapshot())
+    if check:
+        stale = [rel for rel, content in render().items()
+                 if not (out / rel).is_file() or (out / rel).read_text() != content]
+        for problem in problems:
+            console.print(f"[red]breaking[/] {problem}")
+        if stale:
+            console.print(f"[red]stale[/] {len(stale)} catalogue files under {out} (run `waypoint catalogue`), "
+                          f"e.g. {stale[0]}")
+        if problems or stale:
+            raise typer.Exit(1)
+        console.print("catalogue compatible with the released one, documents up to date")
+        return
+    for problem in problems:
+        console.print(f"[yellow]breaking[/] {problem}")
+    if release:
+        if problems:
+            console.print("[red]not released[/]: fix the breaking changes (raise the version and add an upcaster)")
+            raise typer.Exit(1)
+        contract.RELEASED_PATH.write_text(contract.render_released(contract.current_snapshot()))
+        console.print(f"released catalogue recorded in {contract.RELEASED_PATH}")
     console.print(f"wrote {len(write(out))} files under {out}")
 
+
+ops_cli.register(app)
 
 if __name__ == "__main__":
     app()

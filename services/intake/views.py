@@ -225,7 +225,8 @@ async def disclosures(
     await _require(pool, agency_id, participant_id)
     rows = await pool.fetch(
         "SELECT disclosure_id, participant_id, disclosed_at, recipient_agency_id, purpose,"
-        " information::text AS information, consent_id, consent_version, note, requested_by FROM disclosures"
+        " information::text AS information, consent_id, consent_version, note, requested_by, direction,"
+        " source_agency_id, referral_id FROM disclosures"
         " WHERE participant_id = $1 AND agency_id = $2",
         participant_id,
         agency_id,
@@ -251,7 +252,10 @@ async def disclosures(
     return [
         {
             "disclosure_id": str(e.disclosure_id),
-            "referral_id": str(e.disclosure_id),
+            "referral_id": str(by_id[e.disclosure_id]["referral_id"] or e.disclosure_id),
+            # sent: this agency disclosed; received: it accepted a partner's referral under consent
+            "direction": by_id[e.disclosure_id]["direction"],
+            "source_agency_id": by_id[e.disclosure_id]["source_agency_id"],
             "disclosed_at": _iso(e.disclosed_at),
             "recipient_agency_id": e.recipient_agency_id,
             "purpose": e.purpose,

@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 
 from services.intake.adapters import records
+from services.intake.application import referral_inbox
 from services.intake.application.participants import consent_stream
 from services.intake.domain.consent import (
     Consent,
@@ -28,7 +29,7 @@ from services.intake.domain.consent_terms import (
     RevokeConsent,
     SignConsent,
 )
-from shared.catalogue.intake import ConsentGranted
+from shared.catalogue.intake import ConsentGranted, ReferralWithdrawalReason
 from shared.domain import Conflict
 from shared.envelope import Metadata, StoredEvent
 from shared.events import DomainEvent
@@ -83,6 +84,7 @@ async def sign_consent(cmd: SignConsent, uow: UnitOfWork, agency_id: str, now: d
 async def revoke_consent(cmd: RevokeConsent, uow: UnitOfWork, agency_id: str, now: datetime) -> Consent:
     state, _ = await _on_consent(uow, cmd, agency_id, lambda s: decide_revoke(s, cmd, now))
     await records.set_consent_status(uow.conn, cmd.consent_id, "revoked", now)
+    await referral_inbox.withdraw_pending(uow, cmd.consent_id, ReferralWithdrawalReason.CONSENT_REVOKED, now)
     return state
 
 
@@ -107,6 +109,8 @@ async def expire_due_consents(open_uow: Callable[[Metadata], Any], pool: Any, no
             )
             if stored:
                 await records.set_consent_status(uow.conn, row["consent_id"], "expired", now)
+                await referral_inbox.withdraw_pending(uow, row["consent_id"], ReferralWithdrawalReason.CONSENT_EXPIRED,
+                                                      now)
                 expired += 1
     return expired
 

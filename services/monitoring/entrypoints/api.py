@@ -23,6 +23,7 @@ from shared.auth import AuthError, Principal
 from shared.catalogue.monitoring import RiskEscalated
 from shared.domain import InvalidCommand, NotFound
 from shared.http import principal, require_roles
+from shared.limits import MAX_BIGINT, MAX_ID_LENGTH
 from shared.runtime import Runtime, command_metadata, runtime
 
 router = APIRouter(prefix="/v1")
@@ -185,7 +186,8 @@ async def get_timeline(
 
 @router.get("/caseload")
 async def get_caseload(
-    specialist_id: str | None = Query(None, description="whose caseload (default: the calling specialist)"),
+    specialist_id: str | None = Query(None, max_length=MAX_ID_LENGTH,
+                                      description="whose caseload (default: the calling specialist)"),
     whole_agency: bool = Query(False, description="supervisors and admins: every participant of the agency"),
     limit: int = Query(200, ge=1, le=1000),
     caller: Principal = Depends(staff),
@@ -210,7 +212,7 @@ async def get_private_notes(
     participant_id: UUID,
     kind: private_texts.Kind | None = Query(None, description="only texts of this kind"),
     ref_id: UUID | None = Query(None, description="only the texts of one check-in, SOS, relapse or contact"),
-    before: int | None = Query(None, ge=1, description="the id of the last text already seen"),
+    before: int | None = Query(None, ge=1, le=MAX_BIGINT, description="the id of the last text already seen"),
     limit: int = Query(100, ge=1, le=500),
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),

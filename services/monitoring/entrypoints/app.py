@@ -18,10 +18,21 @@ from services.monitoring.projections import read_models
 from services.monitoring.settings import MonitoringSettings
 from shared.cloudevents import topic_for
 from shared.events import SERVICES
+from shared.operations import Probe
 from shared.runtime import ConsumerSpec, Runtime, create_service_app
 from shared.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+
+#: How late the sweeps are: age of the oldest passed deadline not processed yet (operations figures).
+PROBES = (
+    Probe("missed-check-ins", "sweep",
+          "SELECT extract(epoch FROM now() - min(check_in_deadline))::float8 FROM monitored_participants"
+          " WHERE check_in_deadline <= now()"),
+    Probe("milestones", "sweep",
+          "SELECT extract(epoch FROM now() - min(milestone_due_at))::float8 FROM monitored_participants"
+          " WHERE milestone_due_at <= now()"),
+)
 
 
 def create_app(settings: ServiceSettings | None = None, monitoring: MonitoringSettings | None = None) -> FastAPI:
@@ -70,4 +81,5 @@ def create_app(settings: ServiceSettings | None = None, monitoring: MonitoringSe
         settings=settings,
         consumers=consumers,
         background=background,
+        probes=PROBES,
     )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notifications.application import commands
@@ -14,7 +14,9 @@ from services.notifications.domain.preferences import PreferenceChoices, SetPref
 from services.notifications.domain.subscriptions import CreateWebhookSubscription
 from shared.auth import AuthError, Principal
 from shared.domain import InvalidCommand
+from shared.egress import EgressPolicy, EgressRefused
 from shared.http import principal, require_roles
+from shared.limits import MAX_ID_LENGTH
 from shared.runtime import Runtime, command_metadata, runtime
 
 router = APIRouter(prefix="/v1")
@@ -80,8 +82,8 @@ def _may_configure(caller: Principal, recipient_id: str) -> None:
 
 @router.put("/recipients/{recipient_id}/preferences")
 async def put_preferences(
-    recipient_id: str,
     body: PreferenceChoices,
+    recipient_id: str = Path(max_length=MAX_ID_LENGTH),
     caller: Principal = Depends(principal),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
@@ -93,7 +95,8 @@ async def put_preferences(
 
 @router.get("/recipients/{recipient_id}/preferences")
 async def get_preferences(
-    recipient_id: str, caller: Principal = Depends(principal), rt: Runtime = Depends(runtime)
+    recipient_id: str = Path(max_length=MAX_ID_LENGTH), caller: Principal = Depends(principal),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     _may_configure(caller, recipient_id)
     return await commands.get_preferences(rt, caller, recipient_id)
@@ -101,9 +104,18 @@ async def get_preferences(
 
 @router.post("/webhook-subscriptions", status_code=201)
 async def create_webhook_subscription(
-    body: CreateWebhookSubscription, caller: Principal = Depends(admins), rt: Runtime = Depends(runtime)
+    body: CreateWebhookSubscription, request: Request, caller: Principal = Depends(admins),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
-    """Subscribe a partner endpoint to event types of the caller's agency; the secret is shown once."""
+    """Subscribe a partner endpoint to event types of the caller's agency; the secret is shown once.
+
+    The URL's host must resolve to public addresses only (or to a network in
+    ``NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS``); checked again before every delivery."""
+    egress: EgressPolicy = request.app.state.notification_settings.egress_policy
+    try:
+        await egress.check_url(body.url)
+    except EgressRefused as refused:
+        raise InvalidCommand(str(refused), field="url") from None
     return await commands.create_subscription(rt, caller, body)
 
 

@@ -7,6 +7,7 @@ that shows a participant's plan is recorded in the access audit (``shared.access
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -29,6 +30,7 @@ from shared.catalogue.planning import PlanStatus
 from shared.domain import DomainError, InvalidCommand, NotFound
 from shared.eventstore.base import ConcurrencyError
 from shared.http import require_roles
+from shared.limits import MAX_VERSION
 from shared.runtime import Runtime, command_metadata, runtime
 from shared.uow import UnitOfWork
 
@@ -86,11 +88,14 @@ async def audit(rt: Runtime, caller: Principal, action: str, participant_id: UUI
     )
 
 
+_VERSION_TAG = re.compile(r"[0-9]{1,10}")  # ASCII digits only: str.isdigit() also accepts "²"
+
+
 def _expected_version(if_match: str | None) -> int:
     if if_match is None:
         raise PreconditionRequired("send If-Match with the plan version this edit is based on", field="If-Match")
     tag = if_match.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit() or int(tag) < 1:
+    if not _VERSION_TAG.fullmatch(tag) or not 1 <= int(tag) <= MAX_VERSION:
         raise InvalidCommand(f'If-Match must be a plan version such as "3", not {if_match!r}', field="If-Match")
     return int(tag)
 
@@ -121,7 +126,7 @@ def with_etag(body: dict[str, Any], status_code: int = 200) -> JSONResponse:
 @router.get("/participants/{participant_id}/plan")
 async def get_plan(
     participant_id: UUID,
-    version: int | None = Query(None, ge=1, description="a past version number"),
+    version: int | None = Query(None, ge=1, le=MAX_VERSION, description="a past version number"),
     as_of: datetime | None = Query(None, description="the version in force at this instant (ISO 8601, with zone)"),
     caller: Principal = Depends(readers),
     rt: Runtime = Depends(runtime),
@@ -192,7 +197,7 @@ async def plan_history(
 @router.get("/participants/{participant_id}/plan/fhir", response_class=Response)
 async def plan_as_fhir(
     participant_id: UUID,
-    version: int | None = Query(None, ge=1),
+    version: int | None = Query(None, ge=1, le=MAX_VERSION),
     caller: Principal = Depends(readers),
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:

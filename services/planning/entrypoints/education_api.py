@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
@@ -17,6 +17,7 @@ from services.planning.domain.strategies import LIBRARY, SITUATION_DESCRIPTIONS
 from services.planning.entrypoints.api import check_readable, command_from, readers, run_command, staff, with_etag
 from shared.auth import Principal
 from shared.http import require_roles
+from shared.limits import MAX_ID_LENGTH
 from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1", tags=["education"])
@@ -51,8 +52,8 @@ async def assign_module(
 @router.post("/participants/{participant_id}/plan/education-modules/{module}/completion")
 async def complete_module(
     participant_id: UUID,
-    module: str,
     request: Request,
+    module: str = Path(max_length=MAX_ID_LENGTH),
     caller: Principal = Depends(completers),
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:

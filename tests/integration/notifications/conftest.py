@@ -47,6 +47,7 @@ FAST = NotificationSettings(
     retry_base_s=0.3,
     retry_cap_s=2.0,
     webhook_timeout_s=2.0,
+    webhook_allowed_networks="127.0.0.1/32",  # the local test receiver, as an on-premises partner would be
 )
 
 
