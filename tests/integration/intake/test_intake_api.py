@@ -653,3 +653,17 @@ async def test_the_agency_specialists_are_listed_with_their_caseload_sizes_and_p
     rest = (await agency.get("/v1/specialists", limit=2, after=first["next_after"])).json()
     assert [s["specialist_id"] for s in first["specialists"] + rest["specialists"]] == ["spec-a", "spec-b", "spec-c"]
     assert (await Agency(intake.client).get("/v1/specialists")).json()["specialists"] == []  # another agency's
+
+
+async def test_the_instrument_catalogue_builds_a_form_the_assessment_endpoint_accepts(intake):
+    agency = Agency(intake.client)
+    r = await agency.get("/v1/instruments")
+    assert r.status_code == 200, r.text
+    phq9 = next(i for i in r.json()["instruments"] if i["key"] == "phq9")
+    answers = [item["choices"][1]["value"] for item in phq9["items"]]  # "Several days" throughout
+    pid = await agency.enrol()
+    recorded = await agency.post(f"/v1/participants/{pid}/assessments", {"phq9": {"answers": answers}})
+    assert recorded.status_code == 201, recorded.text
+    band = next(b for b in phq9["total"]["bands"] if b["min"] <= 9 <= b["max"])
+    assert recorded.json()["scores"]["phq9"] == {"total": 9, "severity": band["severity"], "item9": 1}
+    assert "SafetyConcernRaised" in recorded.json()["events"]  # item 9 above 0, as the catalogue says

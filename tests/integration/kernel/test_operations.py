@@ -189,6 +189,19 @@ async def test_the_status_endpoint_is_for_operators_and_holds_no_participant_dat
         assert missed["age_s"] >= 3600
         assert any(p.startswith("sweep missed-check-ins is") for p in body["problems"])
 
+        # a row the sweep set aside (the kernel's set_aside table) is counted apart, not as lateness
+        await monitoring.runtime.pool.execute(
+            "CREATE TABLE IF NOT EXISTS set_aside (loop TEXT NOT NULL, row_key TEXT NOT NULL, reason TEXT NOT NULL,"
+            " set_aside_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (loop, row_key))")
+        await monitoring.runtime.pool.execute(
+            "INSERT INTO set_aside (loop, row_key, reason) VALUES ('monitoring.missed-check-ins', $1, 'a fold error')",
+            pid)
+        body = (await monitoring.client.get("/v1/operations/status", headers=bearer(roles=("operator",)))).json()
+        assert next(s for s in body["sweeps"] if s["name"] == "missed-check-ins")["age_s"] == 0
+        assert body["set_aside"] == [{"loop": "monitoring.missed-check-ins", "rows": 1}]
+        assert "1 rows set aside by monitoring.missed-check-ins" in body["problems"]
+        assert "a fold error" not in json.dumps(body), "reasons may name data: only counts are shown"
+
 
 async def _leads_monitoring(service):
     return (await service.client.get("/v1/operations/status", headers=bearer(roles=("operator",)))).json()[
