@@ -24,6 +24,7 @@ from shared import access_audit
 from shared.auth import Authenticator, AuthError, Principal
 from shared.domain import DomainError
 from shared.eventstore.base import ConcurrencyError
+from shared.idempotency import IdempotencyMiddleware
 from shared.limits import DEFAULT_MAX_BODY_BYTES
 
 PROBLEM = "application/problem+json"
@@ -128,6 +129,7 @@ def install_conventions(app: FastAPI, service: str, *, max_body_bytes: int = DEF
     app.add_exception_handler(ConcurrencyError, _concurrency_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
 
+    app.add_middleware(IdempotencyMiddleware, service=service)  # innermost: sees the whole body
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(CorrelationMiddleware, service=service)
 
