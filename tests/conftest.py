@@ -26,6 +26,12 @@ if str(REPO_ROOT) not in sys.path:  # `deploy` and `shared` importable without `
     sys.path.insert(0, str(REPO_ROOT))
 
 from deploy import infra as infra_mod  # noqa: E402
+from shared import tenancy  # noqa: E402
+
+# Tests inspect the services' databases across agencies (counting rows, reading audit tables): the
+# test tasks run in the system scope of row-level security, explicitly (tasks copy this context).
+# HTTP requests still start denied and take their caller's agency (shared/http.py).
+tenancy._scope.set(tenancy.SYSTEM)
 from deploy._util import run_async  # noqa: E402
 from deploy.postgres_native import url_for_database  # noqa: E402
 

@@ -23,6 +23,7 @@ from shared import (
 )
 from shared.cloudevents import PoisonRecord
 from shared.events import SERVICES
+from shared.tenancy import system_scope
 
 log = structlog.get_logger(__name__)
 GROUP_ID = read_models.GROUP_ID
@@ -30,6 +31,12 @@ TABLES = ("timeline", "caseload", "open_alerts", "daily_counts")
 
 
 async def rebuild(pool: asyncpg.Pool, bootstrap: str) -> dict[str, Any]:
+    """Every agency's read models again from the topics: a cross-agency job, in the system scope."""
+    with system_scope():
+        return await _rebuild(pool, bootstrap)
+
+
+async def _rebuild(pool: asyncpg.Pool, bootstrap: str) -> dict[str, Any]:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
     )
@@ -52,7 +59,10 @@ async def rebuild(pool: asyncpg.Pool, bootstrap: str) -> dict[str, Any]:
             # Waits for writers projecting inline to commit, then makes the next ones leave their
             # events to the consumer, which catches up after this transaction.
             await conn.execute("SELECT pg_advisory_xact_lock($1)", read_models.REBUILD_LOCK)
-            await conn.execute(f"TRUNCATE {', '.join(TABLES)}")
+            # DELETE, not TRUNCATE: the service's role may not truncate (TRUNCATE ignores row-level
+            # security); in the system scope DELETE reaches every agency's rows.
+            for table in TABLES:
+                await conn.execute(f"DELETE FROM {table}")
             await conn.execute("DELETE FROM inbox WHERE consumer = $1", GROUP_ID)
             while remaining:
                 batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=2000)
