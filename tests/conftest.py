@@ -157,3 +157,26 @@ def kafka_controller(infra: infra_mod.Endpoints) -> Iterator[KafkaController]:
     yield controller
     if controller.stopped:
         controller.start_kafka()
+
+
+@pytest.fixture(scope="session")
+def keycloak() -> Iterator[object]:
+    """A native Keycloak with the ``waypoint`` realm (deploy/keycloak_native.py) on
+    ``WAYPOINT_TEST_KEYCLOAK_PORT`` (default: ``WAYPOINT_TEST_HTTP_BASE`` + 80); stopped at the end
+    if this session started it. Never skipped: a Keycloak that cannot start fails the tests."""
+    from deploy.keycloak_native import NativeKeycloak
+
+    base = int(os.environ.get("WAYPOINT_TEST_HTTP_BASE", "18000"))
+    port = int(os.environ.get("WAYPOINT_TEST_KEYCLOAK_PORT", str(base + 80)))
+    provider = NativeKeycloak(TEST_STATE_DIR / "keycloak", port=port)
+    try:
+        started = provider.start()
+    except Exception as exc:
+        error = exc
+    else:
+        error = None
+    if error is not None:
+        pytest.fail(f"Keycloak could not start (never skipped):\n{error}", pytrace=False)
+    yield provider
+    if started:
+        provider.stop()
