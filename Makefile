@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser-deps vendor-assets up down status demo test test-unit lint catalogue-check bench bench-checkins bench-sweep bench-alerts clean
+.PHONY: install browser-deps vendor-assets tools up down status demo test test-unit lint catalogue-check bench bench-checkins bench-sweep bench-alerts bench-rebuild clean
 
 # Browser tests drive Debian's Chromium through Playwright (Playwright's own browser download cannot
 # work here and is never used). Installed with apt only when missing; sudo only when not root.
@@ -36,6 +36,10 @@ browser-deps:
 vendor-assets: $(STAMP)
 	$(BIN)/python deploy/vendor_assets.py
 
+# promtool, helm, kubeconform and Kubernetes schemas for the deploy checks (deploy/tools.sh)
+tools: install
+	bash deploy/tools.sh
+
 up: install
 	$(BIN)/waypoint up
 
@@ -45,14 +49,14 @@ down: install
 demo: install
 	$(BIN)/waypoint demo
 
-test: install
+test: install tools
 	$(BIN)/pytest
 
 test-unit: install
 	$(BIN)/pytest -m unit
 
 lint: install
-	$(BIN)/ruff check shared services deploy tests
+	$(BIN)/ruff check shared services deploy tests examples
 
 # Fails on a breaking change to an event (see docs/integrations.md) or stale catalogue documents.
 catalogue-check: install
@@ -70,6 +74,10 @@ bench-sweep: install
 
 bench-alerts: install
 	$(BIN)/python -m benchmarks alerts
+
+# monitoring's read models rebuilt from Kafka vs raw consume + COPY, 1M events (docs/benchmarks.md)
+bench-rebuild: install
+	$(BIN)/python -m benchmarks rebuild
 
 clean: down
 	rm -rf .waypoint

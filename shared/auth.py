@@ -28,7 +28,7 @@ from fastapi import Request
 
 log = structlog.get_logger(__name__)
 
-ROLES = frozenset({"participant", "specialist", "supervisor", "agency_admin", "integration"})
+ROLES = frozenset({"participant", "specialist", "supervisor", "agency_admin", "integration", "operator"})
 #: asymmetric algorithms accepted from a JWKS (never HS256, never "none")
 JWKS_ALGORITHMS = ("RS256", "ES256", "PS256")
 DEFAULT_MAX_LIFETIME_S = 12 * 3600

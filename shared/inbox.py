@@ -48,6 +48,7 @@ from shared.domain import DomainError
 from shared.events import UnknownEventType, parse_type
 from shared.eventstore.base import ConcurrencyError, EventStore
 from shared.outbox import producer_for
+from shared.polling import Backoff
 from shared.uow import UnitOfWork, caused_by
 
 log = structlog.get_logger(__name__)
@@ -77,6 +78,9 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.DeadlockDetectedError,
     asyncpg.TooManyConnectionsError,
 )
+#: Header of a record sent again from a dead-letter topic: the group id of the consumer it is for.
+REDRIVE_HEADER = "waypoint_redrive_for"
+
 PERMANENT: tuple[type[BaseException], ...] = (PoisonRecord, DomainError, ValidationError)
 
 def is_transient(exc: BaseException) -> bool:
@@ -115,6 +119,7 @@ class EventConsumer:
         self.group_id = f"waypoint.{service}.{name}"
         self._service = service
         self._topics = list(topics)
+        self.topics = tuple(topics)
         self._handler = handler
         self._pool = pool
         self._store = store
@@ -128,7 +133,7 @@ class EventConsumer:
 
     async def run(self) -> None:
         """Consume until cancelled; reconnects after broker outages."""
-        backoff = 0.5
+        backoff = Backoff(first=0.5, cap=10.0)
         while True:
             consumer = AIOKafkaConsumer(
                 *self._topics,
@@ -144,14 +149,13 @@ class EventConsumer:
                 await consumer.start()
                 await dlq.start()
                 self.started.set()
-                backoff = 0.5
+                backoff.reset()
                 await self._loop(consumer, dlq)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("consumer interrupted", consumer=self.group_id, error=repr(exc), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                log.warning("consumer interrupted", consumer=self.group_id, error=repr(exc), retry_in=backoff.next)
+                await backoff.sleep()
             finally:
                 await asyncio.shield(_stop_quietly(consumer, dlq))
 
@@ -169,7 +173,7 @@ class EventConsumer:
             await consumer.commit(offsets)
 
     async def _process_with_retry(self, records: list[ConsumerRecord], dlq: Any) -> None:
-        backoff = 0.1
+        backoff = Backoff(first=0.1, cap=10.0)
         while True:
             try:
                 dead = await self._process(records)
@@ -182,15 +186,16 @@ class EventConsumer:
                 raise
             except Exception as exc:
                 RETRIES.labels(self.group_id).inc()
-                log.warning("batch failed, retrying", consumer=self.group_id, error=repr(exc), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                log.warning("batch failed, retrying", consumer=self.group_id, error=repr(exc),
+                            retry_in=backoff.next)
+                await backoff.sleep()
 
     async def _process(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, str]]:
+        records = [r for r in records if self._for_me(r)]
         if self._event_types is not None:
             records = [r for r in records if self._wanted(r)]
-            if not records:
-                return []
+        if not records:
+            return []
         if self._batch_handler is not None:
             try:
                 return await self._process_batch(records, self._batch_handler)
@@ -298,6 +303,17 @@ class EventConsumer:
                 except (UnknownEventType, UnicodeDecodeError):
                     return True
                 if name in self._event_types:
+                    return True
+                SKIPPED.labels(self.group_id).inc()
+                return False
+        return True
+
+    def _for_me(self, record: ConsumerRecord) -> bool:
+        """A record redriven from a dead-letter topic (``waypoint dlq redrive``) is for the
+        consumer group that failed it only; the others already handled it."""
+        for key, value in record.headers or ():
+            if key == REDRIVE_HEADER:
+                if value.decode(errors="replace") == self.group_id:
                     return True
                 SKIPPED.labels(self.group_id).inc()
                 return False

@@ -32,6 +32,8 @@ from shared.eventstore.postgres import PostgresEventStore
 from shared.http import install_conventions, install_docs, problem
 from shared.inbox import BatchHandler, EventConsumer, Handler, dlq_topic
 from shared.observability import configure_logging
+from shared.operations import Probe, run_sampler
+from shared.operations_api import router as operations_router
 from shared.outbox import OutboxRelay
 from shared.settings import InsecureSettings, ServiceSettings, load_settings
 from shared.tenancy import ensure_app_role, system_scope, with_credentials
@@ -63,6 +65,8 @@ class Runtime:
     consumers: list[EventConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    #: service-specific figures (sweep lateness, queue age) for shared.operations
+    probes: Sequence[Probe] = ()
 
     @property
     def service(self) -> str:
@@ -173,6 +177,7 @@ def create_service_app(
     background: Callable[[Runtime], Sequence[Coroutine[Any, Any, None]]] = lambda _: (),
     settings: ServiceSettings | None = None,
     title: str | None = None,
+    probes: Sequence[Probe] = (),
 ) -> FastAPI:
     """Build the FastAPI app of ``service`` with its lifespan, routers and kernel conventions."""
     cfg = settings or load_settings(service)
@@ -191,7 +196,7 @@ def create_service_app(
                                  min_size=cfg.db_pool_min, max_size=cfg.db_pool_max)
         relay = OutboxRelay(pool, cfg.dsn, cfg.kafka_bootstrap_servers, service,
                             batch_size=cfg.relay_batch_size, poll_interval=cfg.relay_poll_interval_s)
-        rt = Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay)
+        rt = Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay, probes=probes)
         app.state.runtime = rt
         await ensure_topics(cfg)
         # The relay, the consumers and the background loops work for every agency: they, and only
@@ -208,6 +213,9 @@ def create_service_app(
                 rt.tasks.append(asyncio.create_task(consumer.run(), name=f"{service}-{spec.name}"))
             for coro in background(rt):
                 rt.tasks.append(asyncio.create_task(coro, name=f"{service}-{coro.__qualname__}"))
+            if cfg.operations_sample_interval_s > 0:
+                rt.tasks.append(asyncio.create_task(run_sampler(rt, cfg.operations_sample_interval_s),
+                                                    name=f"{service}-operations-sampler"))
         log.info("service started", port=cfg.port)
         try:
             yield
@@ -234,6 +242,7 @@ def create_service_app(
 
     for router in routers:
         app.include_router(router)
+    app.include_router(operations_router)
     return app
 
 

@@ -18,10 +18,19 @@ from services.monitoring.projections import read_models
 from services.monitoring.settings import MonitoringSettings
 from shared.cloudevents import topic_for
 from shared.events import SERVICES
+from shared.operations import Probe
 from shared.runtime import ConsumerSpec, Runtime, create_service_app
 from shared.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+
+#: How late the sweeps are: age of the oldest passed deadline not processed yet (operations figures).
+PROBES = (
+    Probe("missed-check-ins", "sweep", "monitored_participants", "check_in_deadline",
+          loop="monitoring.missed-check-ins", key="participant_id"),
+    Probe("milestones", "sweep", "monitored_participants", "milestone_due_at",
+          loop="monitoring.milestones", key="participant_id"),
+)
 
 
 def create_app(settings: ServiceSettings | None = None, monitoring: MonitoringSettings | None = None) -> FastAPI:
@@ -70,4 +79,5 @@ def create_app(settings: ServiceSettings | None = None, monitoring: MonitoringSe
         settings=settings,
         consumers=consumers,
         background=background,
+        probes=PROBES,
     )

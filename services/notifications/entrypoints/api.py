@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -187,3 +188,63 @@ async def put_agency_staff(
 async def get_agency_staff(caller: Principal = Depends(managers), rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     """The agency's supervisor and admin as the alert ladder uses them (supervisors and admins)."""
     return await commands.get_agency_staff(rt, caller)
+
+
+AGENCY_ALERTS = """
+SELECT alert_id, participant_id, recipient_id, recipient_role, addressed_to, rule, urgency, raised_at,
+       acknowledge_by, acknowledged_at, acknowledged_by
+FROM alerts
+WHERE agency_id = $1 AND ($2::boolean IS FALSE OR acknowledged_at IS NULL)
+  AND ($3::text IS NULL OR urgency = $3)
+  AND ($4::timestamptz IS NULL OR (raised_at, alert_id) < ($4, $5::uuid))
+ORDER BY raised_at DESC, alert_id DESC LIMIT $6
+"""
+
+
+def _alert_cursor(raised_at: datetime, alert_id: UUID) -> str:
+    return f"{raised_at.astimezone(UTC).isoformat()}~{alert_id}"
+
+
+def _parse_alert_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        moment, _, alert_id = cursor.partition("~")
+        at = datetime.fromisoformat(moment)
+        if at.tzinfo is None:
+            raise ValueError(cursor)
+        return at, UUID(alert_id)
+    except ValueError:
+        raise InvalidCommand("not a cursor returned by this endpoint", field="before") from None
+
+
+@router.get("/alerts")
+async def list_agency_alerts(
+    open_only: bool = Query(True, alias="open", description="only alerts nobody has acknowledged yet"),
+    urgency: Literal["urgent", "routine"] | None = Query(None),
+    before: str | None = Query(None, max_length=100, description="cursor of the last alert already seen"),
+    limit: int = Query(50, ge=1, le=500),
+    caller: Principal = Depends(managers),
+    rt: Runtime = Depends(runtime),
+) -> dict[str, Any]:
+    """The agency's alerts, newest first (supervisors and admins keeping the team safe): who it is
+    addressed to now, when it was raised, when it escalates, and its acknowledgement."""
+    at, alert_id = _parse_alert_cursor(before) if before else (None, None)
+    rows = await rt.pool.fetch(AGENCY_ALERTS, caller.agency_id, open_only, urgency, at, alert_id, limit)
+    alerts = [
+        {
+            "cursor": _alert_cursor(r["raised_at"], r["alert_id"]),
+            "alert_id": str(r["alert_id"]),
+            "participant_id": str(r["participant_id"]),
+            "rule": r["rule"],
+            "urgency": r["urgency"],
+            "urgent": r["urgency"] == "urgent",
+            "recipient_id": r["recipient_id"],
+            "recipient_role": r["recipient_role"],
+            "addressed_to": list(r["addressed_to"]),
+            "raised_at": r["raised_at"].isoformat(),
+            "acknowledge_by": r["acknowledge_by"].isoformat() if r["acknowledge_by"] else None,
+            "acknowledged_at": r["acknowledged_at"].isoformat() if r["acknowledged_at"] else None,
+            "acknowledged_by": r["acknowledged_by"],
+        }
+        for r in rows
+    ]
+    return {"alerts": alerts, "next_before": alerts[-1]["cursor"] if len(alerts) == limit else None}

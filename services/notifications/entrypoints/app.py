@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
 from fastapi import FastAPI
 
 from services.notifications.application.dispatch import Dispatcher
@@ -18,17 +19,35 @@ from services.notifications.settings import NotificationSettings
 from shared.agency_copier import AgencyCopier
 from shared.cloudevents import topic_for
 from shared.events import SERVICES
+from shared.operations import Probe
 from shared.runtime import ConsumerSpec, Runtime, create_service_app
 from shared.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
+#: Operations figures: how late the escalation sweep is, how long due deliveries have waited.
+PROBES = (
+    Probe("escalations", "sweep", "alerts", "acknowledge_by", where="acknowledged_at IS NULL",
+          loop="notifications.escalations", key="alert_id"),
+    Probe("deliveries", "queue", "deliveries", "due_at", where="status = 'pending'",
+          loop="notifications.dispatch", key="notification_id"),
+)
+
+
+#: pg_advisory_lock key: one agency copier per installation (several workers or replicas wait).
+COPIER_LOCK = 0x636F7079
+
 
 async def _agency_copier(rt: Runtime) -> None:
     s = rt.settings
-    await AgencyCopier(s.kafka_bootstrap_servers, partitions=s.kafka_partitions,
-                       replication_factor=s.kafka_replication_factor, retention_ms=s.kafka_retention_ms,
-                       client_options=s.kafka_client_options()).run()
+    leader = await asyncpg.connect(s.dsn)  # a session of its own: the lock lives as long as it does
+    try:
+        await leader.execute("SELECT pg_advisory_lock($1)", COPIER_LOCK)
+        bootstrap, options = s.kafka_sasl_client()
+        await AgencyCopier(bootstrap, partitions=s.kafka_partitions, replication_factor=s.kafka_replication_factor,
+                           retention_ms=s.kafka_retention_ms, client_options=options).run()
+    finally:
+        await leader.close()
 
 
 def create_app(
@@ -53,6 +72,7 @@ def create_app(
         ],
         background=lambda rt: [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg),
                                *([_agency_copier(rt)] if cfg.agency_topics else [])],
+        probes=PROBES,
     )
     app.state.notification_settings = cfg
     return app

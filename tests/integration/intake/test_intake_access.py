@@ -50,6 +50,7 @@ AGENCY_ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/v1/participants", None),
     ("GET", "/v1/assignment-queue", None),
     ("GET", "/v1/specialists", None),
+    ("GET", "/v1/instruments", None),
 ]
 AUDIT_ROUTE: tuple[str, str, Any] = ("GET", "/v1/participants/{pid}/access-log", None)
 ALL_ROUTES = [*AGENCY_ROUTES, *PARTICIPANT_ROUTES, AUDIT_ROUTE]
