@@ -46,6 +46,10 @@ def enter_denied() -> contextvars.Token[str]:
     return _scope.set(DENIED)
 
 
+def enter_system() -> contextvars.Token[str]:
+    return _scope.set(SYSTEM)
+
+
 def leave(token: contextvars.Token[str]) -> None:
     _scope.reset(token)
 
