@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -82,8 +83,8 @@ async def page(
     *,
     after: str | None = None,
     limit: int = 100,
-    services: list[str] | None = None,
-    event_types: list[str] | None = None,
+    services: Sequence[str] | None = None,
+    event_types: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """One page of a participant's timeline in the order things happened.
 
@@ -103,8 +104,8 @@ async def page(
         since,
         since_seq,
         limit,
-        services or None,
-        event_types or None,
+        list(services) if services else None,
+        list(event_types) if event_types else None,
     )
     return [
         {
