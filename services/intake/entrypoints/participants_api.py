@@ -25,6 +25,7 @@ from services.intake.domain.enrolment import (
 )
 from services.intake.entrypoints.common import Json, auditors, now, staff
 from shared.auth import Principal
+from shared.limits import MAX_ID_LENGTH, MAX_PAGE_SIZE
 from shared.runtime import Runtime, command_metadata, runtime
 
 router = APIRouter(prefix="/v1", tags=["intake"])
@@ -78,8 +79,10 @@ async def assignment_queue(caller: Principal = Depends(staff), rt: Runtime = Dep
 
 @router.get("/specialists")
 async def list_specialists(
-    after: str | None = Query(None, max_length=200, description="the last specialist_id already seen"),
-    limit: int = Query(100, ge=1, le=500),
+    after: str | None = Query(
+        None, max_length=MAX_ID_LENGTH, pattern=r"^[^\x00-\x1f]*$", description="the last specialist_id already seen"
+    ),
+    limit: int = Query(100, ge=1, le=MAX_PAGE_SIZE),
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> Json:

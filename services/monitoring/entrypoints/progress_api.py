@@ -20,6 +20,7 @@ from services.monitoring.entrypoints.api import _audit, now_of, self_or_staff, s
 from services.monitoring.projections import history
 from shared.auth import Principal
 from shared.domain import InvalidCommand, NotFound
+from shared.limits import MAX_PAGE_SIZE
 from shared.runtime import Runtime, command_metadata, runtime
 from shared.time_zones import local_date
 
@@ -73,7 +74,7 @@ async def list_check_ins(
     since: datetime | None = Query(None, description="only check-ins at or after this instant (ISO 8601, with zone)"),
     until: datetime | None = Query(None, description="only check-ins before this instant"),
     after: str | None = Query(None, max_length=64, description="cursor of the last check-in already seen"),
-    limit: int = Query(200, ge=1, le=1000),
+    limit: int = Query(200, ge=1, le=MAX_PAGE_SIZE),
     caller: Principal = Depends(self_or_staff),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
@@ -99,7 +100,7 @@ async def list_check_ins(
 async def get_risk_history(
     participant_id: UUID,
     before: str | None = Query(None, max_length=64, description="cursor of the last change already seen"),
-    limit: int = Query(50, ge=1, le=500),
+    limit: int = Query(50, ge=1, le=MAX_PAGE_SIZE),
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:

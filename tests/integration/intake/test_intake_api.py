@@ -623,6 +623,7 @@ async def test_the_agency_specialists_are_listed_with_their_caseload_sizes_and_p
     rest = (await agency.get("/v1/specialists", limit=2, after=first["next_after"])).json()
     assert [s["specialist_id"] for s in first["specialists"] + rest["specialists"]] == ["spec-a", "spec-b", "spec-c"]
     assert (await Agency(intake.client).get("/v1/specialists")).json()["specialists"] == []  # another agency's
+    assert (await agency.get("/v1/specialists", after="spec\x00")).status_code == 422
 
 
 async def test_the_instrument_catalogue_builds_a_form_the_assessment_endpoint_accepts(intake):
