@@ -56,7 +56,7 @@ test-unit: install
 	$(BIN)/pytest -m unit
 
 lint: install
-	$(BIN)/ruff check shared services deploy tests
+	$(BIN)/ruff check shared services deploy tests examples
 
 # Fails on a breaking change to an event (see docs/integrations.md) or stale catalogue documents.
 catalogue-check: install

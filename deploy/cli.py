@@ -44,11 +44,20 @@ def up(
     endpoints = infra.start(state_dir, kafka_port, pg_port)
     console.print(f"kafka      {endpoints.kafka_source:<7} {endpoints.kafka_bootstrap}")
     env = endpoints.as_env()
+    per_service: dict[str, dict[str, str]] = {}
     if endpoints.kafka_source == infra.NATIVE:
-        asyncio.run(kafka_security.provision(endpoints.kafka_bootstrap, _credentials(state_dir)))
-        console.print(f"kafka sasl         127.0.0.1:{os.environ['WAYPOINT_KAFKA_SASL_PORT']} (SCRAM-SHA-512, ACLs; "
-                      f"`waypoint integrator <agency>` creates an agency's principal)")
-        env["NOTIFICATIONS_AGENCY_TOPICS"] = "true"
+        sasl = f"127.0.0.1:{os.environ['WAYPOINT_KAFKA_SASL_PORT']}"
+        try:
+            users = asyncio.run(kafka_security.provision(endpoints.kafka_bootstrap, _credentials(state_dir)))
+        except kafka_security.KafkaSecurityError as exc:  # a broker started before SASL existed
+            console.print(f"[yellow]kafka sasl not enabled[/] ({exc}); `make down && make up` restarts Kafka with it")
+        else:
+            console.print(f"kafka sasl         {sasl} (SCRAM-SHA-512, ACLs; "
+                          "`waypoint integrator <agency>` creates an agency's principal)")
+            # the agency copier runs in notifications, as its own principal on the SASL listener
+            per_service["notifications"] = {
+                "NOTIFICATIONS_AGENCY_TOPICS": "true", "KAFKA_SASL_BOOTSTRAP_SERVERS": sasl,
+                "KAFKA_SASL_USERNAME": kafka_security.COPIER, "KAFKA_SASL_PASSWORD": users[kafka_security.COPIER]}
     console.print(f"postgres   {endpoints.postgres_source:<7} {endpoints.database_url}")
     # Before notifications: its emails go to the catcher from the first alert on.
     try:
@@ -57,7 +66,7 @@ def up(
         console.print(f"[yellow]mailbox not started[/] ({str(exc).splitlines()[0]}); see {state_dir / 'services'}")
     else:
         console.print(f"mailbox    smtp    {mailbox['smtp']}  (caught mail: {mailbox['url']}/v1/messages)")
-    urls = start_services(state_dir, env)
+    urls = start_services(state_dir, env, service_env=per_service)
     for name, url in urls.items():
         console.print(f"{name:<14} {url}  (docs: {url}/docs)")
     console.print(f"[green]Waypoint is up[/] in {time.monotonic() - t0:.1f}s. Logs: {state_dir / 'services'}.")

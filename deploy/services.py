@@ -23,9 +23,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 def start_services(
     state_dir: Path, env: Mapping[str, str], *, ports: Mapping[str, int] | None = None,
-    timeout: float = 60.0,
+    timeout: float = 60.0, service_env: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, str]:
-    """Start every service not already running; returns each service's base URL once all are ready."""
+    """Start every service not already running; returns each service's base URL once all are ready.
+    ``service_env`` adds variables for one service only (e.g. its Kafka credentials)."""
     ports = dict(ports or DEFAULT_PORTS)
     run_dir = state_dir / "services"
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -34,7 +35,7 @@ def start_services(
         urls[name] = f"http://127.0.0.1:{ports[name]}"
         if _alive(run_dir / f"{name}.pid"):
             continue
-        child_env = {**os.environ, **env, "HTTP_PORT": str(ports[name])}
+        child_env = {**os.environ, **env, **(service_env or {}).get(name, {}), "HTTP_PORT": str(ports[name])}
         log = (run_dir / f"{name}.log").open("ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", f"services.{name}"], cwd=REPO_ROOT, env=child_env, stdout=log,

@@ -30,7 +30,9 @@ class ServiceSettings(BaseSettings):
     kafka_partitions: int = 6
     kafka_replication_factor: int = 1
     kafka_retention_ms: int = -1  # -1: keep events forever (read models are rebuilt from the topics)
-    #: SASL/SCRAM-SHA-512 credentials; used by the agency copier (the outbox and inbox do not use them yet)
+    #: The SASL/SCRAM-SHA-512 listener and this process's principal; used by the agency copier
+    #: (the outbox and inbox still use the plaintext bootstrap above).
+    kafka_sasl_bootstrap_servers: str | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: str | None = None
     http_host: str = "127.0.0.1"
@@ -94,12 +96,14 @@ class ServiceSettings(BaseSettings):
     def port(self) -> int:
         return self.http_port or DEFAULT_PORTS.get(self.service, 8000)
 
-    def kafka_client_options(self) -> dict[str, str]:
-        """aiokafka keyword arguments for SASL_PLAINTEXT + SCRAM-SHA-512 when credentials are set."""
-        if not self.kafka_sasl_username:
-            return {}
-        return {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "SCRAM-SHA-512",
-                "sasl_plain_username": self.kafka_sasl_username, "sasl_plain_password": self.kafka_sasl_password or ""}
+    def kafka_sasl_client(self) -> tuple[str, dict[str, str]]:
+        """Bootstrap and aiokafka keyword arguments of the SASL listener when it is configured
+        (SASL_PLAINTEXT + SCRAM-SHA-512), else the plaintext bootstrap and no options."""
+        if not (self.kafka_sasl_bootstrap_servers and self.kafka_sasl_username):
+            return self.kafka_bootstrap_servers, {}
+        return self.kafka_sasl_bootstrap_servers, {
+            "security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_plain_username": self.kafka_sasl_username, "sasl_plain_password": self.kafka_sasl_password or ""}
 
     @property
     def dsn(self) -> str:

@@ -26,12 +26,10 @@ MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 #: How late the sweeps are: age of the oldest passed deadline not processed yet (operations figures).
 PROBES = (
-    Probe("missed-check-ins", "sweep",
-          "SELECT extract(epoch FROM now() - min(check_in_deadline))::float8 FROM monitored_participants"
-          " WHERE check_in_deadline <= now()"),
-    Probe("milestones", "sweep",
-          "SELECT extract(epoch FROM now() - min(milestone_due_at))::float8 FROM monitored_participants"
-          " WHERE milestone_due_at <= now()"),
+    Probe("missed-check-ins", "sweep", "monitored_participants", "check_in_deadline",
+          loop="monitoring.missed-check-ins", key="participant_id"),
+    Probe("milestones", "sweep", "monitored_participants", "milestone_due_at",
+          loop="monitoring.milestones", key="participant_id"),
 )
 
 

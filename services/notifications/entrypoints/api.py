@@ -9,9 +9,11 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.notifications.adapters import repository
 from services.notifications.application import commands
 from services.notifications.domain.preferences import PreferenceChoices, SetPreferences
 from services.notifications.domain.subscriptions import CreateWebhookSubscription
+from shared import access_audit
 from shared.auth import AuthError, Principal
 from shared.domain import InvalidCommand
 from shared.egress import EgressPolicy, EgressRefused
@@ -42,8 +44,10 @@ async def list_notifications(
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
-    """The caller's in-app inbox, newest first."""
+    """The caller's in-app inbox, newest first (an audited read: it names participants)."""
     rows = await rt.pool.fetch(INBOX, caller.agency_id, caller.sub, unacknowledged, limit)
+    await access_audit.record(rt.pool, agency_id=caller.agency_id, actor=caller.sub, action="read inbox",
+                              participant_ids=sorted({r["participant_id"] for r in rows}, key=str))
     return {
         "notifications": [
             {
@@ -75,9 +79,39 @@ async def acknowledge_alert(
     return await commands.acknowledge_alert(rt, command_metadata(request, caller), caller, alert_id)
 
 
-def _may_configure(caller: Principal, recipient_id: str) -> None:
-    if caller.sub != recipient_id and not caller.has_any("specialist", "supervisor", "agency_admin"):
-        raise AuthError("only staff may set another recipient's preferences", status=403)
+async def _participant_of_agency(rt: Runtime, caller: Principal, recipient_id: str) -> UUID | None:
+    """``recipient_id`` as a participant of the caller's agency (from the directory), else None."""
+    try:
+        participant_id = UUID(recipient_id)
+    except ValueError:
+        return None  # staff are named by their token's sub
+    async with rt.pool.acquire() as conn:
+        record = await repository.load_record(conn, participant_id)
+    return participant_id if record is not None and record.agency_id == caller.agency_id else None
+
+
+async def _may_configure(rt: Runtime, caller: Principal, recipient_id: str, reading: bool) -> UUID | None:
+    """Who may see or change a recipient's preferences (an e-mail address among them): the
+    recipient; staff for a participant of their agency; only an agency admin for staff (and for
+    anyone the directory does not know as a participant). A read of someone else's is audited
+    (also when refused). Returns the participant concerned, if any."""
+    if caller.sub == recipient_id:
+        return None
+    participant_id = await _participant_of_agency(rt, caller, recipient_id)
+    allowed = caller.has_any("agency_admin") or (
+        participant_id is not None and caller.has_any("specialist", "supervisor")
+    )
+    whose = "participant" if participant_id is not None else f"staff member {recipient_id}"
+    if reading or not allowed:
+        verb = "read" if reading else "change"
+        action = f"{verb} preferences of {whose}" if allowed else f"refused attempt: {verb} preferences of {whose}"
+        await access_audit.record(rt.pool, agency_id=caller.agency_id, actor=caller.sub, action=action,
+                                  participant_ids=[participant_id])
+    if not allowed:
+        raise AuthError(
+            "staff may set a participant's preferences; only an agency admin may set staff's", status=403
+        )
+    return participant_id
 
 
 @router.put("/recipients/{recipient_id}/preferences")
@@ -88,7 +122,7 @@ async def put_preferences(
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """How a recipient is reached: email address, channels, quiet hours and time zone."""
-    _may_configure(caller, recipient_id)
+    await _may_configure(rt, caller, recipient_id, reading=False)
     command = SetPreferences(recipient_id=recipient_id, **body.model_dump())
     return await commands.set_preferences(rt, caller, command)
 
@@ -98,7 +132,7 @@ async def get_preferences(
     recipient_id: str = Path(max_length=MAX_ID_LENGTH), caller: Principal = Depends(principal),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
-    _may_configure(caller, recipient_id)
+    await _may_configure(rt, caller, recipient_id, reading=True)
     return await commands.get_preferences(rt, caller, recipient_id)
 
 
@@ -192,9 +226,12 @@ async def list_agency_alerts(
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """The agency's alerts, newest first (supervisors and admins keeping the team safe): who it is
-    addressed to now, when it was raised, when it escalates, and its acknowledgement."""
+    addressed to now, when it was raised, when it escalates, and its acknowledgement. An audited
+    read, like the inbox: it names participants."""
     at, alert_id = _parse_alert_cursor(before) if before else (None, None)
     rows = await rt.pool.fetch(AGENCY_ALERTS, caller.agency_id, open_only, urgency, at, alert_id, limit)
+    await access_audit.record(rt.pool, agency_id=caller.agency_id, actor=caller.sub, action="read agency alerts",
+                              participant_ids=sorted({r["participant_id"] for r in rows}, key=str))
     alerts = [
         {
             "cursor": _alert_cursor(r["raised_at"], r["alert_id"]),
@@ -214,3 +251,16 @@ async def list_agency_alerts(
         for r in rows
     ]
     return {"alerts": alerts, "next_before": alerts[-1]["cursor"] if len(alerts) == limit else None}
+
+
+@router.get("/participants/{participant_id}/access-log")
+async def get_access_log(
+    participant_id: UUID, caller: Principal = Depends(managers), rt: Runtime = Depends(runtime)
+) -> dict[str, Any]:
+    """Who read this participant's data in notifications (inbox, alerts, preferences), newest first
+    (supervisors and agency admins)."""
+    entries = await access_audit.read(rt.pool, agency_id=caller.agency_id, participant_id=participant_id)
+    if entries:  # the log is about the participant too: reading it is recorded (as elsewhere)
+        await access_audit.record(rt.pool, agency_id=caller.agency_id, actor=caller.sub, action="read access log",
+                                  participant_ids=[participant_id])
+    return {"participant_id": str(participant_id), "access_log": entries}

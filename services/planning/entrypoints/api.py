@@ -31,6 +31,7 @@ from shared.domain import DomainError, InvalidCommand, NotFound
 from shared.eventstore.base import ConcurrencyError
 from shared.http import require_roles
 from shared.limits import MAX_VERSION
+from shared.paging import Page, page
 from shared.runtime import Runtime, command_metadata, runtime
 from shared.uow import UnitOfWork
 
@@ -119,6 +120,15 @@ async def run_command(
                 raise
 
 
+async def plan_shown(
+    rt: Runtime, caller: Principal, participant_id: UUID, action: str, status_code: int = 200
+) -> JSONResponse:
+    """The current plan as a write's answer: it shows the plan's content, so it is an audited read."""
+    body = with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id), status_code)
+    await audit(rt, caller, action, participant_id)
+    return body
+
+
 def with_etag(body: dict[str, Any], status_code: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status_code, headers={"ETag": f'"{body["version"]}"'})
 
@@ -159,7 +169,7 @@ async def draft_plan(
 ) -> JSONResponse:
     command = command_from(DraftPlan, participant_id=participant_id, sections=body.sections, drafted_by=caller.sub)
     await run_command(rt, request, caller, lambda uow, now: handlers.draft_plan(command, uow, caller.agency_id, now))
-    return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id), 201)
+    return await plan_shown(rt, caller, participant_id, "plan shown after drafting", 201)
 
 
 @router.put("/participants/{participant_id}/plan")
@@ -181,7 +191,7 @@ async def revise_plan(
         changed_by=caller.sub,
     )
     await run_command(rt, request, caller, lambda uow, now: handlers.revise_plan(command, uow, caller.agency_id, now))
-    return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id))
+    return await plan_shown(rt, caller, participant_id, "plan shown after revising")
 
 
 @router.get("/participants/{participant_id}/plan/history")
@@ -214,10 +224,13 @@ async def plan_as_fhir(
 
 @router.get("/participants/{participant_id}/access-log")
 async def get_access_log(
-    participant_id: UUID, caller: Principal = Depends(managers), rt: Runtime = Depends(runtime)
+    participant_id: UUID, paged: Page = Depends(page), caller: Principal = Depends(managers),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """Who read this participant's plan in planning, newest first (supervisors and agency admins)."""
-    entries = await access_audit.read(rt.pool, agency_id=caller.agency_id, participant_id=participant_id)
+    entries, next_offset = paged.cut(await access_audit.read(
+        rt.pool, agency_id=caller.agency_id, participant_id=participant_id, limit=paged.fetch, offset=paged.offset
+    ))
     if entries:  # the log is about the participant too: reading it is recorded (as in intake)
         await audit(rt, caller, "read access log", participant_id)
-    return {"participant_id": str(participant_id), "access_log": entries}
+    return {"participant_id": str(participant_id), "access_log": entries, "next_offset": next_offset}

@@ -3,7 +3,7 @@ receiving agency (its inbox: only the consented categories, as disclosed); the d
 records the receiving side too, and an enrolment remembers the referral it accepted.
 
 Revision ID: 0004
-Revises: 0003
+Revises: 0004
 """
 
 from alembic import op
