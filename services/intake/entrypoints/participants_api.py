@@ -25,7 +25,7 @@ from services.intake.domain.enrolment import (
 )
 from services.intake.entrypoints.common import Json, auditors, now, staff
 from shared.auth import Principal
-from shared.limits import MAX_ID_LENGTH
+from shared.limits import MAX_ID_LENGTH, MAX_PAGE_SIZE
 from shared.paging import Page, page
 from shared.runtime import Runtime, command_metadata, runtime
 
@@ -63,12 +63,17 @@ async def enrol(
 async def list_participants(
     specialist_id: str | None = Query(None, max_length=MAX_ID_LENGTH),
     status_: Literal["active", "discharged"] | None = Query(None, alias="status"),
+    participant_ids: list[UUID] | None = Query(
+        None, alias="participant_id", max_length=MAX_PAGE_SIZE,
+        description="only these participants (repeat the parameter; e.g. the names for one caseload page)",
+    ),
     paged: Page = Depends(page),
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> Json:
     found, next_offset = paged.cut(await views.participants(
-        rt.pool, caller.agency_id, specialist_id=specialist_id, status=status_, limit=paged.fetch, offset=paged.offset
+        rt.pool, caller.agency_id, specialist_id=specialist_id, status=status_, limit=paged.fetch, offset=paged.offset,
+        participant_ids=participant_ids,
     ))
     await log_listing(rt.pool, _ids(found), caller.agency_id, caller.sub, "list participants")
     return {"participants": found, "next_offset": next_offset}

@@ -667,3 +667,24 @@ async def test_the_instrument_catalogue_builds_a_form_the_assessment_endpoint_ac
     band = next(b for b in phq9["total"]["bands"] if b["min"] <= 9 <= b["max"])
     assert recorded.json()["scores"]["phq9"] == {"total": 9, "severity": band["severity"], "item9": 1}
     assert "SafetyConcernRaised" in recorded.json()["events"]  # item 9 above 0, as the catalogue says
+
+
+async def test_participants_are_looked_up_by_id_for_one_caseload_page(intake):
+    agency = Agency(intake.client)
+    first, second, third = [await agency.enrol(display_name=name) for name in ("Ana", "Ben", "Cy")]
+    stranger = Agency(intake.client)
+    theirs = await stranger.enrol(display_name="Dee")
+
+    r = await intake.client.get(
+        "/v1/participants", headers=agency.auth,
+        params=[("participant_id", third), ("participant_id", first), ("participant_id", theirs)],
+    )
+    assert r.status_code == 200, r.text
+    assert [(p["participant_id"], p["display_name"]) for p in r.json()["participants"]] == [
+        (first, "Ana"), (third, "Cy")
+    ]  # another agency's id is simply not found
+    assert second not in r.text and "contact" not in r.json()["participants"][0]
+    bad = await intake.client.get("/v1/participants", headers=agency.auth, params={"participant_id": "not-a-uuid"})
+    assert bad.status_code == 422
+    too_many = [("participant_id", str(uuid.uuid4())) for _ in range(501)]
+    assert (await intake.client.get("/v1/participants", headers=agency.auth, params=too_many)).status_code == 422
