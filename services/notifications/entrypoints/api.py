@@ -232,9 +232,12 @@ async def list_agency_alerts(
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """The agency's alerts, newest first (supervisors and admins keeping the team safe): who it is
-    addressed to now, when it was raised, when it escalates, and its acknowledgement."""
+    addressed to now, when it was raised, when it escalates, and its acknowledgement. An audited
+    read, like the inbox: it names participants."""
     at, alert_id = _parse_alert_cursor(before) if before else (None, None)
     rows = await rt.pool.fetch(AGENCY_ALERTS, caller.agency_id, open_only, urgency, at, alert_id, limit)
+    await access_audit.record(rt.pool, agency_id=caller.agency_id, actor=caller.sub, action="read agency alerts",
+                              participant_ids=sorted({r["participant_id"] for r in rows}, key=str))
     alerts = [
         {
             "cursor": _alert_cursor(r["raised_at"], r["alert_id"]),
@@ -254,3 +257,16 @@ async def list_agency_alerts(
         for r in rows
     ]
     return {"alerts": alerts, "next_before": alerts[-1]["cursor"] if len(alerts) == limit else None}
+
+
+@router.get("/participants/{participant_id}/access-log")
+async def get_access_log(
+    participant_id: UUID, caller: Principal = Depends(managers), rt: Runtime = Depends(runtime)
+) -> dict[str, Any]:
+    """Who read this participant's data in notifications (inbox, alerts, preferences), newest first
+    (supervisors and agency admins)."""
+    entries = await access_audit.read(rt.pool, agency_id=caller.agency_id, participant_id=participant_id)
+    if entries:  # the log is about the participant too: reading it is recorded (as elsewhere)
+        await access_audit.record(rt.pool, agency_id=caller.agency_id, actor=caller.sub, action="read access log",
+                                  participant_ids=[participant_id])
+    return {"participant_id": str(participant_id), "access_log": entries}
