@@ -32,7 +32,7 @@ def _secret() -> str:
 def up(
     state_dir: Path = STATE, kafka_port: int = infra.DEFAULT_KAFKA_PORT, pg_port: int = infra.DEFAULT_PG_PORT
 ) -> None:
-    """Start Kafka, PostgreSQL and the four services (reuses whatever is already running)."""
+    """Start Kafka, PostgreSQL, the four services and the console (reuses whatever is already running)."""
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     t0 = time.monotonic()
     endpoints = infra.start(state_dir, kafka_port, pg_port)
@@ -40,14 +40,17 @@ def up(
     console.print(f"postgres   {endpoints.postgres_source:<7} {endpoints.database_url}")
     urls = start_services(state_dir, endpoints.as_env())
     for name, url in urls.items():
-        console.print(f"{name:<14} {url}  (docs: {url}/docs)")
+        if name != "console":
+            console.print(f"{name:<14} {url}  (docs: {url}/docs)")
+    if "console" in urls:
+        console.print(f"[bold]console        {urls['console']}[/]  (open it in a browser; development sign-in)")
     console.print(f"[green]Waypoint is up[/] in {time.monotonic() - t0:.1f}s. Logs: {state_dir / 'services'}.")
     console.print("Try: [bold]make demo[/]  |  stop with: [bold]make down[/]")
 
 
 @app.command()
 def down(state_dir: Path = STATE) -> None:
-    """Stop the four services, then Kafka and PostgreSQL."""
+    """Stop the console and the four services, then Kafka and PostgreSQL."""
     stop_services(state_dir)
     stopped = infra.stop(state_dir)
     console.print(f"stopped: services, {', '.join(stopped) or 'no infrastructure'}")

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from services.monitoring.application import reactions
 from services.monitoring.application.check_in_writer import CheckInWriter
 from services.monitoring.application.scheduler import MILESTONES, MISSED_CHECK_INS, Scheduler, utc_now
+from services.monitoring.entrypoints import recovery_api
 from services.monitoring.entrypoints.api import router
 from services.monitoring.projections import read_models
 from services.monitoring.settings import MonitoringSettings
@@ -64,7 +65,7 @@ def create_app(settings: ServiceSettings | None = None, monitoring: MonitoringSe
 
     return create_service_app(
         "monitoring",
-        routers=[router],
+        routers=[router, recovery_api.router],
         migrations=MIGRATIONS,
         settings=settings,
         consumers=consumers,
