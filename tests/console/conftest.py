@@ -15,7 +15,7 @@ from deploy.services import start_services, stop_services
 from shared.db import ensure_database
 
 try:  # the shared browser plugin (pytest-playwright on Debian's Chromium, axe-core)
-    from shared.testing.browser import assert_accessible  # noqa: F401
+    from shared.testing.browser import assert_accessible
 except ImportError:  # not merged yet on this branch: the same fixtures, without pytest-playwright
     from tests.console._browser import assert_accessible, browser, page, phone_page  # noqa: F401
 
