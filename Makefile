@@ -5,7 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up down status demo test test-unit lint bench bench-checkins bench-sweep bench-alerts clean
+.PHONY: install browser-deps vendor-assets up down status demo test test-unit lint bench bench-checkins bench-sweep bench-alerts clean
+
+# Browser tests drive Debian's Chromium through Playwright (Playwright's own browser download cannot
+# work here and is never used). Installed with apt only when missing; sudo only when not root.
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,7 +18,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) browser-deps
+
+browser-deps:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+	@$(BIN)/python deploy/vendor_assets.py --missing
+
+# Fetch the vendored npm files again (axe-core for the tests, Swagger UI for /docs) at their pinned versions.
+vendor-assets: $(STAMP)
+	$(BIN)/python deploy/vendor_assets.py
 
 up: install
 	$(BIN)/waypoint up

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from deploy import infra
+from deploy.mailbox import start_mailbox, stop_mailbox
 from deploy.services import DEFAULT_PORTS, start_services, stop_services
 
 app = typer.Typer(add_completion=False, help="Waypoint development commands.")
@@ -32,13 +33,17 @@ def _secret() -> str:
 def up(
     state_dir: Path = STATE, kafka_port: int = infra.DEFAULT_KAFKA_PORT, pg_port: int = infra.DEFAULT_PG_PORT
 ) -> None:
-    """Start Kafka, PostgreSQL, the four services and the console (reuses whatever is already running)."""
+    """Start Kafka, PostgreSQL, the development mailbox, the four services and the console (reuses
+    whatever is already running)."""
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     t0 = time.monotonic()
     endpoints = infra.start(state_dir, kafka_port, pg_port)
     console.print(f"kafka      {endpoints.kafka_source:<7} {endpoints.kafka_bootstrap}")
     console.print(f"postgres   {endpoints.postgres_source:<7} {endpoints.database_url}")
-    urls = start_services(state_dir, endpoints.as_env())
+    # Before notifications: its emails go to the catcher from the first alert on.
+    mailbox = start_mailbox(state_dir)
+    console.print(f"mailbox    smtp    {mailbox['smtp']}  (caught mail: {mailbox['url']}/v1/messages)")
+    urls = start_services(state_dir, {**endpoints.as_env(), "MAILBOX_URL": mailbox["url"]})
     for name, url in urls.items():
         if name != "console":
             console.print(f"{name:<14} {url}  (docs: {url}/docs)")
@@ -50,10 +55,11 @@ def up(
 
 @app.command()
 def down(state_dir: Path = STATE) -> None:
-    """Stop the console and the four services, then Kafka and PostgreSQL."""
+    """Stop the console, the four services and the development mailbox, then Kafka and PostgreSQL."""
     stop_services(state_dir)
+    mailbox = ["mailbox"] if stop_mailbox(state_dir) else []
     stopped = infra.stop(state_dir)
-    console.print(f"stopped: services, {', '.join(stopped) or 'no infrastructure'}")
+    console.print(f"stopped: services, {', '.join(mailbox + stopped) or 'no infrastructure'}")
 
 
 @app.command()

@@ -1,5 +1,5 @@
 """HTTP conventions shared by every service: RFC 9457 problem details, correlation ids, auth
-dependency, health and metrics endpoints."""
+dependency, health and metrics endpoints, and the interactive API page served without a CDN."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -101,6 +104,36 @@ def install_conventions(app: FastAPI, service: str) -> None:
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+#: Swagger UI as vendored from npm ``swagger-ui-dist`` (deploy/vendor_assets.py).
+SWAGGER_UI_DIR = Path(__file__).resolve().parent / "static" / "swagger-ui"
+SWAGGER_UI_ASSETS = "/docs/assets"
+
+
+def install_docs(app: FastAPI) -> None:
+    """``/docs`` (Swagger UI) from files the service serves itself: nothing comes from a CDN, so
+    the page works offline. The app must be created with ``docs_url=None, redoc_url=None``
+    (FastAPI's own pages load their scripts from a CDN; ReDoc is not offered)."""
+    app.mount(SWAGGER_UI_ASSETS, StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui-assets")
+    oauth2_redirect = "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API",
+            swagger_js_url=f"{SWAGGER_UI_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_UI_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_UI_ASSETS}/favicon-32x32.png",
+            oauth2_redirect_url=oauth2_redirect,
+            # Swagger UI's default asks an online validator about the schema: never.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    @app.get(oauth2_redirect, include_in_schema=False)
+    async def docs_oauth2_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
 
 
 _CORRELATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")

@@ -29,7 +29,7 @@ from shared.db import create_pool, ensure_database, migrate_async
 from shared.envelope import Metadata
 from shared.events import SERVICES
 from shared.eventstore.postgres import PostgresEventStore
-from shared.http import install_conventions, problem
+from shared.http import install_conventions, install_docs, problem
 from shared.inbox import BatchHandler, EventConsumer, Handler, dlq_topic
 from shared.observability import configure_logging
 from shared.outbox import OutboxRelay
@@ -206,11 +206,14 @@ def create_service_app(
         finally:
             await _shut_down(rt, pool)
 
-    app = FastAPI(title=title or f"Waypoint {service}", version="1.0.0", lifespan=lifespan)
+    # docs_url/redoc_url None: FastAPI's pages load from a CDN; install_docs serves /docs locally.
+    app = FastAPI(title=title or f"Waypoint {service}", version="1.0.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.authenticator = Authenticator(
         secret=cfg.jwt_secret, jwks_url=cfg.jwt_jwks_url, audience=cfg.jwt_audience, issuer=cfg.jwt_issuer
     )
     install_conventions(app, service)
+    install_docs(app)
 
     @app.get("/health/ready", include_in_schema=False)
     async def ready(request: Request) -> Any:

@@ -29,6 +29,9 @@ from deploy import infra as infra_mod  # noqa: E402
 from deploy._util import run_async  # noqa: E402
 from deploy.postgres_native import url_for_database  # noqa: E402
 
+# Browser fixtures (`browser`, `page`, `phone_page`) and `assert_accessible`, over pytest-playwright.
+pytest_plugins = ["shared.testing.browser"]
+
 # Several engineers may run suites side by side: each sets its own ports and state directory.
 TEST_STATE_DIR = (REPO_ROOT / os.environ.get("WAYPOINT_TEST_STATE_DIR", ".waypoint/test")).resolve()
 

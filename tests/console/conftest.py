@@ -14,11 +14,6 @@ import pytest
 from deploy.services import start_services, stop_services
 from shared.db import ensure_database
 
-try:  # the shared browser plugin (pytest-playwright on Debian's Chromium, axe-core)
-    from shared.testing.browser import assert_accessible
-except ImportError:  # not merged yet on this branch: the same fixtures, without pytest-playwright
-    from tests.console._browser import assert_accessible, browser, page, phone_page  # noqa: F401
-
 BASE = int(os.environ.get("WAYPOINT_TEST_HTTP_BASE", "18000"))
 PORTS = {"console": BASE + 10, "intake": BASE + 11, "planning": BASE + 12, "monitoring": BASE + 13,
          "notifications": BASE + 14}
@@ -54,10 +49,11 @@ def stack(infra, tmp_path_factory) -> Iterator[Stack]:
         stop_services(state)
 
 
-def sign_in(page, stack: Stack, user: str, agency: str, role: str) -> None:
+async def sign_in(page, stack: Stack, user: str, agency: str, role: str) -> None:
     """The development sign-in, as a person fills it in."""
-    page.goto(f"{stack.console}/sign-in")
-    page.get_by_label("User").fill(user)
-    page.get_by_label("Agency").fill(agency)
-    page.get_by_label("Role").select_option(role)
-    page.get_by_role("button", name="Sign in").click()
+    await page.goto(f"{stack.console}/sign-in")
+    await page.get_by_label("User").fill(user)
+    await page.get_by_label("Agency").fill(agency)
+    await page.get_by_label("Role").select_option(role)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(lambda url: "/sign-in" not in url)

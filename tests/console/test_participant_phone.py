@@ -7,36 +7,36 @@ import uuid
 
 import pytest
 
-from tests.console.conftest import assert_accessible, sign_in
+from shared.testing.browser import assert_accessible
+from tests.console.conftest import sign_in
 from tests.console.helpers import enrol, new_agency
 
 pytestmark = pytest.mark.e2e
 
 
-def test_check_in_and_beacon_reach_the_specialist_live(stack, page, phone_page):
+async def test_check_in_and_beacon_reach_the_specialist_live(stack, page, phone_page):
     agency, specialist = new_agency(), f"crs-{uuid.uuid4().hex[:6]}"
-    pid = enrol(stack, agency, specialist, "Jordan Phone")
-    sign_in(page, stack, specialist, agency, "specialist")
-    page.get_by_role("heading", name="Caseload").wait_for()
-    page.get_by_role("link", name="Jordan Phone").wait_for()
+    pid = await enrol(stack, agency, specialist, "Jordan Phone")
+    await sign_in(page, stack, specialist, agency, "specialist")
+    await page.get_by_role("heading", name="Caseload").wait_for()
+    await page.get_by_role("link", name="Jordan Phone").wait_for()
 
     phone = phone_page
-    sign_in(phone, stack, pid, agency, "participant")
-    phone.get_by_role("heading", name="Today").wait_for()
-    assert_accessible(phone)
-    beacon = phone.get_by_role("button", name="I need help now")
-    box = beacon.bounding_box()
+    await sign_in(phone, stack, pid, agency, "participant")
+    await phone.get_by_role("heading", name="Today").wait_for()
+    await assert_accessible(phone)
+    box = await phone.get_by_role("button", name="I need help now").bounding_box()
     assert box["height"] >= 44 and box["width"] >= 300  # a big thumb target on a 390 px screen
-    phone.get_by_label("Craving right now, 0 (none) to 10 (strongest)").fill("8")
-    phone.get_by_label("Mood, 1 (very low) to 5 (very good)").fill("1")
-    phone.get_by_label("Private note (only your specialist reads it)").fill("bad night")
-    phone.get_by_role("button", name="Record check-in").click()
-    phone.get_by_text("Check-in recorded. Thank you.").wait_for()
-    assert_accessible(phone)
-    phone.get_by_role("button", name="I need help now").click()
-    phone.get_by_text("Your specialist has been told.").wait_for()
+    await phone.get_by_label("Craving right now, 0 (none) to 10 (strongest)").fill("8")
+    await phone.get_by_label("Mood, 1 (very low) to 5 (very good)").fill("1")
+    await phone.get_by_label("Private note (only your specialist reads it)").fill("bad night")
+    await phone.get_by_role("button", name="Record check-in").click()
+    await phone.get_by_text("Check-in recorded. Thank you.").wait_for()
+    await assert_accessible(phone)
+    await phone.get_by_role("button", name="I need help now").click()
+    await phone.get_by_text("Your specialist has been told.").wait_for()
 
     # the specialist did not reload: htmx brings the urgent alert into the open page
-    page.locator("#live-alerts").get_by_text("Urgent alert:").first.wait_for(timeout=30_000)
-    assert "Jordan Phone" not in page.locator("#live-alerts").inner_text()  # subjects carry no names
-    assert_accessible(page)
+    await page.locator("#live-alerts").get_by_text("Urgent alert:").first.wait_for(timeout=30_000)
+    assert "Jordan Phone" not in await page.locator("#live-alerts").inner_text()  # subjects carry no names
+    await assert_accessible(page)

@@ -8,76 +8,77 @@ import uuid
 import httpx
 import pytest
 
-from tests.console.conftest import assert_accessible, sign_in
+from shared.testing.browser import assert_accessible
+from tests.console.conftest import sign_in
 from tests.console.helpers import enrol, new_agency
 
 pytestmark = pytest.mark.e2e
 
 
-def test_supervisor_sees_the_overview_and_assigns_from_the_queue(stack, page):
+async def test_supervisor_sees_the_overview_and_assigns_from_the_queue(stack, page):
     agency = new_agency()
-    enrol(stack, agency, None, "Casey Waiting")
-    sign_in(page, stack, "sup-1", agency, "supervisor")
-    page.get_by_role("heading", name="Agency overview").wait_for()
-    assert page.get_by_role("img", name="People by risk level").is_visible()
-    assert_accessible(page)
-    page.get_by_role("link", name="Assign them").click()
-    page.get_by_role("heading", name="Assignment queue").wait_for()
-    assert_accessible(page)
-    page.get_by_label("Specialist for Casey Waiting").fill("crs-new")
-    page.get_by_role("button", name="Assign").click()
-    page.get_by_text("Nobody is waiting.").wait_for()
-    page.goto(f"{stack.console}/caseload?specialist=crs-new")
-    page.get_by_role("heading", name="Caseload").wait_for()
-    assert_accessible(page)
+    await enrol(stack, agency, None, "Casey Waiting")
+    await sign_in(page, stack, "sup-1", agency, "supervisor")
+    await page.get_by_role("heading", name="Agency overview").wait_for()
+    assert await page.get_by_role("img", name="People by risk level").is_visible()
+    await assert_accessible(page)
+    await page.get_by_role("link", name="Assign them").click()
+    await page.get_by_role("heading", name="Assignment queue").wait_for()
+    await assert_accessible(page)
+    await page.get_by_label("Specialist for Casey Waiting").fill("crs-new")
+    await page.get_by_role("button", name="Assign").click()
+    await page.get_by_text("Nobody is waiting.").wait_for()
+    await page.goto(f"{stack.console}/caseload?specialist=crs-new")
+    await page.get_by_role("heading", name="Caseload").wait_for()
+    await assert_accessible(page)
 
 
-def test_agency_admin_creates_a_webhook_and_sees_its_secret_once(stack, page):
+async def test_agency_admin_creates_a_webhook_and_sees_its_secret_once(stack, page):
     agency = new_agency()
-    sign_in(page, stack, "admin-1", agency, "agency_admin")
-    page.get_by_role("heading", name="Agency admin").wait_for()
-    assert_accessible(page)
-    page.get_by_label("Endpoint URL").fill("https://partner.example/hooks/waypoint")
-    page.get_by_label("Description").fill("EHR bridge")
-    page.get_by_role("button", name="Create subscription").click()
-    secret = page.locator("#webhook-secret").inner_text()
+    await sign_in(page, stack, "admin-1", agency, "agency_admin")
+    await page.get_by_role("heading", name="Agency admin").wait_for()
+    await assert_accessible(page)
+    await page.get_by_label("Endpoint URL").fill("https://partner.example/hooks/waypoint")
+    await page.get_by_label("Description").fill("EHR bridge")
+    await page.get_by_role("button", name="Create subscription").click()
+    secret = await page.locator("#webhook-secret").inner_text()
     assert len(secret) >= 32
-    assert page.get_by_role("cell", name="https://partner.example/hooks/waypoint EHR bridge").is_visible()
-    assert_accessible(page)
-    page.goto(f"{stack.console}/admin")
-    assert secret not in page.content()
-    page.get_by_role("button", name="Deactivate").click()
-    page.get_by_role("cell", name="Deactivated").wait_for()
+    assert await page.get_by_role("cell", name="https://partner.example/hooks/waypoint EHR bridge").is_visible()
+    await assert_accessible(page)
+    await page.goto(f"{stack.console}/admin")
+    assert secret not in await page.content()
+    await page.get_by_role("button", name="Deactivate").click()
+    await page.get_by_role("cell", name="Deactivated").wait_for()
 
 
-def test_another_agency_guessing_urls_sees_nothing(stack, page):
+async def test_another_agency_guessing_urls_sees_nothing(stack, page):
     agency, specialist = new_agency(), f"crs-{uuid.uuid4().hex[:6]}"
-    pid = enrol(stack, agency, specialist, "Riley Private")
-    sign_in(page, stack, specialist, new_agency(), "supervisor")
+    pid = await enrol(stack, agency, specialist, "Riley Private")
+    await sign_in(page, stack, specialist, new_agency(), "supervisor")
     for path in ("", "/timeline", "/plan", "/notes", "/access-log", "/assessments/new", "/check-in"):
-        page.goto(f"{stack.console}/participants/{pid}{path}")
-        body = page.locator("main").inner_text()
+        await page.goto(f"{stack.console}/participants/{pid}{path}")
+        body = await page.locator("main").inner_text()
         assert "Riley Private" not in body, path
-        assert "Riley" not in page.content(), path
-    page.goto(f"{stack.console}/participants/{pid}")
-    page.get_by_role("heading", name="Not found").wait_for()
-    assert_accessible(page)
-    page.goto(f"{stack.console}/caseload?specialist={specialist}")
-    assert "Riley" not in page.content()
+        assert "Riley" not in await page.content(), path
+    await page.goto(f"{stack.console}/participants/{pid}")
+    await page.get_by_role("heading", name="Not found").wait_for()
+    await assert_accessible(page)
+    await page.goto(f"{stack.console}/caseload?specialist={specialist}")
+    assert "Riley" not in await page.content()
 
 
-def test_a_form_posted_without_its_csrf_token_is_refused(stack, page):
+async def test_a_form_posted_without_its_csrf_token_is_refused(stack, page):
     agency = new_agency()
-    sign_in(page, stack, "crs-csrf", agency, "specialist")
-    page.get_by_role("heading", name="Caseload").wait_for()
-    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
-    forged = httpx.post(f"{stack.console}/participants/new", cookies=cookies, data={"display_name": "Forged"},
-                        follow_redirects=False)
+    await sign_in(page, stack, "crs-csrf", agency, "specialist")
+    await page.get_by_role("heading", name="Caseload").wait_for()
+    cookies = {c["name"]: c["value"] for c in await page.context.cookies()}
+    async with httpx.AsyncClient(cookies=cookies) as http:
+        forged = await http.post(f"{stack.console}/participants/new", data={"display_name": "Forged"})
     assert forged.status_code == 403
-    page.goto(f"{stack.console}/participants/new")
-    page.locator("#main-content input[name=csrf]").evaluate("e => e.value = 'wrong'")
-    page.get_by_label("Name they go by").fill("Forged Too")
-    page.get_by_role("button", name="Enrol").click()
-    page.get_by_role("heading", name="Not allowed").wait_for()
-    page.goto(f"{stack.console}/caseload")
-    assert "Forged" not in page.content()
+    await page.goto(f"{stack.console}/participants/new")
+    await page.locator("#main-content input[name=csrf]").evaluate("e => e.value = 'wrong'")
+    await page.get_by_label("Name they go by").fill("Forged Too")
+    await page.get_by_role("button", name="Enrol").click()
+    await page.get_by_role("heading", name="Not allowed").wait_for()
+    await page.goto(f"{stack.console}/caseload")
+    assert "Forged" not in await page.content()
