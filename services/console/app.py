@@ -35,6 +35,7 @@ def create_app(settings: ConsoleSettings | None = None, transport: httpx.AsyncBa
     app = FastAPI(title="Waypoint console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.codec = SessionCodec(settings.session_secret, settings.session_ttl_s)
+    app.state.transport = transport  # tests: a stand-in for the services and the OIDC provider
     app.state.services = Services(settings.service_urls(), settings.service_timeout_s, transport)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in ROUTERS:

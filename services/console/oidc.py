@@ -28,9 +28,9 @@ FLOW_COOKIE = "waypoint_oidc"
 _discovery: dict[str, Any] = {}
 
 
-async def _metadata(issuer: str) -> dict[str, Any]:
+async def _metadata(request: Request, issuer: str) -> dict[str, Any]:
     if issuer not in _discovery:
-        async with httpx.AsyncClient(timeout=10) as http:
+        async with httpx.AsyncClient(timeout=10, transport=request.app.state.transport) as http:
             r = await http.get(issuer.rstrip("/") + "/.well-known/openid-configuration")
             r.raise_for_status()
             meta = r.json()
@@ -43,12 +43,13 @@ def _client(request: Request) -> AsyncOAuth2Client:
     s = request.app.state.settings
     redirect_uri = s.oidc_redirect_url or str(request.url_for("oidc_callback"))
     return AsyncOAuth2Client(client_id=s.oidc_client_id, client_secret=s.oidc_client_secret, scope=s.oidc_scope,
-                             redirect_uri=redirect_uri, code_challenge_method="S256")
+                             redirect_uri=redirect_uri, code_challenge_method="S256",
+                             transport=request.app.state.transport)
 
 
 async def begin(request: Request, next_path: str) -> Response:
     s = request.app.state.settings
-    meta = await _metadata(s.oidc_issuer)
+    meta = await _metadata(request, s.oidc_issuer)
     verifier, state, nonce = generate_token(48), secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     async with _client(request) as client:
         url, _ = client.create_authorization_url(meta["authorization_endpoint"], state=state, nonce=nonce,
@@ -84,7 +85,7 @@ async def finish(request: Request) -> Session:
     flow = _flow(request)
     if not secrets.compare_digest(request.query_params.get("state", ""), flow["state"]):
         raise Refused("The sign-in answer did not match the request. Sign in again.")
-    meta = await _metadata(s.oidc_issuer)
+    meta = await _metadata(request, s.oidc_issuer)
     async with _client(request) as client:
         token = await client.fetch_token(meta["token_endpoint"], code=request.query_params.get("code", ""),
                                          code_verifier=flow["verifier"])
