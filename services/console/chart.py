@@ -41,6 +41,8 @@ def craving_mood(check_ins: list[dict[str, Any]]) -> Markup:
     parts.append(f'<text x="{W - RIGHT + 8}" y="16" font-size="12">mood</text>')
     if n:
         first, last = _day(points[0]), _day(points[-1])
+        if first == last:  # all on one day: the times tell them apart
+            first, last = _day(points[0], "%-d %b %H:%M"), _day(points[-1], "%H:%M")
         parts.append(f'<text x="{LEFT}" y="{H - 10}" font-size="12">{escape(first)}</text>')
         parts.append(f'<text x="{W - RIGHT}" y="{H - 10}" text-anchor="end" font-size="12">{escape(last)}</text>')
     parts.append(_line(craving, "#1a4480", ""))
@@ -61,21 +63,23 @@ def _line(points: list[tuple[float, float]], colour: str, extra: str) -> str:
     return f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2" {extra}/>'
 
 
-def _day(point: dict[str, Any]) -> str:
-    return datetime.fromisoformat(point["completed_at"]).strftime("%-d %b")
+def _day(point: dict[str, Any], pattern: str = "%-d %b") -> str:
+    return datetime.fromisoformat(point["completed_at"]).strftime(pattern)
 
 
 def bars(title: str, items: list[tuple[str, int]]) -> Markup:
     """Horizontal bars, each labelled with its name and its number."""
     top = max([v for _, v in items] + [1])
-    row, width = 34, 420
-    parts = [f'<svg class="wp-chart wp-bars" viewBox="0 0 {width + 200} {row * len(items) + 8}" role="img" '
-             f'aria-label="{escape(title)}">']
+    row, width, label_w = 30, 200, 140
+    described = str(escape(f"{title}: " + ", ".join(f"{label} {value}" for label, value in items)))
+    parts = [f'<svg class="wp-chart wp-bars" viewBox="0 0 {label_w + width + 50} {row * len(items) + 8}" '
+             f'role="img" aria-label="{described}">']
     for i, (label, value) in enumerate(items):
         y = 4 + i * row
         length = max(2, width * value / top) if value else 0
-        parts.append(f'<text x="0" y="{y + 20}" font-size="14">{escape(label)}</text>')
-        parts.append(f'<rect x="130" y="{y + 4}" width="{length:.0f}" height="22"/>')
-        parts.append(f'<text x="{136 + length:.0f}" y="{y + 20}" font-size="14" font-weight="700">{value}</text>')
+        parts.append(f'<text x="0" y="{y + 18}" font-size="15">{escape(label)}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{length:.0f}" height="20"/>')
+        parts.append(f'<text x="{label_w + 6 + length:.0f}" y="{y + 18}" font-size="15" font-weight="700">'
+                     f'{value}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

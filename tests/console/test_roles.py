@@ -82,3 +82,30 @@ async def test_a_form_posted_without_its_csrf_token_is_refused(stack, page):
     await page.get_by_role("heading", name="Not allowed").wait_for()
     await page.goto(f"{stack.console}/caseload")
     assert "Forged" not in await page.content()
+
+
+async def test_consent_then_referral_lands_in_the_disclosure_ledger(stack, page):
+    agency, specialist = new_agency(), f"crs-{uuid.uuid4().hex[:6]}"
+    pid = await enrol(stack, agency, specialist, "Taylor Consent")
+    await sign_in(page, stack, specialist, agency, "specialist")
+    await page.goto(f"{stack.console}/participants/{pid}/consents")
+    await page.get_by_role("button", name="Record consent").click()  # nothing filled in: refused, explained
+    await page.get_by_role("alert").first.wait_for()
+    await page.get_by_label("Disclose to (agency ids, comma separated)").fill("agency-clinic")
+    for label in ("ci-assessment_scores", "cp-care_coordination"):
+        await page.locator(f"label[for={label}]").click()
+    await page.locator("label[for=f-until]").click()
+    await page.locator("label[for=f-revoke]").click()
+    await page.get_by_label("Signed by").fill("Taylor Consent")
+    await page.get_by_role("button", name="Record consent").click()
+    await page.get_by_role("cell", name="active (version 1)").wait_for()
+    await assert_accessible(page)
+    await page.get_by_label("Refer to (agency id)").fill("agency-clinic")
+    await page.get_by_label("Purpose").select_option("care_coordination")
+    await page.locator("label[for=ri-assessment_scores]").click()
+    await page.get_by_role("button", name="Send referral").click()
+    await page.get_by_role("cell", name="agency-clinic").last.wait_for()
+    ledger = await page.locator("#ledger-h + table").inner_text()
+    assert "care coordination" in ledger and "assessment scores" in ledger
+    await page.get_by_role("button", name="Record revocation").click()
+    await page.get_by_role("cell", name="revoked (version 1)").wait_for()

@@ -7,6 +7,7 @@ from services.console.routes import (
     assessments,
     auth,
     caseload,
+    consents,
     mailbox,
     me,
     participant,
@@ -16,4 +17,4 @@ from services.console.routes import (
 
 ROUTERS = [auth.router, caseload.router, participant.router, assessments.router, plan.router, alerts.router,
            actions.router, me.router, supervisor.router, admin.router,
-           mailbox.router]
+           mailbox.router, consents.router]

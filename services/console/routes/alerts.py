@@ -30,7 +30,7 @@ async def live(request: Request, _: Session = Depends(role(*STAFF)), client: Api
     """The urgent alerts still waiting, as a fragment (htmx polls it from every staff page)."""
     got = await client.get("notifications", "/v1/notifications", unacknowledged="true", limit=50)
     urgent = [n for n in got["notifications"] if n["urgent"]]
-    return render(request, "partials/live_alerts.html", urgent=urgent, here=request.headers.get("HX-Current-URL", ""))
+    return render(request, "partials/live_alerts.html", urgent=urgent)
 
 
 @router.post("/alerts/{alert_id}/acknowledge")

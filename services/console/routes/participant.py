@@ -20,8 +20,9 @@ SERVICES = ("intake", "planning", "monitoring", "notifications")
 
 
 async def open_alerts(client: Api, participant_id: str) -> list[dict[str, Any]]:
+    """This person's routine alerts still waiting (urgent ones are in the live strip of every page)."""
     inbox = await client.get("notifications", "/v1/notifications", unacknowledged="true", limit=200)
-    return [n for n in inbox["notifications"] if n["participant_id"] == participant_id]
+    return [n for n in inbox["notifications"] if n["participant_id"] == participant_id and not n["urgent"]]
 
 
 @router.get("/participants/{participant_id}")
@@ -36,7 +37,7 @@ async def participant_page(request: Request, participant_id: UUID, session: Sess
         plan=client.get("planning", f"/v1/participants/{pid}/plan"),
         check_ins=client.get("monitoring", f"/v1/participants/{pid}/check-ins", limit=60),
         recovery=client.get("monitoring", f"/v1/participants/{pid}/recovery"),
-        timeline=client.get("monitoring", f"/v1/participants/{pid}/timeline", limit=15),
+        timeline=client.get("monitoring", f"/v1/participants/{pid}/timeline/latest", limit=15),
         schedule=client.get("monitoring", f"/v1/participants/{pid}/check-in-schedule"),
         alerts=open_alerts(client, pid),
     )

@@ -1,7 +1,8 @@
-"""Reads for the console: recent check-ins (the craving and mood chart) and the recovery count.
+"""Reads for the console: recent check-ins (the chart), the latest timeline lines, the recovery count.
 
-``/check-ins`` reads the check-ins' timeline lines (staff, audited like the timeline);
-``/recovery`` is the participant's own count of days and milestones (themselves or staff).
+``/check-ins`` reads the check-ins' timeline lines and ``/timeline/latest`` the newest lines of all
+(staff, audited like the timeline); ``/recovery`` is the participant's own count of days and
+milestones (themselves or staff).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from services.monitoring.application import handlers
 from services.monitoring.domain.milestones import milestones_between, next_milestone_on
 from services.monitoring.entrypoints.api import _audit, now_of, self_or_staff, staff
+from services.monitoring.projections.timeline import cursor_of
 from shared.auth import Principal
 from shared.runtime import Runtime, command_metadata, runtime
 from shared.time_zones import local_date
@@ -43,6 +45,29 @@ async def recent_check_ins(
         data = orjson.loads(r["data"])
         check_ins.append({**{k: data.get(k) for k in keep}, "completed_at": r["occurred_at"].isoformat()})
     return {"participant_id": str(participant_id), "check_ins": check_ins}
+
+
+@router.get("/participants/{participant_id}/timeline/latest")
+async def latest_timeline(
+    participant_id: UUID,
+    limit: int = Query(15, ge=1, le=100),
+    caller: Principal = Depends(staff),
+    rt: Runtime = Depends(runtime),
+) -> dict[str, Any]:
+    """The newest timeline lines, newest first (the paged ``/timeline`` reads oldest first)."""
+    rows = await rt.pool.fetch(
+        "SELECT seq, event_id, event_type, source, occurred_at, summary FROM timeline WHERE participant_id = $1"
+        " AND agency_id = $2 ORDER BY occurred_at DESC, seq DESC LIMIT $3",
+        participant_id, caller.agency_id, limit,
+    )
+    if rows:
+        await _audit(rt.pool, caller, "read timeline", [participant_id])
+    entries = [
+        {"cursor": cursor_of(r["occurred_at"], r["seq"]), "event_id": str(r["event_id"]), "type": r["event_type"],
+         "service": r["source"], "occurred_at": r["occurred_at"].isoformat(), "summary": r["summary"]}
+        for r in rows
+    ]
+    return {"participant_id": str(participant_id), "entries": entries}
 
 
 @router.get("/participants/{participant_id}/recovery")

@@ -50,6 +50,12 @@ async def test_recent_check_ins_newest_first_without_private_words_and_audited(s
 
     check_ins = await eventually(two, timeout=30, message="two check-ins in the timeline")
     assert [(c["craving"], c["mood"]) for c in check_ins] == [(7, 2), (2, 4)]
+    latest = (await svc.client.get(f"/v1/participants/{pid}/timeline/latest", headers=STAFF,
+                                   params={"limit": 2})).json()["entries"]
+    oldest_first = (await svc.client.get(f"/v1/participants/{pid}/timeline", headers=STAFF)).json()["entries"]
+    assert [e["event_id"] for e in latest] == [e["event_id"] for e in reversed(oldest_first)][:2]
+    assert (await svc.client.get(f"/v1/participants/{pid}/timeline/latest", headers=ELSEWHERE)).json()[
+        "entries"] == []
     assert "secret words" not in str(check_ins)
     hidden = await svc.client.get(f"/v1/participants/{pid}/check-ins", headers=ELSEWHERE)
     assert hidden.json()["check_ins"] == []
