@@ -38,6 +38,7 @@ async def test_check_in_and_beacon_reach_the_specialist_live(stack, page, phone_
     await phone.get_by_text("Your specialist has been told.").wait_for()
 
     # the specialist did not reload: htmx brings the urgent alert into the open page
-    await page.locator("#live-alerts").get_by_text(re.compile(r"urgent alerts? waiting for you")).first.wait_for(timeout=30_000)
+    live = page.locator("#live-alerts").get_by_text(re.compile(r"urgent alerts? waiting for you"))
+    await live.first.wait_for(timeout=30_000)
     assert "Jordan Phone" not in await page.locator("#live-alerts").inner_text()  # subjects carry no names
     await assert_accessible(page)

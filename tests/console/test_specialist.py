@@ -49,7 +49,8 @@ async def test_specialist_day(stack, page):
     await page.get_by_text(re.compile(r"PHQ-9 6, mild")).wait_for()
 
     # the urgent alert reaches this open page without a reload (htmx polls every 3 s)
-    await page.locator("#live-alerts").get_by_text(re.compile(r"urgent alerts? waiting for you")).first.wait_for(timeout=60_000)
+    live = page.locator("#live-alerts").get_by_text(re.compile(r"urgent alerts? waiting for you"))
+    await live.first.wait_for(timeout=60_000)
     await page.locator("#live-alerts").get_by_role("button", name="Acknowledge").first.click()
     await page.wait_for_url("**/alerts")
     await page.get_by_role("heading", name="Alerts").wait_for()
