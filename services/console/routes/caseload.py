@@ -14,20 +14,25 @@ from services.console.web import api, form_with_csrf, redirect, render, role
 
 router = APIRouter()
 STAFF = ("specialist", "supervisor", "agency_admin")
+LIMIT = 1000  # the most monitoring ranks in one call
 
 
 async def caseload_rows(client: Api, down: list[str], specialist_id: str | None) -> list[dict[str, Any]]:
     """Monitoring's ranking joined with intake's names; people monitoring has not heard of yet go last."""
     got = await gather(
         down,
-        ranked=client.get("monitoring", "/v1/caseload", specialist_id=specialist_id, limit=1000),
+        ranked=client.get("monitoring", "/v1/caseload", specialist_id=specialist_id, limit=LIMIT,
+                          whole_agency="true" if specialist_id is None else None),
         people=client.get("intake", "/v1/participants", specialist_id=specialist_id, status="active"),
     )
     people = {p["participant_id"]: p for p in (got["people"] or {}).get("participants", [])}
+    ranked = (got["ranked"] or {}).get("participants", [])
     rows = []
-    for r in (got["ranked"] or {}).get("participants", []):
+    for r in ranked:
         person = people.pop(r["participant_id"], {})
         rows.append({**r, "display_name": person.get("display_name") or "(no name given)", "known": True})
+    if len(ranked) >= LIMIT:  # the rest are ranked below these, not "just enrolled"
+        return rows
     for p in people.values():
         rows.append({**p, "display_name": p.get("display_name") or "(no name given)", "reasons": [],
                      "known": False, "open_alerts": 0, "last_check_in_at": None})
@@ -40,7 +45,8 @@ async def caseload(request: Request, specialist: str | None = None, session: Ses
     whose = specialist or (session.sub if session.has_any("specialist") else None)
     down: list[str] = []
     rows = await caseload_rows(client, down, whose)
-    return render(request, "caseload.html", rows=rows, whose=whose, down=down, title="Caseload")
+    return render(request, "caseload.html", rows=rows, whose=whose, down=down, title="Caseload",
+                  capped=len(rows) >= LIMIT)
 
 
 @router.get("/participants/new")
