@@ -93,7 +93,14 @@ async def measure(urls: dict[str, str], pid: str, rounds: int) -> dict[str, Any]
                  "latest timeline API (monitoring)": (f"{urls['monitoring']}/v1/participants/{pid}/timeline/latest",
                                                       {"limit": 15}),
                  "check-ins API (monitoring, 60)": (f"{urls['monitoring']}/v1/participants/{pid}/check-ins",
-                                                    {"limit": 60})}
+                                                    {"limit": 60}),
+                 "recovery API (monitoring)": (f"{urls['monitoring']}/v1/participants/{pid}/recovery", {}),
+                 "check-in schedule API (monitoring)": (
+                     f"{urls['monitoring']}/v1/participants/{pid}/check-in-schedule", {}),
+                 "participant API (intake)": (f"{urls['intake']}/v1/participants/{pid}", {}),
+                 "assessments API (intake)": (f"{urls['intake']}/v1/participants/{pid}/assessments", {}),
+                 "inbox API (notifications, 200 waiting)": (f"{urls['notifications']}/v1/notifications",
+                                                            {"unacknowledged": "true", "limit": 200})}
         out: dict[str, Any] = {}
         for name, url in pages.items():
             server, client = [], []

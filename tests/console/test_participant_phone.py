@@ -42,3 +42,18 @@ async def test_check_in_and_beacon_reach_the_specialist_live(stack, page, phone_
     await live.first.wait_for(timeout=30_000)
     assert "Jordan Phone" not in await page.locator("#live-alerts").inner_text()  # subjects carry no names
     await assert_accessible(page)
+
+
+async def test_a_participant_sets_quiet_hours_and_a_wrong_one_is_explained_beside_the_field(stack, phone_page):
+    agency = new_agency()
+    pid = await enrol(stack, agency, "crs-quiet", "Quinn Quiet")
+    await sign_in(phone_page, stack, pid, agency, "participant")
+    field = phone_page.get_by_label("Quiet hours (no routine messages)")
+    await field.fill("25:00-07:00")
+    await phone_page.get_by_role("button", name="Save preferences").click()
+    await phone_page.locator("#f-quiet_hours-error").wait_for()
+    assert await phone_page.get_by_label("Quiet hours (no routine messages)").get_attribute("aria-invalid") == "true"
+    await assert_accessible(phone_page)
+    await phone_page.get_by_label("Quiet hours (no routine messages)").fill("22:00-07:00")
+    await phone_page.get_by_role("button", name="Save preferences").click()
+    await phone_page.get_by_text("quiet hours 22:00-07:00").wait_for()

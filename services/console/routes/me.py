@@ -15,7 +15,7 @@ router = APIRouter()
 
 
 async def _page(request: Request, session: Session, client: Api, values: dict, problem: Invalid | None,
-                done: str = "") -> Response:
+                done: str = "", prefs_problem: Invalid | None = None) -> Response:
     me, down = session.sub, []
     got = await gather(
         down,
@@ -27,7 +27,7 @@ async def _page(request: Request, session: Session, client: Api, values: dict, p
     signs, strategies = plan_choices(got["plan"])
     return render(request, "me.html", 422 if problem else 200, values=values, problem=problem, down=down,
                   plan=got["plan"], recovery=got["recovery"], schedule=got["schedule"], prefs=got["preferences"],
-                  signs=signs, strategies=strategies, done=done, title="Today")
+                  signs=signs, strategies=strategies, done=done, prefs_problem=prefs_problem, title="Today")
 
 
 @router.get("/me")
@@ -51,3 +51,15 @@ async def help_now(request: Request, session: Session = Depends(role("participan
                    form: dict = Depends(form_with_csrf)) -> Response:
     await client.post("monitoring", f"/v1/participants/{session.sub}/help-requests", {"channel": "web"})
     return redirect("/me?done=help")
+
+
+@router.post("/me/preferences")
+async def preferences(request: Request, session: Session = Depends(role("participant")), client: Api = Depends(api),
+                      form: dict = Depends(form_with_csrf)) -> Response:
+    body = {"email": str(form.get("email", "")).strip() or None,
+            "quiet_hours": str(form.get("quiet_hours", "")).strip() or None}
+    try:
+        await client.send("notifications", "PUT", f"/v1/recipients/{session.sub}/preferences", body)
+    except Invalid as problem:
+        return await _page(request, session, client, {}, None, prefs_problem=problem)
+    return redirect("/me?done=preferences#prefs-h")
