@@ -84,7 +84,10 @@ async def _timeline_size(http: httpx.AsyncClient, monitoring: str, pid: str) -> 
 async def measure(urls: dict[str, str], pid: str, rounds: int) -> dict[str, Any]:
     console = urls["console"]
     async with httpx.AsyncClient(timeout=60) as browser, httpx.AsyncClient(timeout=60, headers=AUTH) as api:
-        await browser.post(f"{console}/sign-in", data={"user": SPECIALIST, "agency": AGENCY, "role": "specialist"})
+        form = (await browser.get(f"{console}/sign-in")).text
+        csrf = form.split('name="csrf" value="')[1].split('"')[0]
+        await browser.post(f"{console}/sign-in", data={"user": SPECIALIST, "agency": AGENCY, "role": "specialist",
+                                                       "csrf": csrf})
         pages = {"caseload page": f"{console}/caseload", "participant page": f"{console}/participants/{pid}",
                  "timeline page (first 50)": f"{console}/participants/{pid}/timeline"}
         calls = {"caseload API (monitoring, 1000 ranked)": (f"{urls['monitoring']}/v1/caseload", {"limit": 1000}),

@@ -37,9 +37,16 @@ def dev_client(**settings) -> TestClient:
     return TestClient(app, follow_redirects=False)
 
 
+def dev_sign_in(client: TestClient, user: str, agency: str, role: str, **headers: str) -> httpx.Response:
+    """As a browser does: the form (and its CSRF cookie) first, then the post."""
+    form = client.get("/sign-in").text
+    csrf = form.split('name="csrf" value="')[1].split('"')[0]
+    return client.post("/sign-in", data={"user": user, "agency": agency, "role": role, "csrf": csrf}, headers=headers)
+
+
 def test_development_sign_in_sets_an_encrypted_httponly_lax_cookie_and_signs_out():
     client = dev_client()
-    r = client.post("/sign-in", data={"user": "crs-1", "agency": "agency-a", "role": "specialist"})
+    r = dev_sign_in(client, "crs-1", "agency-a", "specialist")
     assert r.status_code == 303 and r.headers["location"] == "/caseload"
     cookie = r.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
@@ -53,8 +60,7 @@ def test_development_sign_in_sets_an_encrypted_httponly_lax_cookie_and_signs_out
 
 
 def test_the_cookie_is_secure_behind_https():
-    r = dev_client().post("/sign-in", data={"user": "crs-1", "agency": "a", "role": "specialist"},
-                          headers={"X-Forwarded-Proto": "https"})
+    r = dev_sign_in(dev_client(), "crs-1", "a", "specialist", **{"X-Forwarded-Proto": "https"})
     assert "Secure" in r.headers["set-cookie"]
 
 
@@ -69,15 +75,22 @@ def test_a_tampered_or_expired_cookie_is_no_session():
     assert codec.decode(codec.encode(expired)) is None
 
 
+def test_the_sign_in_form_itself_needs_its_csrf_token():
+    client = dev_client()
+    client.get("/sign-in")
+    r = client.post("/sign-in", data={"user": "crs-1", "agency": "a", "role": "specialist", "csrf": "forged"})
+    assert r.status_code == 403 and COOKIE not in r.cookies
+
+
 def test_sign_in_form_names_each_missing_field():
-    r = dev_client().post("/sign-in", data={"user": "", "agency": "", "role": "nobody"})
+    r = dev_sign_in(dev_client(), "", "", "nobody")
     assert r.status_code == 422
     assert "Enter a user id" in r.text and "Enter an agency id" in r.text and "Choose a role" in r.text
 
 
 def test_a_page_of_another_role_is_refused_plainly():
     client = dev_client()
-    client.post("/sign-in", data={"user": str(uuid.uuid4()), "agency": "a", "role": "participant"})
+    dev_sign_in(client, str(uuid.uuid4()), "a", "participant")
     r = client.get("/admin")
     assert r.status_code == 403 and "Not allowed" in r.text
 
@@ -88,7 +101,7 @@ def test_a_service_that_is_down_is_named_in_a_banner():
 
     client = TestClient(create_app(ConsoleSettings(session_secret="s" * 32), httpx.MockTransport(down)),
                         follow_redirects=False)
-    client.post("/sign-in", data={"user": "crs-1", "agency": "a", "role": "specialist"})
+    dev_sign_in(client, "crs-1", "a", "specialist")
     r = client.get("/caseload")
     assert r.status_code == 200
     assert "The monitoring service is not answering." in r.text and "Traceback" not in r.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -14,6 +15,15 @@ from shared.auth import ROLES, issue_token
 
 router = APIRouter()
 DEV_ROLES = sorted(ROLES - {"integration"})
+#: before anyone is signed in, the sign-in form's CSRF token lives in a cookie of its own (double submit)
+SIGN_IN_COOKIE = "waypoint_sign_in"
+
+
+def _sign_in_form(request: Request, status: int = 200, **context: object) -> Response:
+    token = request.cookies.get(SIGN_IN_COOKIE) or secrets.token_urlsafe(24)
+    response = render(request, "sign_in.html", status, roles=DEV_ROLES, sign_in_csrf=token, **context)
+    response.set_cookie(SIGN_IN_COOKIE, token, max_age=3600, httponly=True, samesite="strict", path="/sign-in")
+    return response
 
 
 def start_session(request: Request, session: Session, to: str) -> Response:
@@ -37,17 +47,22 @@ async def sign_in_page(request: Request, next: str = "", expired: int = 0) -> Re
     settings = request.app.state.settings
     if not settings.development:
         return await oidc.begin(request, next)
-    return render(request, "sign_in.html", roles=DEV_ROLES, next=next, expired=bool(expired), values={}, errors={})
+    return _sign_in_form(request, next=next, expired=bool(expired), values={}, errors={})
 
 
 @router.post("/sign-in")
 async def dev_sign_in(
     request: Request, user: str = Form(""), agency: str = Form(""), role: str = Form(""), next: str = Form(""),
+    csrf: str = Form(""),
 ) -> Response:
     """Development only: a token minted with the development secret, as ``waypoint token`` does."""
     settings = request.app.state.settings
     if not settings.development:
         return render(request, "error.html", 404, title="Not found", message="There is nothing here.")
+    expected = request.cookies.get(SIGN_IN_COOKIE, "")
+    if not csrf or not expected or not secrets.compare_digest(csrf, expected):
+        return render(request, "error.html", 403, title="Not allowed",
+                      message="This sign-in form has expired or did not come from this site. Reload it and try again.")
     errors = {}
     if not user.strip():
         errors["user"] = "Enter a user id, e.g. specialist-1 (a participant signs in with their participant id)"
@@ -57,8 +72,7 @@ async def dev_sign_in(
         errors["role"] = "Choose a role"
     if errors:
         values = {"user": user, "agency": agency, "role": role}
-        return render(request, "sign_in.html", 422, roles=DEV_ROLES, next=next, expired=False, values=values,
-                      errors=errors)
+        return _sign_in_form(request, 422, next=next, expired=False, values=values, errors=errors)
     ttl = settings.session_ttl_s
     token = issue_token(settings.jwt_secret, sub=user.strip(), agency_id=agency.strip(), roles=[role], ttl_s=ttl)
     session = request.app.state.codec.new(sub=user.strip(), agency_id=agency.strip(), roles=[role], token=token)
