@@ -88,9 +88,12 @@ async def measure(urls: dict[str, str], pid: str, rounds: int) -> dict[str, Any]
         csrf = form.split('name="csrf" value="')[1].split('"')[0]
         await browser.post(f"{console}/sign-in", data={"user": SPECIALIST, "agency": AGENCY, "role": "specialist",
                                                        "csrf": csrf})
-        pages = {"caseload page": f"{console}/caseload", "participant page": f"{console}/participants/{pid}",
+        pages = {"caseload page (200 most in need)": f"{console}/caseload",
+                 "caseload page (1,000 most in need)": f"{console}/caseload?show=all",
+                 "participant page": f"{console}/participants/{pid}",
                  "timeline page (first 50)": f"{console}/participants/{pid}/timeline"}
-        calls = {"caseload API (monitoring, 1000 ranked)": (f"{urls['monitoring']}/v1/caseload", {"limit": 1000}),
+        calls = {"caseload API (monitoring, 200 ranked)": (f"{urls['monitoring']}/v1/caseload", {"limit": 200}),
+                 "caseload API (monitoring, 1000 ranked)": (f"{urls['monitoring']}/v1/caseload", {"limit": 1000}),
                  "participants API (intake, 2000)": (f"{urls['intake']}/v1/participants",
                                                      {"specialist_id": SPECIALIST, "status": "active"}),
                  "latest timeline API (monitoring)": (f"{urls['monitoring']}/v1/participants/{pid}/timeline/latest",

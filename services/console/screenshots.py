@@ -52,6 +52,7 @@ async def capture(console: str, demo: Demo) -> None:
         await shoot(page, f"{console}/participants/{alex}/assessments/new?instrument=phq9", "assessment-phq9")
         await shoot(page, f"{console}/participants/{alex}/plan", "plan")
         await shoot(page, f"{console}/participants/{alex}/timeline", "timeline")
+        await shoot(page, f"{console}/participants/{alex}/consents", "consents")
         await shoot(page, f"{console}/alerts", "alerts")
         page = await (await browser.new_context(viewport=DESKTOP)).new_page()
         await sign_in(page, console, "supervisor-1", "supervisor")

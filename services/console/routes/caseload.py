@@ -15,13 +15,15 @@ from services.console.web import api, form_with_csrf, redirect, render, role
 router = APIRouter()
 STAFF = ("specialist", "supervisor", "agency_admin")
 LIMIT = 1000  # the most monitoring ranks in one call
+FIRST = 200  # shown at first: the people who need attention most (all of them on request)
 
 
-async def caseload_rows(client: Api, down: list[str], specialist_id: str | None) -> list[dict[str, Any]]:
+async def caseload_rows(client: Api, down: list[str], specialist_id: str | None,
+                        limit: int = LIMIT) -> list[dict[str, Any]]:
     """Monitoring's ranking joined with intake's names; people monitoring has not heard of yet go last."""
     got = await gather(
         down,
-        ranked=client.get("monitoring", "/v1/caseload", specialist_id=specialist_id, limit=LIMIT,
+        ranked=client.get("monitoring", "/v1/caseload", specialist_id=specialist_id, limit=limit,
                           whole_agency="true" if specialist_id is None else None),
         people=client.get("intake", "/v1/participants", specialist_id=specialist_id, status="active"),
     )
@@ -31,7 +33,7 @@ async def caseload_rows(client: Api, down: list[str], specialist_id: str | None)
     for r in ranked:
         person = people.pop(r["participant_id"], {})
         rows.append({**r, "display_name": person.get("display_name") or "(no name given)", "known": True})
-    if len(ranked) >= LIMIT:  # the rest are ranked below these, not "just enrolled"
+    if len(ranked) >= limit:  # the rest are ranked below these, not "just enrolled"
         return rows
     for p in people.values():
         rows.append({**p, "display_name": p.get("display_name") or "(no name given)", "reasons": [],
@@ -40,13 +42,14 @@ async def caseload_rows(client: Api, down: list[str], specialist_id: str | None)
 
 
 @router.get("/caseload")
-async def caseload(request: Request, specialist: str | None = None, session: Session = Depends(role(*STAFF)),
-                   client: Api = Depends(api)) -> Response:
+async def caseload(request: Request, specialist: str | None = None, show: str = "",
+                   session: Session = Depends(role(*STAFF)), client: Api = Depends(api)) -> Response:
     whose = specialist or (session.sub if session.has_any("specialist") else None)
     down: list[str] = []
-    rows = await caseload_rows(client, down, whose)
+    limit = LIMIT if show == "all" else FIRST
+    rows = await caseload_rows(client, down, whose, limit)
     return render(request, "caseload.html", rows=rows, whose=whose, down=down, title="Caseload",
-                  capped=len(rows) >= LIMIT)
+                  capped=len(rows) >= limit, show_all=limit == FIRST and len(rows) >= limit)
 
 
 @router.get("/participants/new")
