@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import time
 from typing import Any
@@ -20,6 +21,7 @@ from shared.auth import issue_token
 from shared.testing.auth import DEV_SECRET
 
 AGENCY, SPECIALIST = "agency-bench", "crs-bench"
+WARM_UP = 5
 AUTH = {"Authorization": "Bearer " + issue_token(DEV_SECRET, sub=SPECIALIST, agency_id=AGENCY, roles=["specialist"],
                                                  ttl_s=6 * 3600)}
 
@@ -107,23 +109,27 @@ async def measure(urls: dict[str, str], pid: str, rounds: int) -> dict[str, Any]
                  "assessments API (intake)": (f"{urls['intake']}/v1/participants/{pid}/assessments", {}),
                  "inbox API (notifications, 200 waiting)": (f"{urls['notifications']}/v1/notifications",
                                                             {"unacknowledged": "true", "limit": 200})}
-        out: dict[str, Any] = {}
-        for name, url in pages.items():
-            server, client = [], []
-            for _ in range(rounds):
+        server: dict[str, list[float]] = {name: [] for name in pages}
+        client: dict[str, list[float]] = {name: [] for name in [*pages, *calls]}
+        size: dict[str, int] = {}
+        for round_ in range(rounds + WARM_UP):  # interleaved: the machine's noise falls on every target alike
+            for name, url in pages.items():
                 t0 = time.perf_counter()
                 r = await browser.get(url)
-                client.append((time.perf_counter() - t0) * 1000)
+                elapsed = (time.perf_counter() - t0) * 1000
                 assert r.status_code == 200, (url, r.status_code)
-                server.append(float(r.headers["Server-Timing"].split("dur=")[1]))
-            out[name] = {"server": pct(server), "client": pct(client), "bytes": len(r.content)}
-        for name, (url, params) in calls.items():
-            samples = []
-            for _ in range(rounds):
+                if round_ >= WARM_UP:
+                    client[name].append(elapsed)
+                    server[name].append(float(r.headers["Server-Timing"].split("dur=")[1]))
+                    size[name] = len(r.content)
+            for name, (url, params) in calls.items():
                 t0 = time.perf_counter()
                 (await api.get(url, params=params)).raise_for_status()
-                samples.append((time.perf_counter() - t0) * 1000)
-            out[name] = pct(samples)
+                if round_ >= WARM_UP:
+                    client[name].append((time.perf_counter() - t0) * 1000)
+        out: dict[str, Any] = {name: {"server": pct(server[name]), "client": pct(client[name]), "bytes": size[name]}
+                               for name in pages}
+        out.update({name: pct(client[name]) for name in calls})
         return out
 
 
@@ -137,7 +143,7 @@ def main() -> None:
     with own_stack(args.base, "bench-console") as urls:
         pid = asyncio.run(seed(urls, args.people, args.events))
         report = asyncio.run(measure(urls, pid, args.rounds))
-    print(json.dumps(report, indent=2))
+    print(json.dumps({"load_average": os.getloadavg(), **report}, indent=2))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import orjson
 
 
 class ServiceDown(Exception):
@@ -95,7 +96,7 @@ class Api:
 
     async def get(self, service: str, path: str, **params: Any) -> Any:
         clean = {k: v for k, v in params.items() if v is not None}
-        return (await self._s.call(service, "GET", path, self._token, params=clean)).json()
+        return orjson.loads((await self._s.call(service, "GET", path, self._token, params=clean)).content)
 
     async def send(self, service: str, method: str, path: str, body: Any = None,
                    headers: dict[str, str] | None = None) -> httpx.Response:
