@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser-deps vendor-assets up down status demo test test-unit lint bench bench-checkins bench-sweep bench-alerts bench-console screenshots clean
+.PHONY: install browser-deps vendor-assets tools up down status demo test test-unit lint catalogue-check bench bench-checkins bench-sweep bench-alerts bench-rebuild bench-console screenshots clean
 
 # Browser tests drive Debian's Chromium through Playwright (Playwright's own browser download cannot
 # work here and is never used). Installed with apt only when missing; sudo only when not root.
@@ -18,7 +18,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) browser-deps
+# The official AsyncAPI parser (npm, pinned by tools/asyncapi/package-lock.json) validates the
+# catalogue in the test suite.
+NODE_TOOLS := tools/asyncapi/node_modules/.installed
+$(NODE_TOOLS): tools/asyncapi/package-lock.json
+	command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
+	cd tools/asyncapi && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_TOOLS)
+
+install: $(STAMP) browser-deps $(NODE_TOOLS)
 
 browser-deps:
 	@test -x $(CHROMIUM) || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
@@ -27,6 +35,10 @@ browser-deps:
 # Fetch the vendored npm files again (axe-core for the tests, Swagger UI for /docs) at their pinned versions.
 vendor-assets: $(STAMP)
 	$(BIN)/python deploy/vendor_assets.py
+
+# promtool, helm, kubeconform and Kubernetes schemas for the deploy checks (deploy/tools.sh)
+tools: install
+	bash deploy/tools.sh
 
 up: install
 	$(BIN)/waypoint up
@@ -37,14 +49,18 @@ down: install
 demo: install
 	$(BIN)/waypoint demo
 
-test: install
+test: install tools
 	$(BIN)/pytest
 
 test-unit: install
 	$(BIN)/pytest -m unit
 
 lint: install
-	$(BIN)/ruff check shared services deploy tests
+	$(BIN)/ruff check shared services deploy tests examples
+
+# Fails on a breaking change to an event (see docs/integrations.md) or stale catalogue documents.
+catalogue-check: install
+	$(BIN)/waypoint catalogue --check
 
 bench: install
 	$(BIN)/python -m benchmarks
@@ -66,6 +82,10 @@ bench-console: install
 # PNGs of the console's main pages under docs/console/, from the real pages on a stack of its own.
 screenshots: install
 	$(BIN)/python -m services.console.screenshots --own-stack
+
+# monitoring's read models rebuilt from Kafka vs raw consume + COPY, 1M events (docs/benchmarks.md)
+bench-rebuild: install
+	$(BIN)/python -m benchmarks rebuild
 
 clean: down
 	rm -rf .waypoint

@@ -29,8 +29,12 @@ SERVICE_BENCHMARKS = {
 
 @app.command()
 def main(
-    which: str = typer.Argument("all", help="all (eventstore, relay, memory), one of those, or checkins|sweep|alerts"),
+    which: str = typer.Argument(
+        "all", help="all (eventstore, relay, memory), one of those, or checkins|sweep|alerts|rebuild"
+    ),
     keep: bool = False,
+    events: int = typer.Option(1_000_000, help="rebuild: events on the topics"),
+    participants: int = typer.Option(10_000, help="rebuild: participants they belong to"),
 ) -> None:
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     endpoints = infra.start(STATE, kafka_port=int(os.environ.get("BENCH_KAFKA_PORT", "19392")),
@@ -47,6 +51,12 @@ def main(
                 command += ["--out", str(out)]
             subprocess.run(command, env={**os.environ, **endpoints.as_env()}, check=True)
             return
+        if which == "rebuild":
+            from benchmarks import rebuild
+
+            report["rebuild"] = asyncio.run(rebuild.run(endpoints.database_url, endpoints.kafka_bootstrap,
+                                                        events=events, participants=participants))
+            print(json.dumps(report["rebuild"], indent=2), flush=True)
         if which in ("eventstore", "all"):
             from benchmarks import eventstore
 

@@ -12,6 +12,7 @@ import json
 import os
 import statistics
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -100,8 +101,11 @@ async def measure(urls: dict[str, str], pid: str, rounds: int) -> dict[str, Any]
                                                      {"specialist_id": SPECIALIST, "status": "active"}),
                  "latest timeline API (monitoring)": (f"{urls['monitoring']}/v1/participants/{pid}/timeline/latest",
                                                       {"limit": 15}),
-                 "check-ins API (monitoring, 60)": (f"{urls['monitoring']}/v1/participants/{pid}/check-ins",
-                                                    {"limit": 60}),
+                 "check-ins API (monitoring, 300 of the last 30 days)": (
+                     f"{urls['monitoring']}/v1/participants/{pid}/check-ins",
+                     {"limit": 300, "since": (datetime.now(UTC) - timedelta(days=30)).isoformat()}),
+                 "risk history API (monitoring, 10)": (f"{urls['monitoring']}/v1/participants/{pid}/risk-history",
+                                                       {"limit": 10}),
                  "recovery API (monitoring)": (f"{urls['monitoring']}/v1/participants/{pid}/recovery", {}),
                  "check-in schedule API (monitoring)": (
                      f"{urls['monitoring']}/v1/participants/{pid}/check-in-schedule", {}),

@@ -1,9 +1,11 @@
-"""`waypoint`: run the whole system locally, follow a participant, issue development tokens."""
+"""`waypoint`: run the whole system locally, follow a participant, issue development tokens, and
+operate it (``status``, ``dlq``, ``rebuild``: :mod:`deploy.ops_cli`)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -13,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from deploy import infra
+from deploy import infra, kafka_security, ops_cli
 from deploy.mailbox import start_mailbox, stop_mailbox
 from deploy.services import DEFAULT_PORTS, start_services, stop_services
 
@@ -21,6 +23,7 @@ app = typer.Typer(add_completion=False, help="Waypoint development commands.")
 # Wide enough for the timeline table when output is piped (rich assumes 80 columns then).
 console = Console(width=None if sys.stdout.isatty() else 150)
 STATE = infra.DEFAULT_STATE_DIR
+SASL_PORT = 9094  # the development broker's SASL listener (see docs/integrations.md)
 
 
 def _secret() -> str:
@@ -37,13 +40,34 @@ def up(
     whatever is already running)."""
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     t0 = time.monotonic()
+    os.environ.setdefault("WAYPOINT_KAFKA_SASL_PORT", str(SASL_PORT))
     endpoints = infra.start(state_dir, kafka_port, pg_port)
     console.print(f"kafka      {endpoints.kafka_source:<7} {endpoints.kafka_bootstrap}")
+    env = endpoints.as_env()
+    per_service: dict[str, dict[str, str]] = {}
+    if endpoints.kafka_source == infra.NATIVE:
+        sasl = f"127.0.0.1:{os.environ['WAYPOINT_KAFKA_SASL_PORT']}"
+        try:
+            users = asyncio.run(kafka_security.provision(endpoints.kafka_bootstrap, _credentials(state_dir)))
+        except kafka_security.KafkaSecurityError as exc:  # a broker started before SASL existed
+            console.print(f"[yellow]kafka sasl not enabled[/] ({exc}); `make down && make up` restarts Kafka with it")
+        else:
+            console.print(f"kafka sasl         {sasl} (SCRAM-SHA-512, ACLs; "
+                          "`waypoint integrator <agency>` creates an agency's principal)")
+            # the agency copier runs in notifications, as its own principal on the SASL listener
+            per_service["notifications"] = {
+                "NOTIFICATIONS_AGENCY_TOPICS": "true", "KAFKA_SASL_BOOTSTRAP_SERVERS": sasl,
+                "KAFKA_SASL_USERNAME": kafka_security.COPIER, "KAFKA_SASL_PASSWORD": users[kafka_security.COPIER]}
     console.print(f"postgres   {endpoints.postgres_source:<7} {endpoints.database_url}")
     # Before notifications: its emails go to the catcher from the first alert on.
-    mailbox = start_mailbox(state_dir)
-    console.print(f"mailbox    smtp    {mailbox['smtp']}  (caught mail: {mailbox['url']}/v1/messages)")
-    urls = start_services(state_dir, {**endpoints.as_env(), "MAILBOX_URL": mailbox["url"]})
+    try:
+        mailbox = start_mailbox(state_dir)
+    except RuntimeError as exc:  # a convenience: Waypoint runs without it (emails then fail and retry)
+        console.print(f"[yellow]mailbox not started[/] ({str(exc).splitlines()[0]}); see {state_dir / 'services'}")
+    else:
+        console.print(f"mailbox    smtp    {mailbox['smtp']}  (caught mail: {mailbox['url']}/v1/messages)")
+        per_service["console"] = {"MAILBOX_URL": mailbox["url"]}  # the console's development mailbox page
+    urls = start_services(state_dir, env, service_env=per_service)
     for name, url in urls.items():
         if name != "console":
             console.print(f"{name:<14} {url}  (docs: {url}/docs)")
@@ -51,6 +75,23 @@ def up(
         console.print(f"[bold]console        {urls['console']}[/]  (open it in a browser; development sign-in)")
     console.print(f"[green]Waypoint is up[/] in {time.monotonic() - t0:.1f}s. Logs: {state_dir / 'services'}.")
     console.print("Try: [bold]make demo[/]  |  stop with: [bold]make down[/]")
+
+
+def _credentials(state_dir: Path) -> kafka_security.Credentials:
+    return kafka_security.Credentials(Path(state_dir) / "kafka" / "credentials.json")
+
+
+@app.command()
+def integrator(agency: str, state_dir: Path = STATE) -> None:
+    """Create (or show) the Kafka principal of an agency's integrator: SCRAM-SHA-512 credentials
+    allowed to read only that agency's topic (on the running development broker)."""
+    bootstrap = infra._kafka_record(state_dir)["endpoint"]
+    users = asyncio.run(kafka_security.provision(bootstrap, _credentials(state_dir), agencies=[agency]))
+    name = kafka_security.integrator(agency)
+    console.print(f"bootstrap  127.0.0.1:{os.environ.get('WAYPOINT_KAFKA_SASL_PORT', SASL_PORT)} "
+                  "(security.protocol=SASL_PLAINTEXT, sasl.mechanism=SCRAM-SHA-512)")
+    console.print(f"username   {name}\npassword   {users[name]}\ntopic      {kafka_security.agency_topic(agency)}")
+    console.print(f"group ids  {name}.<anything>  (read with isolation.level=read_committed)")
 
 
 @app.command()
@@ -72,14 +113,17 @@ def token(sub: str = "specialist-1", agency: str = "agency-a", role: list[str] =
 
 @app.command()
 def demo(specialist: str = "specialist-1", agency: str = "agency-a") -> None:
-    """Enrol one participant, record a PHQ-9, and print the timeline the four services built."""
+    """Enrol one participant, record a PHQ-9, print the timeline the four services built and the
+    participant's page in the console."""
     asyncio.run(_demo(specialist, agency))
 
 
-async def _demo(specialist: str, agency: str) -> None:
+async def _demo(specialist: str, agency: str, urls: dict[str, str] | None = None) -> str:
+    """Run the demo against the services at ``urls`` (default: the development ports); returns the
+    participant id."""
     from shared.auth import issue_token
 
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in DEFAULT_PORTS.items()}
+    urls = urls or {name: f"http://127.0.0.1:{port}" for name, port in DEFAULT_PORTS.items()}
     auth = {"Authorization": "Bearer " + issue_token(_secret(), sub=specialist, agency_id=agency,
                                                       roles=["specialist"])}
     async with httpx.AsyncClient(timeout=10, headers=auth) as http:
@@ -106,15 +150,53 @@ async def _demo(specialist: str, agency: str) -> None:
         table.add_row(str(e["position"]), e["occurred_at"][11:23], e["service"], e["type"], e["summary"])
     console.print(table)
     console.print(f"Follow it: GET {urls['monitoring']}/v1/participants/{pid}/timeline")
+    console.print(f"Open it in the console (sign in as {specialist}, agency {agency}, role specialist):")
+    console.print(console_url(pid), soft_wrap=True)
+    return pid
+
+
+def console_url(participant_id: str) -> str:
+    """The console page of a participant (``WAYPOINT_CONSOLE_URL``, default the development console)."""
+    base = os.environ.get("WAYPOINT_CONSOLE_URL", "http://127.0.0.1:8000").rstrip("/")
+    return f"{base}/participants/{participant_id}"
 
 
 @app.command()
-def catalogue(out: Path = Path("docs/catalogue")) -> None:
-    """Write the event catalogue: AsyncAPI 3, one JSON Schema per event, and a Markdown index."""
-    from shared.catalogue_export import write
+def catalogue(
+    out: Path = Path("docs/catalogue"),
+    check: bool = typer.Option(False, "--check", help="Fail on a breaking change or stale documents; write nothing."),
+    release: bool = typer.Option(False, "--release", help="Record the current catalogue as the released one."),
+) -> None:
+    """Write the event catalogue (AsyncAPI 3, one JSON Schema per event, a Markdown index); with
+    --check, compare it with the released catalogue and the documents on disk instead."""
+    from shared import catalogue_contract as contract
+    from shared.catalogue_export import render, write
 
+    problems = contract.breaking_changes(contract.load_released(), contract.current_snapshot())
+    if check:
+        stale = [rel for rel, content in render().items()
+                 if not (out / rel).is_file() or (out / rel).read_text() != content]
+        for problem in problems:
+            console.print(f"[red]breaking[/] {problem}")
+        if stale:
+            console.print(f"[red]stale[/] {len(stale)} catalogue files under {out} (run `waypoint catalogue`), "
+                          f"e.g. {stale[0]}")
+        if problems or stale:
+            raise typer.Exit(1)
+        console.print("catalogue compatible with the released one, documents up to date")
+        return
+    for problem in problems:
+        console.print(f"[yellow]breaking[/] {problem}")
+    if release:
+        if problems:
+            console.print("[red]not released[/]: fix the breaking changes (raise the version and add an upcaster)")
+            raise typer.Exit(1)
+        contract.RELEASED_PATH.write_text(contract.render_released(contract.current_snapshot()))
+        console.print(f"released catalogue recorded in {contract.RELEASED_PATH}")
     console.print(f"wrote {len(write(out))} files under {out}")
 
+
+ops_cli.register(app)
 
 if __name__ == "__main__":
     app()

@@ -110,7 +110,9 @@ def _start_kafka(state_dir: Path, port: int, docker_ok: bool) -> tuple[str, str,
     if docker_ok:
         bootstrap, started = docker_infra.start_kafka(port)
         return DOCKER, bootstrap, started
-    kafka = NativeKafka(state_dir / "kafka", port=port)
+    # WAYPOINT_KAFKA_SASL_PORT adds the SASL/SCRAM listener with ACLs (`waypoint up` sets 9094).
+    sasl_port = int(os.environ["WAYPOINT_KAFKA_SASL_PORT"]) if os.environ.get("WAYPOINT_KAFKA_SASL_PORT") else None
+    kafka = NativeKafka(state_dir / "kafka", port=port, sasl_port=sasl_port)
     started = kafka.start()
     return NATIVE, kafka.bootstrap, started
 

@@ -113,6 +113,24 @@ async def _probe(bootstrap: str) -> None:
         await admin.close()
 
 
+def _sasl_props(port: int, controller_port: int, sasl_port: int) -> dict[str, str]:
+    """Broker settings of the SASL listener: SCRAM-SHA-512 authentication, the standard KRaft
+    authorizer, no access without an ACL; localhost PLAINTEXT and the controller are ANONYMOUS
+    super users (development), so services not yet on SASL keep working."""
+    return {
+        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port},"
+                     f"SASL_PLAINTEXT://127.0.0.1:{sasl_port}",
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl_port}",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+        "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config":
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": "User:ANONYMOUS",
+        "allow.everyone.if.no.acl.found": "false",
+    }
+
+
 def probe(bootstrap: str) -> None:
     """Raise unless a Kafka broker at `bootstrap` answers a metadata request."""
     run_async(lambda: _probe(bootstrap))
@@ -129,6 +147,7 @@ class NativeKafka:
         num_partitions: int = 3,
         version: str = KAFKA_VERSION,
         cache_dir: Path | None = None,
+        sasl_port: int | None = None,
     ) -> None:
         self.home = Path(home).resolve()
         self.port = port
@@ -136,6 +155,9 @@ class NativeKafka:
         self.num_partitions = num_partitions
         self.version = version
         self.cache_dir = cache_dir
+        #: An extra SASL_PLAINTEXT listener (SCRAM-SHA-512) with ACLs enforced: see deploy/kafka_security.py.
+        #: The PLAINTEXT listener (and the controller) stay open to localhost as super users.
+        self.sasl_port = sasl_port
         self.data_dir = self.home / "data"
         self.config_file = self.home / "server.properties"
         self.pid_file = self.home / "kafka.pid"
@@ -159,7 +181,7 @@ class NativeKafka:
         """Client port the running broker was configured with (from its server.properties)."""
         if not self.is_running():
             return None
-        for line in self.config_file.read_text().splitlines():
+        for line in self.config_file.read_text().splitlines():  # PLAINTEXT comes first
             if line.startswith("listeners="):
                 return int(line.split(",")[0].rsplit(":", 1)[1])
         return None
@@ -199,6 +221,8 @@ class NativeKafka:
             "num.io.threads": "4",
             "num.recovery.threads.per.data.dir": "2",
         }
+        if self.sasl_port:
+            props |= _sasl_props(self.port, self.controller_port, self.sasl_port)
         self.config_file.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
 
     def _format_storage(self, classpath: str) -> None:

@@ -25,17 +25,21 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 def start_services(
     state_dir: Path, env: Mapping[str, str], *, ports: Mapping[str, int] | None = None,
-    timeout: float = 60.0,
+    timeout: float = 60.0, service_env: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, str]:
-    """Start every service not already running; returns each service's base URL once all are ready."""
+    """Start every service not already running; returns each service's base URL once all are ready.
+    ``service_env`` adds variables for one service only (e.g. its Kafka credentials)."""
     ports = dict(ports or DEFAULT_PORTS)
     run_dir = state_dir / "services"
     run_dir.mkdir(parents=True, exist_ok=True)
     urls = {name: f"http://127.0.0.1:{ports[name]}" for name in SERVICES}
-    _launch(run_dir, SERVICES, {name: {**env, "HTTP_PORT": str(ports[name])} for name in SERVICES})
+    extra = service_env or {}
+    _launch(run_dir, SERVICES,
+            {name: {**env, **extra.get(name, {}), "HTTP_PORT": str(ports[name])} for name in SERVICES})
     _wait(run_dir, urls, timeout)
     if CONSOLE in ports:
-        console_env = {**env, "CONSOLE_PORT": str(ports[CONSOLE]), **{f"{n.upper()}_URL": u for n, u in urls.items()}}
+        console_env = {**env, **extra.get(CONSOLE, {}), "CONSOLE_PORT": str(ports[CONSOLE]),
+                       **{f"{n.upper()}_URL": u for n, u in urls.items()}}
         urls[CONSOLE] = f"http://127.0.0.1:{ports[CONSOLE]}"
         _launch(run_dir, (CONSOLE,), {CONSOLE: console_env})
         _wait(run_dir, {CONSOLE: urls[CONSOLE]}, timeout)

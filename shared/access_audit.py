@@ -75,15 +75,17 @@ async def record(
 
 
 async def read(
-    conn: asyncpg.Connection | asyncpg.Pool, *, agency_id: str, participant_id: UUID, limit: int | None = None
+    conn: asyncpg.Connection | asyncpg.Pool, *, agency_id: str, participant_id: UUID, limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """The reads of one participant's data in this service, newest first (all, or the latest
-    ``limit``)."""
+    """The reads of one participant's data in this service, newest first (all, or ``limit`` of
+    them after skipping ``offset``)."""
     rows = await conn.fetch(
         "SELECT at, actor, action FROM access_log WHERE participant_id = $1 AND agency_id = $2"
-        " ORDER BY id DESC LIMIT $3",
+        " ORDER BY id DESC LIMIT $3 OFFSET $4",
         participant_id,
         agency_id,
         limit,
+        offset,
     )
     return [{"at": r["at"].isoformat(), "actor": r["actor"], "action": r["action"]} for r in rows]

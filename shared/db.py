@@ -75,3 +75,24 @@ async def migrate_async(dsn: str, migrations_dir: Path) -> None:
             await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
     finally:
         await conn.close()
+
+
+#: SQLSTATE classes that say "the database is in trouble now", not "this statement is wrong":
+#: 08 connection exception, 40 transaction rollback (serialization, deadlock), 53 insufficient
+#: resources (disk full, out of memory, too many connections), 57 operator intervention (query
+#: cancelled, admin/crash shutdown, cannot connect now), 58 system error (I/O error).
+TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+#: Single transient states outside those classes: lock not available (NOWAIT, lock_timeout),
+#: object in use.
+TRANSIENT_SQLSTATES = frozenset({"55P03", "55006"})
+
+
+def is_transient_database_error(exc: BaseException) -> bool:
+    """True if ``exc`` is PostgreSQL being unavailable or busy: worth retrying later, never a
+    reason to dead-letter an event or give up on a row."""
+    if isinstance(exc, asyncpg.InterfaceError | asyncpg.PostgresConnectionError | ConnectionError):
+        return True
+    sqlstate = getattr(exc, "sqlstate", None)
+    if isinstance(exc, asyncpg.PostgresError) and isinstance(sqlstate, str):
+        return sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES or sqlstate in TRANSIENT_SQLSTATES
+    return False

@@ -102,6 +102,11 @@ def registered_events() -> dict[str, type[DomainEvent]]:
     return dict(_by_name)
 
 
+def has_upcaster(name: str, from_version: int) -> bool:
+    """Whether data of ``name`` at ``from_version`` can be lifted to ``from_version + 1``."""
+    return (name, from_version) in _upcasters
+
+
 def upcast(name: str, version: int, data: dict[str, Any]) -> dict[str, Any]:
     """Bring ``data`` written at ``version`` up to the current schema version of ``name``."""
     cls = event_class(name)

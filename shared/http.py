@@ -20,9 +20,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import access_audit
 from shared.auth import Authenticator, AuthError, Principal
 from shared.domain import DomainError
 from shared.eventstore.base import ConcurrencyError
+from shared.limits import DEFAULT_MAX_BODY_BYTES
 
 PROBLEM = "application/problem+json"
 REQUESTS = Counter("waypoint_http_requests_total", "HTTP requests", ["service", "method", "status"])
@@ -47,14 +49,14 @@ def _field(err: Any) -> str:
     return ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
 
 
-def _validation_problem(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     # FastAPI parses the body before any dependency runs: authenticate first, so that a request
     # without a valid token is a 401 whatever its body, as it is everywhere else.
     try:
-        authenticate(request)
+        await authenticate(request)
     except AuthError as refused:
-        return _auth_problem(request, refused)
+        return _auth_response(refused)
     errors = [
         {"field": _field(err), "message": err.get("msg", "invalid"), "type": err.get("type")}
         for err in exc.errors()
@@ -63,16 +65,46 @@ def _validation_problem(request: Request, exc: Exception) -> JSONResponse:
                    errors=errors)
 
 
-def _domain_problem(_: Request, exc: Exception) -> JSONResponse:
+async def _record_refused_read(request: Request, status: int) -> None:
+    """Access audit of a refused read: an authenticated caller asked for a participant's data and
+    got 403 or 404 (another agency's id, someone else's record, nothing there). Recorded as an
+    attempt, with who and which id, in the caller's agency."""
+    if request.method not in ("GET", "HEAD") or status not in (403, 404):
+        return
+    raw = request.path_params.get("participant_id")
+    runtime = getattr(request.app.state, "runtime", None)
+    if raw is None or runtime is None:
+        return
+    try:
+        participant_id = raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
+        caller = await authenticate(request)
+    except (ValueError, AuthError):
+        return  # not a participant id, or nobody we could name
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    try:
+        await access_audit.record(runtime.pool, agency_id=caller.agency_id, actor=caller.sub,
+                                  action=f"refused read attempt ({status}): {request.method} {route}",
+                                  participant_ids=[participant_id])
+    except Exception as exc:  # the refusal is answered whatever happens to its audit row
+        structlog.get_logger(__name__).error("refused read not audited", error=repr(exc))
+
+
+async def _domain_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
+    await _record_refused_read(request, exc.status)
     extra: dict[str, Any] = {}
     if exc.field:
         extra["errors"] = [{"field": exc.field, "message": exc.message}]
     return problem(exc.status, type(exc).__name__, exc.message, code=exc.code, **extra)
 
 
-def _auth_problem(_: Request, exc: Exception) -> JSONResponse:
+async def _auth_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AuthError)
+    await _record_refused_read(request, exc.status)
+    return _auth_response(exc)
+
+
+def _auth_response(exc: AuthError) -> JSONResponse:
     return problem(exc.status, "Unauthorized" if exc.status == 401 else "Forbidden", exc.message,
                    code="unauthorized" if exc.status == 401 else "forbidden")
 
@@ -87,14 +119,16 @@ def _http_problem(_: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, str(exc.detail), code="http-error")
 
 
-def install_conventions(app: FastAPI, service: str) -> None:
-    """Problem-details handlers, correlation-id and metrics middleware, /metrics and /health/live."""
+def install_conventions(app: FastAPI, service: str, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    """Problem-details handlers, body-size limit, correlation-id and metrics middleware, /metrics
+    and /health/live."""
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(DomainError, _domain_problem)
     app.add_exception_handler(AuthError, _auth_problem)
     app.add_exception_handler(ConcurrencyError, _concurrency_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
 
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(CorrelationMiddleware, service=service)
 
     @app.get("/health/live", include_in_schema=False)
@@ -189,26 +223,86 @@ class CorrelationMiddleware:
             structlog.contextvars.clear_contextvars()
 
 
+class BodyLimitMiddleware:
+    """413 for a request body over ``max_bytes``, before anything parses it.
+
+    A declared ``Content-Length`` over the limit is refused without reading; a chunked body is read
+    (at most ``max_bytes`` + one chunk) and refused once it passes the limit, then replayed to the
+    application when it fits.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(413, "Request body too large", f"the limit is {self.max_bytes} bytes",
+                           code="payload-too-large")
+        await response(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        if declared is not None:
+            try:
+                too_large = int(declared) > self.max_bytes
+            except ValueError:
+                too_large = False  # the server rejects a malformed length itself
+            if too_large:
+                await self._too_large(scope, receive, send)
+                return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                await self.app(scope, _replay([message], receive), send)
+                return
+            body = message.get("body", b"")
+            size += len(body)
+            if size > self.max_bytes:
+                await self._too_large(scope, receive, send)
+                return
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        whole = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay([whole], receive), send)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed
+
+
 async def principal(request: Request) -> Principal:
     """FastAPI dependency: the authenticated caller (401 problem otherwise).
 
     Dependencies are ``async def`` on purpose: FastAPI runs plain ``def`` ones in a worker
     thread, and at hundreds of requests per second those hand-offs cost more than the check.
     """
-    return authenticate(request)
+    return await authenticate(request)
 
 
-def authenticate(request: Request) -> Principal:
+async def authenticate(request: Request) -> Principal:
     """The authenticated caller of ``request`` (raises AuthError)."""
     authenticator: Authenticator = request.app.state.authenticator
-    return authenticator.authenticate(request)
+    return await authenticator.authenticate(request)
 
 
 def require_roles(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
     """FastAPI dependency factory: the caller must hold one of ``roles`` (403 otherwise)."""
 
     async def dependency(request: Request) -> Principal:
-        caller = authenticate(request)
+        caller = await authenticate(request)
         if not caller.has_any(*roles):
             raise AuthError(f"requires one of the roles: {', '.join(roles)}", status=403)
         return caller

@@ -11,8 +11,20 @@ for a reason that is not transient, the batch is processed record by record to i
 
 Records that can never succeed (undecodable, unknown type or version, invalid data, a domain rule
 that rejects them) go to the service's dead-letter topic with the reason and their origin in
-headers, and the consumer moves on. Transient failures (database or broker unavailable, a
-serialization conflict) roll the batch back and retry it with backoff, skipping nothing.
+headers, and the consumer moves on. A dead record is settled in this order: the batch's
+transaction commits without it (no inbox row, no effect); it is sent to the DLQ and Kafka
+acknowledges; then a ``dead_letters`` row (consumer, topic, partition, offset, ce_id, reason) is
+written; then the offsets are committed. A DLQ send that fails is retried (the record is found
+again, nothing else is redone); a crash before the acknowledgement sends it once on redelivery; a
+redelivery after the ``dead_letters`` row finds it and sends nothing. Only a crash between the
+acknowledgement and that row can send it twice, and both copies carry the same ``dlq_id`` header.
+No inbox row is written for a dead record: a good copy of the same event is still handled, and a
+redrive (the record published again) needs nothing deleted first.
+
+Transient failures (database or broker unavailable or busy: connection lost, query cancelled, lock
+not available, cannot connect now, disk full, out of memory, a serialization conflict; see
+:func:`shared.db.is_transient_database_error`) roll the batch back and retry it with backoff,
+skipping nothing and dead-lettering nothing.
 """
 
 from __future__ import annotations
@@ -29,12 +41,14 @@ from aiokafka.errors import KafkaError
 from prometheus_client import Counter
 from pydantic import ValidationError
 
-from shared import cloudevents
+from shared import cloudevents, faults
 from shared.cloudevents import PoisonRecord, ReceivedEvent
+from shared.db import is_transient_database_error
 from shared.domain import DomainError
 from shared.events import UnknownEventType, parse_type
 from shared.eventstore.base import ConcurrencyError, EventStore
 from shared.outbox import producer_for
+from shared.polling import Backoff
 from shared.uow import UnitOfWork, caused_by
 
 log = structlog.get_logger(__name__)
@@ -46,6 +60,9 @@ BatchHandler = Callable[[asyncpg.Connection, list[ReceivedEvent]], Awaitable[Non
 CONSUMED = Counter("waypoint_events_consumed_total", "Events handled by a consumer", ["consumer"])
 DUPLICATES = Counter("waypoint_events_duplicate_total", "Redelivered events skipped", ["consumer"])
 DEAD_LETTERED = Counter("waypoint_events_dead_lettered_total", "Records sent to the DLQ", ["consumer"])
+DEAD_LETTER_REPEATS = Counter(
+    "waypoint_events_dead_letter_repeats_total", "Redelivered dead records found already dead-lettered", ["consumer"]
+)
 SKIPPED = Counter("waypoint_events_skipped_total", "Records of types a consumer does not handle", ["consumer"])
 RETRIES = Counter("waypoint_consumer_retries_total", "Batches retried after a failure", ["consumer"])
 
@@ -61,7 +78,14 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.DeadlockDetectedError,
     asyncpg.TooManyConnectionsError,
 )
+#: Header of a record sent again from a dead-letter topic: the group id of the consumer it is for.
+REDRIVE_HEADER = "waypoint_redrive_for"
+
 PERMANENT: tuple[type[BaseException], ...] = (PoisonRecord, DomainError, ValidationError)
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure worth retrying the batch for (never a reason to dead-letter)."""
+    return isinstance(exc, TRANSIENT) or is_transient_database_error(exc)
 
 
 def dlq_topic(service: str) -> str:
@@ -95,6 +119,7 @@ class EventConsumer:
         self.group_id = f"waypoint.{service}.{name}"
         self._service = service
         self._topics = list(topics)
+        self.topics = tuple(topics)
         self._handler = handler
         self._pool = pool
         self._store = store
@@ -108,7 +133,7 @@ class EventConsumer:
 
     async def run(self) -> None:
         """Consume until cancelled; reconnects after broker outages."""
-        backoff = 0.5
+        backoff = Backoff(first=0.5, cap=10.0)
         while True:
             consumer = AIOKafkaConsumer(
                 *self._topics,
@@ -124,14 +149,13 @@ class EventConsumer:
                 await consumer.start()
                 await dlq.start()
                 self.started.set()
-                backoff = 0.5
+                backoff.reset()
                 await self._loop(consumer, dlq)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("consumer interrupted", consumer=self.group_id, error=repr(exc), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                log.warning("consumer interrupted", consumer=self.group_id, error=repr(exc), retry_in=backoff.next)
+                await backoff.sleep()
             finally:
                 await asyncio.shield(_stop_quietly(consumer, dlq))
 
@@ -142,18 +166,19 @@ class EventConsumer:
             if not records:
                 continue
             await self._process_with_retry(records, dlq)
+            faults.point("inbox.after_commit_before_offsets")
             offsets = {
                 TopicPartition(tp.topic, tp.partition): recs[-1].offset + 1 for tp, recs in batches.items()
             }
             await consumer.commit(offsets)
 
     async def _process_with_retry(self, records: list[ConsumerRecord], dlq: Any) -> None:
-        backoff = 0.1
+        backoff = Backoff(first=0.1, cap=10.0)
         while True:
             try:
                 dead = await self._process(records)
-                for record, reason in dead:
-                    await self._dead_letter(dlq, record, reason)
+                if dead:
+                    await self._dead_letter(dlq, dead)
                 for record in records:  # settled: forget their failure counts
                     self._failures.pop((record.topic, record.partition, record.offset), None)
                 return
@@ -161,21 +186,22 @@ class EventConsumer:
                 raise
             except Exception as exc:
                 RETRIES.labels(self.group_id).inc()
-                log.warning("batch failed, retrying", consumer=self.group_id, error=repr(exc), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                log.warning("batch failed, retrying", consumer=self.group_id, error=repr(exc),
+                            retry_in=backoff.next)
+                await backoff.sleep()
 
     async def _process(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, str]]:
+        records = [r for r in records if self._for_me(r)]
         if self._event_types is not None:
             records = [r for r in records if self._wanted(r)]
-            if not records:
-                return []
+        if not records:
+            return []
         if self._batch_handler is not None:
             try:
                 return await self._process_batch(records, self._batch_handler)
-            except TRANSIENT:
-                raise
             except Exception as exc:  # isolate the culprit record by record, then dead-letter it
+                if is_transient(exc):
+                    raise
                 log.warning("batch path failed, processing record by record", consumer=self.group_id,
                             error=repr(exc))
         return await self._process_each(records)
@@ -212,6 +238,15 @@ class EventConsumer:
                     )
                 except PoisonRecord as exc:
                     dead.append((record, str(exc)))
+                    if event_id is not None:
+                        new_ids.add(event_id)  # a good copy later in the batch is still handled
+            if dead:  # a dead record leaves no inbox row (see the module docstring)
+                handled = {e.event_id for e in fresh}
+                await conn.execute(
+                    "DELETE FROM inbox WHERE consumer = $1 AND event_id = ANY($2::uuid[])",
+                    self.group_id,
+                    [i for r, _ in dead if (i := cloudevents.event_id_of(r.headers)) not in (None, *handled)],
+                )
             if fresh:
                 await apply(conn, fresh)
         CONSUMED.labels(self.group_id).inc(len(fresh))
@@ -234,9 +269,9 @@ class EventConsumer:
                         await self._handle(conn, received)
                 except PERMANENT as exc:
                     dead.append((record, f"{type(exc).__name__}: {exc}"))
-                except TRANSIENT:
-                    raise
                 except Exception as exc:
+                    if is_transient(exc):
+                        raise
                     if self._count_failure(record) >= self._max_attempts:
                         dead.append((record, f"gave up after {self._max_attempts} attempts: {exc!r}"))
                     else:
@@ -273,19 +308,64 @@ class EventConsumer:
                 return False
         return True
 
+    def _for_me(self, record: ConsumerRecord) -> bool:
+        """A record redriven from a dead-letter topic (``waypoint dlq redrive``) is for the
+        consumer group that failed it only; the others already handled it."""
+        for key, value in record.headers or ():
+            if key == REDRIVE_HEADER:
+                if value.decode(errors="replace") == self.group_id:
+                    return True
+                SKIPPED.labels(self.group_id).inc()
+                return False
+        return True
+
     def _count_failure(self, record: ConsumerRecord) -> int:
         key = (record.topic, record.partition, record.offset)
         self._failures[key] = self._failures.get(key, 0) + 1
         return self._failures[key]
 
-    async def _dead_letter(self, dlq: Any, record: ConsumerRecord, reason: str) -> None:
-        DEAD_LETTERED.labels(self.group_id).inc()
+    async def _dead_letter(self, dlq: Any, dead: list[tuple[ConsumerRecord, str]]) -> None:
+        """Send dead records to the DLQ once each: skip those already recorded, wait for Kafka's
+        acknowledgement, then write their ``dead_letters`` rows."""
+        positions = [(r.topic, r.partition, r.offset) for r, _ in dead]
+        already = {
+            (r["topic"], r["partition"], r["offset"])
+            for r in await self._pool.fetch(
+                'SELECT topic, "partition", "offset" FROM dead_letters WHERE consumer = $1 AND (topic, "partition",'
+                ' "offset") IN (SELECT * FROM unnest($2::text[], $3::int[], $4::bigint[]))',
+                self.group_id,
+                *(list(column) for column in zip(*positions, strict=True)),
+            )
+        }
+        if already:
+            DEAD_LETTER_REPEATS.labels(self.group_id).inc(len(already))
+        todo = [(r, reason) for r, reason in dead if (r.topic, r.partition, r.offset) not in already]
+        if not todo:
+            return
+        faults.point("inbox.before_dlq_send")
+        futures = [await self._send_dead(dlq, record, reason) for record, reason in todo]
+        await asyncio.gather(*futures)
+        faults.point("inbox.after_dlq_send")
+        await self._pool.executemany(
+            'INSERT INTO dead_letters (consumer, topic, "partition", "offset", event_id, dlq_topic, reason)'
+            " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            [
+                (self.group_id, r.topic, r.partition, r.offset, cloudevents.event_id_of(r.headers),
+                 dlq_topic(self._service), reason[:2000])
+                for r, reason in todo
+            ],
+        )
+        DEAD_LETTERED.labels(self.group_id).inc(len(todo))
+
+    async def _send_dead(self, dlq: Any, record: ConsumerRecord, reason: str) -> Any:
+        dlq_id = f"{self.group_id}/{record.topic}/{record.partition}/{record.offset}"
         log.error(
             "record dead-lettered",
             consumer=self.group_id,
             topic=record.topic,
             partition=record.partition,
             offset=record.offset,
+            dlq_id=dlq_id,
             reason=reason,
         )
         headers = list(record.headers or ()) + [
@@ -294,10 +374,10 @@ class EventConsumer:
             ("dlq_original_partition", str(record.partition).encode()),
             ("dlq_original_offset", str(record.offset).encode()),
             ("dlq_consumer", self.group_id.encode()),
+            ("dlq_id", dlq_id.encode()),
             ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
         ]
-        fut = await dlq.send(dlq_topic(self._service), record.value, key=record.key, headers=headers)
-        await fut
+        return await dlq.send(dlq_topic(self._service), record.value, key=record.key, headers=headers)
 
 
 async def _stop_quietly(consumer: AIOKafkaConsumer, producer: Any) -> None:

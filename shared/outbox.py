@@ -4,6 +4,12 @@ Writers never talk to Kafka. :func:`enqueue` adds the serialized records in the 
 transaction; the :class:`OutboxRelay` (one active per service, elected with a PostgreSQL advisory
 lock) sends them in id order with an idempotent producer (acks=all) and deletes them only after the
 broker acknowledged. If Kafka is down, rows simply wait: events are delayed, never lost.
+
+A row Kafka refuses for good (too large for the broker, an invalid record) is moved to
+``outbox_quarantine`` with the reason, counted (``waypoint_outbox_quarantined_total``, and the
+gauge ``waypoint_outbox_quarantined_rows``) and logged; the rows behind it keep flowing. The
+leader re-checks its lock connection before every batch and steps down when it is gone (the
+session lock went with it, and another relay may hold it now).
 """
 
 from __future__ import annotations
@@ -18,10 +24,19 @@ import asyncpg
 import orjson
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidMessageError,
+    InvalidTimestampError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+)
 from prometheus_client import Counter, Gauge
 
-from shared import cloudevents
+from shared import cloudevents, faults
 from shared.envelope import NewEvent
+from shared.polling import Backoff, PollingWorker
 
 log = structlog.get_logger(__name__)
 
@@ -29,6 +44,28 @@ NOTIFY_CHANNEL = "waypoint_outbox"
 RELAYED = Counter("waypoint_outbox_relayed_total", "Events relayed from the outbox to Kafka", ["service"])
 BACKLOG = Gauge("waypoint_outbox_backlog", "Outbox rows seen waiting at the last poll", ["service"])
 RELAY_ERRORS = Counter("waypoint_outbox_errors_total", "Relay attempts that failed", ["service"])
+QUARANTINED = Counter(
+    "waypoint_outbox_quarantined_total", "Outbox rows Kafka refused for good, moved to quarantine", ["service"]
+)
+QUARANTINE_SIZE = Gauge("waypoint_outbox_quarantined_rows", "Rows in outbox_quarantine now", ["service"])
+STEP_DOWNS = Counter(
+    "waypoint_outbox_leadership_lost_total", "Relays that stepped down because their lock connection was gone",
+    ["service"],
+)
+
+#: Errors that say "this record can never be accepted": its row is quarantined, the rest flow.
+REFUSED: tuple[type[BaseException], ...] = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    InvalidMessageError,
+    CorruptRecordException,
+    InvalidTimestampError,
+)
+
+
+class LeadershipLost(Exception):
+    """The relay's lock connection is gone: it is no longer the leader."""
 
 # The insert and the relay's wake-up in one round trip. NOTIFY is delivered at commit, and
 # PostgreSQL coalesces identical notifications within a transaction.
@@ -94,10 +131,12 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._lock_key = zlib.crc32(f"waypoint-outbox-{service}".encode())
         self.is_leader = False
+        #: PostgreSQL backend pid of the connection holding the lock while leader (for operators).
+        self.lock_backend_pid: int | None = None
 
     async def run(self) -> None:
         """Wait for leadership, then relay until cancelled; survives Kafka and DB outages."""
-        backoff = 0.2
+        backoff = Backoff(first=0.2, cap=5.0)
         while True:
             try:
                 await self._lead()
@@ -105,12 +144,11 @@ class OutboxRelay:
                 raise
             except Exception as exc:  # keep relaying through any outage; rows stay in the outbox
                 RELAY_ERRORS.labels(self._service).inc()
-                log.warning("outbox relay interrupted", error=repr(exc), retry_in=backoff)
+                log.warning("outbox relay interrupted", error=repr(exc), retry_in=backoff.next)
                 self.is_leader = False
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                await backoff.sleep()
             else:
-                backoff = 0.2
+                backoff.reset()
 
     async def _lead(self) -> None:
         # A dedicated connection holds the advisory lock for as long as this relay is leader,
@@ -120,21 +158,45 @@ class OutboxRelay:
             while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
                 await asyncio.sleep(1.0)
             self.is_leader = True
+            self.lock_backend_pid = conn.get_server_pid()
             await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+            await self._count_quarantine()
             producer = producer_for(self._bootstrap)
             await producer.start()
+
+
+            async def step() -> int:
+                await self._still_leader(conn)
+                return await self.relay_once(producer)
+
+            # Any failure ends this leadership (producer and lock connection closed); run() backs
+            # off and competes for the lock again.
+            worker = PollingWorker(f"outbox.{self._service}", step, interval=self._poll_interval,
+                                   full_batch=self._batch_size, wake=self._wake, stop_on=(Exception,))
             try:
-                while True:
-                    sent = await self.relay_once(producer)
-                    if sent < self._batch_size:
-                        self._wake.clear()
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                await worker.run()
             finally:
                 await producer.stop()
         finally:
             self.is_leader = False
-            await conn.close()
+            self.lock_backend_pid = None
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), 5)
+
+    async def _still_leader(self, conn: asyncpg.Connection) -> None:
+        """Raise :class:`LeadershipLost` unless the lock connection still answers (a session lock
+        lives exactly as long as its session)."""
+        try:
+            if conn.is_closed():
+                raise LeadershipLost("lock connection closed")
+            await asyncio.wait_for(conn.fetchval("SELECT 1"), 5)
+        except LeadershipLost:
+            raise
+        except Exception as exc:
+            STEP_DOWNS.labels(self._service).inc()
+            log.error("outbox relay lost its lock connection; stepping down", service=self._service,
+                      error=repr(exc))
+            raise LeadershipLost(repr(exc)) from exc
 
     async def relay_once(self, producer: AIOKafkaProducer) -> int:
         """Send one batch of outbox rows and delete them once acknowledged; returns the count."""
@@ -145,14 +207,58 @@ class OutboxRelay:
         BACKLOG.labels(self._service).set(len(rows))
         if not rows:
             return 0
-        futures = []
+        sent: list[tuple[asyncpg.Record, asyncio.Future[Any]]] = []
+        refused: dict[int, str] = {}
         for row in rows:
             headers = [(k, v.encode()) for k, v in orjson.loads(row["headers"])]
             key = row["record_key"].encode() if row["record_key"] is not None else None
-            futures.append(await producer.send(row["topic"], row["value"], key=key, headers=headers))
-        # The idempotent producer keeps per-partition order across its own retries; a failure
-        # here leaves every row in place and the whole batch is sent again (consumers dedupe).
-        await asyncio.gather(*futures)
-        await self._pool.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
-        RELAYED.labels(self._service).inc(len(rows))
+            try:
+                sent.append((row, await producer.send(row["topic"], row["value"], key=key, headers=headers)))
+            except REFUSED as exc:
+                refused[row["id"]] = f"{type(exc).__name__}: {exc}"
+        # The idempotent producer keeps per-partition order across its own retries; any other
+        # failure leaves every row in place and the whole batch is sent again (consumers dedupe).
+        results = await asyncio.gather(*(f for _, f in sent), return_exceptions=True)
+        failure: BaseException | None = None
+        acked: list[int] = []
+        for (row, _), result in zip(sent, results, strict=True):
+            if isinstance(result, REFUSED):
+                refused[row["id"]] = f"{type(result).__name__}: {result}"
+            elif isinstance(result, BaseException):
+                failure = failure or result
+            else:
+                acked.append(row["id"])
+        if refused:
+            await self._quarantine(refused)
+        if failure is not None:
+            raise failure
+        faults.point("outbox.after_send_before_delete")
+        await self._pool.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", acked)
+        RELAYED.labels(self._service).inc(len(acked))
         return len(rows)
+
+    async def _quarantine(self, refused: dict[int, str]) -> None:
+        """Move rows Kafka refused for good out of the outbox, with their reasons."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            moved = await conn.fetch(
+                """
+                WITH refused AS (SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(id, reason)),
+                moved AS (DELETE FROM outbox o USING refused WHERE o.id = refused.id RETURNING o.*, refused.reason)
+                INSERT INTO outbox_quarantine (id, event_id, topic, record_key, value, headers, created_at, reason)
+                SELECT id, event_id, topic, record_key, value, headers, created_at, reason FROM moved
+                ON CONFLICT (id) DO NOTHING
+                RETURNING id, event_id, topic, reason
+                """,
+                list(refused),
+                list(refused.values()),
+            )
+        for row in moved:
+            log.error("outbox row refused by Kafka, quarantined", service=self._service, outbox_id=row["id"],
+                      event_id=str(row["event_id"]), topic=row["topic"], reason=row["reason"])
+        QUARANTINED.labels(self._service).inc(len(moved))
+        await self._count_quarantine()
+
+    async def _count_quarantine(self) -> None:
+        with contextlib.suppress(asyncpg.UndefinedTableError):
+            count = await self._pool.fetchval("SELECT count(*) FROM outbox_quarantine")
+            QUARANTINE_SIZE.labels(self._service).set(count)

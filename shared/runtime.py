@@ -23,7 +23,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from fastapi import APIRouter, FastAPI, Request
 
 from shared import catalogue  # noqa: F401  (registers every event type)
-from shared.auth import Authenticator, Principal
+from shared.auth import Authenticator, JwksKeys, Principal
 from shared.cloudevents import topic_for
 from shared.db import create_pool, ensure_database, migrate_async
 from shared.envelope import Metadata
@@ -32,8 +32,10 @@ from shared.eventstore.postgres import PostgresEventStore
 from shared.http import install_conventions, install_docs, problem
 from shared.inbox import BatchHandler, EventConsumer, Handler, dlq_topic
 from shared.observability import configure_logging
+from shared.operations import Probe, run_sampler
+from shared.operations_api import router as operations_router
 from shared.outbox import OutboxRelay
-from shared.settings import ServiceSettings, load_settings
+from shared.settings import InsecureSettings, ServiceSettings, load_settings
 from shared.uow import UnitOfWork, unit_of_work
 
 log = structlog.get_logger(__name__)
@@ -62,6 +64,8 @@ class Runtime:
     consumers: list[EventConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    #: service-specific figures (sweep lateness, queue age) for shared.operations
+    probes: Sequence[Probe] = ()
 
     @property
     def service(self) -> str:
@@ -172,9 +176,11 @@ def create_service_app(
     background: Callable[[Runtime], Sequence[Coroutine[Any, Any, None]]] = lambda _: (),
     settings: ServiceSettings | None = None,
     title: str | None = None,
+    probes: Sequence[Probe] = (),
 ) -> FastAPI:
     """Build the FastAPI app of ``service`` with its lifespan, routers and kernel conventions."""
     cfg = settings or load_settings(service)
+    cfg.check_security()  # outside development: refuse to start without an identity provider
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -186,7 +192,7 @@ def create_service_app(
         pool = await create_pool(cfg.dsn, min_size=cfg.db_pool_min, max_size=cfg.db_pool_max)
         relay = OutboxRelay(pool, cfg.dsn, cfg.kafka_bootstrap_servers, service,
                             batch_size=cfg.relay_batch_size, poll_interval=cfg.relay_poll_interval_s)
-        rt = Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay)
+        rt = Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay, probes=probes)
         app.state.runtime = rt
         await ensure_topics(cfg)
         rt.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-outbox-relay"))
@@ -200,6 +206,9 @@ def create_service_app(
             rt.tasks.append(asyncio.create_task(consumer.run(), name=f"{service}-{spec.name}"))
         for coro in background(rt):
             rt.tasks.append(asyncio.create_task(coro, name=f"{service}-{coro.__qualname__}"))
+        if cfg.operations_sample_interval_s > 0:
+            rt.tasks.append(asyncio.create_task(run_sampler(rt, cfg.operations_sample_interval_s),
+                                                name=f"{service}-operations-sampler"))
         log.info("service started", port=cfg.port)
         try:
             yield
@@ -209,10 +218,8 @@ def create_service_app(
     # docs_url/redoc_url None: FastAPI's pages load from a CDN; install_docs serves /docs locally.
     app = FastAPI(title=title or f"Waypoint {service}", version="1.0.0", lifespan=lifespan,
                   docs_url=None, redoc_url=None)
-    app.state.authenticator = Authenticator(
-        secret=cfg.jwt_secret, jwks_url=cfg.jwt_jwks_url, audience=cfg.jwt_audience, issuer=cfg.jwt_issuer
-    )
-    install_conventions(app, service)
+    app.state.authenticator = authenticator_for(cfg)
+    install_conventions(app, service, max_body_bytes=cfg.max_body_bytes)
     install_docs(app)
 
     @app.get("/health/ready", include_in_schema=False)
@@ -228,14 +235,28 @@ def create_service_app(
 
     for router in routers:
         app.include_router(router)
+    app.include_router(operations_router)
     return app
+
+
+def authenticator_for(cfg: ServiceSettings) -> Authenticator:
+    """The token verifier the settings describe (HS256 only in development)."""
+    jwks = JwksKeys(cfg.jwt_jwks_url, min_refresh_s=cfg.jwt_jwks_min_refresh_s) if cfg.jwt_jwks_url else None
+    return Authenticator(secret=cfg.hs256_secret, audience=cfg.jwt_audience, issuer=cfg.jwt_issuer,
+                         max_lifetime_s=cfg.jwt_max_lifetime_s, jwks=jwks)
 
 
 def serve(service: str, factory: str) -> None:
     """Run a service's app factory under uvicorn on its configured port."""
+    import sys
+
     import uvicorn
 
     cfg = load_settings(service)
+    try:
+        cfg.check_security()
+    except InsecureSettings as exc:
+        sys.exit(f"waypoint-{service} not started: {exc}")  # one line on stderr, exit status 1
     # uvloop and httptools: the C event loop and HTTP parser roughly halve uvicorn's per-request cost.
     # Several workers are safe: one relay leads (advisory lock), consumers share their group,
     # schedulers claim rows with SKIP LOCKED, and migrations are serialized by a lock.

@@ -57,3 +57,65 @@ KERNEL_DDL: tuple[str, ...] = (
     )
     """,
 )
+
+#: Kernel tables added later (a second kernel migration in every service): what was set aside.
+KERNEL_FAULT_DDL: tuple[str, ...] = (
+    # A record a consumer sent to its dead-letter topic, written once Kafka acknowledged it: a
+    # redelivery of the same record (same topic, partition, offset) finds it and sends nothing
+    # twice. Keyed by position, not by ce_id: a good copy of the same event elsewhere in the log is
+    # still handled, and a redrive (the record published again) is a new record.
+    """
+    CREATE TABLE IF NOT EXISTS dead_letters (
+        consumer     TEXT        NOT NULL,
+        topic        TEXT        NOT NULL,
+        "partition"  INTEGER     NOT NULL,
+        "offset"     BIGINT      NOT NULL,
+        event_id     UUID,
+        dlq_topic    TEXT        NOT NULL,
+        reason       TEXT        NOT NULL,
+        dead_at      TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+        PRIMARY KEY (consumer, topic, "partition", "offset")
+    )
+    """,
+    # Outbox rows Kafka refused for good (too large, invalid): moved here with the reason, so the
+    # relay keeps shipping the rows behind them. An operator fixes and re-enqueues, or drops them.
+    """
+    CREATE TABLE IF NOT EXISTS outbox_quarantine (
+        id              BIGINT      PRIMARY KEY,
+        event_id        UUID        NOT NULL,
+        topic           TEXT        NOT NULL,
+        record_key      TEXT,
+        value           BYTEA       NOT NULL,
+        headers         JSONB       NOT NULL,
+        created_at      TIMESTAMPTZ NOT NULL,
+        reason          TEXT        NOT NULL,
+        quarantined_at  TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
+    )
+    """,
+    # Rows a polling loop could not handle (an unreadable stream, a fold error): the loop's claim
+    # skips them until an operator deletes the row here (after fixing the cause).
+    """
+    CREATE TABLE IF NOT EXISTS set_aside (
+        loop          TEXT        NOT NULL,
+        row_key       TEXT        NOT NULL,
+        reason        TEXT        NOT NULL,
+        set_aside_at  TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+        PRIMARY KEY (loop, row_key)
+    )
+    """,
+    # Idempotency-Key (IETF httpapi draft): the first response to a creating POST, replayed to a
+    # retry with the same key and body. ``scope`` is the agency and the caller.
+    """
+    CREATE TABLE IF NOT EXISTS idempotency_keys (
+        scope          TEXT        NOT NULL,
+        key            TEXT        NOT NULL,
+        request_hash   TEXT        NOT NULL,
+        status         INTEGER     NOT NULL,
+        body           BYTEA       NOT NULL,
+        content_type   TEXT,
+        location       TEXT,
+        created_at     TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+        PRIMARY KEY (scope, key)
+    )
+    """,
+)

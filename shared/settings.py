@@ -8,6 +8,13 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORTS = {"intake": 8001, "planning": 8002, "monitoring": 8003, "notifications": 8004}
+DEVELOPMENT = "development"
+DEV_JWT_SECRET = "waypoint-development-secret-change-me-0123456789"
+MIN_SECRET_LENGTH = 32
+
+
+class InsecureSettings(ValueError):
+    """The settings cannot run outside development; the message says what to set."""
 
 
 class ServiceSettings(BaseSettings):
@@ -23,24 +30,80 @@ class ServiceSettings(BaseSettings):
     kafka_partitions: int = 6
     kafka_replication_factor: int = 1
     kafka_retention_ms: int = -1  # -1: keep events forever (read models are rebuilt from the topics)
+    #: The SASL/SCRAM-SHA-512 listener and this process's principal; used by the agency copier
+    #: (the outbox and inbox still use the plaintext bootstrap above).
+    kafka_sasl_bootstrap_servers: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int | None = None
     http_workers: int = 1
-    jwt_secret: str = Field(default="waypoint-development-secret-change-me-0123456789")
+    #: ``development`` (the default of ``make up`` and the tests) accepts HS256 tokens signed with
+    #: ``JWT_SECRET``; any other value (``production``, ``staging``...) needs an identity provider.
+    waypoint_env: str = DEVELOPMENT
+    jwt_secret: str = Field(default=DEV_JWT_SECRET)
     jwt_jwks_url: str | None = None
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
+    #: tokens living longer than this (``exp - iat``) are refused
+    jwt_max_lifetime_s: int = 12 * 3600
+    #: seconds between two JWKS fetches caused by tokens naming an unknown key
+    jwt_jwks_min_refresh_s: float = 30.0
+    #: request bodies over this many bytes get 413 before parsing
+    max_body_bytes: int = 256 * 1024
     db_pool_min: int = 2
     db_pool_max: int = 20
     relay_batch_size: int = 2000
     relay_poll_interval_s: float = 0.5
     consumer_batch_size: int = 500
+    operations_sample_interval_s: float = 15.0  # how often /metrics' operational gauges are refreshed (0: never)
     log_level: str = "INFO"
     log_json: bool = True
 
     @property
+    def development(self) -> bool:
+        return self.waypoint_env == DEVELOPMENT
+
+    @property
+    def hs256_secret(self) -> str | None:
+        """The HS256 secret, or None outside development (HS256 tokens are then refused)."""
+        return self.jwt_secret if self.development else None
+
+    def check_security(self) -> None:
+        """Raise :class:`InsecureSettings` (one line naming what to set) if this configuration
+        must not serve outside development."""
+        if self.development:
+            return
+        missing = [name for name, value in (
+            ("JWT_JWKS_URL", self.jwt_jwks_url), ("JWT_ISSUER", self.jwt_issuer), ("JWT_AUDIENCE", self.jwt_audience),
+        ) if not value]
+        secret_problem = None
+        if not self.jwt_jwks_url:
+            if not self.jwt_secret:
+                secret_problem = "JWT_SECRET is missing"
+            elif self.jwt_secret == DEV_JWT_SECRET:
+                secret_problem = "JWT_SECRET is the development default"
+            elif len(self.jwt_secret) < MIN_SECRET_LENGTH:
+                secret_problem = f"JWT_SECRET is shorter than {MIN_SECRET_LENGTH} characters"
+        if missing or secret_problem:
+            why = f"{secret_problem}; " if secret_problem else ""
+            raise InsecureSettings(
+                f"WAYPOINT_ENV={self.waypoint_env}: {why}set {', '.join(missing)} "
+                "(HS256 tokens signed with JWT_SECRET are accepted only with WAYPOINT_ENV=development)"
+            )
+
+    @property
     def port(self) -> int:
         return self.http_port or DEFAULT_PORTS.get(self.service, 8000)
+
+    def kafka_sasl_client(self) -> tuple[str, dict[str, str]]:
+        """Bootstrap and aiokafka keyword arguments of the SASL listener when it is configured
+        (SASL_PLAINTEXT + SCRAM-SHA-512), else the plaintext bootstrap and no options."""
+        if not (self.kafka_sasl_bootstrap_servers and self.kafka_sasl_username):
+            return self.kafka_bootstrap_servers, {}
+        return self.kafka_sasl_bootstrap_servers, {
+            "security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_plain_username": self.kafka_sasl_username, "sasl_plain_password": self.kafka_sasl_password or ""}
 
     @property
     def dsn(self) -> str:

@@ -23,8 +23,8 @@ def _y(value: float, low: float, high: float) -> float:
 
 
 def craving_mood(check_ins: list[dict[str, Any]]) -> Markup:
-    """``check_ins`` newest first (as the API gives them), drawn oldest to newest."""
-    points = list(reversed(check_ins))
+    """``check_ins`` oldest first (as the API gives them), drawn left to right."""
+    points = list(check_ins)
     n = len(points)
     craving = [(_x(i, n), _y(p["craving"], 0, 10)) for i, p in enumerate(points)]
     mood = [(_x(i, n), _y(p["mood"], 1, 5)) for i, p in enumerate(points)]

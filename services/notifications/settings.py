@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cached_property
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.notifications.domain.webhooks import RetryPolicy
+from shared.egress import EgressPolicy, parse_networks
 
 
 class NotificationSettings(BaseSettings):
@@ -28,6 +30,16 @@ class NotificationSettings(BaseSettings):
     retry_base_s: float = 2.0
     retry_cap_s: float = 600.0
     details_for_staff: bool = False
+    #: Run the per-agency topic copier (waypoint.agency.<agency>.v1) in this process; `waypoint up` turns it on.
+    agency_topics: bool = False
+
+    #: networks webhooks may reach although they are private (on-premises partners), comma separated
+    #: CIDRs such as ``10.20.0.0/16,192.168.7.12``; loopback/private/link-local/metadata are refused otherwise
+    webhook_allowed_networks: str = ""
+
+    @cached_property
+    def egress_policy(self) -> EgressPolicy:
+        return EgressPolicy(parse_networks(self.webhook_allowed_networks))
 
     @property
     def ack_timeout(self) -> timedelta:

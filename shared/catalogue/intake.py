@@ -146,6 +146,24 @@ class InformationCategory(StrEnum):
     CHECK_INS = "check_ins"
 
 
+class ReferralDeclineReason(StrEnum):
+    """Why a receiving agency declined a referral (closed list: free text stays in intake)."""
+
+    NO_CAPACITY = "no_capacity"
+    NOT_ELIGIBLE = "not_eligible"
+    SERVICE_NOT_OFFERED = "service_not_offered"
+    PERSON_DECLINED = "person_declined"
+    UNABLE_TO_REACH = "unable_to_reach"
+    OTHER = "other"
+
+
+class ReferralWithdrawalReason(StrEnum):
+    """Why a pending referral left the receiving agency's inbox without a decision."""
+
+    CONSENT_REVOKED = "consent_revoked"
+    CONSENT_EXPIRED = "consent_expired"
+
+
 class ExpiryEvent(StrEnum):
     DISCHARGE = "discharge"
 
@@ -242,6 +260,10 @@ class ParticipantEnrolled(DomainEvent):
     #: IANA time zone the participant lives in (e.g. ``America/New_York``): their days, milestone
     #: dates and contact hours are counted in it. None: UTC.
     time_zone: TimeZoneName | None = None
+    #: Set when the enrolment accepted a partner agency's referral: that referral and the consent
+    #: it was disclosed under (both opaque ids).
+    referral_id: UUID | None = None
+    referral_consent_id: UUID | None = None
 
 
 @event("intake")
@@ -400,3 +422,36 @@ class ReferralRequested(DomainEvent):
     information: tuple[InformationCategory, ...]
     redisclosure_notice: str
     requested_at: datetime
+
+
+@event("intake")
+class ReferralAccepted(DomainEvent):
+    """The receiving agency accepted the referral and enrolled the person (on the referring
+    agency's participant stream: the referring agency's outcome)."""
+
+    participant_id: UUID
+    referral_id: UUID
+    recipient_agency_id: str
+    accepted_at: datetime
+
+
+@event("intake")
+class ReferralDeclined(DomainEvent):
+    """The receiving agency declined the referral, with a reason from a closed list."""
+
+    participant_id: UUID
+    referral_id: UUID
+    recipient_agency_id: str
+    reason: ReferralDeclineReason
+    declined_at: datetime
+
+
+@event("intake")
+class ReferralWithdrawn(DomainEvent):
+    """A pending referral left the receiving agency's inbox: its consent no longer allows it."""
+
+    participant_id: UUID
+    referral_id: UUID
+    recipient_agency_id: str
+    reason: ReferralWithdrawalReason
+    withdrawn_at: datetime

@@ -27,13 +27,13 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
 #: axe-core as vendored from its npm package (``make vendor-assets``), with its licence beside it.
 AXE_PATH = Path(__file__).resolve().parent / "assets" / "axe-core" / "axe.min.js"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
-DESKTOP_VIEWPORT = {"width": 1280, "height": 800}
-PHONE_VIEWPORT = {"width": 390, "height": 844}
+DESKTOP_VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
+PHONE_VIEWPORT: ViewportSize = {"width": 390, "height": 844}
 #: axe impact levels that fail a page.
 BLOCKING_IMPACTS = frozenset({"serious", "critical"})
 

@@ -7,7 +7,7 @@ import uuid
 import asyncpg
 
 from shared.db import create_pool, ensure_database
-from shared.schema import KERNEL_DDL
+from shared.schema import KERNEL_DDL, KERNEL_FAULT_DDL
 from shared.settings import database_for
 
 
@@ -18,7 +18,7 @@ async def fresh_kernel_database(database_url: str, prefix: str = "t_kernel") -> 
     dsn = database_for(database_url, name)
     conn = await asyncpg.connect(dsn)
     try:
-        for statement in KERNEL_DDL:
+        for statement in KERNEL_DDL + KERNEL_FAULT_DDL:
             await conn.execute(statement)
     finally:
         await conn.close()

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -17,7 +17,7 @@ def http_test_port(offset: int) -> int:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Any, port: int, *, lifespan: str = "on") -> AsyncIterator[str]:
+async def serving(app: Any, port: int, *, lifespan: Literal["auto", "on", "off"] = "on") -> AsyncIterator[str]:
     """Run ``app`` under uvicorn on 127.0.0.1:``port`` until the block ends; yields its base URL.
 
     ``lifespan="off"`` serves routes that need no runtime (``/docs``, ``/openapi.json``) without

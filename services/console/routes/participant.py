@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -16,6 +17,7 @@ from services.console.web import api, render, role
 
 router = APIRouter()
 STAFF = ("specialist", "supervisor", "agency_admin")
+CHART_SPAN, CHART_POINTS = timedelta(days=30), 300
 SERVICES = ("intake", "planning", "monitoring", "notifications")
 
 
@@ -35,7 +37,9 @@ async def participant_page(request: Request, participant_id: UUID, session: Sess
         person=client.get("intake", f"/v1/participants/{pid}"),
         assessments=client.get("intake", f"/v1/participants/{pid}/assessments"),
         plan=client.get("planning", f"/v1/participants/{pid}/plan"),
-        check_ins=client.get("monitoring", f"/v1/participants/{pid}/check-ins", limit=60),
+        check_ins=client.get("monitoring", f"/v1/participants/{pid}/check-ins", limit=CHART_POINTS,
+                             since=(datetime.now(UTC) - CHART_SPAN).isoformat()),
+        risk=client.get("monitoring", f"/v1/participants/{pid}/risk-history", limit=10),
         recovery=client.get("monitoring", f"/v1/participants/{pid}/recovery"),
         timeline=client.get("monitoring", f"/v1/participants/{pid}/timeline/latest", limit=15),
         schedule=client.get("monitoring", f"/v1/participants/{pid}/check-in-schedule"),
@@ -43,11 +47,12 @@ async def participant_page(request: Request, participant_id: UUID, session: Sess
     )
     if got["person"] is None and "intake" not in down:
         raise NotVisible(404)
-    check_ins = (got["check_ins"] or {}).get("check_ins")
+    check_ins = (got["check_ins"] or {}).get("check_ins")  # oldest first
     return render(
         request, "participant.html", pid=pid, down=down, title=(got["person"] or {}).get("display_name") or pid,
         person=got["person"] or {}, assessments=list(reversed((got["assessments"] or {}).get("assessments", []))),
         plan=got["plan"], recovery=got["recovery"], schedule=got["schedule"], alerts=got["alerts"] or [],
+        risk_changes=(got["risk"] or {}).get("changes"), chart_capped=bool((got["check_ins"] or {}).get("next_after")),
         timeline=(got["timeline"] or {}).get("entries", []), check_ins=check_ins,
         chart_svg=chart.craving_mood(check_ins) if check_ins else None,
     )
@@ -56,19 +61,11 @@ async def participant_page(request: Request, participant_id: UUID, session: Sess
 @router.get("/participants/{participant_id}/timeline")
 async def timeline_page(request: Request, participant_id: UUID, after: str | None = None, service: str = "",
                         _: Session = Depends(role(*STAFF)), client: Api = Depends(api)) -> Response:
-    """One page of 50 entries, oldest first; with a service chosen, pages on until 50 of it are found."""
+    """One page of 50 entries, oldest first, of every service or of the one chosen."""
     pid = str(participant_id)
-    entries: list[dict[str, Any]] = []
-    cursor = after
-    for _page in range(10):
-        got = await client.get("monitoring", f"/v1/participants/{pid}/timeline", after=cursor, limit=200 if service
-                               else 50)
-        entries += [e for e in got["entries"] if not service or e["service"] == service]
-        cursor = got["next_after"]
-        if not service or len(entries) >= 50 or cursor is None:
-            break
-    if len(entries) > 50:
-        entries, cursor = entries[:50], entries[49]["cursor"]
+    chosen = service if service in SERVICES else None
+    got = await client.get("monitoring", f"/v1/participants/{pid}/timeline", after=after, limit=50, service=chosen)
+    entries, cursor = got["entries"], got["next_after"]
     return render(request, "timeline.html", pid=pid, entries=entries, next_after=cursor, service=service,
                   services=SERVICES, after=after, title="Timeline")
 

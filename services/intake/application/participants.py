@@ -122,4 +122,8 @@ async def discharge_participant(
         )
         if expired:
             await records.set_consent_status(uow.conn, consent_id, "expired", now)
+            from services.intake.application import referral_inbox  # (it builds on this module)
+            from shared.catalogue.intake import ReferralWithdrawalReason
+
+            await referral_inbox.withdraw_pending(uow, consent_id, ReferralWithdrawalReason.CONSENT_EXPIRED, now)
     return state

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.intake.adapters import records
+from services.intake.application import referral_inbox
 from services.intake.application.participants import consent_stream, participant_stream
 from services.intake.domain.consent import consent_aggregate
 from services.intake.domain.participant import participant_aggregate
@@ -40,4 +41,5 @@ async def request_referral(cmd: RequestReferral, uow: UnitOfWork, agency_id: str
     await records.append_disclosure(
         uow.conn, ledger_entry(requested), agency_id, consent_version, cmd.note, uow.metadata.actor
     )
+    await referral_inbox.open_referral(uow, requested, agency_id, consent_version, cmd.note)
     return requested

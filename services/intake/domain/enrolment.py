@@ -123,6 +123,9 @@ class EnrolmentForm(Command):
 
 class EnrolParticipant(EnrolmentForm):
     participant_id: UUID = Field(default_factory=uuid4)
+    #: set by intake (never by the HTTP form) when the enrolment accepts a partner's referral
+    referral_id: UUID | None = None
+    referral_consent_id: UUID | None = None
 
 
 class SpecialistChoice(Command):

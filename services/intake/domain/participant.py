@@ -143,6 +143,8 @@ def decide_enrol(state: Participant, cmd: EnrolParticipant, now: datetime) -> li
             preferred_channel=cmd.preferred_channel.value if cmd.preferred_channel else None,
             preferred_hours=ContactWindow(**cmd.preferred_hours.model_dump()) if cmd.preferred_hours else None,
             time_zone=cmd.time_zone,
+            referral_id=cmd.referral_id,
+            referral_consent_id=cmd.referral_consent_id,
             support_contacts=tuple(
                 SupportContactRef(
                     support_contact_id=c.support_contact_id,

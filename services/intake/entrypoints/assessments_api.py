@@ -12,11 +12,19 @@ from services.intake.application import assessments
 from services.intake.application.participants import order
 from services.intake.domain.assessment import AssessmentForm, RecordAssessment
 from services.intake.domain.fhir import assessment_bundle
+from services.intake.domain.instrument_catalogue import catalogue
 from services.intake.entrypoints.common import Json, now, staff, staff_or_integration
 from shared.auth import Principal
 from shared.runtime import Runtime, command_metadata, runtime
 
 router = APIRouter(prefix="/v1", tags=["intake"])
+
+
+@router.get("/instruments")
+async def list_instruments(caller: Principal = Depends(staff)) -> Json:
+    """The instruments an assessment takes, for forms: items, answer choices, the request body's
+    shape and the score bands (the scoring's own thresholds). The same for every agency."""
+    return {"instruments": catalogue()}
 
 
 @router.post("/participants/{participant_id}/assessments", status_code=status.HTTP_201_CREATED)

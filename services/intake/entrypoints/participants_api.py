@@ -25,6 +25,8 @@ from services.intake.domain.enrolment import (
 )
 from services.intake.entrypoints.common import Json, auditors, now, staff
 from shared.auth import Principal
+from shared.limits import MAX_ID_LENGTH
+from shared.paging import Page, page
 from shared.runtime import Runtime, command_metadata, runtime
 
 router = APIRouter(prefix="/v1", tags=["intake"])
@@ -59,21 +61,41 @@ async def enrol(
 
 @router.get("/participants")
 async def list_participants(
-    specialist_id: str | None = None,
+    specialist_id: str | None = Query(None, max_length=MAX_ID_LENGTH),
     status_: Literal["active", "discharged"] | None = Query(None, alias="status"),
+    paged: Page = Depends(page),
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> Json:
-    found = await views.participants(rt.pool, caller.agency_id, specialist_id=specialist_id, status=status_)
+    found, next_offset = paged.cut(await views.participants(
+        rt.pool, caller.agency_id, specialist_id=specialist_id, status=status_, limit=paged.fetch, offset=paged.offset
+    ))
     await log_listing(rt.pool, _ids(found), caller.agency_id, caller.sub, "list participants")
-    return {"participants": found}
+    return {"participants": found, "next_offset": next_offset}
 
 
 @router.get("/assignment-queue")
-async def assignment_queue(caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)) -> Json:
-    found = await views.waiting_queue(rt.pool, caller.agency_id)
+async def assignment_queue(
+    paged: Page = Depends(page), caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
+) -> Json:
+    found, next_offset = paged.cut(
+        await views.waiting_queue(rt.pool, caller.agency_id, limit=paged.fetch, offset=paged.offset)
+    )
     await log_listing(rt.pool, _ids(found), caller.agency_id, caller.sub, "list assignment queue")
-    return {"waiting": found}
+    return {"waiting": found, "next_offset": next_offset}
+
+
+@router.get("/specialists")
+async def list_specialists(
+    after: str | None = Query(None, max_length=200, description="the last specialist_id already seen"),
+    limit: int = Query(100, ge=1, le=500),
+    caller: Principal = Depends(staff),
+    rt: Runtime = Depends(runtime),
+) -> Json:
+    """Who supports the agency's participants (from assignments), with their caseload sizes: for
+    choosing whose caseload to open or to whom to assign. Counts only, no participant data."""
+    found = await views.specialists(rt.pool, caller.agency_id, after=after, limit=limit)
+    return {"specialists": found, "next_after": found[-1]["specialist_id"] if len(found) == limit else None}
 
 
 @router.get("/participants/{participant_id}")
@@ -87,12 +109,15 @@ async def get_participant(
 
 @router.get("/participants/{participant_id}/access-log")
 async def access_log(
-    participant_id: UUID, caller: Principal = Depends(auditors), rt: Runtime = Depends(runtime)
+    participant_id: UUID, paged: Page = Depends(page), caller: Principal = Depends(auditors),
+    rt: Runtime = Depends(runtime),
 ) -> Json:
     """Every read or export of this participant's data by user (supervisors and agency admins)."""
-    found = await views.access_log(rt.pool, caller.agency_id, participant_id)
+    found, next_offset = paged.cut(
+        await views.access_log(rt.pool, caller.agency_id, participant_id, limit=paged.fetch, offset=paged.offset)
+    )
     await log_access(rt.pool, participant_id, caller.agency_id, caller.sub, "read access log")
-    return {"access_log": found}
+    return {"access_log": found, "next_offset": next_offset}
 
 
 @router.put("/participants/{participant_id}/specialist")

@@ -10,10 +10,11 @@ from itertools import pairwise
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from services.monitoring.domain import risk_levels
 from shared.catalogue.intake import HighRiskSituation
+from shared.catalogue.intake import Substance as CatalogueSubstance
 from shared.catalogue.monitoring import (
     CopingOutcome,
     EscalationCode,
@@ -27,7 +28,12 @@ TOP_OF_SCALE_CRAVING = 10
 WARNING_SIGNS_THRESHOLD = 3
 RISING_CRAVING_CHECK_INS = 3
 
-Substance = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z][a-z0-9 _-]{0,39}$")]
+def _normalised(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+#: intake's closed substance vocabulary (case and surrounding spaces forgiven): no free text on the bus
+Substance = Annotated[CatalogueSubstance, BeforeValidator(_normalised)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, status
+from pydantic import StringConstraints
 
 from services.monitoring.adapters import private_texts
 from services.monitoring.application import handlers
@@ -22,6 +23,8 @@ from shared.auth import AuthError, Principal
 from shared.catalogue.monitoring import RiskEscalated
 from shared.domain import InvalidCommand, NotFound
 from shared.http import principal, require_roles
+from shared.limits import MAX_BIGINT, MAX_ID_LENGTH
+from shared.paging import Page, page
 from shared.runtime import Runtime, command_metadata, runtime
 
 router = APIRouter(prefix="/v1")
@@ -160,11 +163,20 @@ async def get_timeline(
     participant_id: UUID,
     after: str | None = Query(None, max_length=64, description="cursor of the last entry already seen"),
     limit: int = Query(100, ge=1, le=500),
+    service: list[Literal["intake", "planning", "monitoring", "notifications"]] | None = Query(
+        None, description="only entries of these services (repeat the parameter for several)"
+    ),
+    event_type: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{1,64}$")]] | None = Query(
+        None, alias="type", max_length=20, description="only entries of these event types, e.g. ContactLogged"
+    ),
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     try:
-        entries = await timeline.page(rt.pool, participant_id, caller.agency_id, after=after, limit=limit)
+        entries = await timeline.page(
+            rt.pool, participant_id, caller.agency_id, after=after, limit=limit, services=service,
+            event_types=event_type,
+        )
     except ValueError:
         raise InvalidCommand("not a cursor returned by this endpoint", field="after") from None
     if entries:
@@ -175,7 +187,8 @@ async def get_timeline(
 
 @router.get("/caseload")
 async def get_caseload(
-    specialist_id: str | None = Query(None, description="whose caseload (default: the calling specialist)"),
+    specialist_id: str | None = Query(None, max_length=MAX_ID_LENGTH,
+                                      description="whose caseload (default: the calling specialist)"),
     whole_agency: bool = Query(False, description="supervisors and admins: every participant of the agency"),
     limit: int = Query(200, ge=1, le=1000),
     caller: Principal = Depends(staff),
@@ -200,7 +213,7 @@ async def get_private_notes(
     participant_id: UUID,
     kind: private_texts.Kind | None = Query(None, description="only texts of this kind"),
     ref_id: UUID | None = Query(None, description="only the texts of one check-in, SOS, relapse or contact"),
-    before: int | None = Query(None, ge=1, description="the id of the last text already seen"),
+    before: int | None = Query(None, ge=1, le=MAX_BIGINT, description="the id of the last text already seen"),
     limit: int = Query(100, ge=1, le=500),
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
@@ -226,11 +239,14 @@ async def get_private_notes(
 @router.get("/participants/{participant_id}/access-log")
 async def get_access_log(
     participant_id: UUID,
+    paged: Page = Depends(page),
     caller: Principal = Depends(managers),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """Who read this participant's monitoring data, newest first (supervisors and admins)."""
-    entries = await access_audit.read(rt.pool, agency_id=caller.agency_id, participant_id=participant_id)
+    entries, next_offset = paged.cut(await access_audit.read(
+        rt.pool, agency_id=caller.agency_id, participant_id=participant_id, limit=paged.fetch, offset=paged.offset
+    ))
     if entries:  # the log is about the participant too: reading it is recorded (as in intake)
         await _audit(rt.pool, caller, "read access log", [participant_id])
-    return {"participant_id": str(participant_id), "access_log": entries}
+    return {"participant_id": str(participant_id), "access_log": entries, "next_offset": next_offset}

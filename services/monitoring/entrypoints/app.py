@@ -12,16 +12,26 @@ from fastapi import FastAPI
 from services.monitoring.application import reactions
 from services.monitoring.application.check_in_writer import CheckInWriter
 from services.monitoring.application.scheduler import MILESTONES, MISSED_CHECK_INS, Scheduler, utc_now
-from services.monitoring.entrypoints import recovery_api
+from services.monitoring.entrypoints import latest_api
 from services.monitoring.entrypoints.api import router
+from services.monitoring.entrypoints.progress_api import router as progress_router
 from services.monitoring.projections import read_models
 from services.monitoring.settings import MonitoringSettings
 from shared.cloudevents import topic_for
 from shared.events import SERVICES
+from shared.operations import Probe
 from shared.runtime import ConsumerSpec, Runtime, create_service_app
 from shared.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+
+#: How late the sweeps are: age of the oldest passed deadline not processed yet (operations figures).
+PROBES = (
+    Probe("missed-check-ins", "sweep", "monitored_participants", "check_in_deadline",
+          loop="monitoring.missed-check-ins", key="participant_id"),
+    Probe("milestones", "sweep", "monitored_participants", "milestone_due_at",
+          loop="monitoring.milestones", key="participant_id"),
+)
 
 
 def create_app(settings: ServiceSettings | None = None, monitoring: MonitoringSettings | None = None) -> FastAPI:
@@ -65,9 +75,10 @@ def create_app(settings: ServiceSettings | None = None, monitoring: MonitoringSe
 
     return create_service_app(
         "monitoring",
-        routers=[router, recovery_api.router],
+        routers=[router, progress_router, latest_api.router],
         migrations=MIGRATIONS,
         settings=settings,
         consumers=consumers,
         background=background,
+        probes=PROBES,
     )

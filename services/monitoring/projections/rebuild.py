@@ -3,33 +3,46 @@
 Reads the four topics from their beginning up to the offsets they have when the rebuild starts,
 inside one transaction that first empties the read models and the read-model consumer's inbox.
 The live consumer may keep running: it waits on the emptied tables' locks and, once the rebuild
-committed, skips every event the rebuild recorded in the inbox. Run it as
+committed, skips every event the rebuild recorded in the inbox. Events are applied a batch at a
+time through the same batch path the live consumer uses (``read_models.apply_fresh``), with one
+inbox statement per batch. Run it as ``waypoint rebuild monitoring`` (a progress bar) or
 ``python -m services.monitoring.projections.rebuild``.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sequence
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.monitoring.projections import caseload, overview, read_models, timeline
+from services.monitoring.projections import read_models
 from shared import (
     catalogue,  # noqa: F401  (registers every event type)
     cloudevents,
 )
-from shared.cloudevents import PoisonRecord
+from shared.cloudevents import PoisonRecord, ReceivedEvent
 from shared.events import SERVICES
 
 log = structlog.get_logger(__name__)
 GROUP_ID = read_models.GROUP_ID
 TABLES = ("timeline", "caseload", "open_alerts", "daily_counts")
+#: Records read and applied at a time (one inbox statement and one batch apply each).
+BATCH = 5000
 
 
-async def rebuild(pool: asyncpg.Pool, bootstrap: str) -> dict[str, Any]:
+#: Called as ``progress(records_read, records_total)`` while a rebuild reads the topics.
+Progress = Callable[[int, int], None]
+
+
+async def rebuild(
+    pool: asyncpg.Pool, bootstrap: str, progress: Progress | None = None, *, topics: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Rebuild the read models from ``topics`` (default: the four services' topics)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
     )
@@ -40,13 +53,18 @@ async def rebuild(pool: asyncpg.Pool, bootstrap: str) -> dict[str, Any]:
         cluster = await consumer._client.fetch_all_metadata()
         partitions = [
             TopicPartition(topic, p)
-            for topic in (cloudevents.topic_for(s) for s in SERVICES)
+            for topic in (topics or [cloudevents.topic_for(s) for s in SERVICES])
             for p in sorted(cluster.partitions_for_topic(topic) or ())
         ]
         consumer.assign(partitions)
         end = await consumer.end_offsets(partitions)
-        for tp, offset in (await consumer.beginning_offsets(partitions)).items():
+        start = await consumer.beginning_offsets(partitions)
+        for tp, offset in start.items():
             consumer.seek(tp, offset)
+        total = sum(end[tp] - start[tp] for tp in partitions)
+        read = 0
+        if progress:
+            progress(0, total)
         remaining = {tp for tp in partitions if end[tp] > 0}
         async with pool.acquire() as conn, conn.transaction():
             # Waits for writers projecting inline to commit, then makes the next ones leave their
@@ -54,41 +72,68 @@ async def rebuild(pool: asyncpg.Pool, bootstrap: str) -> dict[str, Any]:
             await conn.execute("SELECT pg_advisory_xact_lock($1)", read_models.REBUILD_LOCK)
             await conn.execute(f"TRUNCATE {', '.join(TABLES)}")
             await conn.execute("DELETE FROM inbox WHERE consumer = $1", GROUP_ID)
-            while remaining:
-                batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=2000)
-                for tp, records in batches.items():
-                    for record in records:
-                        if record.offset >= end[tp]:
-                            continue
-                        if await _apply(conn, record):
-                            applied += 1
-                        else:
-                            skipped += 1
-                for tp in list(remaining):
-                    if await consumer.position(tp) >= end[tp]:
-                        remaining.discard(tp)
+            # Reading and decoding (Python) overlaps applying (PostgreSQL): while one batch is in
+            # the database, the next is fetched and decoded.
+            batches: asyncio.Queue[list[ReceivedEvent] | None] = asyncio.Queue(maxsize=2)
+
+            async def read_and_decode() -> None:
+                nonlocal read, skipped
+                while remaining:
+                    fetched = await consumer.getmany(*remaining, timeout_ms=1000, max_records=BATCH)
+                    decoded = []
+                    for tp, records in fetched.items():
+                        for record in records:
+                            if record.offset >= end[tp]:
+                                continue
+                            read += 1
+                            try:
+                                decoded.append(cloudevents.decode(record.topic, record.partition, record.offset,
+                                                                  record.value, record.headers))
+                            except PoisonRecord:  # the live consumer dead-lettered it too
+                                skipped += 1
+                    await batches.put(decoded)
+                    for tp in list(remaining):
+                        if await consumer.position(tp) >= end[tp]:
+                            remaining.discard(tp)
+                await batches.put(None)
+
+            reader = asyncio.create_task(read_and_decode())
+            try:
+                while (decoded := await batches.get()) is not None:
+                    fresh = await _apply_batch(conn, decoded)
+                    applied += fresh
+                    skipped += len(decoded) - fresh
+                    if progress:
+                        progress(read, total)
+                await reader
+            finally:
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
     finally:
         await consumer.stop()
     log.info("read models rebuilt", applied=applied, skipped=skipped)
     return {"applied": applied, "skipped": skipped}
 
 
-async def _apply(conn: asyncpg.Connection, record: Any) -> bool:
-    try:
-        received = cloudevents.decode(record.topic, record.partition, record.offset, record.value, record.headers)
-    except PoisonRecord:
-        return False  # the live consumer dead-lettered it too
-    inserted = await conn.fetchval(
-        "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1",
-        GROUP_ID,
-        received.event_id,
-    )
-    if not inserted:
-        return False
-    await timeline.apply(received, conn)
-    await caseload.apply(received, conn)
-    await overview.apply(received, conn)
-    return True
+async def _apply_batch(conn: asyncpg.Connection, decoded: list[ReceivedEvent]) -> int:
+    """Record a batch's events in the inbox (one statement) and apply those not seen before the way
+    the live consumer's batch path does (:func:`read_models.apply_fresh`); returns how many."""
+    seen: set[UUID] = set()
+    unique = [e for e in decoded if not (e.event_id in seen or seen.add(e.event_id))]  # first of each id
+    if not unique:
+        return 0
+    inserted = {
+        r["event_id"]
+        for r in await conn.fetch(
+            "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING"
+            " RETURNING event_id",
+            GROUP_ID,
+            [e.event_id for e in unique],
+        )
+    }
+    fresh = [e for e in unique if e.event_id in inserted]
+    await read_models.apply_fresh(conn, fresh)
+    return len(fresh)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -76,24 +77,35 @@ def parse_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 async def page(
-    conn: asyncpg.Pool, participant_id: UUID, agency_id: str, *, after: str | None = None, limit: int = 100
+    conn: asyncpg.Pool,
+    participant_id: UUID,
+    agency_id: str,
+    *,
+    after: str | None = None,
+    limit: int = 100,
+    services: Sequence[str] | None = None,
+    event_types: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """One page of a participant's timeline in the order things happened.
 
     Events of different services arrive over different topics, so arrival order at monitoring
     can put an effect before its cause (a plan before the assessment it was drafted from); the
-    time each event occurred cannot. ``after`` is the ``cursor`` of the last entry already seen.
+    time each event occurred cannot. ``after`` is the ``cursor`` of the last entry already seen;
+    ``services`` / ``event_types`` keep only the entries of those services / event types.
     """
     since, since_seq = parse_cursor(after) if after else (datetime.min.replace(tzinfo=UTC), 0)
     rows = await conn.fetch(
         "SELECT seq, event_id, event_type, source, occurred_at, summary, data::text AS data FROM timeline"
         " WHERE participant_id = $1 AND agency_id = $2 AND (occurred_at, seq) > ($3, $4)"
+        " AND ($6::text[] IS NULL OR source = ANY($6)) AND ($7::text[] IS NULL OR event_type = ANY($7))"
         " ORDER BY occurred_at, seq LIMIT $5",
         participant_id,
         agency_id,
         since,
         since_seq,
         limit,
+        list(services) if services else None,
+        list(event_types) if event_types else None,
     )
     return [
         {

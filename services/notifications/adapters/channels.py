@@ -1,7 +1,9 @@
 """The outside world: an SMTP server and partners' webhook endpoints.
 
 Each send returns ``(succeeded, reason)`` instead of raising, so one failing channel is just a
-recorded outcome and never stops another delivery.
+recorded outcome and never stops another delivery. A failure's reason enters an event (and Kafka),
+so it is a code and a short generic text only: never the address, the host, the path or what the
+server said (an SMTP banner or error line can name the recipient or the partner's software).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ async def send_email(
         await asyncio.to_thread(_send_email_blocking, host, port, timeout, sender, to, message, ref)
         return True, "accepted"
     except (OSError, smtplib.SMTPException) as exc:
-        return False, f"smtp: {type(exc).__name__}: {exc}"[:500]
+        return False, smtp_failure(exc)
 
 
 async def post_webhook(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]) -> tuple[bool, str]:
@@ -46,7 +48,36 @@ async def post_webhook(client: httpx.AsyncClient, url: str, body: bytes, headers
     try:
         response = await client.post(url, content=body, headers=headers)
     except httpx.HTTPError as exc:
-        return False, f"webhook: {type(exc).__name__}: {exc}"[:500]
+        return False, webhook_failure(exc)
     if 200 <= response.status_code < 300:
         return True, f"HTTP {response.status_code}"
-    return False, f"webhook: HTTP {response.status_code}"
+    return False, f"webhook-http-{response.status_code}: the endpoint answered HTTP {response.status_code}"
+
+
+def smtp_failure(exc: BaseException) -> str:
+    """The reason an email could not be handed over, as ``code: generic text``."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "smtp-recipient-refused: the mail server refused the recipient"
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return "smtp-sender-refused: the mail server refused the sender"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return "smtp-disconnected: the mail server closed the connection"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        kind = "temporary" if 400 <= exc.smtp_code < 500 else "permanent"
+        return f"smtp-{exc.smtp_code}: the mail server refused the message ({kind})"
+    if isinstance(exc, TimeoutError):
+        return "smtp-timeout: the mail server did not answer in time"
+    if isinstance(exc, OSError):
+        return "smtp-unreachable: the mail server could not be reached"
+    return "smtp-error: the message could not be handed to the mail server"
+
+
+def webhook_failure(exc: BaseException) -> str:
+    """The reason a webhook POST failed, as ``code: generic text``."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "webhook-timeout: the endpoint did not answer in time"
+    if isinstance(exc, httpx.ConnectError):
+        return "webhook-unreachable: the endpoint could not be reached"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "webhook-protocol-error: the endpoint's answer was not valid HTTP"
+    return "webhook-error: the request to the endpoint failed"

@@ -159,6 +159,19 @@ async def deactivate_subscription(rt: Runtime, caller: Principal, subscription_i
         raise NotFound("no such subscription", field="subscription_id")
 
 
+async def get_agency_staff(rt: Runtime, caller: Principal) -> dict[str, Any]:
+    """The caller's agency's ladder tops (nulls when nobody is configured yet)."""
+    row = await rt.pool.fetchrow(
+        "SELECT supervisor_id, agency_admin_id, updated_at FROM agency_staff WHERE agency_id = $1", caller.agency_id
+    )
+    return {
+        "agency_id": caller.agency_id,
+        "supervisor_id": row["supervisor_id"] if row else None,
+        "agency_admin_id": row["agency_admin_id"] if row else None,
+        "updated_at": row["updated_at"].isoformat() if row else None,
+    }
+
+
 async def set_agency_staff(rt: Runtime, caller: Principal, supervisor_id: str | None, admin_id: str | None) -> None:
     async with rt.pool.acquire() as conn:
         await repository.save_staff(conn, AgencyStaff(caller.agency_id, supervisor_id, admin_id))

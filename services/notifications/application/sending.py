@@ -21,6 +21,7 @@ from services.notifications.domain.messages import render_email, webhook_body
 from services.notifications.domain.vocabulary import STAFF_ROLES, Channel, Role, Rule, Urgency
 from services.notifications.domain.webhooks import signed_headers
 from services.notifications.settings import NotificationSettings
+from shared.egress import EgressRefused
 
 Outcome = tuple[bool | None, str]
 
@@ -98,6 +99,10 @@ async def _webhook(
     if target is None:
         return None, "no active webhook subscription for the recipient"
     url, secret, include_details = target
+    try:  # again at send time: the host's DNS may have changed since the subscription
+        await cfg.egress_policy.check_url(url)
+    except EgressRefused as refused:
+        return None, f"{refused.code}: the endpoint's address is not allowed"
     body = orjson.dumps(
         webhook_body(
             intent,

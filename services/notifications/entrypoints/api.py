@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.notifications.adapters import repository
 from services.notifications.application import commands
 from services.notifications.domain.preferences import PreferenceChoices, SetPreferences
 from services.notifications.domain.subscriptions import CreateWebhookSubscription
+from shared import access_audit
 from shared.auth import AuthError, Principal
+from shared.domain import InvalidCommand
+from shared.egress import EgressPolicy, EgressRefused
 from shared.http import principal, require_roles
+from shared.limits import MAX_ID_LENGTH
 from shared.runtime import Runtime, command_metadata, runtime
 
 router = APIRouter(prefix="/v1")
 staff = require_roles("specialist", "supervisor", "agency_admin")
 admins = require_roles("agency_admin", "integration")
 agency_admin = require_roles("agency_admin")
+managers = require_roles("supervisor", "agency_admin")
 
 INBOX = """
 SELECT i.notification_id, i.participant_id, i.recipient_role, i.rule, i.urgency, i.alert_id, i.subject,
@@ -37,8 +44,10 @@ async def list_notifications(
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
-    """The caller's in-app inbox, newest first."""
+    """The caller's in-app inbox, newest first (an audited read: it names participants)."""
     rows = await rt.pool.fetch(INBOX, caller.agency_id, caller.sub, unacknowledged, limit)
+    await access_audit.record(rt.pool, agency_id=caller.agency_id, actor=caller.sub, action="read inbox",
+                              participant_ids=sorted({r["participant_id"] for r in rows}, key=str))
     return {
         "notifications": [
             {
@@ -70,37 +79,77 @@ async def acknowledge_alert(
     return await commands.acknowledge_alert(rt, command_metadata(request, caller), caller, alert_id)
 
 
-def _may_configure(caller: Principal, recipient_id: str) -> None:
-    if caller.sub != recipient_id and not caller.has_any("specialist", "supervisor", "agency_admin"):
-        raise AuthError("only staff may set another recipient's preferences", status=403)
+async def _participant_of_agency(rt: Runtime, caller: Principal, recipient_id: str) -> UUID | None:
+    """``recipient_id`` as a participant of the caller's agency (from the directory), else None."""
+    try:
+        participant_id = UUID(recipient_id)
+    except ValueError:
+        return None  # staff are named by their token's sub
+    async with rt.pool.acquire() as conn:
+        record = await repository.load_record(conn, participant_id)
+    return participant_id if record is not None and record.agency_id == caller.agency_id else None
+
+
+async def _may_configure(rt: Runtime, caller: Principal, recipient_id: str, reading: bool) -> UUID | None:
+    """Who may see or change a recipient's preferences (an e-mail address among them): the
+    recipient; staff for a participant of their agency; only an agency admin for staff (and for
+    anyone the directory does not know as a participant). A read of someone else's is audited
+    (also when refused). Returns the participant concerned, if any."""
+    if caller.sub == recipient_id:
+        return None
+    participant_id = await _participant_of_agency(rt, caller, recipient_id)
+    allowed = caller.has_any("agency_admin") or (
+        participant_id is not None and caller.has_any("specialist", "supervisor")
+    )
+    whose = "participant" if participant_id is not None else f"staff member {recipient_id}"
+    if reading or not allowed:
+        verb = "read" if reading else "change"
+        action = f"{verb} preferences of {whose}" if allowed else f"refused attempt: {verb} preferences of {whose}"
+        await access_audit.record(rt.pool, agency_id=caller.agency_id, actor=caller.sub, action=action,
+                                  participant_ids=[participant_id])
+    if not allowed:
+        raise AuthError(
+            "staff may set a participant's preferences; only an agency admin may set staff's", status=403
+        )
+    return participant_id
 
 
 @router.put("/recipients/{recipient_id}/preferences")
 async def put_preferences(
-    recipient_id: str,
     body: PreferenceChoices,
+    recipient_id: str = Path(max_length=MAX_ID_LENGTH),
     caller: Principal = Depends(principal),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """How a recipient is reached: email address, channels, quiet hours and time zone."""
-    _may_configure(caller, recipient_id)
+    await _may_configure(rt, caller, recipient_id, reading=False)
     command = SetPreferences(recipient_id=recipient_id, **body.model_dump())
     return await commands.set_preferences(rt, caller, command)
 
 
 @router.get("/recipients/{recipient_id}/preferences")
 async def get_preferences(
-    recipient_id: str, caller: Principal = Depends(principal), rt: Runtime = Depends(runtime)
+    recipient_id: str = Path(max_length=MAX_ID_LENGTH), caller: Principal = Depends(principal),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
-    _may_configure(caller, recipient_id)
+    await _may_configure(rt, caller, recipient_id, reading=True)
     return await commands.get_preferences(rt, caller, recipient_id)
 
 
 @router.post("/webhook-subscriptions", status_code=201)
 async def create_webhook_subscription(
-    body: CreateWebhookSubscription, caller: Principal = Depends(admins), rt: Runtime = Depends(runtime)
+    body: CreateWebhookSubscription, request: Request, caller: Principal = Depends(admins),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
-    """Subscribe a partner endpoint to event types of the caller's agency; the secret is shown once."""
+    """Subscribe a partner endpoint to event types of the caller's agency; the secret is shown once.
+
+    The URL's host must resolve to public addresses only (or to a network in
+    ``NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS``); checked again before every delivery."""
+    egress: EgressPolicy = request.app.state.notification_settings.egress_policy
+    try:
+        await egress.check_url(body.url)
+    except EgressRefused as refused:
+        raise InvalidCommand(str(refused), field="url") from None
     return await commands.create_subscription(rt, caller, body)
 
 
@@ -133,3 +182,69 @@ async def put_agency_staff(
     """Who supervises the agency's caseloads and who is its admin (the top of the ladder)."""
     await commands.set_agency_staff(rt, caller, body.supervisor_id, body.agency_admin_id)
     return Response(status_code=204)
+
+
+@router.get("/agency-staff")
+async def get_agency_staff(caller: Principal = Depends(managers), rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+    """The agency's supervisor and admin as the alert ladder uses them (supervisors and admins)."""
+    return await commands.get_agency_staff(rt, caller)
+
+
+AGENCY_ALERTS = """
+SELECT alert_id, participant_id, recipient_id, recipient_role, addressed_to, rule, urgency, raised_at,
+       acknowledge_by, acknowledged_at, acknowledged_by
+FROM alerts
+WHERE agency_id = $1 AND ($2::boolean IS FALSE OR acknowledged_at IS NULL)
+  AND ($3::text IS NULL OR urgency = $3)
+  AND ($4::timestamptz IS NULL OR (raised_at, alert_id) < ($4, $5::uuid))
+ORDER BY raised_at DESC, alert_id DESC LIMIT $6
+"""
+
+
+def _alert_cursor(raised_at: datetime, alert_id: UUID) -> str:
+    return f"{raised_at.astimezone(UTC).isoformat()}~{alert_id}"
+
+
+def _parse_alert_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        moment, _, alert_id = cursor.partition("~")
+        at = datetime.fromisoformat(moment)
+        if at.tzinfo is None:
+            raise ValueError(cursor)
+        return at, UUID(alert_id)
+    except ValueError:
+        raise InvalidCommand("not a cursor returned by this endpoint", field="before") from None
+
+
+@router.get("/alerts")
+async def list_agency_alerts(
+    open_only: bool = Query(True, alias="open", description="only alerts nobody has acknowledged yet"),
+    urgency: Literal["urgent", "routine"] | None = Query(None),
+    before: str | None = Query(None, max_length=100, description="cursor of the last alert already seen"),
+    limit: int = Query(50, ge=1, le=500),
+    caller: Principal = Depends(managers),
+    rt: Runtime = Depends(runtime),
+) -> dict[str, Any]:
+    """The agency's alerts, newest first (supervisors and admins keeping the team safe): who it is
+    addressed to now, when it was raised, when it escalates, and its acknowledgement."""
+    at, alert_id = _parse_alert_cursor(before) if before else (None, None)
+    rows = await rt.pool.fetch(AGENCY_ALERTS, caller.agency_id, open_only, urgency, at, alert_id, limit)
+    alerts = [
+        {
+            "cursor": _alert_cursor(r["raised_at"], r["alert_id"]),
+            "alert_id": str(r["alert_id"]),
+            "participant_id": str(r["participant_id"]),
+            "rule": r["rule"],
+            "urgency": r["urgency"],
+            "urgent": r["urgency"] == "urgent",
+            "recipient_id": r["recipient_id"],
+            "recipient_role": r["recipient_role"],
+            "addressed_to": list(r["addressed_to"]),
+            "raised_at": r["raised_at"].isoformat(),
+            "acknowledge_by": r["acknowledge_by"].isoformat() if r["acknowledge_by"] else None,
+            "acknowledged_at": r["acknowledged_at"].isoformat() if r["acknowledged_at"] else None,
+            "acknowledged_by": r["acknowledged_by"],
+        }
+        for r in rows
+    ]
+    return {"alerts": alerts, "next_before": alerts[-1]["cursor"] if len(alerts) == limit else None}

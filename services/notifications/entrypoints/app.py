@@ -1,31 +1,62 @@
 """Notifications' process: HTTP API, outbox relay, the consumer of the other services' events,
-the dispatcher (email, webhooks) and the escalation sweep."""
+the dispatcher (email, webhooks), the escalation sweep, and the HTTP event feed (its store is
+filled by a consumer group of its own over all four topics)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
 from fastapi import FastAPI
 
 from services.notifications.application.dispatch import Dispatcher
 from services.notifications.application.escalations import run_escalations
 from services.notifications.application.reactions import batch_handler, handler
 from services.notifications.entrypoints.api import router
+from services.notifications.entrypoints.feed import router as feed_router
+from services.notifications.projections import event_feed
 from services.notifications.settings import NotificationSettings
+from shared.agency_copier import AgencyCopier
 from shared.cloudevents import topic_for
-from shared.runtime import ConsumerSpec, create_service_app
+from shared.events import SERVICES
+from shared.operations import Probe
+from shared.runtime import ConsumerSpec, Runtime, create_service_app
 from shared.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+
+#: Operations figures: how late the escalation sweep is, how long due deliveries have waited.
+PROBES = (
+    Probe("escalations", "sweep", "alerts", "acknowledge_by", where="acknowledged_at IS NULL",
+          loop="notifications.escalations", key="alert_id"),
+    Probe("deliveries", "queue", "deliveries", "due_at", where="status = 'pending'",
+          loop="notifications.dispatch", key="notification_id"),
+)
+
+
+#: pg_advisory_lock key: one agency copier per installation (several workers or replicas wait).
+COPIER_LOCK = 0x636F7079
+
+
+async def _agency_copier(rt: Runtime) -> None:
+    s = rt.settings
+    leader = await asyncpg.connect(s.dsn)  # a session of its own: the lock lives as long as it does
+    try:
+        await leader.execute("SELECT pg_advisory_lock($1)", COPIER_LOCK)
+        bootstrap, options = s.kafka_sasl_client()
+        await AgencyCopier(bootstrap, partitions=s.kafka_partitions, replication_factor=s.kafka_replication_factor,
+                           retention_ms=s.kafka_retention_ms, client_options=options).run()
+    finally:
+        await leader.close()
 
 
 def create_app(
     settings: ServiceSettings | None = None, notification_settings: NotificationSettings | None = None
 ) -> FastAPI:
     cfg = notification_settings or NotificationSettings()
-    return create_service_app(
+    app = create_service_app(
         "notifications",
-        routers=[router],
+        routers=[router, feed_router],
         migrations=MIGRATIONS,
         settings=settings,
         consumers=lambda rt: [
@@ -34,7 +65,14 @@ def create_app(
                 [topic_for("intake"), topic_for("planning"), topic_for("monitoring")],
                 handler(cfg),
                 batch_handler=batch_handler(rt.store, cfg),
-            )
+            ),
+            # The HTTP event feed's store: every published event of every service, its own group.
+            ConsumerSpec("event-feed", [topic_for(s) for s in SERVICES], event_feed.store_one,
+                         batch_handler=event_feed.store),
         ],
-        background=lambda rt: [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg)],
+        background=lambda rt: [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg),
+                               *([_agency_copier(rt)] if cfg.agency_topics else [])],
+        probes=PROBES,
     )
+    app.state.notification_settings = cfg
+    return app

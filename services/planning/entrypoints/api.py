@@ -7,6 +7,7 @@ that shows a participant's plan is recorded in the access audit (``shared.access
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -29,6 +30,8 @@ from shared.catalogue.planning import PlanStatus
 from shared.domain import DomainError, InvalidCommand, NotFound
 from shared.eventstore.base import ConcurrencyError
 from shared.http import require_roles
+from shared.limits import MAX_VERSION
+from shared.paging import Page, page
 from shared.runtime import Runtime, command_metadata, runtime
 from shared.uow import UnitOfWork
 
@@ -86,11 +89,14 @@ async def audit(rt: Runtime, caller: Principal, action: str, participant_id: UUI
     )
 
 
+_VERSION_TAG = re.compile(r"[0-9]{1,10}")  # ASCII digits only: str.isdigit() also accepts "²"
+
+
 def _expected_version(if_match: str | None) -> int:
     if if_match is None:
         raise PreconditionRequired("send If-Match with the plan version this edit is based on", field="If-Match")
     tag = if_match.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit() or int(tag) < 1:
+    if not _VERSION_TAG.fullmatch(tag) or not 1 <= int(tag) <= MAX_VERSION:
         raise InvalidCommand(f'If-Match must be a plan version such as "3", not {if_match!r}', field="If-Match")
     return int(tag)
 
@@ -114,6 +120,15 @@ async def run_command(
                 raise
 
 
+async def plan_shown(
+    rt: Runtime, caller: Principal, participant_id: UUID, action: str, status_code: int = 200
+) -> JSONResponse:
+    """The current plan as a write's answer: it shows the plan's content, so it is an audited read."""
+    body = with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id), status_code)
+    await audit(rt, caller, action, participant_id)
+    return body
+
+
 def with_etag(body: dict[str, Any], status_code: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status_code, headers={"ETag": f'"{body["version"]}"'})
 
@@ -121,7 +136,7 @@ def with_etag(body: dict[str, Any], status_code: int = 200) -> JSONResponse:
 @router.get("/participants/{participant_id}/plan")
 async def get_plan(
     participant_id: UUID,
-    version: int | None = Query(None, ge=1, description="a past version number"),
+    version: int | None = Query(None, ge=1, le=MAX_VERSION, description="a past version number"),
     as_of: datetime | None = Query(None, description="the version in force at this instant (ISO 8601, with zone)"),
     caller: Principal = Depends(readers),
     rt: Runtime = Depends(runtime),
@@ -154,7 +169,7 @@ async def draft_plan(
 ) -> JSONResponse:
     command = command_from(DraftPlan, participant_id=participant_id, sections=body.sections, drafted_by=caller.sub)
     await run_command(rt, request, caller, lambda uow, now: handlers.draft_plan(command, uow, caller.agency_id, now))
-    return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id), 201)
+    return await plan_shown(rt, caller, participant_id, "plan shown after drafting", 201)
 
 
 @router.put("/participants/{participant_id}/plan")
@@ -176,7 +191,7 @@ async def revise_plan(
         changed_by=caller.sub,
     )
     await run_command(rt, request, caller, lambda uow, now: handlers.revise_plan(command, uow, caller.agency_id, now))
-    return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id))
+    return await plan_shown(rt, caller, participant_id, "plan shown after revising")
 
 
 @router.get("/participants/{participant_id}/plan/history")
@@ -192,7 +207,7 @@ async def plan_history(
 @router.get("/participants/{participant_id}/plan/fhir", response_class=Response)
 async def plan_as_fhir(
     participant_id: UUID,
-    version: int | None = Query(None, ge=1),
+    version: int | None = Query(None, ge=1, le=MAX_VERSION),
     caller: Principal = Depends(readers),
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
@@ -209,10 +224,13 @@ async def plan_as_fhir(
 
 @router.get("/participants/{participant_id}/access-log")
 async def get_access_log(
-    participant_id: UUID, caller: Principal = Depends(managers), rt: Runtime = Depends(runtime)
+    participant_id: UUID, paged: Page = Depends(page), caller: Principal = Depends(managers),
+    rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """Who read this participant's plan in planning, newest first (supervisors and agency admins)."""
-    entries = await access_audit.read(rt.pool, agency_id=caller.agency_id, participant_id=participant_id)
+    entries, next_offset = paged.cut(await access_audit.read(
+        rt.pool, agency_id=caller.agency_id, participant_id=participant_id, limit=paged.fetch, offset=paged.offset
+    ))
     if entries:  # the log is about the participant too: reading it is recorded (as in intake)
         await audit(rt, caller, "read access log", participant_id)
-    return {"participant_id": str(participant_id), "access_log": entries}
+    return {"participant_id": str(participant_id), "access_log": entries, "next_offset": next_offset}

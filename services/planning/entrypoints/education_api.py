@@ -6,17 +6,18 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from services.planning.application import handlers, views
+from services.planning.application import handlers
 from services.planning.domain.commands import AssignEducationModule, CompleteEducationModule, ModuleKey
 from services.planning.domain.education import CATALOGUE
 from services.planning.domain.strategies import LIBRARY, SITUATION_DESCRIPTIONS
-from services.planning.entrypoints.api import check_readable, command_from, readers, run_command, staff, with_etag
+from services.planning.entrypoints.api import check_readable, command_from, plan_shown, readers, run_command, staff
 from shared.auth import Principal
 from shared.http import require_roles
+from shared.limits import MAX_ID_LENGTH
 from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1", tags=["education"])
@@ -45,14 +46,14 @@ async def assign_module(
         assigned_by=caller.sub,
     )
     await run_command(rt, request, caller, lambda uow, now: handlers.assign_module(command, uow, caller.agency_id, now))
-    return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id), 201)
+    return await plan_shown(rt, caller, participant_id, "plan shown after assigning a module", 201)
 
 
 @router.post("/participants/{participant_id}/plan/education-modules/{module}/completion")
 async def complete_module(
     participant_id: UUID,
-    module: str,
     request: Request,
+    module: str = Path(max_length=MAX_ID_LENGTH),
     caller: Principal = Depends(completers),
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
@@ -64,7 +65,7 @@ async def complete_module(
     await run_command(
         rt, request, caller, lambda uow, now: handlers.complete_module(command, uow, caller.agency_id, now)
     )
-    return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id))
+    return await plan_shown(rt, caller, participant_id, "plan shown after completing a module")
 
 
 @router.get("/education-modules")

@@ -7,6 +7,7 @@ services.planning.projections.current_plan``); the participants table comes from
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -55,8 +56,12 @@ async def project_current_plan(
     )
 
 
-async def rebuild_current_plans(conn: asyncpg.Connection, store: EventStore) -> int:
+async def rebuild_current_plans(
+    conn: asyncpg.Connection, store: EventStore, progress: Callable[[int, int], None] | None = None
+) -> int:
     """Recompute every row of ``plans`` from the plan streams; returns the number of plans.
+
+    ``progress(streams_done, streams_total)`` is called as it goes (``waypoint rebuild``).
 
     Run it inside a transaction: the table is emptied and refilled, so readers never see it half done.
     """
@@ -64,10 +69,14 @@ async def rebuild_current_plans(conn: asyncpg.Connection, store: EventStore) -> 
         "SELECT DISTINCT stream_id, agency_id, participant_id FROM events WHERE stream_type = $1", PLAN.stream_type
     )
     await conn.execute("DELETE FROM plans")
-    for row in streams:
+    if progress:
+        progress(0, len(streams))
+    for done, row in enumerate(streams, 1):
         stored = await store.read_stream(row["stream_id"], conn=conn)
         state = PLAN.fold(e.event for e in stored)
         await project_current_plan(conn, row["participant_id"], row["agency_id"], state, stored[-1].occurred_at)
+        if progress and (done % 100 == 0 or done == len(streams)):
+            progress(done, len(streams))
     return len(streams)
 
 

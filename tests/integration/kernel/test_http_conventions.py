@@ -81,3 +81,18 @@ async def test_an_existing_topic_with_a_shorter_retention_is_brought_to_keep_eve
     finally:
         await admin.close()
     assert configs["retention.ms"] == "-1"
+
+
+async def test_a_valid_token_without_any_waypoint_role_is_403(intake):
+    response = await intake.client.get("/v1/participants", headers=bearer(roles=()))
+    assert response.status_code == 403
+    assert response.json()["title"] == "Forbidden"
+
+
+async def test_a_token_living_longer_than_twelve_hours_is_401(intake):
+    from shared.auth import issue_token
+    from shared.testing.auth import DEV_SECRET
+
+    token = issue_token(DEV_SECRET, sub="s", agency_id="agency-a", roles=["specialist"], ttl_s=13 * 3600)
+    response = await intake.client.get("/v1/participants", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401 and "longer than" in response.json()["detail"]

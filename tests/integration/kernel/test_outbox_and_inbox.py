@@ -207,6 +207,10 @@ async def test_an_event_a_rule_rejects_is_dead_lettered_and_its_effects_undone(k
         assert [header(r, "ce_id") for r in dead] == [str(rejected.event_id)]
         assert "InvalidCommand" in header(dead[0], "dlq_reason")
         assert await pool.fetchval("SELECT count(*) FROM effects WHERE event_id = $1", rejected.event_id) == 0
+        # Its dead-letter row is written once the DLQ acknowledged it (a redelivery finds it and
+        # sends nothing twice); no inbox row, so a redrive is handled.
+        await eventually(lambda: pool.fetchval("SELECT count(*) FROM dead_letters WHERE event_id = $1",
+                                               rejected.event_id), message="the dead letter recorded")
         assert await pool.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", rejected.event_id) == 0
     finally:
         await _stop(task)

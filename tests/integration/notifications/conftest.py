@@ -18,8 +18,11 @@ from notifications_harness import (  # noqa: E402
 )
 
 from services.notifications.settings import NotificationSettings  # noqa: E402
+from shared.testing.http_server import http_test_port  # noqa: E402
 
-SMTP_PORT = 2525
+# Inside this suite's HTTP range (WAYPOINT_TEST_HTTP_BASE + 90), not the development 2525 where
+# `make up`'s mailbox listens: suites and a running development system never collide.
+SMTP_PORT = http_test_port(90)
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +47,7 @@ FAST = NotificationSettings(
     retry_base_s=0.3,
     retry_cap_s=2.0,
     webhook_timeout_s=2.0,
+    webhook_allowed_networks="127.0.0.1/32",  # the local test receiver, as an on-premises partner would be
 )
 
 

@@ -13,7 +13,8 @@ def test_the_asyncapi_document_lists_every_service_topic():
     doc = asyncapi()
     assert doc["asyncapi"] == "3.0.0"
     addresses = {c["address"] for c in doc["channels"].values()}
-    assert {"waypoint.intake.v1", "waypoint.planning.v1", "waypoint.notifications.v1"} <= addresses
+    assert {"waypoint.intake.v1", "waypoint.planning.v1", "waypoint.notifications.v1",
+            "waypoint.agency.{agency_id}.v1", "/v1/events"} <= addresses
 
 
 def test_the_published_catalogue_matches_the_code():

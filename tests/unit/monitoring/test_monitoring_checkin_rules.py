@@ -116,3 +116,24 @@ def test_a_check_in_names_plan_signs_by_id_and_counts_new_ones_without_their_wor
     assert cmd.new_warning_sign_count == 1
     assert [t.value for t in cmd.warning_sign_tags] == ["routine-breakdown"]
     assert cmd.coping_outcomes[0].helped is True
+
+
+@pytest.mark.parametrize("free_text", ["fentanyl from Dave on 5th street", "alex's pills", "meth", "x"])
+def test_substances_used_is_intakes_closed_vocabulary(free_text):
+    with pytest.raises(ValidationError):
+        check_in(used_since_last_check_in=True, substances_used=[free_text])
+    assert check_in(used_since_last_check_in=True, substances_used=[" Alcohol "]).substances_used == ("alcohol",)
+
+
+@pytest.mark.parametrize("free_text", ["fentanyl from Dave on 5th street", "meth"])
+def test_a_relapses_substances_are_intakes_closed_vocabulary(free_text):
+    from datetime import date
+
+    from services.monitoring.domain.commands import ReportRelapse
+
+    with pytest.raises(ValidationError):
+        ReportRelapse(participant_id=uuid.uuid4(), relapse_id=uuid.uuid4(), relapsed_on=date(2026, 1, 2),
+                      substances=[free_text], reported_by="specialist")
+    ok = ReportRelapse(participant_id=uuid.uuid4(), relapse_id=uuid.uuid4(), relapsed_on=date(2026, 1, 2),
+                       substances=["OPIOIDS"], reported_by="specialist")
+    assert ok.substances == ("opioids",)
