@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser-deps vendor-assets tools up down status demo test test-unit lint catalogue-check bench bench-checkins bench-sweep bench-alerts bench-rebuild clean
+.PHONY: install browser-deps vendor-assets tools up down status demo test test-unit lint catalogue-check bench bench-checkins bench-sweep bench-alerts bench-rebuild bench-console screenshots clean
 
 # Browser tests drive Debian's Chromium through Playwright (Playwright's own browser download cannot
 # work here and is never used). Installed with apt only when missing; sudo only when not root.
@@ -57,7 +57,7 @@ test-unit: install
 
 # The same checks run inside `make test` (tests/unit/test_code_quality.py).
 lint: install
-	$(BIN)/ruff check shared services deploy tests benchmarks
+	$(BIN)/ruff check shared services deploy tests benchmarks examples
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -77,6 +77,14 @@ bench-sweep: install
 
 bench-alerts: install
 	$(BIN)/python -m benchmarks alerts
+
+# The console: caseload page (2,000 participants) and participant page (5,000-event timeline), on a stack of its own.
+bench-console: install
+	$(BIN)/python -m benchmarks.console
+
+# PNGs of the console's main pages under docs/console/, from the real pages on a stack of its own.
+screenshots: install
+	$(BIN)/python -m services.console.screenshots --own-stack
 
 # monitoring's read models rebuilt from Kafka vs raw consume + COPY, 1M events (docs/benchmarks.md)
 bench-rebuild: install

@@ -36,7 +36,7 @@ AGENCY_TOPIC_PREFIX = "waypoint.agency."
 COPIER = "agency-copier"
 COPIER_GROUP = "waypoint.agency-copier"
 COPIER_TRANSACTIONAL_ID = "waypoint.agency-copier"
-#: What each service's consumers read (kept beside the apps' ConsumerSpecs; a test compares them).
+#: What each service's consumers read: keep in step with the ConsumerSpecs in services/*/entrypoints/app.py.
 CONSUMES: dict[str, tuple[str, ...]] = {
     "intake": (),
     "planning": ("intake", "monitoring"),
@@ -203,3 +203,22 @@ async def provision(bootstrap: str, credentials: Credentials, agencies: Iterable
     acls = service_acls() + copier_acls() + [acl for a in agencies for acl in integrator_acls(a)]
     await apply(bootstrap, users, acls)
     return users
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m deploy.kafka_security --bootstrap kafka:9092 --credentials FILE [--agency A ...]``:
+    provision the principals through a super-user listener (docker compose's kafka-setup)."""
+    import argparse
+    import asyncio
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--credentials", type=Path, required=True)
+    parser.add_argument("--agency", action="append", default=[])
+    args = parser.parse_args(argv)
+    users = asyncio.run(provision(args.bootstrap, Credentials(args.credentials), agencies=args.agency))
+    print(f"provisioned {len(users)} principals; passwords in {args.credentials}")
+
+
+if __name__ == "__main__":
+    main()

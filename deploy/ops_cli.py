@@ -103,7 +103,7 @@ def render_status(out: Console, results: dict[str, dict[str, Any]]) -> int:
     """Print the services' figures; returns the exit code (1 when anything is wrong)."""
     summary = Table(title="Waypoint services")
     for column in ("service", "ready", "relay leader", "outbox rows", "oldest outbox", "quarantined", "DLQ depth",
-                   "sweeps (lateness)", "queues (age)"):
+                   "sweeps (lateness)", "queues (age)", "set aside"):
         summary.add_column(column)
     lag = Table(title="Consumer lag")
     for column in ("service", "group", "topic", "lag"):
@@ -114,7 +114,7 @@ def render_status(out: Console, results: dict[str, dict[str, Any]]) -> int:
         if result["error"]:
             problems.append(f"{name}: {result['error']}")
         if status is None:
-            summary.add_row(name, "[red]no[/]", "-", "-", "-", "-", "-", "-", "-")
+            summary.add_row(name, "[red]no[/]", "-", "-", "-", "-", "-", "-", "-", "-")
             continue
         problems.extend(f"{name}: {p}" for p in status["problems"])
         outbox = status["outbox"]
@@ -129,6 +129,8 @@ def render_status(out: Console, results: dict[str, dict[str, Any]]) -> int:
             "-" if dlq is None else str(dlq["depth"]),
             ", ".join(f"{s['name']} {_age(s['age_s'])}" for s in status["sweeps"]) or "-",
             ", ".join(f"{q['name']} {_age(q['age_s'])}" for q in status["queues"]) or "-",
+            "-" if status.get("set_aside") is None
+            else ", ".join(f"{r['loop']} {r['rows']}" for r in status["set_aside"]) or "0",
         )
         for row in status["consumers"]:
             lag.add_row(name, row["group"], row["topic"], str(row["lag"]))
@@ -279,6 +281,7 @@ async def run_rebuild(
     model: rebuilds.ReadModel, dsn: str, bootstrap: str, out: Console
 ) -> tuple[dict[str, Any], float]:
     """Run one rebuild with a rich progress bar; returns its result and the seconds it took."""
+    from shared import tenancy
     from shared.db import create_pool
 
     columns = (
@@ -287,6 +290,8 @@ async def run_rebuild(
     )
     pool = await create_pool(dsn, min_size=1, max_size=2)
     started = time.perf_counter()
+    # A rebuild spans every agency: the explicit system scope of row-level security (shared/tenancy.py).
+    scope = tenancy.enter_system()
     try:
         with Progress(*columns, console=out, transient=False) as progress:
             task = progress.add_task(model.name, total=None, rate="")
@@ -298,6 +303,7 @@ async def run_rebuild(
 
             result = await model.run(pool, bootstrap, report)
     finally:
+        tenancy.leave(scope)
         await pool.close()
     return result, time.perf_counter() - started
 

@@ -17,10 +17,9 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import Depends, Request
+from fastapi import Request
 
 from shared.auth import Principal
-from shared.http import principal
 
 ACCESS_LOG_DDL: tuple[str, ...] = (
     """
@@ -79,16 +78,18 @@ async def record(
 
 
 async def read(
-    conn: asyncpg.Connection | asyncpg.Pool, *, agency_id: str, participant_id: UUID, limit: int | None = None
+    conn: asyncpg.Connection | asyncpg.Pool, *, agency_id: str, participant_id: UUID, limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """The reads of one participant's data in this service, newest first (all, or the latest
-    ``limit``)."""
+    """The reads of one participant's data in this service, newest first (all, or ``limit`` of
+    them after skipping ``offset``)."""
     rows = await conn.fetch(
         "SELECT at, actor, action FROM access_log WHERE participant_id = $1 AND agency_id = $2"
-        " ORDER BY id DESC LIMIT $3",
+        " ORDER BY id DESC LIMIT $3 OFFSET $4",
         participant_id,
         agency_id,
         limit,
+        offset,
     )
     return [{"at": r["at"].isoformat(), "actor": r["actor"], "action": r["action"]} for r in rows]
 
@@ -109,6 +110,9 @@ class AccessAudit:
                      participant_ids=list(participant_ids))
 
 
-async def auditor(request: Request, caller: Principal = Depends(principal)) -> AccessAudit:
-    """FastAPI dependency: the access log of this service for the calling person."""
-    return AccessAudit(request.app.state.runtime.pool, caller)
+async def auditor(request: Request) -> AccessAudit:
+    """FastAPI dependency: the access log of this service for the calling person (the route's
+    role dependency has already refused a request without a valid token)."""
+    from shared.http import authenticate  # shared.http imports this module
+
+    return AccessAudit(request.app.state.runtime.pool, await authenticate(request))

@@ -20,9 +20,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import access_audit, tenancy
 from shared.auth import Authenticator, AuthError, Principal
 from shared.domain import DomainError
 from shared.eventstore.base import ConcurrencyError
+from shared.idempotency import IdempotencyMiddleware
 from shared.limits import DEFAULT_MAX_BODY_BYTES
 
 PROBLEM = "application/problem+json"
@@ -55,7 +57,7 @@ async def _validation_problem(request: Request, exc: Exception) -> JSONResponse:
     try:
         await authenticate(request)
     except AuthError as refused:
-        return _auth_problem(request, refused)
+        return _auth_response(refused)
     errors = [
         {"field": _field(err), "message": err.get("msg", "invalid"), "type": err.get("type")}
         for err in exc.errors()
@@ -64,16 +66,46 @@ async def _validation_problem(request: Request, exc: Exception) -> JSONResponse:
                    errors=errors)
 
 
-def _domain_problem(_: Request, exc: Exception) -> JSONResponse:
+async def _record_refused_read(request: Request, status: int) -> None:
+    """Access audit of a refused read: an authenticated caller asked for a participant's data and
+    got 403 or 404 (another agency's id, someone else's record, nothing there). Recorded as an
+    attempt, with who and which id, in the caller's agency."""
+    if request.method not in ("GET", "HEAD") or status not in (403, 404):
+        return
+    raw = request.path_params.get("participant_id")
+    runtime = getattr(request.app.state, "runtime", None)
+    if raw is None or runtime is None:
+        return
+    try:
+        participant_id = raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
+        caller = await authenticate(request)
+    except (ValueError, AuthError):
+        return  # not a participant id, or nobody we could name
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    try:
+        await access_audit.record(runtime.pool, agency_id=caller.agency_id, actor=caller.sub,
+                                  action=f"refused read attempt ({status}): {request.method} {route}",
+                                  participant_ids=[participant_id])
+    except Exception as exc:  # the refusal is answered whatever happens to its audit row
+        structlog.get_logger(__name__).error("refused read not audited", error=repr(exc))
+
+
+async def _domain_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
+    await _record_refused_read(request, exc.status)
     extra: dict[str, Any] = {}
     if exc.field:
         extra["errors"] = [{"field": exc.field, "message": exc.message}]
     return problem(exc.status, type(exc).__name__, exc.message, code=exc.code, **extra)
 
 
-def _auth_problem(_: Request, exc: Exception) -> JSONResponse:
+async def _auth_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AuthError)
+    await _record_refused_read(request, exc.status)
+    return _auth_response(exc)
+
+
+def _auth_response(exc: AuthError) -> JSONResponse:
     return problem(exc.status, "Unauthorized" if exc.status == 401 else "Forbidden", exc.message,
                    code="unauthorized" if exc.status == 401 else "forbidden")
 
@@ -97,6 +129,7 @@ def install_conventions(app: FastAPI, service: str, *, max_body_bytes: int = DEF
     app.add_exception_handler(ConcurrencyError, _concurrency_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
 
+    app.add_middleware(IdempotencyMiddleware, service=service)  # innermost: sees the whole body
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(CorrelationMiddleware, service=service)
 
@@ -184,9 +217,11 @@ class CorrelationMiddleware:
 
         structlog.contextvars.bind_contextvars(correlation_id=correlation_id, service=self.service)
         started = time.perf_counter()
+        scope_token = tenancy.enter_denied()  # no rows until authentication names the agency
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            tenancy.leave(scope_token)
             LATENCY.labels(self.service, method).observe(time.perf_counter() - started)
             REQUESTS.labels(self.service, method, str(status["code"])).inc()
             structlog.contextvars.clear_contextvars()
@@ -264,7 +299,9 @@ async def principal(request: Request) -> Principal:
 async def authenticate(request: Request) -> Principal:
     """The authenticated caller of ``request`` (raises AuthError)."""
     authenticator: Authenticator = request.app.state.authenticator
-    return await authenticator.authenticate(request)
+    caller = await authenticator.authenticate(request)
+    tenancy.set_agency(caller.agency_id)  # this request's transactions see only this agency's rows
+    return caller
 
 
 def require_roles(*roles: str) -> Callable[[Request], Awaitable[Principal]]:

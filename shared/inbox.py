@@ -48,6 +48,7 @@ from shared.domain import DomainError
 from shared.events import UnknownEventType, parse_type
 from shared.eventstore.base import ConcurrencyError, EventStore
 from shared.outbox import producer_for
+from shared.polling import Backoff
 from shared.uow import UnitOfWork, caused_by
 
 log = structlog.get_logger(__name__)
@@ -132,7 +133,7 @@ class EventConsumer:
 
     async def run(self) -> None:
         """Consume until cancelled; reconnects after broker outages."""
-        backoff = 0.5
+        backoff = Backoff(first=0.5, cap=10.0)
         while True:
             consumer = AIOKafkaConsumer(
                 *self._topics,
@@ -148,14 +149,13 @@ class EventConsumer:
                 await consumer.start()
                 await dlq.start()
                 self.started.set()
-                backoff = 0.5
+                backoff.reset()
                 await self._loop(consumer, dlq)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("consumer interrupted", consumer=self.group_id, error=repr(exc), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                log.warning("consumer interrupted", consumer=self.group_id, error=repr(exc), retry_in=backoff.next)
+                await backoff.sleep()
             finally:
                 await asyncio.shield(_stop_quietly(consumer, dlq))
 
@@ -173,7 +173,7 @@ class EventConsumer:
             await consumer.commit(offsets)
 
     async def _process_with_retry(self, records: list[ConsumerRecord], dlq: Any) -> None:
-        backoff = 0.1
+        backoff = Backoff(first=0.1, cap=10.0)
         while True:
             try:
                 dead = await self._process(records)
@@ -186,9 +186,9 @@ class EventConsumer:
                 raise
             except Exception as exc:
                 RETRIES.labels(self.group_id).inc()
-                log.warning("batch failed, retrying", consumer=self.group_id, error=repr(exc), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                log.warning("batch failed, retrying", consumer=self.group_id, error=repr(exc),
+                            retry_in=backoff.next)
+                await backoff.sleep()
 
     async def _process(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, str]]:
         records = [r for r in records if self._for_me(r)]

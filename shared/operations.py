@@ -12,7 +12,9 @@ their data, so the ``operator`` role may read them all.
 - sweeps: for each deadline a background loop processes, how far behind it is (age of the oldest
   deadline that has passed and is not processed yet; 0 when nothing is due);
 - queues: age of the oldest item due and not yet handled (notifications' deliveries);
-- relay leader: whether some process holds the service's outbox relay lock.
+- relay leader: whether some process holds the service's outbox relay lock;
+- set-aside rows: rows a polling loop could not handle and set aside (the kernel's ``set_aside``
+  table, when the service has it), per loop; the sweeps' lateness leaves them out.
 
 :func:`collect` computes them (the ``GET /v1/operations/status`` endpoint and the ``waypoint
 status`` command show its result); :func:`run_sampler` sets the gauges every few seconds in each
@@ -48,6 +50,9 @@ OUTBOX_OLDEST_AGE = Gauge(
     "waypoint_outbox_oldest_age_seconds", "Age of the oldest outbox row not yet sent (0 when empty)", ["service"]
 )
 # QUARANTINED is the relay's gauge (shared.outbox sets it on each quarantine); the sampler refreshes it too.
+SET_ASIDE_ROWS = Gauge("waypoint_set_aside_rows", "Rows a polling loop set aside (kernel set_aside table)",
+                       ["service", "loop"])
+_SEEN_LOOPS: dict[str, set[str]] = {}
 DLQ_DEPTH = Gauge("waypoint_dlq_depth", "Records on the dead-letter topic not yet redriven", ["service", "topic"])
 SWEEP_LATENESS = Gauge(
     "waypoint_sweep_lateness_seconds", "Age of the oldest passed deadline a sweep has not processed yet",
@@ -78,14 +83,29 @@ def relay_lock_key(service: str) -> int:
 
 @dataclass(frozen=True)
 class Probe:
-    """A service-specific figure: SQL returning one number of seconds (or NULL for none).
+    """A service-specific figure: the age of the oldest row of ``table`` whose ``due_column`` has
+    passed (and that matches ``where``); 0 when none.
 
-    ``kind`` is ``"sweep"`` (lateness of a deadline sweep) or ``"queue"`` (age of a queue).
+    ``kind`` is ``"sweep"`` (lateness of a deadline sweep) or ``"queue"`` (age of a queue). ``loop``
+    and ``key`` name the polling loop that works through these rows and the row key it sets a bad
+    row aside by: rows in the kernel's ``set_aside`` table are left out (they are counted apart).
     """
 
     name: str
     kind: str
-    sql: str
+    table: str
+    due_column: str
+    where: str = "TRUE"
+    loop: str | None = None
+    key: str | None = None
+
+    def sql(self, *, set_aside_table: bool) -> str:
+        condition = f"{self.due_column} <= now() AND ({self.where})"
+        if set_aside_table and self.loop and self.key:
+            condition += (f" AND NOT EXISTS (SELECT 1 FROM set_aside sa WHERE sa.loop = '{self.loop}'"
+                          f" AND sa.row_key = ({self.key})::text)")
+        return (f"SELECT extract(epoch FROM now() - min({self.due_column}))::float8"
+                f" FROM {self.table} WHERE {condition}")
 
 
 @dataclass(frozen=True)
@@ -164,6 +184,11 @@ async def database_figures(conn: asyncpg.Connection, service: str, probes: Seque
     quarantined = None
     if await _table_exists(conn, "outbox_quarantine"):
         quarantined = await conn.fetchval("SELECT count(*) FROM outbox_quarantine")
+    has_set_aside = await _table_exists(conn, "set_aside")
+    set_aside = []
+    if has_set_aside:
+        set_aside = [{"loop": r["loop"], "rows": r["n"]}
+                     for r in await conn.fetch("SELECT loop, count(*) AS n FROM set_aside GROUP BY loop ORDER BY loop")]
     leader = await conn.fetchval(
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0 AND objid = $1"
         " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
@@ -174,9 +199,10 @@ async def database_figures(conn: asyncpg.Connection, service: str, probes: Seque
         "relay_leader": leader > 0,
         "sweeps": [],
         "queues": [],
+        "set_aside": set_aside if has_set_aside else None,
     }
     for probe in probes:
-        value = await conn.fetchval(probe.sql)
+        value = await conn.fetchval(probe.sql(set_aside_table=has_set_aside))
         seconds = round(max(0.0, float(value)), 3) if value is not None else 0.0
         figures["sweeps" if probe.kind == "sweep" else "queues"].append({"name": probe.name, "age_s": seconds})
     return figures
@@ -232,6 +258,8 @@ def problems(status: dict[str, Any]) -> list[str]:
     for queue in status["queues"]:
         if queue["age_s"] > THRESHOLDS["queue_age_s"]:
             found.append(f"queue {queue['name']} has items waiting {queue['age_s']:.0f}s")
+    for row in status.get("set_aside") or []:
+        found.append(f"{row['rows']} rows set aside by {row['loop']}")
     return found
 
 
@@ -252,6 +280,11 @@ def publish(status: dict[str, Any], *, is_leader: bool) -> None:
         SWEEP_LATENESS.labels(service, sweep["name"]).set(sweep["age_s"])
     for queue in status["queues"]:
         QUEUE_AGE.labels(service, queue["name"]).set(queue["age_s"])
+    if status.get("set_aside") is not None:
+        counts = {row["loop"]: row["rows"] for row in status["set_aside"]}
+        for loop in {*counts, *_SEEN_LOOPS.get(service, set())}:  # a loop emptied by the operator goes to 0
+            SET_ASIDE_ROWS.labels(service, loop).set(counts.get(loop, 0))
+        _SEEN_LOOPS.setdefault(service, set()).update(counts)
 
 
 async def run_sampler(rt: Any, interval_s: float) -> None:

@@ -36,6 +36,7 @@ from prometheus_client import Counter, Gauge
 
 from shared import cloudevents, faults
 from shared.envelope import NewEvent
+from shared.polling import Backoff, PollingWorker
 
 log = structlog.get_logger(__name__)
 
@@ -135,7 +136,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Wait for leadership, then relay until cancelled; survives Kafka and DB outages."""
-        backoff = 0.2
+        backoff = Backoff(first=0.2, cap=5.0)
         while True:
             try:
                 await self._lead()
@@ -143,12 +144,11 @@ class OutboxRelay:
                 raise
             except Exception as exc:  # keep relaying through any outage; rows stay in the outbox
                 RELAY_ERRORS.labels(self._service).inc()
-                log.warning("outbox relay interrupted", error=repr(exc), retry_in=backoff)
+                log.warning("outbox relay interrupted", error=repr(exc), retry_in=backoff.next)
                 self.is_leader = False
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                await backoff.sleep()
             else:
-                backoff = 0.2
+                backoff.reset()
 
     async def _lead(self) -> None:
         # A dedicated connection holds the advisory lock for as long as this relay is leader,
@@ -163,14 +163,18 @@ class OutboxRelay:
             await self._count_quarantine()
             producer = producer_for(self._bootstrap)
             await producer.start()
+
+
+            async def step() -> int:
+                await self._still_leader(conn)
+                return await self.relay_once(producer)
+
+            # Any failure ends this leadership (producer and lock connection closed); run() backs
+            # off and competes for the lock again.
+            worker = PollingWorker(f"outbox.{self._service}", step, interval=self._poll_interval,
+                                   full_batch=self._batch_size, wake=self._wake, stop_on=(Exception,))
             try:
-                while True:
-                    await self._still_leader(conn)
-                    sent = await self.relay_once(producer)
-                    if sent < self._batch_size:
-                        self._wake.clear()
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                await worker.run()
             finally:
                 await producer.stop()
         finally:

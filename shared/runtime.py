@@ -38,6 +38,7 @@ from shared.operations import Probe, run_sampler
 from shared.operations_api import router as operations_router
 from shared.outbox import OutboxRelay
 from shared.settings import InsecureSettings, ServiceSettings, load_settings
+from shared.tenancy import ensure_app_role, system_scope, with_credentials
 from shared.uow import UnitOfWork, unit_of_work
 
 log = structlog.get_logger(__name__)
@@ -241,7 +242,7 @@ def create_service_app(
         rt = await _open_runtime(cfg, migrations, clock=clock, tables=tables, probes=probes)
         app.state.runtime = rt
         await ensure_topics(cfg)
-        _start_tasks(rt, consumers(rt), background(rt))
+        _start_tasks(rt, consumers, background)
         log.info("service started", port=cfg.port)
         try:
             yield
@@ -270,8 +271,11 @@ async def _open_runtime(
     structlog.contextvars.bind_contextvars(service=cfg.service)
     if not cfg.service_database_url:
         await ensure_database(cfg.database_url, f"waypoint_{cfg.service}")
-    await migrate_async(cfg.dsn, migrations)
-    pool = await create_pool(cfg.dsn, min_size=cfg.db_pool_min, max_size=cfg.db_pool_max)
+    await migrate_async(cfg.dsn, migrations)  # as the owner
+    # The service itself connects as a role that owns nothing and cannot bypass row-level security.
+    await ensure_app_role(cfg.dsn, cfg.db_app_user, cfg.db_app_password, create=cfg.development)
+    pool = await create_pool(with_credentials(cfg.dsn, cfg.db_app_user, cfg.db_app_password),
+                             min_size=cfg.db_pool_min, max_size=cfg.db_pool_max)
     relay = OutboxRelay(pool, cfg.dsn, cfg.kafka_bootstrap_servers, cfg.service,
                         batch_size=cfg.relay_batch_size, poll_interval=cfg.relay_poll_interval_s)
     return Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay, clock=clock,
@@ -279,26 +283,32 @@ async def _open_runtime(
 
 
 def _start_tasks(
-    rt: Runtime, consumers: Sequence[ConsumerSpec], background: Sequence[Coroutine[Any, Any, None]]
+    rt: Runtime,
+    consumers: Callable[[Runtime], Sequence[ConsumerSpec]],
+    background: Callable[[Runtime], Sequence[Coroutine[Any, Any, None]]],
 ) -> None:
-    """The relay, the consumers, the service's background loops and the operations sampler."""
+    """The relay, the consumers, the service's background loops and the operations sampler.
+
+    They work for every agency: they, and only they, run in the system scope (a task keeps the
+    context it was created in)."""
     cfg, service = rt.settings, rt.service
-    rt.tasks.append(asyncio.create_task(rt.relay.run(), name=f"{service}-outbox-relay"))
-    for spec in consumers:
-        consumer = EventConsumer(
-            name=spec.name, service=service, topics=spec.topics, handler=rt.with_tables(spec.handler), pool=rt.pool,
-            store=rt.store, bootstrap=cfg.kafka_bootstrap_servers, batch_size=cfg.consumer_batch_size,
-            batch_handler=spec.batch_handler, event_types=spec.event_types,
-        )
-        rt.consumers.append(consumer)
-        rt.tasks.append(asyncio.create_task(consumer.run(), name=f"{service}-{spec.name}"))
-    for coro in background:
-        # A coroutine object has a __qualname__ (its function's); the Coroutine type does not say so.
-        name = getattr(coro, "__qualname__", "background")
-        rt.tasks.append(asyncio.create_task(coro, name=f"{service}-{name}"))
-    if cfg.operations_sample_interval_s > 0:
-        rt.tasks.append(asyncio.create_task(run_sampler(rt, cfg.operations_sample_interval_s),
-                                            name=f"{service}-operations-sampler"))
+    with system_scope():
+        rt.tasks.append(asyncio.create_task(rt.relay.run(), name=f"{service}-outbox-relay"))
+        for spec in consumers(rt):
+            consumer = EventConsumer(
+                name=spec.name, service=service, topics=spec.topics, handler=rt.with_tables(spec.handler),
+                pool=rt.pool, store=rt.store, bootstrap=cfg.kafka_bootstrap_servers,
+                batch_size=cfg.consumer_batch_size, batch_handler=spec.batch_handler, event_types=spec.event_types,
+            )
+            rt.consumers.append(consumer)
+            rt.tasks.append(asyncio.create_task(consumer.run(), name=f"{service}-{spec.name}"))
+        for coro in background(rt):
+            # A coroutine object has a __qualname__ (its function's); the Coroutine type does not say so.
+            name = getattr(coro, "__qualname__", "background")
+            rt.tasks.append(asyncio.create_task(coro, name=f"{service}-{name}"))
+        if cfg.operations_sample_interval_s > 0:
+            rt.tasks.append(asyncio.create_task(run_sampler(rt, cfg.operations_sample_interval_s),
+                                                name=f"{service}-operations-sampler"))
 
 
 async def _ready(request: Request) -> Any:

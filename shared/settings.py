@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORTS = {"intake": 8001, "planning": 8002, "monitoring": 8003, "notifications": 8004}
 DEVELOPMENT = "development"
+DEV_DB_APP_PASSWORD = "waypoint-app-development"
 DEV_JWT_SECRET = "waypoint-development-secret-change-me-0123456789"
 MIN_SECRET_LENGTH = 32
 
@@ -30,7 +31,9 @@ class ServiceSettings(BaseSettings):
     kafka_partitions: int = 6
     kafka_replication_factor: int = 1
     kafka_retention_ms: int = -1  # -1: keep events forever (read models are rebuilt from the topics)
-    #: SASL/SCRAM-SHA-512 credentials; used by the agency copier (the outbox and inbox do not use them yet)
+    #: The SASL/SCRAM-SHA-512 listener and this process's principal; used by the agency copier
+    #: (the outbox and inbox still use the plaintext bootstrap above).
+    kafka_sasl_bootstrap_servers: str | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: str | None = None
     http_host: str = "127.0.0.1"
@@ -49,6 +52,10 @@ class ServiceSettings(BaseSettings):
     jwt_jwks_min_refresh_s: float = 30.0
     #: request bodies over this many bytes get 413 before parsing
     max_body_bytes: int = 256 * 1024
+    #: the database role the service connects as (owns nothing, no BYPASSRLS); the migrations run
+    #: as the owner in DATABASE_URL. Created in development, by a DBA elsewhere.
+    db_app_user: str = "waypoint_app"
+    db_app_password: str | None = DEV_DB_APP_PASSWORD
     db_pool_min: int = 2
     db_pool_max: int = 20
     relay_batch_size: int = 2000
@@ -75,6 +82,8 @@ class ServiceSettings(BaseSettings):
         missing = [name for name, value in (
             ("JWT_JWKS_URL", self.jwt_jwks_url), ("JWT_ISSUER", self.jwt_issuer), ("JWT_AUDIENCE", self.jwt_audience),
         ) if not value]
+        if self.db_app_password == DEV_DB_APP_PASSWORD:
+            missing.append("DB_APP_PASSWORD")
         secret_problem = None
         if not self.jwt_jwks_url:
             if not self.jwt_secret:
@@ -94,12 +103,14 @@ class ServiceSettings(BaseSettings):
     def port(self) -> int:
         return self.http_port or DEFAULT_PORTS.get(self.service, 8000)
 
-    def kafka_client_options(self) -> dict[str, str]:
-        """aiokafka keyword arguments for SASL_PLAINTEXT + SCRAM-SHA-512 when credentials are set."""
-        if not self.kafka_sasl_username:
-            return {}
-        return {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "SCRAM-SHA-512",
-                "sasl_plain_username": self.kafka_sasl_username, "sasl_plain_password": self.kafka_sasl_password or ""}
+    def kafka_sasl_client(self) -> tuple[str, dict[str, str]]:
+        """Bootstrap and aiokafka keyword arguments of the SASL listener when it is configured
+        (SASL_PLAINTEXT + SCRAM-SHA-512), else the plaintext bootstrap and no options."""
+        if not (self.kafka_sasl_bootstrap_servers and self.kafka_sasl_username):
+            return self.kafka_bootstrap_servers, {}
+        return self.kafka_sasl_bootstrap_servers, {
+            "security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_plain_username": self.kafka_sasl_username, "sasl_plain_password": self.kafka_sasl_password or ""}
 
     @property
     def dsn(self) -> str:

@@ -14,13 +14,15 @@ SELECT i.notification_id, i.participant_id, i.recipient_role, i.rule, i.urgency,
 FROM staff_inbox i LEFT JOIN alerts a ON a.alert_id = i.alert_id
 WHERE i.agency_id = $1 AND i.recipient_id = $2
   AND ($3::boolean IS FALSE OR (i.alert_id IS NOT NULL AND a.acknowledged_at IS NULL))
-ORDER BY i.created_at DESC LIMIT $4
+ORDER BY i.created_at DESC, i.notification_id LIMIT $4 OFFSET $5
 """
 
 
-async def inbox(pool: Any, agency_id: str, recipient_id: str, unacknowledged: bool, limit: int) -> list[dict[str, Any]]:
+async def inbox(
+    pool: Any, agency_id: str, recipient_id: str, unacknowledged: bool, limit: int | None, offset: int = 0
+) -> list[dict[str, Any]]:
     """A recipient's in-app inbox, newest first."""
-    rows = await pool.fetch(INBOX, agency_id, recipient_id, unacknowledged, limit)
+    rows = await pool.fetch(INBOX, agency_id, recipient_id, unacknowledged, limit, offset)
     return [
         {
             "notification_id": str(r["notification_id"]),
@@ -61,12 +63,16 @@ async def preferences(pool: Any, agency_id: str, recipient_id: str) -> dict[str,
     return preferences_view(row)
 
 
-async def subscriptions(pool: Any, agency_id: str) -> list[dict[str, Any]]:
+async def subscriptions(
+    pool: Any, agency_id: str, *, limit: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
     rows = await pool.fetch(
         "SELECT subscription_id, url, event_types, description, include_details, active, created_at"
         " FROM webhook_subscriptions"
-        " WHERE agency_id = $1 ORDER BY created_at",
+        " WHERE agency_id = $1 ORDER BY created_at, subscription_id LIMIT $2 OFFSET $3",
         agency_id,
+        limit,
+        offset,
     )
     return [
         {

@@ -82,3 +82,22 @@ async def test_an_enrolled_participant_gets_a_plan_a_timeline_and_a_notified_spe
         other_agency = bearer(sub=specialist, agency_id="agency-other")
         hidden = await http.get(f"{stack['monitoring']}/v1/participants/{pid}/timeline", headers=other_agency)
         assert hidden.json()["entries"] == []
+
+
+def test_waypoint_status_reads_the_four_running_services(stack):
+    """`waypoint status` against the four processes: each one ready with a relay leader; the only
+    problems it may report are dead letters other tests of the session left on the shared topics."""
+    import re
+    import subprocess
+    import sys
+
+    urls = [f"--url={name}={url}" for name, url in stack.items()]
+    result = subprocess.run([sys.executable, "-m", "deploy.cli", "status", *urls], capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "COLUMNS": "250"})
+    out = result.stdout
+    for name in stack:
+        assert re.search(rf"│ {name}\s+│ yes\s+│ yes\s+│", out), out
+    assert "waypoint.monitoring.read-models" in out and "waypoint.notifications.alerts" in out
+    problems = [line for line in out.splitlines() if line.startswith("  - ")]
+    assert result.returncode == (1 if problems else 0), out
+    assert all(re.search(r"records on waypoint\.\w+\.dlq$", p) for p in problems), problems

@@ -2,7 +2,6 @@
 notifications process really sends (a safety concern from PHQ-9 item 9 emails the specialist), and
 `make demo` ends with the demo participant's console page."""
 
-import asyncio
 import uuid
 
 import httpx
@@ -10,42 +9,25 @@ import pytest
 
 from deploy.cli import _demo
 from deploy.mailbox import MailboxSettings, start_mailbox, stop_mailbox
-from deploy.services import start_services, stop_services
-from shared.db import ensure_database
 from shared.testing.auth import bearer
 from shared.testing.http_server import http_test_port
 from shared.testing.kafka import eventually
+from shared.testing.stack import service_stack, stack_ports
 
 pytestmark = pytest.mark.e2e
 
-PORTS = {name: http_test_port(31 + i) for i, name in enumerate(("intake", "planning", "monitoring", "notifications"))}
+PORTS = stack_ports(31)
 SMTP_PORT, MAILBOX_HTTP_PORT = http_test_port(35), http_test_port(36)
 
 
 @pytest.fixture(scope="module")
 def stack(infra, tmp_path_factory):
     state = tmp_path_factory.mktemp("mailbox-e2e")
-    run = uuid.uuid4().hex[:8]
-    env = {
-        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
-        "DATABASE_URL": infra.database_url,
-        "LOG_JSON": "true",
-        "RELAY_POLL_INTERVAL_S": "0.2",
-        "NOTIFICATIONS_SMTP_PORT": str(SMTP_PORT),
-    }
-    for name in PORTS:
-        env[f"{name.upper()}_DATABASE_URL"] = infra.database_url.rsplit("/", 1)[0] + f"/mbx_{name}_{run}"
-
-    async def create():
-        for name in PORTS:
-            await ensure_database(infra.database_url, f"mbx_{name}_{run}")
-
-    asyncio.run(create())
     mailbox = start_mailbox(state, MailboxSettings(smtp_port=SMTP_PORT, http_port=MAILBOX_HTTP_PORT))
     try:
-        yield {**start_services(state, env, ports=PORTS, timeout=90), "mailbox": mailbox["url"]}
+        with service_stack(infra, state, PORTS, env={"NOTIFICATIONS_SMTP_PORT": str(SMTP_PORT)}) as urls:
+            yield {**urls, "mailbox": mailbox["url"]}
     finally:
-        stop_services(state)
         stop_mailbox(state)
 
 

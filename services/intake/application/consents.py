@@ -34,6 +34,7 @@ from shared.catalogue.intake import ConsentGranted, ReferralWithdrawalReason
 from shared.domain import Conflict
 from shared.envelope import Metadata
 from shared.events import DomainEvent
+from shared.polling import PollingWorker, not_set_aside, set_aside, should_set_aside
 from shared.streams import Changed
 from shared.uow import UnitOfWork
 
@@ -109,30 +110,45 @@ async def expire_consent(cmd: ExpireConsent, uow: UnitOfWork) -> bool:
     return bool(expired.stored)
 
 
+CONSENT_EXPIRY = "intake.consent-expiry"
+
+
 async def expire_due_consents(open_uow: Callable[..., Any], pool: Any, now: datetime | None = None) -> int:
-    """Record ``ConsentExpired`` for every active consent whose expiry date has passed. Returns the count."""
+    """Record ``ConsentExpired`` for every active consent whose expiry date has passed. Returns the count.
+
+    Each consent in its own transaction; one that fails for a reason other than the database being
+    in trouble (an unreadable stream, a decision that raises) is set aside and the others expire."""
     now = now or datetime.now(UTC)
     rows = await pool.fetch(
-        "SELECT consent_id, participant_id, agency_id FROM consents WHERE status = 'active' AND expires_on < $1",
+        "SELECT consent_id, participant_id, agency_id FROM consents WHERE status = 'active' AND expires_on < $1"
+        f" AND {not_set_aside(CONSENT_EXPIRY, 'consent_id')} ORDER BY expires_on",
         now.date(),
     )
     expired = 0
     for row in rows:
-        metadata = Metadata(correlation_id=str(uuid.uuid4()), actor="intake:consent-expiry")
-        async with open_uow(metadata, agency_id=row["agency_id"]) as uow:
-            expired += await expire_consent(ExpireConsent(row["consent_id"], row["participant_id"], now), uow)
+        try:
+            expired += await _expire_one(open_uow, row, now)
+        except Exception as exc:
+            if not should_set_aside(exc):
+                raise
+            await set_aside(pool, CONSENT_EXPIRY, row["consent_id"], exc)
     return expired
 
 
-async def consent_expiry_loop(open_uow: Callable[..., Any], pool: Any, interval_s: float) -> None:
-    """Background task: sweep for expired consents every ``interval_s`` seconds."""
-    import asyncio
+async def _expire_one(open_uow: Callable[..., Any], row: Any, now: datetime) -> int:
+    metadata = Metadata(correlation_id=str(uuid.uuid4()), actor="intake:consent-expiry")
+    async with open_uow(metadata, agency_id=row["agency_id"]) as uow:
+        return int(await expire_consent(ExpireConsent(row["consent_id"], row["participant_id"], now), uow))
 
-    while True:
-        try:
-            count = await expire_due_consents(open_uow, pool)
-            if count:
-                log.info("consents expired", count=count)
-        except Exception:  # the next sweep tries again; reads already treat a lapsed consent as expired
-            log.exception("consent expiry sweep failed")
-        await asyncio.sleep(interval_s)
+
+async def consent_expiry_loop(open_uow: Callable[..., Any], pool: Any, interval_s: float) -> None:
+    """Background task: sweep for expired consents every ``interval_s`` seconds (reads already treat
+    a lapsed consent as expired, so a late sweep changes nothing a reader sees)."""
+
+    async def step() -> int:
+        count = await expire_due_consents(open_uow, pool)
+        if count:
+            log.info("consents expired", count=count)
+        return count
+
+    await PollingWorker(CONSENT_EXPIRY, step, interval=interval_s).run()

@@ -11,6 +11,7 @@ from services.intake.application import assessments
 from services.intake.application.participants import order
 from services.intake.domain.assessment import AssessmentForm, RecordAssessment
 from services.intake.domain.fhir import assessment_bundle
+from services.intake.domain.instrument_catalogue import catalogue
 from services.intake.entrypoints.common import Json
 from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
@@ -18,6 +19,13 @@ from shared.roles import staff, staff_or_integration
 from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1", tags=["intake"])
+
+
+@router.get("/instruments")
+async def list_instruments(caller: Principal = Depends(staff)) -> Json:
+    """The instruments an assessment takes, for forms: items, answer choices, the request body's
+    shape and the score bands (the scoring's own thresholds). The same for every agency."""
+    return {"instruments": catalogue()}
 
 
 @router.post("/participants/{participant_id}/assessments", status_code=status.HTTP_201_CREATED)

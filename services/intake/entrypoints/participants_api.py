@@ -26,6 +26,8 @@ from services.intake.domain.enrolment import (
 from services.intake.entrypoints.common import Json
 from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
+from shared.limits import MAX_ID_LENGTH, MAX_PAGE_SIZE
+from shared.paging import Page, page
 from shared.roles import managers, staff
 from shared.runtime import Runtime, runtime
 
@@ -60,37 +62,47 @@ async def enrol(
 
 @router.get("/participants")
 async def list_participants(
-    specialist_id: str | None = None,
+    specialist_id: str | None = Query(None, max_length=MAX_ID_LENGTH),
     status_: Literal["active", "discharged"] | None = Query(None, alias="status"),
+    participant_ids: list[UUID] | None = Query(
+        None, alias="participant_id", max_length=MAX_PAGE_SIZE,
+        description="only these participants (repeat the parameter; e.g. the names for one caseload page)",
+    ),
+    paged: Page = Depends(page),
     caller: Principal = Depends(staff),
     audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> Json:
-    found = await views.participants(rt.pool, caller.agency_id, specialist_id=specialist_id, status=status_)
+    found, next_offset = paged.cut(await views.participants(
+        rt.pool, caller.agency_id, specialist_id=specialist_id, status=status_, limit=paged.fetch, offset=paged.offset,
+        participant_ids=participant_ids,
+    ))
     await audit("list participants", *_ids(found))
-    return {"participants": found}
+    return {"participants": found, "next_offset": next_offset}
 
 
 @router.get("/assignment-queue")
 async def assignment_queue(
-    caller: Principal = Depends(staff), audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
+    paged: Page = Depends(page), caller: Principal = Depends(staff), audit: AccessAudit = Depends(auditor),
+    rt: Runtime = Depends(runtime),
 ) -> Json:
-    found = await views.waiting_queue(rt.pool, caller.agency_id)
+    found, next_offset = paged.cut(
+        await views.waiting_queue(rt.pool, caller.agency_id, limit=paged.fetch, offset=paged.offset)
+    )
     await audit("list assignment queue", *_ids(found))
-    return {"waiting": found}
+    return {"waiting": found, "next_offset": next_offset}
 
 
 @router.get("/specialists")
 async def list_specialists(
-    after: str | None = Query(None, max_length=200, description="the last specialist_id already seen"),
-    limit: int = Query(100, ge=1, le=500),
-    caller: Principal = Depends(staff),
-    rt: Runtime = Depends(runtime),
+    paged: Page = Depends(page), caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
 ) -> Json:
     """Who supports the agency's participants (from assignments), with their caseload sizes: for
     choosing whose caseload to open or to whom to assign. Counts only, no participant data."""
-    found = await views.specialists(rt.pool, caller.agency_id, after=after, limit=limit)
-    return {"specialists": found, "next_after": found[-1]["specialist_id"] if len(found) == limit else None}
+    found, next_offset = paged.cut(
+        await views.specialists(rt.pool, caller.agency_id, limit=paged.fetch, offset=paged.offset)
+    )
+    return {"specialists": found, "next_offset": next_offset}
 
 
 @router.get("/participants/{participant_id}")
@@ -105,13 +117,16 @@ async def get_participant(
 
 @router.get("/participants/{participant_id}/access-log")
 async def access_log(
-    participant_id: UUID, caller: Principal = Depends(managers),
-    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
+    participant_id: UUID, paged: Page = Depends(page), caller: Principal = Depends(managers),
+    audit: AccessAudit = Depends(auditor),
+    rt: Runtime = Depends(runtime),
 ) -> Json:
     """Every read or export of this participant's data by user (supervisors and agency admins)."""
-    found = await views.access_log(rt.pool, caller.agency_id, participant_id)
+    found, next_offset = paged.cut(
+        await views.access_log(rt.pool, caller.agency_id, participant_id, limit=paged.fetch, offset=paged.offset)
+    )
     await audit("read access log", participant_id)
-    return {"access_log": found}
+    return {"access_log": found, "next_offset": next_offset}
 
 
 @router.put("/participants/{participant_id}/specialist")

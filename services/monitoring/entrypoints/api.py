@@ -33,6 +33,7 @@ from shared.catalogue.monitoring import RiskEscalated
 from shared.domain import InvalidCommand, NotFound
 from shared.http import principal
 from shared.limits import MAX_BIGINT, MAX_ID_LENGTH
+from shared.paging import Page, page
 from shared.roles import STAFF, managers, staff
 from shared.runtime import Runtime, command_metadata, runtime
 
@@ -231,12 +232,15 @@ async def get_private_notes(
 @router.get("/participants/{participant_id}/access-log")
 async def get_access_log(
     participant_id: UUID,
+    paged: Page = Depends(page),
     caller: Principal = Depends(managers),
     audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """Who read this participant's monitoring data, newest first (supervisors and admins)."""
-    entries = await access_audit.read(rt.pool, agency_id=caller.agency_id, participant_id=participant_id)
+    entries, next_offset = paged.cut(await access_audit.read(
+        rt.pool, agency_id=caller.agency_id, participant_id=participant_id, limit=paged.fetch, offset=paged.offset
+    ))
     if entries:  # the log is about the participant too: reading it is recorded (as in intake)
         await audit("read access log", participant_id)
-    return {"participant_id": str(participant_id), "access_log": entries}
+    return {"participant_id": str(participant_id), "access_log": entries, "next_offset": next_offset}

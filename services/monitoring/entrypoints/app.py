@@ -13,6 +13,7 @@ from services.monitoring.adapters.tables import PostgresTables
 from services.monitoring.application import reactions
 from services.monitoring.application.check_in_writer import CheckInWriter
 from services.monitoring.application.scheduler import MILESTONES, MISSED_CHECK_INS, Scheduler, utc_now
+from services.monitoring.entrypoints import latest_api
 from services.monitoring.entrypoints.api import router
 from services.monitoring.entrypoints.progress_api import router as progress_router
 from services.monitoring.projections import read_models
@@ -28,12 +29,10 @@ MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 #: How late the sweeps are: age of the oldest passed deadline not processed yet (operations figures).
 PROBES = (
-    Probe("missed-check-ins", "sweep",
-          "SELECT extract(epoch FROM now() - min(check_in_deadline))::float8 FROM monitored_participants"
-          " WHERE check_in_deadline <= now()"),
-    Probe("milestones", "sweep",
-          "SELECT extract(epoch FROM now() - min(milestone_due_at))::float8 FROM monitored_participants"
-          " WHERE milestone_due_at <= now()"),
+    Probe("missed-check-ins", "sweep", "monitored_participants", "check_in_deadline",
+          loop="monitoring.missed-check-ins", key="participant_id"),
+    Probe("milestones", "sweep", "monitored_participants", "milestone_due_at",
+          loop="monitoring.milestones", key="participant_id"),
 )
 
 
@@ -77,7 +76,7 @@ def create_app(
 
     return create_service_app(
         "monitoring",
-        routers=[router, progress_router],
+        routers=[router, progress_router, latest_api.router],
         migrations=MIGRATIONS,
         settings=settings,
         consumers=consumers,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -11,6 +12,7 @@ import orjson
 
 from services.monitoring.domain.timeline import describe
 from shared.cloudevents import ReceivedEvent
+from shared.limits import MAX_BIGINT
 
 
 def summarize(event_type: str, data: dict[str, Any]) -> str:
@@ -72,7 +74,10 @@ def cursor_of(occurred_at: datetime, seq: int) -> str:
 def parse_cursor(cursor: str) -> tuple[datetime, int]:
     """The (occurred_at, seq) of a cursor made by :func:`cursor_of`; ValueError if malformed."""
     moment, _, seq = cursor.partition("~")
-    return datetime.strptime(moment, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC), int(seq)
+    number = int(seq)
+    if not 0 <= number <= MAX_BIGINT:  # beyond a BIGINT it could only fail in the query, as a 500
+        raise ValueError(f"cursor position out of range: {seq}")
+    return datetime.strptime(moment, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC), number
 
 
 async def page(
@@ -82,8 +87,8 @@ async def page(
     *,
     after: str | None = None,
     limit: int = 100,
-    services: list[str] | None = None,
-    event_types: list[str] | None = None,
+    services: Sequence[str] | None = None,
+    event_types: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """One page of a participant's timeline in the order things happened.
 
@@ -103,8 +108,8 @@ async def page(
         since,
         since_seq,
         limit,
-        services or None,
-        event_types or None,
+        list(services) if services else None,
+        list(event_types) if event_types else None,
     )
     return [
         {

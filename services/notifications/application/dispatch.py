@@ -8,7 +8,6 @@ runs as its own task: a slow or failing webhook never holds back an urgent email
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +23,7 @@ from services.notifications.application.sending import attempt
 from services.notifications.domain.deliveries import decide_attempt_outcome, decide_undeliverable
 from services.notifications.settings import NotificationSettings
 from shared.envelope import Metadata
+from shared.polling import PollingWorker
 from shared.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -38,6 +38,7 @@ DELIVERY_SECONDS = Histogram(
     buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600),
 )
 
+LOOP = "notifications.dispatch"
 CLAIM = """
 UPDATE deliveries SET due_at = now() + make_interval(secs => $2)
 WHERE notification_id IN (
@@ -51,51 +52,22 @@ class Dispatcher:
     def __init__(self, rt: Runtime, cfg: NotificationSettings) -> None:
         self.rt = rt
         self.cfg = cfg
-        self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(cfg.dispatch_concurrency)
         self._inflight: set[asyncio.Task[None]] = set()
         self._http: httpx.AsyncClient | None = None
 
-    async def _listen(self) -> None:
-        """Keep a LISTEN connection so commits wake the dispatcher; polling covers any gap."""
-        while True:
-            conn: asyncpg.Connection | None = None
-            try:
-                conn = await asyncpg.connect(self.rt.settings.dsn)
-                await conn.add_listener(WAKE_CHANNEL, lambda *_: self._wake.set())
-                while not conn.is_closed():
-                    await asyncio.sleep(5)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("dispatch listener lost, polling meanwhile", error=repr(exc))
-                await asyncio.sleep(2)
-            finally:
-                if conn is not None:
-                    with contextlib.suppress(Exception):
-                        await conn.close()
-
     async def run(self) -> None:
+        """Dispatch until cancelled: the kernel's polling worker, woken by the NOTIFY that queuing
+        a delivery sends at commit; polling covers any gap."""
         self._http = httpx.AsyncClient(timeout=self.cfg.webhook_timeout_s)
-        listener = asyncio.create_task(self._listen())
+        worker = PollingWorker(LOOP, self.dispatch_due, interval=self.cfg.dispatch_poll_s,
+                               full_batch=self.cfg.dispatch_batch, listen=(self.rt.settings.dsn, WAKE_CHANNEL))
         try:
-            while True:
-                self._wake.clear()  # before claiming: a commit during the claim still wakes us
-                try:
-                    claimed = await self.dispatch_due()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # the database went away: try again shortly
-                    log.warning("dispatch sweep failed", error=repr(exc))
-                    claimed = 0
-                if claimed < self.cfg.dispatch_batch:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.cfg.dispatch_poll_s)
+            await worker.run()
         finally:
             for task in list(self._inflight):
                 task.cancel()
-            listener.cancel()
-            await asyncio.gather(listener, *self._inflight, return_exceptions=True)
+            await asyncio.gather(*self._inflight, return_exceptions=True)
             await self._http.aclose()
 
     async def dispatch_due(self) -> int:

@@ -1,8 +1,12 @@
-"""The escalation sweep: urgent alerts nobody acknowledged in time move one level up."""
+"""The escalation sweep: urgent alerts nobody acknowledged in time move one level up.
+
+Each alert is escalated in its own transaction; one that fails for a reason other than the
+database being in trouble (an unreadable alert stream, a decision that raises) is set aside
+(loop ``notifications.escalations``) and the sweep goes on with the others.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -16,13 +20,16 @@ from services.notifications.domain.directory import ParticipantRecord, recipient
 from services.notifications.settings import NotificationSettings
 from shared.catalogue.notifications import AlertEscalated
 from shared.envelope import Metadata
+from shared.polling import PollingWorker, not_set_aside, set_aside, should_set_aside
 from shared.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
-DUE = """
+LOOP = "notifications.escalations"
+DUE = f"""
 SELECT alert_id FROM alerts
 WHERE acknowledged_at IS NULL AND acknowledge_by IS NOT NULL AND acknowledge_by <= now()
+AND {not_set_aside(LOOP, "alert_id")}
 ORDER BY acknowledge_by LIMIT $1
 """
 
@@ -31,8 +38,13 @@ async def escalate_due(rt: Runtime, cfg: NotificationSettings, limit: int = 100)
     """Escalate every overdue alert (each in its own transaction); returns how many moved."""
     moved = 0
     for row in await rt.pool.fetch(DUE, limit):
-        if await _escalate_one(rt, cfg, row["alert_id"]):
-            moved += 1
+        try:
+            if await _escalate_one(rt, cfg, row["alert_id"]):
+                moved += 1
+        except Exception as exc:
+            if not should_set_aside(exc):
+                raise
+            await set_aside(rt.pool, LOOP, row["alert_id"], exc)
     return moved
 
 
@@ -88,11 +100,4 @@ async def _escalate_one(rt: Runtime, cfg: NotificationSettings, alert_id: UUID) 
 
 
 async def run_escalations(rt: Runtime, cfg: NotificationSettings) -> None:
-    while True:
-        try:
-            await escalate_due(rt, cfg)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("escalation sweep failed", error=repr(exc))
-        await asyncio.sleep(cfg.escalation_poll_s)
+    await PollingWorker(LOOP, lambda: escalate_due(rt, cfg), interval=cfg.escalation_poll_s).run()

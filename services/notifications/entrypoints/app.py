@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
 from fastapi import FastAPI
 
 from services.notifications.adapters.tables import PostgresTables
+from services.notifications.application.consents import WITHDRAWING_EVENTS, remember_withdrawal
 from services.notifications.application.dispatch import Dispatcher
 from services.notifications.application.escalations import run_escalations
 from services.notifications.application.reactions import batch_handler, handler
@@ -27,20 +29,27 @@ MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 #: Operations figures: how late the escalation sweep is, how long due deliveries have waited.
 PROBES = (
-    Probe("escalations", "sweep",
-          "SELECT extract(epoch FROM now() - min(acknowledge_by))::float8 FROM alerts"
-          " WHERE acknowledged_at IS NULL AND acknowledge_by IS NOT NULL AND acknowledge_by <= now()"),
-    Probe("deliveries", "queue",
-          "SELECT extract(epoch FROM now() - min(due_at))::float8 FROM deliveries"
-          " WHERE status = 'pending' AND due_at <= now()"),
+    Probe("escalations", "sweep", "alerts", "acknowledge_by", where="acknowledged_at IS NULL",
+          loop="notifications.escalations", key="alert_id"),
+    Probe("deliveries", "queue", "deliveries", "due_at", where="status = 'pending'",
+          loop="notifications.dispatch", key="notification_id"),
 )
+
+
+#: pg_advisory_lock key: one agency copier per installation (several workers or replicas wait).
+COPIER_LOCK = 0x636F7079
 
 
 async def _agency_copier(rt: Runtime) -> None:
     s = rt.settings
-    await AgencyCopier(s.kafka_bootstrap_servers, partitions=s.kafka_partitions,
-                       replication_factor=s.kafka_replication_factor, retention_ms=s.kafka_retention_ms,
-                       client_options=s.kafka_client_options()).run()
+    leader = await asyncpg.connect(s.dsn)  # a session of its own: the lock lives as long as it does
+    try:
+        await leader.execute("SELECT pg_advisory_lock($1)", COPIER_LOCK)
+        bootstrap, options = s.kafka_sasl_client()
+        await AgencyCopier(bootstrap, partitions=s.kafka_partitions, replication_factor=s.kafka_replication_factor,
+                           retention_ms=s.kafka_retention_ms, client_options=options).run()
+    finally:
+        await leader.close()
 
 
 def create_app(
@@ -63,6 +72,9 @@ def create_app(
             # The HTTP event feed's store: every published event of every service, its own group.
             ConsumerSpec("event-feed", [topic_for(s) for s in SERVICES], event_feed.store_one,
                          batch_handler=event_feed.store),
+            # revoked/expired consents and withdrawn referrals, checked again before a referral is sent
+            ConsumerSpec("consents", [topic_for("intake")], remember_withdrawal,
+                         event_types=frozenset(WITHDRAWING_EVENTS)),
         ],
         background=lambda rt: [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg),
                                *([_agency_copier(rt)] if cfg.agency_topics else [])],

@@ -5,7 +5,8 @@ group copies every published event of the four topics into ``event_feed``; the p
 row is the cursor. With ``Accept: text/event-stream`` the answer is a server-sent event stream
 that never ends (each event's SSE ``id`` is its cursor, so a reconnecting EventSource resumes by
 itself through ``Last-Event-ID``); otherwise it is one JSON page. Only the caller's agency's
-events, only for the integration role.
+events, only for the integration role. Every page served is written to the access log (one row
+per participant whose events it held): the feed exports Part 2 records.
 """
 
 from __future__ import annotations
@@ -50,21 +51,21 @@ async def events(
     cursor = int(last_event_id if last_event_id is not None else after)
     types = event_type or []
     if "text/event-stream" in request.headers.get("accept", ""):
-        return StreamingResponse(_stream(request, rt, caller.agency_id, cursor, types, limit),
+        return StreamingResponse(_stream(request, rt, caller, cursor, types, limit),
                                  media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-    rows = await page(rt.pool, caller.agency_id, cursor, types, limit)
+    rows = await page(rt.pool, caller.agency_id, caller.sub, cursor, types, limit)
     body = {"events": [orjson.loads(event) for _, event in rows],
             "next_cursor": str(rows[-1][0] if rows else cursor), "has_more": len(rows) == limit}
     return Response(orjson.dumps(body), media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
-async def _stream(request: Request, rt: Runtime, agency_id: str, cursor: int, types: list[str],
+async def _stream(request: Request, rt: Runtime, caller: Principal, cursor: int, types: list[str],
                   limit: int) -> AsyncIterator[bytes]:
     yield b"retry: 1000\n\n"
     idle = 0.0
     while not await request.is_disconnected():
-        rows = await page(rt.pool, agency_id, cursor, types, limit)
+        rows = await page(rt.pool, caller.agency_id, caller.sub, cursor, types, limit)
         if rows:
             idle = 0.0
             yield b"".join(b"id: %d\ndata: %s\n\n" % (position, event.encode()) for position, event in rows)

@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from shared import access_audit
 from shared.catalogue_export import structured
 from shared.cloudevents import CLASSIFICATION, REGULATION, SPEC_VERSION, ReceivedEvent
 from shared.uow import UnitOfWork
@@ -30,7 +31,7 @@ ON CONFLICT (event_id) DO NOTHING
 """
 
 PAGE = """
-SELECT position, cloudevent::text AS cloudevent FROM event_feed
+SELECT position, participant_id, cloudevent::text AS cloudevent FROM event_feed
 WHERE agency_id = $1 AND position > $2 AND (cardinality($3::text[]) = 0 OR ce_type = ANY($3::text[]))
 ORDER BY position LIMIT $4
 """
@@ -77,8 +78,16 @@ async def store_one(received: ReceivedEvent, uow: UnitOfWork) -> None:
     await store(uow.conn, [received])
 
 
-async def page(conn: asyncpg.Connection | asyncpg.Pool, agency_id: str, after: int, types: Sequence[str],
+async def page(pool: asyncpg.Pool, agency_id: str, actor: str, after: int, types: Sequence[str],
                limit: int) -> list[tuple[int, str]]:
-    """Up to ``limit`` events of ``agency_id`` after position ``after`` (JSON text, in order)."""
-    rows = await conn.fetch(PAGE, agency_id, after, list(types), min(limit, PAGE_MAX))
+    """Up to ``limit`` events of ``agency_id`` after position ``after`` (JSON text, in order).
+
+    Serving them is an export of those participants' records: one access-log row per participant
+    in the page, in the same transaction as the read.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(PAGE, agency_id, after, list(types), min(limit, PAGE_MAX))
+        people = list(dict.fromkeys(row["participant_id"] for row in rows))
+        await access_audit.record(conn, agency_id=agency_id, actor=actor, action="event feed",
+                                  participant_ids=people)
     return [(row["position"], row["cloudevent"]) for row in rows]

@@ -31,6 +31,7 @@ from shared.auth import Principal
 from shared.catalogue.planning import PlanStatus
 from shared.domain import DomainError, InvalidCommand, NotFound
 from shared.limits import MAX_VERSION
+from shared.paging import Page, page
 from shared.roles import managers, readers, staff
 from shared.runtime import Runtime, runtime
 from shared.uow import UnitOfWork
@@ -99,6 +100,15 @@ async def run_command(rt: Runtime, request: Request, caller: Principal, handle: 
     await rt.run(handle, command, request, caller, attempts=WRITE_ATTEMPTS)
 
 
+async def plan_shown(
+    rt: Runtime, caller: Principal, participant_id: UUID, action: str, status_code: int = 200
+) -> JSONResponse:
+    """The current plan as a write's answer: it shows the plan's content, so it is an audited read."""
+    body = with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id), status_code)
+    await AccessAudit(rt.pool, caller)(action, participant_id)
+    return body
+
+
 def with_etag(body: dict[str, Any], status_code: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status_code, headers={"ETag": f'"{body["version"]}"'})
 
@@ -140,7 +150,7 @@ async def draft_plan(
 ) -> JSONResponse:
     command = command_from(DraftPlan, participant_id=participant_id, sections=body.sections, drafted_by=caller.sub)
     await run_command(rt, request, caller, handlers.draft_plan, command)
-    return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id), 201)
+    return await plan_shown(rt, caller, participant_id, "plan shown after drafting", 201)
 
 
 @router.put("/participants/{participant_id}/plan")
@@ -162,7 +172,7 @@ async def revise_plan(
         changed_by=caller.sub,
     )
     await run_command(rt, request, caller, handlers.revise_plan, command)
-    return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id))
+    return await plan_shown(rt, caller, participant_id, "plan shown after revising")
 
 
 @router.get("/participants/{participant_id}/plan/history")
@@ -197,11 +207,13 @@ async def plan_as_fhir(
 
 @router.get("/participants/{participant_id}/access-log")
 async def get_access_log(
-    participant_id: UUID, caller: Principal = Depends(managers),
-    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
+    participant_id: UUID, paged: Page = Depends(page), caller: Principal = Depends(managers),
+    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """Who read this participant's plan in planning, newest first (supervisors and agency admins)."""
-    entries = await access_audit.read(rt.pool, agency_id=caller.agency_id, participant_id=participant_id)
+    entries, next_offset = paged.cut(await access_audit.read(
+        rt.pool, agency_id=caller.agency_id, participant_id=participant_id, limit=paged.fetch, offset=paged.offset
+    ))
     if entries:  # the log is about the participant too: reading it is recorded (as in intake)
         await audit("read access log", participant_id)
-    return {"participant_id": str(participant_id), "access_log": entries}
+    return {"participant_id": str(participant_id), "access_log": entries, "next_offset": next_offset}

@@ -10,12 +10,11 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from services.planning import views
 from services.planning.application import handlers
 from services.planning.domain.commands import AssignEducationModule, CompleteEducationModule, ModuleKey
 from services.planning.domain.education import CATALOGUE
 from services.planning.domain.strategies import LIBRARY, SITUATION_DESCRIPTIONS
-from services.planning.entrypoints.api import check_readable, command_from, run_command, with_etag
+from services.planning.entrypoints.api import check_readable, command_from, plan_shown, run_command
 from shared.auth import Principal
 from shared.limits import MAX_ID_LENGTH
 from shared.roles import readers, staff, staff_or_participant
@@ -46,7 +45,7 @@ async def assign_module(
         assigned_by=caller.sub,
     )
     await run_command(rt, request, caller, handlers.assign_module, command)
-    return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id), 201)
+    return await plan_shown(rt, caller, participant_id, "plan shown after assigning a module", 201)
 
 
 @router.post("/participants/{participant_id}/plan/education-modules/{module}/completion")
@@ -63,7 +62,7 @@ async def complete_module(
         CompleteEducationModule, participant_id=participant_id, module=module, completed_by=caller.sub
     )
     await run_command(rt, request, caller, handlers.complete_module, command)
-    return with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id))
+    return await plan_shown(rt, caller, participant_id, "plan shown after completing a module")
 
 
 @router.get("/education-modules")

@@ -85,3 +85,16 @@ def test_the_catcher_listens_where_notifications_sends_in_development(monkeypatc
     assert MailboxSettings().resolved_smtp_port() == NotificationSettings().smtp_port
     monkeypatch.setenv("NOTIFICATIONS_SMTP_PORT", "2600")
     assert MailboxSettings().resolved_smtp_port() == 2600
+
+
+def test_a_mailbox_that_cannot_listen_says_so_and_leaves_nothing_running(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT of earlier tests
+        taken.bind(("127.0.0.1", SMTP_PORT))
+        taken.listen()
+        with pytest.raises(RuntimeError, match="mailbox exited"):
+            start_mailbox(tmp_path, MailboxSettings(smtp_port=SMTP_PORT, http_port=HTTP_PORT))
+    assert stop_mailbox(tmp_path) is False
+    assert not port_is_open("127.0.0.1", HTTP_PORT)

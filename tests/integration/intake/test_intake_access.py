@@ -50,6 +50,7 @@ AGENCY_ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/v1/participants", None),
     ("GET", "/v1/assignment-queue", None),
     ("GET", "/v1/specialists", None),
+    ("GET", "/v1/instruments", None),
 ]
 AUDIT_ROUTE: tuple[str, str, Any] = ("GET", "/v1/participants/{pid}/access-log", None)
 ALL_ROUTES = [*AGENCY_ROUTES, *PARTICIPANT_ROUTES, AUDIT_ROUTE]
@@ -251,12 +252,18 @@ async def test_every_read_and_export_of_participant_data_is_audited_with_the_use
     ]
 
 
-async def test_a_refused_read_leaves_no_audit_row_for_the_participant(intake):
+async def test_a_refused_read_is_recorded_as_an_attempt_in_the_readers_agency(intake):
     owner, stranger = Agency(intake.client), Agency(intake.client)
     records = await owned_records(owner)
-    await stranger.get(f"/v1/participants/{records['pid']}")
-    count = await intake.runtime.pool.fetchval("SELECT count(*) FROM access_log WHERE agency_id = $1", stranger.id)
-    assert count == 0
+    assert (await stranger.get(f"/v1/participants/{records['pid']}")).status_code == 404
+    rows = await intake.runtime.pool.fetch(
+        "SELECT participant_id, actor, action FROM access_log WHERE agency_id = $1", stranger.id)
+    assert [(r["participant_id"], r["action"]) for r in rows] == [
+        (uuid.UUID(records["pid"]), "refused read attempt (404): GET /v1/participants/{participant_id}")]
+    assert rows[0]["actor"].startswith("user-")
+    owner_log = await intake.client.get(f"/v1/participants/{records['pid']}/access-log",
+                                        headers=bearer(sub="a", agency_id=owner.id, roles=("agency_admin",)))
+    assert not any(e["action"].startswith("refused") for e in owner_log.json()["access_log"])
 
 
 async def test_supervisors_and_admins_can_see_who_read_a_record_specialists_cannot(intake):

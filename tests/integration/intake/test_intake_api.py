@@ -601,6 +601,36 @@ async def test_the_queue_puts_the_longest_wait_first_and_leaves_out_the_discharg
     assert (r.status_code, fields(r)) == (409, {"participant_id"})
 
 
+async def test_a_consent_whose_stream_cannot_be_read_is_set_aside_and_the_others_expire(intake):
+    from prometheus_client import REGISTRY
+
+    from services.intake.application.consents import CONSENT_EXPIRY
+
+    agency = Agency(intake.client)
+    pid = await agency.enrol()
+    soon = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    later = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    broken = await agency.consent(pid, expiry={"on": soon})
+    fine = await agency.consent(pid, expiry={"on": later})
+    pool = intake.runtime.pool
+    await pool.execute(  # an event type this version does not know: the stream cannot be folded
+        "INSERT INTO events (stream_id, stream_type, stream_version, event_id, event_type, schema_version,"
+        " agency_id, participant_id, occurred_at, data, metadata)"
+        " SELECT stream_id, stream_type, max(stream_version) + 1, $2, 'NoSuchEventType', 1, min(agency_id),"
+        " min(participant_id::text)::uuid, now(), '{}'::jsonb, '{}'::jsonb FROM events WHERE stream_id = $1"
+        " GROUP BY stream_id, stream_type",
+        f"consent-{broken}", uuid.uuid4(),
+    )
+    before = REGISTRY.get_sample_value("waypoint_poll_rows_set_aside_total", {"loop": CONSENT_EXPIRY}) or 0.0
+    in_a_week = datetime.now(UTC) + timedelta(days=7)
+    assert await expire_due_consents(intake.runtime.uow, pool, in_a_week) >= 1
+    assert (await agency.get(f"/v1/participants/{pid}/consents/{fine}")).json()["status"] == "expired"
+    aside = await pool.fetchrow("SELECT * FROM set_aside WHERE loop = $1 AND row_key = $2", CONSENT_EXPIRY, broken)
+    assert "NoSuchEventType" in aside["reason"]
+    assert REGISTRY.get_sample_value("waypoint_poll_rows_set_aside_total", {"loop": CONSENT_EXPIRY}) == before + 1
+    assert await expire_due_consents(intake.runtime.uow, pool, in_a_week) == 0  # not claimed again
+
+
 async def test_the_agency_specialists_are_listed_with_their_caseload_sizes_and_paged(intake):
     agency = Agency(intake.client, roles=("supervisor",))
     for specialist in ("spec-b", "spec-a", "spec-b"):
@@ -617,9 +647,44 @@ async def test_the_agency_specialists_are_listed_with_their_caseload_sizes_and_p
             {"specialist_id": "spec-b", "active_participants": 2, "discharged_participants": 0},
             {"specialist_id": "spec-c", "active_participants": 0, "discharged_participants": 1},
         ],
-        "next_after": None,
+        "next_offset": None,
     }
     first = (await agency.get("/v1/specialists", limit=2)).json()
-    rest = (await agency.get("/v1/specialists", limit=2, after=first["next_after"])).json()
+    rest = (await agency.get("/v1/specialists", limit=2, offset=first["next_offset"])).json()
     assert [s["specialist_id"] for s in first["specialists"] + rest["specialists"]] == ["spec-a", "spec-b", "spec-c"]
     assert (await Agency(intake.client).get("/v1/specialists")).json()["specialists"] == []  # another agency's
+
+
+async def test_the_instrument_catalogue_builds_a_form_the_assessment_endpoint_accepts(intake):
+    agency = Agency(intake.client)
+    r = await agency.get("/v1/instruments")
+    assert r.status_code == 200, r.text
+    phq9 = next(i for i in r.json()["instruments"] if i["key"] == "phq9")
+    answers = [item["choices"][1]["value"] for item in phq9["items"]]  # "Several days" throughout
+    pid = await agency.enrol()
+    recorded = await agency.post(f"/v1/participants/{pid}/assessments", {"phq9": {"answers": answers}})
+    assert recorded.status_code == 201, recorded.text
+    band = next(b for b in phq9["total"]["bands"] if b["min"] <= 9 <= b["max"])
+    assert recorded.json()["scores"]["phq9"] == {"total": 9, "severity": band["severity"], "item9": 1}
+    assert "SafetyConcernRaised" in recorded.json()["events"]  # item 9 above 0, as the catalogue says
+
+
+async def test_participants_are_looked_up_by_id_for_one_caseload_page(intake):
+    agency = Agency(intake.client)
+    first, second, third = [await agency.enrol(display_name=name) for name in ("Ana", "Ben", "Cy")]
+    stranger = Agency(intake.client)
+    theirs = await stranger.enrol(display_name="Dee")
+
+    r = await intake.client.get(
+        "/v1/participants", headers=agency.auth,
+        params=[("participant_id", third), ("participant_id", first), ("participant_id", theirs)],
+    )
+    assert r.status_code == 200, r.text
+    assert [(p["participant_id"], p["display_name"]) for p in r.json()["participants"]] == [
+        (first, "Ana"), (third, "Cy")
+    ]  # another agency's id is simply not found
+    assert second not in r.text and "contact" not in r.json()["participants"][0]
+    bad = await intake.client.get("/v1/participants", headers=agency.auth, params={"participant_id": "not-a-uuid"})
+    assert bad.status_code == 422
+    too_many = [("participant_id", str(uuid.uuid4())) for _ in range(501)]
+    assert (await intake.client.get("/v1/participants", headers=agency.auth, params=too_many)).status_code == 422

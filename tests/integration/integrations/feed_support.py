@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -74,3 +76,41 @@ async def served(app: FastAPI, port: int) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
+
+@contextlib.asynccontextmanager
+async def example_process(script: str, env: dict[str, str]) -> AsyncIterator[asyncio.subprocess.Process]:
+    """Run ``examples/<script>`` as its own process (the integrator's program); stopped afterwards."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(EXAMPLES / script), env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 15)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+async def json_lines_until(proc: asyncio.subprocess.Process, done: Any, timeout: float = 60) -> list[dict]:
+    """JSON lines of ``proc``'s stdout until ``done(lines)`` holds (fails with stderr after ``timeout``)."""
+    import json
+
+    lines: list[dict] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while not done(lines):
+                raw = await proc.stdout.readline()
+                if not raw:
+                    raise AssertionError("the example exited: " + (await proc.stderr.read()).decode()[-2000:])
+                lines.append(json.loads(raw))
+    except TimeoutError:
+        raise AssertionError(f"the example printed {len(lines)} lines, not what was expected") from None
+    return lines

@@ -136,3 +136,8 @@ async def test_pages_filter_by_type_and_only_integrators_of_the_agency_read_them
         assert (await client.get("/v1/events")).status_code == 401
         bad = await client.get("/v1/events", params={"after": "yesterday"}, headers=integrator(agency))
         assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+        # each page served is an export of the participants in it: on the access log
+        audit = await app.state.runtime.pool.fetch(
+            "SELECT participant_id, actor, action FROM access_log WHERE agency_id = $1", agency)
+        assert audit and {(r["participant_id"], r["actor"], r["action"]) for r in audit} == {
+            (pid, "integrator-1", "event feed")}

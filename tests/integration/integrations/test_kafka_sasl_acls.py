@@ -23,8 +23,9 @@ from deploy.kafka_native import NativeKafka
 from shared.agency_copier import AgencyCopier, agency_topic
 from shared.cloudevents import topic_for
 from shared.events import SERVICES
+from shared.testing.services import running_service
 
-from .feed_support import Publisher, port, sample
+from .feed_support import Publisher, example_process, json_lines_until, port, sample
 
 pytestmark = [pytest.mark.integration]
 STATE = Path(__file__).resolve().parents[3] / ".waypoint" / "test"
@@ -171,3 +172,55 @@ async def test_an_agency_integrator_reads_its_agency_topic_only_in_order_and_onc
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_the_example_consumer_reads_its_agency_topic_over_sasl(sasl_broker, principals):
+    pid = uuid.uuid4()
+    async with Publisher(sasl_broker.bootstrap) as relay:
+        ours = [str(await relay.publish(sample("MilestoneReached", participant_id=str(pid), days=d),
+                                        agency_id=AGENCY_A, participant_id=pid)) for d in (1, 7, 30)]
+    sasl_bootstrap = f"127.0.0.1:{sasl_broker.sasl_port}"
+    copier = AgencyCopier(sasl_bootstrap, partitions=3, client_options=sasl(sec.COPIER, principals[sec.COPIER]))
+    task = asyncio.create_task(copier.run())
+    user = sec.integrator(AGENCY_A)
+    env = {"WAYPOINT_KAFKA_BOOTSTRAP": sasl_bootstrap, "WAYPOINT_KAFKA_USERNAME": user,
+           "WAYPOINT_KAFKA_PASSWORD": principals[user], "WAYPOINT_AGENCY": AGENCY_A}
+    try:
+        async with example_process("agency_consumer.py", env) as consumer:
+            lines = await json_lines_until(consumer, lambda got: set(ours) <= {e["id"] for e in got})
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    mine = [e for e in lines if e["id"] in ours]
+    assert [e["id"] for e in mine] == ours  # one participant's events, in order, once
+    assert all(e["agencyid"] == AGENCY_A and e["type"] == "waypoint.monitoring.MilestoneReached.v1"
+               and e["specversion"] == "1.0" for e in lines)
+    assert [e["data"]["days"] for e in mine] == [1, 7, 30]
+
+
+async def test_notifications_runs_the_copier_as_its_own_principal(sasl_broker, principals, database_url,
+                                                                  monkeypatch):
+    """The wiring `waypoint up` uses: notifications with NOTIFICATIONS_AGENCY_TOPICS=true and the
+    copier's SASL credentials; an agency's integrator then reads the new events."""
+    monkeypatch.setenv("NOTIFICATIONS_AGENCY_TOPICS", "true")
+    sasl_bootstrap = f"127.0.0.1:{sasl_broker.sasl_port}"
+    pid = uuid.uuid4()
+    async with running_service("notifications", kafka_bootstrap=sasl_broker.bootstrap, database_url=database_url,
+                               kafka_sasl_bootstrap_servers=sasl_bootstrap, kafka_sasl_username=sec.COPIER,
+                               kafka_sasl_password=principals[sec.COPIER]):
+        async with Publisher(sasl_broker.bootstrap) as relay:
+            ours = {str(await relay.publish(sample("MilestoneReached", participant_id=str(pid), days=d),
+                                            agency_id=AGENCY_B, participant_id=pid)) for d in (60, 90)}
+        b = sasl(sec.integrator(AGENCY_B), principals[sec.integrator(AGENCY_B)])
+        consumer = AIOKafkaConsumer(agency_topic(AGENCY_B), bootstrap_servers=sasl_bootstrap, group_id=None,
+                                    auto_offset_reset="earliest", isolation_level="read_committed", **b)
+        await consumer.start()
+        seen: set[str] = set()
+        try:
+            async with asyncio.timeout(60):
+                while not ours <= seen:
+                    for records in (await consumer.getmany(timeout_ms=500)).values():
+                        seen.update(dict(r.headers)["ce_id"].decode() for r in records)
+        finally:
+            await consumer.stop()

@@ -127,7 +127,7 @@ async def test_outbox_age_rises_while_kafka_is_down_and_falls_once_it_is_back(
         pool = intake.runtime.pool
         async with pool.acquire() as conn:
             before = await database_figures(conn, "intake", ())
-        assert before["outbox"] == {"rows": 0, "oldest_age_s": 0.0, "quarantined": None}
+        assert before["outbox"] == {"rows": 0, "oldest_age_s": 0.0, "quarantined": 0}  # the kernel table exists
         await eventually(lambda: _leads(pool), message="the relay to take the lead")
 
         await kafka_controller.stop_kafka_async()
@@ -188,6 +188,19 @@ async def test_the_status_endpoint_is_for_operators_and_holds_no_participant_dat
         missed = next(s for s in body["sweeps"] if s["name"] == "missed-check-ins")
         assert missed["age_s"] >= 3600
         assert any(p.startswith("sweep missed-check-ins is") for p in body["problems"])
+
+        # a row the sweep set aside (the kernel's set_aside table) is counted apart, not as lateness
+        await monitoring.runtime.pool.execute(
+            "CREATE TABLE IF NOT EXISTS set_aside (loop TEXT NOT NULL, row_key TEXT NOT NULL, reason TEXT NOT NULL,"
+            " set_aside_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (loop, row_key))")
+        await monitoring.runtime.pool.execute(
+            "INSERT INTO set_aside (loop, row_key, reason) VALUES ('monitoring.missed-check-ins', $1, 'a fold error')",
+            pid)
+        body = (await monitoring.client.get("/v1/operations/status", headers=bearer(roles=("operator",)))).json()
+        assert next(s for s in body["sweeps"] if s["name"] == "missed-check-ins")["age_s"] == 0
+        assert body["set_aside"] == [{"loop": "monitoring.missed-check-ins", "rows": 1}]
+        assert "1 rows set aside by monitoring.missed-check-ins" in body["problems"]
+        assert "a fold error" not in json.dumps(body), "reasons may name data: only counts are shown"
 
 
 async def _leads_monitoring(service):

@@ -70,3 +70,13 @@ async def test_a_body_under_the_limit_still_reaches_validation(sec_intake):
     response = await sec_intake.client.post("/v1/participants", content=b"{not json",
                                             headers={**bearer(), "content-type": "application/json"})
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize("service", ["sec_planning", "sec_monitoring"])
+async def test_the_access_logs_of_planning_and_monitoring_are_paged(request, service):
+    svc = request.getfixturevalue(service)
+    path = f"/v1/participants/{uuid.uuid4()}/access-log"
+    admin = bearer(roles=("agency_admin",))
+    assert (await svc.client.get(path, params={"limit": 501}, headers=admin)).status_code == 422
+    page = await svc.client.get(path, params={"limit": 2}, headers=admin)
+    assert page.status_code == 200 and page.json()["next_offset"] is None

@@ -29,6 +29,11 @@ def parser() -> Path:
     return TOOL / "validate.mjs"
 
 
+@pytest.fixture(scope="module")
+def doc() -> dict:
+    return asyncapi()
+
+
 def parse(parser: Path, document: dict, tmp_path: Path) -> tuple[int, dict]:
     path = tmp_path / "asyncapi.json"
     path.write_text(json.dumps(document))
@@ -52,9 +57,9 @@ def test_the_official_parser_accepts_the_document_with_every_event_as_its_own_me
             "waypoint.monitoring.v1", "waypoint.notifications.v1"} <= set(report["channels"])
 
 
-def test_the_parser_check_fails_on_a_broken_document(parser, tmp_path):
+def test_the_parser_check_fails_on_a_broken_document(parser, tmp_path, doc):
     """Proof that the check above can fail: a message reference to nowhere is an error."""
-    broken = copy.deepcopy(asyncapi())
+    broken = copy.deepcopy(doc)
     broken["channels"]["intake"]["messages"]["ParticipantEnrolled"] = {"$ref": "#/components/messages/Nope"}
     code, report = parse(parser, broken, tmp_path)
     assert code == 1
@@ -62,8 +67,7 @@ def test_the_parser_check_fails_on_a_broken_document(parser, tmp_path):
 
 
 @pytest.mark.parametrize("cls", published(), ids=lambda c: c.type_name())
-def test_each_message_fixes_its_type_and_has_a_valid_example(cls):
-    doc = asyncapi()
+def test_each_message_fixes_its_type_and_has_a_valid_example(cls, doc):
     message = doc["components"]["messages"][cls.type_name()]
     assert message["name"] == cls.__name__
     assert message["headers"]["properties"]["ce_type"]["const"] == cls.type_name()
@@ -79,8 +83,8 @@ def test_each_message_fixes_its_type_and_has_a_valid_example(cls):
     assert feed_example["payload"]["type"] == cls.type_name()
 
 
-def test_an_example_of_another_type_is_refused_by_the_headers_schema():
-    messages = asyncapi()["components"]["messages"]
+def test_an_example_of_another_type_is_refused_by_the_headers_schema(doc):
+    messages = doc["components"]["messages"]
     enrolled = messages["waypoint.intake.ParticipantEnrolled.v1"]
     other = messages["waypoint.intake.ConsentGranted.v1"]["examples"][0]["headers"]
     with pytest.raises(jsonschema.ValidationError, match=r"ce_type|const|was expected"):

@@ -40,3 +40,16 @@ def test_credentials_are_generated_once_and_kept_private(tmp_path):
     first = store.ensure(["svc-intake", "integrator-a"])
     assert store.ensure(["svc-intake"]) == {"svc-intake": first["svc-intake"]}
     assert (tmp_path / "credentials.json").stat().st_mode & 0o077 == 0
+
+
+def test_a_process_uses_the_sasl_listener_only_with_its_credentials():
+    from shared.settings import ServiceSettings
+
+    plain = ServiceSettings(kafka_bootstrap_servers="h:9092")
+    assert plain.kafka_sasl_client() == ("h:9092", {})
+    sasl = ServiceSettings(kafka_bootstrap_servers="h:9092", kafka_sasl_bootstrap_servers="h:9094",
+                           kafka_sasl_username="agency-copier", kafka_sasl_password="pw")
+    assert sasl.kafka_sasl_client() == ("h:9094", {"security_protocol": "SASL_PLAINTEXT",
+                                                   "sasl_mechanism": "SCRAM-SHA-512",
+                                                   "sasl_plain_username": "agency-copier",
+                                                   "sasl_plain_password": "pw"})

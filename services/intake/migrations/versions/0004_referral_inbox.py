@@ -2,14 +2,14 @@
 receiving agency (its inbox: only the consented categories, as disclosed); the disclosure ledger
 records the receiving side too, and an enrolment remembers the referral it accepted.
 
-Revision ID: 0005
+Revision ID: 0004
 Revises: 0004
 """
 
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
