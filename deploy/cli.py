@@ -66,6 +66,14 @@ def up(
         console.print(f"[yellow]mailbox not started[/] ({str(exc).splitlines()[0]}); see {state_dir / 'services'}")
     else:
         console.print(f"mailbox    smtp    {mailbox['smtp']}  (caught mail: {mailbox['url']}/v1/messages)")
+    if os.environ.get("WAYPOINT_KEYCLOAK", "true") != "false":
+        keycloak = _keycloak(state_dir)
+        keycloak.start()
+        # The services verify the provider's RS256 tokens (JWKS, issuer, audience); in development
+        # they also keep accepting `waypoint token`'s HS256 ones.
+        env |= {"JWT_JWKS_URL": keycloak.jwks_url, "JWT_ISSUER": keycloak.issuer, "JWT_AUDIENCE": "waypoint-api"}
+        console.print(f"keycloak   native  {keycloak.url}  (realm waypoint; admin console {keycloak.url}/admin, "
+                      "admin/admin; users in README)")
     urls = start_services(state_dir, env, service_env=per_service)
     for name, url in urls.items():
         console.print(f"{name:<14} {url}  (docs: {url}/docs)")
@@ -95,8 +103,15 @@ def down(state_dir: Path = STATE) -> None:
     """Stop the four services and the development mailbox, then Kafka and PostgreSQL."""
     stop_services(state_dir)
     mailbox = ["mailbox"] if stop_mailbox(state_dir) else []
+    keycloak = ["keycloak"] if _keycloak(state_dir).stop() else []
     stopped = infra.stop(state_dir)
-    console.print(f"stopped: services, {', '.join(mailbox + stopped) or 'no infrastructure'}")
+    console.print(f"stopped: services, {', '.join(mailbox + keycloak + stopped) or 'no infrastructure'}")
+
+
+def _keycloak(state_dir: Path):  # -> NativeKeycloak
+    from deploy.keycloak_native import NativeKeycloak
+
+    return NativeKeycloak(Path(state_dir) / "keycloak", port=int(os.environ.get("WAYPOINT_KEYCLOAK_PORT", "8180")))
 
 
 @app.command()
