@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -73,7 +74,7 @@ def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def _problem(status: int, title: str, detail: str, code: str, extra: list[tuple[bytes, bytes]] = ()) -> Message:
+def _problem(status: int, title: str, detail: str, code: str, extra: Sequence[tuple[bytes, bytes]] = ()) -> Message:
     body = json.dumps({"type": code, "title": title, "status": status, "detail": detail, "code": code}).encode()
     return {"status": status, "body": body, "headers": [(b"content-type", b"application/problem+json"), *extra]}
 
