@@ -16,8 +16,14 @@ from services.intake.entrypoints.common import Json, now, staff
 from shared.auth import Principal
 from shared.domain import NotFound
 from shared.runtime import Runtime, command_metadata, runtime
+from shared.tenancy import system_scope
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
+
+# Row-level security: a referral crosses agencies by design. The receiving agency's routes below
+# read what the referring agency disclosed under the consent (the consent's standing, the source
+# material, the referring participant's stream for the outcome), so they run in the explicit
+# system scope; every query in them names the agency it serves (recipient_agency_id = caller's).
 Shown = Literal["pending", "accepted", "declined", "all"]
 
 
@@ -30,18 +36,22 @@ async def incoming_referrals(
     """Referrals partner agencies made to the caller's agency, with only the consented categories
     and the Part 2 redisclosure notice. A referral whose consent was revoked or expired is gone."""
     statuses = ["pending", "accepted", "declined"] if state == "all" else [state]
-    found = await rows.incoming(rt.pool, caller.agency_id, statuses)
-    await records.log_access(rt.pool, None, caller.agency_id, caller.sub, f"list incoming referrals ({len(found)})")
+    with system_scope():
+        found = await rows.incoming(rt.pool, caller.agency_id, statuses)
+        await records.log_access(rt.pool, None, caller.agency_id, caller.sub,
+                                 f"list incoming referrals ({len(found)})")
     return {"referrals": found}
 
 
 @router.get("/referrals/incoming/{referral_id}")
 async def incoming_referral(referral_id: UUID, caller: Principal = Depends(staff),
                             rt: Runtime = Depends(runtime)) -> Json:
-    found = await rows.incoming(rt.pool, caller.agency_id, ["pending", "accepted", "declined"], referral_id)
-    if not found:
-        raise NotFound(NOT_FOUND_MESSAGE, field="referral_id")
-    await records.log_access(rt.pool, None, caller.agency_id, caller.sub, f"read incoming referral {referral_id}")
+    with system_scope():
+        found = await rows.incoming(rt.pool, caller.agency_id, ["pending", "accepted", "declined"], referral_id)
+        if not found:
+            raise NotFound(NOT_FOUND_MESSAGE, field="referral_id")
+        await records.log_access(rt.pool, None, caller.agency_id, caller.sub,
+                                 f"read incoming referral {referral_id}")
     return found[0]
 
 
@@ -49,16 +59,18 @@ async def incoming_referral(referral_id: UUID, caller: Principal = Depends(staff
 async def accept_referral(referral_id: UUID, body: AcceptReferral, request: Request,
                           caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)) -> Json:
     """Enrol the referred person in the caller's agency (linked to the referral and its consent)."""
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        participant_id = await referral_inbox.accept(referral_id, body, uow, caller.agency_id, now())
+    with system_scope():
+        async with rt.uow(command_metadata(request, caller)) as uow:
+            participant_id = await referral_inbox.accept(referral_id, body, uow, caller.agency_id, now())
     return {"referral_id": str(referral_id), "status": "accepted", "participant_id": str(participant_id)}
 
 
 @router.post("/referrals/incoming/{referral_id}/decline")
 async def decline_referral(referral_id: UUID, body: DeclineReferral, request: Request,
                            caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)) -> Json:
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        await referral_inbox.decline(referral_id, body, uow, caller.agency_id, now())
+    with system_scope():
+        async with rt.uow(command_metadata(request, caller)) as uow:
+            await referral_inbox.decline(referral_id, body, uow, caller.agency_id, now())
     return {"referral_id": str(referral_id), "status": "declined", "reason": body.reason.value}
 
 

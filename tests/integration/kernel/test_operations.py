@@ -6,6 +6,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 
+import asyncpg
 import pytest
 from prometheus_client import REGISTRY
 
@@ -190,9 +191,14 @@ async def test_the_status_endpoint_is_for_operators_and_holds_no_participant_dat
         assert any(p.startswith("sweep missed-check-ins is") for p in body["problems"])
 
         # a row the sweep set aside (the kernel's set_aside table) is counted apart, not as lateness
-        await monitoring.runtime.pool.execute(
-            "CREATE TABLE IF NOT EXISTS set_aside (loop TEXT NOT NULL, row_key TEXT NOT NULL, reason TEXT NOT NULL,"
-            " set_aside_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (loop, row_key))")
+        owner = await asyncpg.connect(monitoring.dsn)  # DDL is the owner's (the service's role has no CREATE)
+        try:
+            await owner.execute(
+                "CREATE TABLE IF NOT EXISTS set_aside (loop TEXT NOT NULL, row_key TEXT NOT NULL, reason TEXT NOT NULL,"
+                " set_aside_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (loop, row_key))")
+            await owner.execute("GRANT SELECT, INSERT ON set_aside TO waypoint_app")
+        finally:
+            await owner.close()
         await monitoring.runtime.pool.execute(
             "INSERT INTO set_aside (loop, row_key, reason) VALUES ('monitoring.missed-check-ins', $1, 'a fold error')",
             pid)
