@@ -74,7 +74,8 @@ def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
 
 
 def _problem(status: int, title: str, detail: str, code: str, extra: list[tuple[bytes, bytes]] = ()) -> Message:
-    body = json.dumps({"type": code, "title": title, "status": status, "detail": detail, "code": code}).encode()
+    body = json.dumps({"type": f"https://waypoint.dev/problems/{code}", "title": title, "status": status,
+                       "detail": detail}).encode()
     return {"status": status, "body": body, "headers": [(b"content-type", b"application/problem+json"), *extra]}
 
 

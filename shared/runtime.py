@@ -35,6 +35,7 @@ from shared.observability import configure_logging
 from shared.operations import Probe, run_sampler
 from shared.operations_api import router as operations_router
 from shared.outbox import OutboxRelay
+from shared.polling import Backoff
 from shared.settings import InsecureSettings, ServiceSettings, load_settings
 from shared.uow import UnitOfWork, unit_of_work
 
@@ -63,6 +64,8 @@ class Runtime:
     relay: OutboxRelay
     consumers: list[EventConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    #: set once the Kafka topics exist: the relay and consumers start then
+    kafka_ready: asyncio.Event = field(default_factory=asyncio.Event)
     extras: dict[str, Any] = field(default_factory=dict)
     #: service-specific figures (sweep lateness, queue age) for shared.operations
     probes: Sequence[Probe] = ()
@@ -86,33 +89,83 @@ def command_metadata(request: Request, caller: Principal) -> Metadata:
     return Metadata(correlation_id=request.state.correlation_id, actor=caller.sub)
 
 
+class TopicSetupError(Exception):
+    """Kafka answered but refused to create a topic (not "it exists already")."""
+
+
+#: CreateTopics error code meaning "exists already" (another service or replica created it first).
+_TOPIC_ALREADY_EXISTS = 36
+
+
+def topic_configs(settings: ServiceSettings) -> dict[str, str]:
+    """Configs of the topics a service creates: kept forever (the log read models are rebuilt
+    from), and with replication, at least ``kafka_min_insync_replicas`` in-sync copies per write."""
+    configs = {"retention.ms": str(settings.kafka_retention_ms)}
+    if settings.kafka_min_insync_replicas is not None:
+        configs["min.insync.replicas"] = str(settings.kafka_min_insync_replicas)
+    return configs
+
+
+def _raise_topic_errors(response: Any) -> None:
+    failed = [
+        f"{error[0]}: error {error[1]} {error[2] if len(error) > 2 else ''}".strip()
+        for error in getattr(response, "topic_errors", ())
+        if error[1] not in (0, _TOPIC_ALREADY_EXISTS)
+    ]
+    if failed:
+        raise TopicSetupError("; ".join(failed))
+
+
 async def ensure_topics(settings: ServiceSettings) -> None:
-    """Create the four service topics and this service's DLQ if missing (retries until Kafka answers)."""
+    """Create the four service topics and this service's DLQ if missing, once; raises if Kafka is
+    unreachable (KafkaError, OSError) or refuses a topic (:class:`TopicSetupError`)."""
     names = [topic_for(s) for s in SERVICES] + [dlq_topic(settings.service)]
-    delay = 0.5
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=10000)
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(n, settings.kafka_partitions, settings.kafka_replication_factor,
+                     topic_configs=topic_configs(settings))
+            for n in names if n not in existing
+        ]
+        if missing:
+            _raise_topic_errors(await admin.create_topics(missing))
+            log.info("topics created", topics=[t.name for t in missing])
+        await _converge_retention(admin, [n for n in names if n in existing], str(settings.kafka_retention_ms))
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.close()
+
+
+async def prepare_kafka(settings: ServiceSettings, ready: asyncio.Event) -> None:
+    """Background task: :func:`ensure_topics` until it succeeds, then set ``ready``. While Kafka is
+    down the service serves commands (the outbox keeps their events); each failure is logged
+    (an error when Kafka refuses a topic, a warning when it does not answer) and retried."""
+    backoff = Backoff(first=0.5, cap=10.0)
     while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
         try:
-            await admin.start()
-            existing = set(await admin.list_topics())
-            missing = [
-                # Kept forever: the topics are the log other services rebuild their read models from.
-                NewTopic(n, settings.kafka_partitions, settings.kafka_replication_factor,
-                         topic_configs={"retention.ms": str(settings.kafka_retention_ms)})
-                for n in names if n not in existing
-            ]
-            if missing:
-                with contextlib.suppress(Exception):  # another service created them first
-                    await admin.create_topics(missing)
-            await _converge_retention(admin, [n for n in names if n in existing], str(settings.kafka_retention_ms))
-            return
+            await ensure_topics(settings)
+        except asyncio.CancelledError:
+            raise
+        except TopicSetupError as exc:
+            log.error("kafka refused to create topics", error=str(exc), retry_in=backoff.next)
         except Exception as exc:
-            log.warning("kafka not reachable for topic setup", error=repr(exc), retry_in=delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5)
-        finally:
-            with contextlib.suppress(Exception):
-                await admin.close()
+            log.warning("kafka not reachable for topic setup", error=repr(exc), retry_in=backoff.next)
+        else:
+            ready.set()
+            return
+        await backoff.sleep()
+
+
+async def _after(ready: asyncio.Event, coro: Coroutine[Any, Any, None]) -> None:
+    """Run ``coro`` once ``ready`` is set (Kafka-bound work waits for the topics)."""
+    try:
+        await ready.wait()
+    except asyncio.CancelledError:
+        coro.close()
+        raise
+    await coro
 
 
 async def _converge_retention(admin: AIOKafkaAdminClient, topics: list[str], retention_ms: str) -> None:
@@ -194,8 +247,10 @@ def create_service_app(
                             batch_size=cfg.relay_batch_size, poll_interval=cfg.relay_poll_interval_s)
         rt = Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay, probes=probes)
         app.state.runtime = rt
-        await ensure_topics(cfg)
-        rt.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-outbox-relay"))
+        # Kafka-bound work starts once the topics exist; commands are served at once (finding: a
+        # service must start and accept commands while Kafka is down; the outbox holds events).
+        rt.tasks.append(asyncio.create_task(prepare_kafka(cfg, rt.kafka_ready), name=f"{service}-topic-setup"))
+        rt.tasks.append(asyncio.create_task(_after(rt.kafka_ready, relay.run()), name=f"{service}-outbox-relay"))
         for spec in consumers(rt):
             consumer = EventConsumer(
                 name=spec.name, service=service, topics=spec.topics, handler=spec.handler, pool=pool,
@@ -203,7 +258,7 @@ def create_service_app(
                 batch_handler=spec.batch_handler, event_types=spec.event_types,
             )
             rt.consumers.append(consumer)
-            rt.tasks.append(asyncio.create_task(consumer.run(), name=f"{service}-{spec.name}"))
+            rt.tasks.append(asyncio.create_task(_after(rt.kafka_ready, consumer.run()), name=f"{service}-{spec.name}"))
         for coro in background(rt):
             rt.tasks.append(asyncio.create_task(coro, name=f"{service}-{coro.__qualname__}"))
         if cfg.operations_sample_interval_s > 0:
@@ -224,14 +279,27 @@ def create_service_app(
 
     @app.get("/health/ready", include_in_schema=False)
     async def ready(request: Request) -> Any:
+        """Ready means "can accept commands": the database answers. Kafka is reported beside it
+        (``kafka``, ``topics``, ``kafka_bound``) but does not make the service unready: while
+        Kafka is down, commands are accepted and their events wait in the outbox."""
         rt: Runtime = request.app.state.runtime
-        checks = {"database": False, "kafka": False}
+        checks = {"database": False, "kafka": False, "topics": rt.kafka_ready.is_set()}
         with contextlib.suppress(Exception):
             checks["database"] = await rt.pool.fetchval("SELECT 1") == 1
         checks["kafka"] = await kafka_reachable(cfg.kafka_bootstrap_servers)
+        kafka_bound = "ready" if checks["kafka"] and checks["topics"] else "waiting"
+        if checks["database"]:
+            return {"status": "ready", "checks": checks, "kafka_bound": kafka_bound}
+        return problem(503, "Not ready", code="not-ready", checks=checks, kafka_bound=kafka_bound)
+
+    @app.get("/health/ready/kafka", include_in_schema=False)
+    async def kafka_ready(request: Request) -> Any:
+        """Kafka-bound work (relay, consumers): 200 when Kafka answers and the topics exist."""
+        rt: Runtime = request.app.state.runtime
+        checks = {"kafka": await kafka_reachable(cfg.kafka_bootstrap_servers), "topics": rt.kafka_ready.is_set()}
         if all(checks.values()):
             return {"status": "ready", "checks": checks}
-        return problem(503, "Not ready", code="not-ready", checks=checks)
+        return problem(503, "Kafka-bound work waiting", code="kafka-not-ready", checks=checks)
 
     for router in routers:
         app.include_router(router)

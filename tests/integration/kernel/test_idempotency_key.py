@@ -50,7 +50,7 @@ async def test_the_same_key_with_another_body_is_422_and_changes_nothing(intake)
                                      json={"display_name": "Sam", "specialist_id": "s-1"})
     assert other.status_code == 422
     assert other.headers["content-type"].startswith("application/problem+json")
-    assert other.json()["code"] == "idempotency-key-reused"
+    assert other.json()["type"].endswith("/idempotency-key-reused")
     assert await _participants(intake, agency) == 1
 
 
@@ -85,7 +85,7 @@ async def test_a_malformed_key_is_400_and_no_key_means_no_replay(intake):
     body = {"display_name": "Robin", "specialist_id": "s-1"}
     bad = await intake.client.post("/v1/participants", headers={**bearer(agency_id=agency),
                                                                 "Idempotency-Key": '"' + "k" * 300 + '"'}, json=body)
-    assert bad.status_code == 400 and bad.json()["code"] == "invalid-idempotency-key"
+    assert bad.status_code == 400 and bad.json()["type"].endswith("/invalid-idempotency-key")
     for _ in range(2):
         assert (await intake.client.post("/v1/participants", headers=bearer(agency_id=agency),
                                          json=body)).status_code == 201
