@@ -36,7 +36,7 @@ AGENCY_TOPIC_PREFIX = "waypoint.agency."
 COPIER = "agency-copier"
 COPIER_GROUP = "waypoint.agency-copier"
 COPIER_TRANSACTIONAL_ID = "waypoint.agency-copier"
-#: What each service's consumers read (kept beside the apps' ConsumerSpecs; a test compares them).
+#: What each service's consumers read: keep in step with the ConsumerSpecs in services/*/entrypoints/app.py.
 CONSUMES: dict[str, tuple[str, ...]] = {
     "intake": (),
     "planning": ("intake", "monitoring"),

@@ -281,6 +281,7 @@ async def run_rebuild(
     model: rebuilds.ReadModel, dsn: str, bootstrap: str, out: Console
 ) -> tuple[dict[str, Any], float]:
     """Run one rebuild with a rich progress bar; returns its result and the seconds it took."""
+    from shared import tenancy
     from shared.db import create_pool
 
     columns = (
@@ -289,6 +290,8 @@ async def run_rebuild(
     )
     pool = await create_pool(dsn, min_size=1, max_size=2)
     started = time.perf_counter()
+    # A rebuild spans every agency: the explicit system scope of row-level security (shared/tenancy.py).
+    scope = tenancy.enter_system()
     try:
         with Progress(*columns, console=out, transient=False) as progress:
             task = progress.add_task(model.name, total=None, rate="")
@@ -300,6 +303,7 @@ async def run_rebuild(
 
             result = await model.run(pool, bootstrap, report)
     finally:
+        tenancy.leave(scope)
         await pool.close()
     return result, time.perf_counter() - started
 

@@ -62,6 +62,19 @@ async def decline_referral(referral_id: UUID, body: DeclineReferral, request: Re
     return {"referral_id": str(referral_id), "status": "declined", "reason": body.reason.value}
 
 
+@router.get("/referrals/outgoing")
+async def outgoing_referrals_of_the_agency(
+    state: Literal["pending", "accepted", "declined", "withdrawn", "all"] = Query("all", alias="status"),
+    caller: Principal = Depends(staff),
+    rt: Runtime = Depends(runtime),
+) -> Json:
+    """Every referral the caller's agency made, newest first, with its outcome."""
+    found = await rows.outgoing(rt.pool, caller.agency_id, None, None if state == "all" else [state])
+    await records.log_listing(rt.pool, list(dict.fromkeys(UUID(r["participant_id"]) for r in found)),
+                              caller.agency_id, caller.sub, "list outgoing referrals")
+    return {"referrals": found}
+
+
 @router.get("/participants/{participant_id}/referrals")
 async def outgoing_referrals(participant_id: UUID, caller: Principal = Depends(staff),
                              rt: Runtime = Depends(runtime)) -> Json:

@@ -26,7 +26,9 @@ def signed(secret: str, body: bytes, at: int) -> dict[str, str]:
 
 
 async def test_the_webhook_receiver_accepts_waypoints_signed_deliveries_and_refuses_forgeries(
-        kafka_bootstrap, database_url):
+        kafka_bootstrap, database_url, monkeypatch):
+    # the receiver runs on this machine, as an on-premises partner's would on an allowed network
+    monkeypatch.setenv("NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.1/32")
     agency, pid = f"agency-{uuid.uuid4().hex[:8]}", uuid.uuid4()
     hook = f"http://127.0.0.1:{port(20)}/waypoint"
     async with running_service("notifications", kafka_bootstrap=kafka_bootstrap,

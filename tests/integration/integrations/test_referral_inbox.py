@@ -64,6 +64,10 @@ async def test_b_sees_only_the_consented_categories_and_accepting_enrols_the_per
 
     outgoing = (await a.get(f"/v1/participants/{pid}/referrals")).json()["referrals"]
     assert [(o["referral_id"], o["status"]) for o in outgoing] == [(rid, "accepted")] and outgoing[0]["decided_at"]
+    agency_wide = (await a.get("/v1/referrals/outgoing")).json()["referrals"]
+    assert [(o["referral_id"], o["participant_id"], o["status"]) for o in agency_wide] == [(rid, pid, "accepted")]
+    assert (await a.get("/v1/referrals/outgoing", status="pending")).json()["referrals"] == []
+    assert (await b.get("/v1/referrals/outgoing")).json()["referrals"] == []
     assert (await b.get("/v1/referrals/incoming")).json()["referrals"] == []
     accepted = (await b.get("/v1/referrals/incoming", status="accepted")).json()["referrals"]
     assert accepted[0]["enrolled_participant_id"] == new_pid

@@ -1,13 +1,11 @@
-"""The HTTP event feed's store: every published event once, in the order the feed serves it;
-and the access log (the feed exports participants' records to an agency's integrator).
+"""The HTTP event feed's store: every published event once, in the order the feed serves it.
+(The feed's reads are audited in ``access_log``, created by ``0006``.)
 
 Revision ID: 0004
-Revises: 0004
+Revises: 0003
 """
 
 from alembic import op
-
-from shared.access_audit import create_access_log
 
 revision = "0004"
 down_revision = "0003"
@@ -31,9 +29,7 @@ def upgrade() -> None:
     )
     op.execute("CREATE INDEX event_feed_agency_position_idx ON event_feed (agency_id, position)")
     op.execute("CREATE INDEX event_feed_agency_type_position_idx ON event_feed (agency_id, ce_type, position)")
-    create_access_log()
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE access_log")
     op.execute("DROP TABLE event_feed")
