@@ -12,7 +12,7 @@ from uuid import UUID
 
 import asyncpg
 
-from shared import outbox
+from shared import faults, outbox
 from shared.domain import Aggregate
 from shared.envelope import Metadata, NewEvent, StoredEvent
 from shared.events import DomainEvent
@@ -101,8 +101,10 @@ async def unit_of_work(
     pool: asyncpg.Pool, store: EventStore, service: str, metadata: Metadata
 ) -> AsyncIterator[UnitOfWork]:
     """Open a transaction; commit if the block succeeds, roll back if it raises."""
-    async with pool.acquire() as conn, conn.transaction():
-        yield UnitOfWork(conn=conn, store=store, service=service, metadata=metadata)
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            yield UnitOfWork(conn=conn, store=store, service=service, metadata=metadata)
+        faults.point("uow.after_commit")  # fault tests: committed, nothing sent to Kafka yet
 
 
 def caused_by(received: Any, actor: str | None = None) -> Metadata:
