@@ -12,7 +12,7 @@ from uuid import UUID
 
 import asyncpg
 
-from shared import faults, outbox
+from shared import faults, idempotency, outbox
 from shared.domain import Aggregate
 from shared.envelope import Metadata, NewEvent, StoredEvent
 from shared.events import DomainEvent
@@ -104,6 +104,7 @@ async def unit_of_work(
     async with pool.acquire() as conn:
         async with conn.transaction():
             yield UnitOfWork(conn=conn, store=store, service=service, metadata=metadata)
+            await idempotency.mark_committed(conn)  # an Idempotency-Key's effects commit with these
         faults.point("uow.after_commit")  # fault tests: committed, nothing sent to Kafka yet
 
 

@@ -9,7 +9,6 @@ import uuid
 
 import pytest
 import pytest_asyncio
-from conftest import FAST
 from notifications_harness import running_notifications
 from test_notifications_flow import Agency, enrol, now, store_events
 
@@ -18,6 +17,7 @@ from services.notifications.application import dispatch
 from services.notifications.domain.messages import Message
 from shared.catalogue.monitoring import HelpRequested
 from shared.testing.kafka import eventually
+from tests.integration.notifications.conftest import FAST
 
 pytestmark = pytest.mark.integration
 
