@@ -57,7 +57,10 @@ def infra() -> Iterator[infra_mod.Endpoints]:
     kafka_port = int(os.environ.get("WAYPOINT_TEST_KAFKA_PORT", "19092"))
     pg_port = int(os.environ.get("WAYPOINT_TEST_PG_PORT", "15432"))
     try:
-        endpoints = infra_mod.start(TEST_STATE_DIR, kafka_port=kafka_port, pg_port=pg_port)
+        # The suite's single broker auto-creates the tests' scratch topics; the services never rely
+        # on it (they create theirs), and `make up` and the three-broker cluster refuse it.
+        endpoints = infra_mod.start(TEST_STATE_DIR, kafka_port=kafka_port, pg_port=pg_port,
+                                    kafka_auto_create_topics=True, kafka_brokers=1)
     except Exception as exc:
         error = exc
     else:
