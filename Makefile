@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser-deps vendor-assets tools up down status demo test test-unit lint catalogue-check bench bench-checkins bench-sweep bench-alerts bench-rebuild clean
+.PHONY: install browser-deps vendor-assets tools up down status demo test test-unit lint catalogue-check bench bench-checkins bench-sweep bench-alerts bench-rebuild bench-console screenshots clean
 
 # Browser tests drive Debian's Chromium through Playwright (Playwright's own browser download cannot
 # work here and is never used). Installed with apt only when missing; sudo only when not root.
@@ -74,6 +74,14 @@ bench-sweep: install
 
 bench-alerts: install
 	$(BIN)/python -m benchmarks alerts
+
+# The console: caseload page (2,000 participants) and participant page (5,000-event timeline), on a stack of its own.
+bench-console: install
+	$(BIN)/python -m benchmarks.console
+
+# PNGs of the console's main pages under docs/console/, from the real pages on a stack of its own.
+screenshots: install
+	$(BIN)/python -m services.console.screenshots --own-stack
 
 # monitoring's read models rebuilt from Kafka vs raw consume + COPY, 1M events (docs/benchmarks.md)
 bench-rebuild: install

@@ -36,8 +36,8 @@ def _secret() -> str:
 def up(
     state_dir: Path = STATE, kafka_port: int = infra.DEFAULT_KAFKA_PORT, pg_port: int = infra.DEFAULT_PG_PORT
 ) -> None:
-    """Start Kafka, PostgreSQL, the development mailbox and the four services (reuses whatever is
-    already running)."""
+    """Start Kafka, PostgreSQL, the development mailbox, the four services and the console (reuses
+    whatever is already running)."""
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     t0 = time.monotonic()
     os.environ.setdefault("WAYPOINT_KAFKA_SASL_PORT", str(SASL_PORT))
@@ -66,9 +66,21 @@ def up(
         console.print(f"[yellow]mailbox not started[/] ({str(exc).splitlines()[0]}); see {state_dir / 'services'}")
     else:
         console.print(f"mailbox    smtp    {mailbox['smtp']}  (caught mail: {mailbox['url']}/v1/messages)")
+        per_service["console"] = {"MAILBOX_URL": mailbox["url"]}  # the console's development mailbox page
+    if os.environ.get("WAYPOINT_KEYCLOAK", "true") != "false":
+        keycloak = _keycloak(state_dir)
+        keycloak.start()
+        # The services verify the provider's RS256 tokens (JWKS, issuer, audience); in development
+        # they also keep accepting `waypoint token`'s HS256 ones.
+        env |= {"JWT_JWKS_URL": keycloak.jwks_url, "JWT_ISSUER": keycloak.issuer, "JWT_AUDIENCE": "waypoint-api"}
+        console.print(f"keycloak   native  {keycloak.url}  (realm waypoint; admin console {keycloak.url}/admin, "
+                      "admin/admin; users in README)")
     urls = start_services(state_dir, env, service_env=per_service)
     for name, url in urls.items():
-        console.print(f"{name:<14} {url}  (docs: {url}/docs)")
+        if name != "console":
+            console.print(f"{name:<14} {url}  (docs: {url}/docs)")
+    if "console" in urls:
+        console.print(f"[bold]console        {urls['console']}[/]  (open it in a browser; development sign-in)")
     console.print(f"[green]Waypoint is up[/] in {time.monotonic() - t0:.1f}s. Logs: {state_dir / 'services'}.")
     console.print("Try: [bold]make demo[/]  |  stop with: [bold]make down[/]")
 
@@ -92,11 +104,18 @@ def integrator(agency: str, state_dir: Path = STATE) -> None:
 
 @app.command()
 def down(state_dir: Path = STATE) -> None:
-    """Stop the four services and the development mailbox, then Kafka and PostgreSQL."""
+    """Stop the console, the four services and the development mailbox, then Kafka and PostgreSQL."""
     stop_services(state_dir)
     mailbox = ["mailbox"] if stop_mailbox(state_dir) else []
+    keycloak = ["keycloak"] if _keycloak(state_dir).stop() else []
     stopped = infra.stop(state_dir)
-    console.print(f"stopped: services, {', '.join(mailbox + stopped) or 'no infrastructure'}")
+    console.print(f"stopped: services, {', '.join(mailbox + keycloak + stopped) or 'no infrastructure'}")
+
+
+def _keycloak(state_dir: Path):  # -> NativeKeycloak
+    from deploy.keycloak_native import NativeKeycloak
+
+    return NativeKeycloak(Path(state_dir) / "keycloak", port=int(os.environ.get("WAYPOINT_KEYCLOAK_PORT", "8180")))
 
 
 @app.command()

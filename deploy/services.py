@@ -1,7 +1,8 @@
-"""Start and stop the four Waypoint service processes (for `make up`, the demo and e2e tests).
+"""Start and stop the Waypoint processes (for `make up`, the demo, e2e and browser tests).
 
 Each service runs as its own process (`python -m services.<name>`), with pid and log files in the
-state directory, and is considered started once its `/health/ready` answers 200.
+state directory, and is considered started once its `/health/ready` answers 200. The console (the
+fifth process, a client of the four) starts after them when ``ports`` names it (the default does).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pathlib import Path
 import httpx
 
 SERVICES = ("intake", "planning", "monitoring", "notifications")
-DEFAULT_PORTS = {"intake": 8001, "planning": 8002, "monitoring": 8003, "notifications": 8004}
+CONSOLE = "console"
+DEFAULT_PORTS = {"intake": 8001, "planning": 8002, "monitoring": 8003, "notifications": 8004, CONSOLE: 8000}
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -30,18 +32,34 @@ def start_services(
     ports = dict(ports or DEFAULT_PORTS)
     run_dir = state_dir / "services"
     run_dir.mkdir(parents=True, exist_ok=True)
-    urls = {}
-    for name in SERVICES:
-        urls[name] = f"http://127.0.0.1:{ports[name]}"
+    urls = {name: f"http://127.0.0.1:{ports[name]}" for name in SERVICES}
+    extra = service_env or {}
+    _launch(run_dir, SERVICES,
+            {name: {**env, **extra.get(name, {}), "HTTP_PORT": str(ports[name])} for name in SERVICES})
+    _wait(run_dir, urls, timeout)
+    if CONSOLE in ports:
+        console_env = {**env, **extra.get(CONSOLE, {}), "CONSOLE_PORT": str(ports[CONSOLE]),
+                       **{f"{n.upper()}_URL": u for n, u in urls.items()}}
+        urls[CONSOLE] = f"http://127.0.0.1:{ports[CONSOLE]}"
+        _launch(run_dir, (CONSOLE,), {CONSOLE: console_env})
+        _wait(run_dir, {CONSOLE: urls[CONSOLE]}, timeout)
+    return urls
+
+
+def _launch(run_dir: Path, names: tuple[str, ...], envs: Mapping[str, Mapping[str, str]]) -> None:
+    for name in names:
         if _alive(run_dir / f"{name}.pid"):
             continue
-        child_env = {**os.environ, **env, **(service_env or {}).get(name, {}), "HTTP_PORT": str(ports[name])}
+        child_env = {**os.environ, **envs[name]}
         log = (run_dir / f"{name}.log").open("ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", f"services.{name}"], cwd=REPO_ROOT, env=child_env, stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True,
         )
         (run_dir / f"{name}.pid").write_text(str(proc.pid))
+
+
+def _wait(run_dir: Path, urls: Mapping[str, str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     for name, url in urls.items():
         while True:
@@ -55,13 +73,12 @@ def start_services(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{name} not ready after {timeout}s:\n{_tail(run_dir / f'{name}.log')}")
             time.sleep(0.3)
-    return urls
 
 
 def stop_services(state_dir: Path, timeout: float = 15.0) -> None:
     """SIGTERM each service (graceful: relays and consumers stop), SIGKILL stragglers."""
     run_dir = state_dir / "services"
-    for name in SERVICES:
+    for name in (CONSOLE, *SERVICES):
         pid_file = run_dir / f"{name}.pid"
         pid = _pid(pid_file)
         if pid is None:

@@ -36,6 +36,7 @@ from shared.operations import Probe, run_sampler
 from shared.operations_api import router as operations_router
 from shared.outbox import OutboxRelay
 from shared.settings import InsecureSettings, ServiceSettings, load_settings
+from shared.tenancy import ensure_app_role, system_scope, with_credentials
 from shared.uow import UnitOfWork, unit_of_work
 
 log = structlog.get_logger(__name__)
@@ -188,27 +189,33 @@ def create_service_app(
         structlog.contextvars.bind_contextvars(service=service)
         if not cfg.service_database_url:
             await ensure_database(cfg.database_url, f"waypoint_{service}")
-        await migrate_async(cfg.dsn, migrations)
-        pool = await create_pool(cfg.dsn, min_size=cfg.db_pool_min, max_size=cfg.db_pool_max)
+        await migrate_async(cfg.dsn, migrations)  # as the owner
+        # The service itself connects as a role that owns nothing and cannot bypass row-level security.
+        await ensure_app_role(cfg.dsn, cfg.db_app_user, cfg.db_app_password, create=cfg.development)
+        pool = await create_pool(with_credentials(cfg.dsn, cfg.db_app_user, cfg.db_app_password),
+                                 min_size=cfg.db_pool_min, max_size=cfg.db_pool_max)
         relay = OutboxRelay(pool, cfg.dsn, cfg.kafka_bootstrap_servers, service,
                             batch_size=cfg.relay_batch_size, poll_interval=cfg.relay_poll_interval_s)
         rt = Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay, probes=probes)
         app.state.runtime = rt
         await ensure_topics(cfg)
-        rt.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-outbox-relay"))
-        for spec in consumers(rt):
-            consumer = EventConsumer(
-                name=spec.name, service=service, topics=spec.topics, handler=spec.handler, pool=pool,
-                store=rt.store, bootstrap=cfg.kafka_bootstrap_servers, batch_size=cfg.consumer_batch_size,
-                batch_handler=spec.batch_handler, event_types=spec.event_types,
-            )
-            rt.consumers.append(consumer)
-            rt.tasks.append(asyncio.create_task(consumer.run(), name=f"{service}-{spec.name}"))
-        for coro in background(rt):
-            rt.tasks.append(asyncio.create_task(coro, name=f"{service}-{coro.__qualname__}"))
-        if cfg.operations_sample_interval_s > 0:
-            rt.tasks.append(asyncio.create_task(run_sampler(rt, cfg.operations_sample_interval_s),
-                                                name=f"{service}-operations-sampler"))
+        # The relay, the consumers and the background loops work for every agency: they, and only
+        # they, run in the system scope (a task keeps the context it was created in).
+        with system_scope():
+            rt.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-outbox-relay"))
+            for spec in consumers(rt):
+                consumer = EventConsumer(
+                    name=spec.name, service=service, topics=spec.topics, handler=spec.handler, pool=pool,
+                    store=rt.store, bootstrap=cfg.kafka_bootstrap_servers, batch_size=cfg.consumer_batch_size,
+                    batch_handler=spec.batch_handler, event_types=spec.event_types,
+                )
+                rt.consumers.append(consumer)
+                rt.tasks.append(asyncio.create_task(consumer.run(), name=f"{service}-{spec.name}"))
+            for coro in background(rt):
+                rt.tasks.append(asyncio.create_task(coro, name=f"{service}-{coro.__qualname__}"))
+            if cfg.operations_sample_interval_s > 0:
+                rt.tasks.append(asyncio.create_task(run_sampler(rt, cfg.operations_sample_interval_s),
+                                                    name=f"{service}-operations-sampler"))
         log.info("service started", port=cfg.port)
         try:
             yield

@@ -26,6 +26,12 @@ if str(REPO_ROOT) not in sys.path:  # `deploy` and `shared` importable without `
     sys.path.insert(0, str(REPO_ROOT))
 
 from deploy import infra as infra_mod  # noqa: E402
+from shared import tenancy  # noqa: E402
+
+# Tests inspect the services' databases across agencies (counting rows, reading audit tables): the
+# test tasks run in the system scope of row-level security, explicitly (tasks copy this context).
+# HTTP requests still start denied and take their caller's agency (shared/http.py).
+tenancy._scope.set(tenancy.SYSTEM)
 from deploy._util import run_async  # noqa: E402
 from deploy.postgres_native import url_for_database  # noqa: E402
 
@@ -151,3 +157,26 @@ def kafka_controller(infra: infra_mod.Endpoints) -> Iterator[KafkaController]:
     yield controller
     if controller.stopped:
         controller.start_kafka()
+
+
+@pytest.fixture(scope="session")
+def keycloak() -> Iterator[object]:
+    """A native Keycloak with the ``waypoint`` realm (deploy/keycloak_native.py) on
+    ``WAYPOINT_TEST_KEYCLOAK_PORT`` (default: ``WAYPOINT_TEST_HTTP_BASE`` + 80); stopped at the end
+    if this session started it. Never skipped: a Keycloak that cannot start fails the tests."""
+    from deploy.keycloak_native import NativeKeycloak
+
+    base = int(os.environ.get("WAYPOINT_TEST_HTTP_BASE", "18000"))
+    port = int(os.environ.get("WAYPOINT_TEST_KEYCLOAK_PORT", str(base + 80)))
+    provider = NativeKeycloak(TEST_STATE_DIR / "keycloak", port=port)
+    try:
+        started = provider.start()
+    except Exception as exc:
+        error = exc
+    else:
+        error = None
+    if error is not None:
+        pytest.fail(f"Keycloak could not start (never skipped):\n{error}", pytrace=False)
+    yield provider
+    if started:
+        provider.stop()

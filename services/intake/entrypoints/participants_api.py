@@ -25,7 +25,7 @@ from services.intake.domain.enrolment import (
 )
 from services.intake.entrypoints.common import Json, auditors, now, staff
 from shared.auth import Principal
-from shared.limits import MAX_ID_LENGTH
+from shared.limits import MAX_ID_LENGTH, MAX_PAGE_SIZE
 from shared.paging import Page, page
 from shared.runtime import Runtime, command_metadata, runtime
 
@@ -63,12 +63,17 @@ async def enrol(
 async def list_participants(
     specialist_id: str | None = Query(None, max_length=MAX_ID_LENGTH),
     status_: Literal["active", "discharged"] | None = Query(None, alias="status"),
+    participant_ids: list[UUID] | None = Query(
+        None, alias="participant_id", max_length=MAX_PAGE_SIZE,
+        description="only these participants (repeat the parameter; e.g. the names for one caseload page)",
+    ),
     paged: Page = Depends(page),
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> Json:
     found, next_offset = paged.cut(await views.participants(
-        rt.pool, caller.agency_id, specialist_id=specialist_id, status=status_, limit=paged.fetch, offset=paged.offset
+        rt.pool, caller.agency_id, specialist_id=specialist_id, status=status_, limit=paged.fetch, offset=paged.offset,
+        participant_ids=participant_ids,
     ))
     await log_listing(rt.pool, _ids(found), caller.agency_id, caller.sub, "list participants")
     return {"participants": found, "next_offset": next_offset}
@@ -87,15 +92,14 @@ async def assignment_queue(
 
 @router.get("/specialists")
 async def list_specialists(
-    after: str | None = Query(None, max_length=200, description="the last specialist_id already seen"),
-    limit: int = Query(100, ge=1, le=500),
-    caller: Principal = Depends(staff),
-    rt: Runtime = Depends(runtime),
+    paged: Page = Depends(page), caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
 ) -> Json:
     """Who supports the agency's participants (from assignments), with their caseload sizes: for
     choosing whose caseload to open or to whom to assign. Counts only, no participant data."""
-    found = await views.specialists(rt.pool, caller.agency_id, after=after, limit=limit)
-    return {"specialists": found, "next_after": found[-1]["specialist_id"] if len(found) == limit else None}
+    found, next_offset = paged.cut(
+        await views.specialists(rt.pool, caller.agency_id, limit=paged.fetch, offset=paged.offset)
+    )
+    return {"specialists": found, "next_offset": next_offset}
 
 
 @router.get("/participants/{participant_id}")

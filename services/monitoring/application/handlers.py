@@ -76,6 +76,30 @@ ORDER BY e.stream_version
 """
 
 
+# The same without the lock, for reads.
+_LOAD = _LOCK_AND_LOAD.replace(" FOR UPDATE", "")
+
+
+async def _load(uow: UnitOfWork, query: str, participant_id: UUID, agency_id: str) -> tuple[MonitorState, int, int]:
+    """The state from the latest snapshot and the events after it: (state, version, snapshot version)."""
+    rows = await uow.conn.fetch(query, participant_id, stream_id(participant_id), 1)
+    if not rows or rows[0]["agency_id"] != agency_id:
+        raise NotFound("participant is not known to monitoring", field="participant_id")
+    state, version, snap_version = MonitorState(), 0, rows[0]["snap_version"] or 0
+    if snap_version:
+        snap = snapshots.from_json(rows[0]["snap_state"])
+        if snap is None:  # written by an older format: fold the whole stream
+            rows = await uow.conn.fetch(query, participant_id, stream_id(participant_id), 0)
+            snap_version = 0
+        else:
+            state, version = snap, snap_version
+    for row in rows:
+        if row["event_type"] is not None:
+            event = load_event(row["event_type"], row["schema_version"], orjson.loads(row["data"]))
+            state, version = evolve(state, event), row["stream_version"]
+    return state, version, snap_version
+
+
 async def on_monitor(
     uow: UnitOfWork, participant_id: UUID, agency_id: str, decide: Decide, now: datetime, *, create: bool = False
 ) -> tuple[MonitorState, list[StoredEvent]]:
@@ -87,21 +111,7 @@ async def on_monitor(
             participant_id,
             agency_id,
         )
-    rows = await uow.conn.fetch(_LOCK_AND_LOAD, participant_id, stream_id(participant_id), 1)
-    if not rows or rows[0]["agency_id"] != agency_id:
-        raise NotFound("participant is not known to monitoring", field="participant_id")
-    state, version, snap_version = MonitorState(), 0, rows[0]["snap_version"] or 0
-    if snap_version:
-        snap = snapshots.from_json(rows[0]["snap_state"])
-        if snap is None:  # written by an older format: fold the whole stream
-            rows = await uow.conn.fetch(_LOCK_AND_LOAD, participant_id, stream_id(participant_id), 0)
-            snap_version = 0
-        else:
-            state, version = snap, snap_version
-    for row in rows:
-        if row["event_type"] is not None:
-            event = load_event(row["event_type"], row["schema_version"], orjson.loads(row["data"]))
-            state, version = evolve(state, event), row["stream_version"]
+    state, version, snap_version = await _load(uow, _LOCK_AND_LOAD, participant_id, agency_id)
     events = list(decide(state))
     stored = await uow.append(
         stream_id(participant_id),
@@ -305,11 +315,7 @@ async def check_milestones(uow: UnitOfWork, participant_id: UUID, agency_id: str
 
 
 async def read_monitor(uow: UnitOfWork, participant_id: UUID, agency_id: str) -> MonitorState:
-    """The participant's monitor state, for reads (no lock)."""
-    agency = await uow.conn.fetchval(
-        "SELECT agency_id FROM monitored_participants WHERE participant_id = $1", participant_id
-    )
-    if agency != agency_id:
-        raise NotFound("participant is not known to monitoring", field="participant_id")
-    state, _ = await uow.load(participant_monitor, stream_id(participant_id))
+    """The participant's monitor state, for reads (no lock): from the latest snapshot, as writers load it
+    (folding a long stream from its start took over a second at 5,000 check-ins)."""
+    state, _, _ = await _load(uow, _LOAD, participant_id, agency_id)
     return state

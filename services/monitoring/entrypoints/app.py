@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from services.monitoring.application import reactions
 from services.monitoring.application.check_in_writer import CheckInWriter
 from services.monitoring.application.scheduler import MILESTONES, MISSED_CHECK_INS, Scheduler, utc_now
+from services.monitoring.entrypoints import latest_api
 from services.monitoring.entrypoints.api import router
 from services.monitoring.entrypoints.progress_api import router as progress_router
 from services.monitoring.projections import read_models
@@ -74,7 +75,7 @@ def create_app(settings: ServiceSettings | None = None, monitoring: MonitoringSe
 
     return create_service_app(
         "monitoring",
-        routers=[router, progress_router],
+        routers=[router, progress_router, latest_api.router],
         migrations=MIGRATIONS,
         settings=settings,
         consumers=consumers,

@@ -20,6 +20,7 @@ from services.monitoring.entrypoints.api import _audit, now_of, self_or_staff, s
 from services.monitoring.projections import history
 from shared.auth import Principal
 from shared.domain import InvalidCommand, NotFound
+from shared.limits import MAX_PAGE_SIZE
 from shared.runtime import Runtime, command_metadata, runtime
 from shared.time_zones import local_date
 
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/v1", tags=["monitoring"])
 
 
 def _milestone(m: Milestone) -> dict[str, Any]:
-    return {"milestone": m.key, "days": m.days, "reached_on": m.reached_on.isoformat()}
+    return {"key": m.key, "days": m.days, "reached_on": m.reached_on.isoformat()}
 
 
 async def _must_know(rt: Runtime, participant_id: UUID, caller: Principal) -> None:
@@ -60,10 +61,11 @@ async def get_recovery(
         "active": state.active,
         "time_zone": state.time_zone,
         "today": today.isoformat(),
-        "counting_from": progress.counting_from.isoformat() if progress.counting_from else None,
+        "count_start": progress.counting_from.isoformat() if progress.counting_from else None,
         "days_in_recovery": progress.days_in_recovery,
-        "milestones_reached": [_milestone(m) for m in progress.reached],
+        "milestones": [_milestone(m) for m in progress.reached],
         "next_milestone": _milestone(progress.next) if progress.next else None,
+        "next_milestone_on": progress.next.reached_on.isoformat() if progress.next else None,
     }
 
 
@@ -72,26 +74,27 @@ async def list_check_ins(
     participant_id: UUID,
     since: datetime | None = Query(None, description="only check-ins at or after this instant (ISO 8601, with zone)"),
     until: datetime | None = Query(None, description="only check-ins before this instant"),
-    after: str | None = Query(None, max_length=64, description="cursor of the last check-in already seen"),
-    limit: int = Query(200, ge=1, le=1000),
+    before: str | None = Query(None, max_length=64, description="cursor of the oldest check-in already seen"),
+    limit: int = Query(30, ge=1, le=MAX_PAGE_SIZE),
     caller: Principal = Depends(self_or_staff),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
-    """Completed check-ins, oldest first (craving 0-10, mood 1-5, use): the data of the craving and
-    mood chart. Free-text notes are not here (see private notes). Paged with ``next_after``."""
+    """Completed check-ins, newest first (craving 0-10, mood 1-5, use): the data of the craving and
+    mood chart, which draws them oldest to newest. Free-text notes are not here (see private
+    notes). Older pages with ``before`` = ``next_before``."""
     await _must_know(rt, participant_id, caller)
     try:
         rows = await history.check_in_series(
             rt.pool, participant_id, caller.agency_id, since=_aware(since, "since"), until=_aware(until, "until"),
-            after=after, limit=limit,
+            before=before, limit=limit,
         )
     except ValueError:
-        raise InvalidCommand("not a cursor returned by this endpoint", field="after") from None
+        raise InvalidCommand("not a cursor returned by this endpoint", field="before") from None
     await _audit(rt.pool, caller, "read check-ins", [participant_id])
     return {
         "participant_id": str(participant_id),
         "check_ins": rows,
-        "next_after": rows[-1]["cursor"] if len(rows) == limit else None,
+        "next_before": rows[-1]["cursor"] if len(rows) == limit else None,
     }
 
 
@@ -99,7 +102,7 @@ async def list_check_ins(
 async def get_risk_history(
     participant_id: UUID,
     before: str | None = Query(None, max_length=64, description="cursor of the last change already seen"),
-    limit: int = Query(50, ge=1, le=500),
+    limit: int = Query(50, ge=1, le=MAX_PAGE_SIZE),
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:

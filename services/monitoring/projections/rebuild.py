@@ -27,6 +27,7 @@ from shared import (
 )
 from shared.cloudevents import PoisonRecord, ReceivedEvent
 from shared.events import SERVICES
+from shared.tenancy import system_scope
 
 log = structlog.get_logger(__name__)
 GROUP_ID = read_models.GROUP_ID
@@ -42,7 +43,15 @@ Progress = Callable[[int, int], None]
 async def rebuild(
     pool: asyncpg.Pool, bootstrap: str, progress: Progress | None = None, *, topics: Sequence[str] | None = None
 ) -> dict[str, Any]:
-    """Rebuild the read models from ``topics`` (default: the four services' topics)."""
+    """Rebuild the read models from ``topics`` (default: the four services' topics): every
+    agency's rows, so a cross-agency job, in the system scope of row-level security."""
+    with system_scope():
+        return await _rebuild(pool, bootstrap, progress, topics=topics)
+
+
+async def _rebuild(
+    pool: asyncpg.Pool, bootstrap: str, progress: Progress | None = None, *, topics: Sequence[str] | None = None
+) -> dict[str, Any]:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
     )
@@ -70,7 +79,10 @@ async def rebuild(
             # Waits for writers projecting inline to commit, then makes the next ones leave their
             # events to the consumer, which catches up after this transaction.
             await conn.execute("SELECT pg_advisory_xact_lock($1)", read_models.REBUILD_LOCK)
-            await conn.execute(f"TRUNCATE {', '.join(TABLES)}")
+            # DELETE, not TRUNCATE: the service's role may not truncate (TRUNCATE ignores row-level
+            # security); in the system scope DELETE reaches every agency's rows.
+            for table in TABLES:
+                await conn.execute(f"DELETE FROM {table}")
             await conn.execute("DELETE FROM inbox WHERE consumer = $1", GROUP_ID)
             # Reading and decoding (Python) overlaps applying (PostgreSQL): while one batch is in
             # the database, the next is fetched and decoded.

@@ -128,12 +128,16 @@ async def create_subscription(rt: Runtime, caller: Principal, command: CreateWeb
     }
 
 
-async def list_subscriptions(rt: Runtime, caller: Principal) -> list[dict[str, Any]]:
+async def list_subscriptions(
+    rt: Runtime, caller: Principal, *, limit: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
     rows = await rt.pool.fetch(
         "SELECT subscription_id, url, event_types, description, include_details, active, created_at"
         " FROM webhook_subscriptions"
-        " WHERE agency_id = $1 ORDER BY created_at",
+        " WHERE agency_id = $1 ORDER BY created_at, subscription_id LIMIT $2 OFFSET $3",
         caller.agency_id,
+        limit,
+        offset,
     )
     return [
         {

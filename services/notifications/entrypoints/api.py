@@ -19,6 +19,7 @@ from shared.domain import InvalidCommand
 from shared.egress import EgressPolicy, EgressRefused
 from shared.http import principal, require_roles
 from shared.limits import MAX_ID_LENGTH
+from shared.paging import Page, page
 from shared.runtime import Runtime, command_metadata, runtime
 
 router = APIRouter(prefix="/v1")
@@ -33,19 +34,21 @@ SELECT i.notification_id, i.participant_id, i.recipient_role, i.rule, i.urgency,
 FROM staff_inbox i LEFT JOIN alerts a ON a.alert_id = i.alert_id
 WHERE i.agency_id = $1 AND i.recipient_id = $2
   AND ($3::boolean IS FALSE OR (i.alert_id IS NOT NULL AND a.acknowledged_at IS NULL))
-ORDER BY i.created_at DESC LIMIT $4
+ORDER BY i.created_at DESC, i.notification_id LIMIT $4 OFFSET $5
 """
 
 
 @router.get("/notifications")
 async def list_notifications(
-    limit: int = Query(100, ge=1, le=500),
     unacknowledged: bool = Query(False, description="only alerts still waiting for an acknowledgement"),
+    paged: Page = Depends(page),
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
-    """The caller's in-app inbox, newest first (an audited read: it names participants)."""
-    rows = await rt.pool.fetch(INBOX, caller.agency_id, caller.sub, unacknowledged, limit)
+    """The caller's in-app inbox, newest first, paged (an audited read: it names participants)."""
+    rows, next_offset = paged.cut(
+        await rt.pool.fetch(INBOX, caller.agency_id, caller.sub, unacknowledged, paged.fetch, paged.offset)
+    )
     await access_audit.record(rt.pool, agency_id=caller.agency_id, actor=caller.sub, action="read inbox",
                               participant_ids=sorted({r["participant_id"] for r in rows}, key=str))
     return {
@@ -67,7 +70,8 @@ async def list_notifications(
                 "acknowledged_by": r["acknowledged_by"],
             }
             for r in rows
-        ]
+        ],
+        "next_offset": next_offset,
     }
 
 
@@ -155,9 +159,11 @@ async def create_webhook_subscription(
 
 @router.get("/webhook-subscriptions")
 async def list_webhook_subscriptions(
-    caller: Principal = Depends(admins), rt: Runtime = Depends(runtime)
+    paged: Page = Depends(page), caller: Principal = Depends(admins), rt: Runtime = Depends(runtime)
 ) -> dict[str, Any]:
-    return {"subscriptions": await commands.list_subscriptions(rt, caller)}
+    found, next_offset = paged.cut(await commands.list_subscriptions(rt, caller, limit=paged.fetch,
+                                                                     offset=paged.offset))
+    return {"subscriptions": found, "next_offset": next_offset}
 
 
 @router.delete("/webhook-subscriptions/{subscription_id}", status_code=204)
@@ -226,9 +232,12 @@ async def list_agency_alerts(
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """The agency's alerts, newest first (supervisors and admins keeping the team safe): who it is
-    addressed to now, when it was raised, when it escalates, and its acknowledgement."""
+    addressed to now, when it was raised, when it escalates, and its acknowledgement. An audited
+    read, like the inbox: it names participants."""
     at, alert_id = _parse_alert_cursor(before) if before else (None, None)
     rows = await rt.pool.fetch(AGENCY_ALERTS, caller.agency_id, open_only, urgency, at, alert_id, limit)
+    await access_audit.record(rt.pool, agency_id=caller.agency_id, actor=caller.sub, action="read agency alerts",
+                              participant_ids=sorted({r["participant_id"] for r in rows}, key=str))
     alerts = [
         {
             "cursor": _alert_cursor(r["raised_at"], r["alert_id"]),
@@ -248,3 +257,16 @@ async def list_agency_alerts(
         for r in rows
     ]
     return {"alerts": alerts, "next_before": alerts[-1]["cursor"] if len(alerts) == limit else None}
+
+
+@router.get("/participants/{participant_id}/access-log")
+async def get_access_log(
+    participant_id: UUID, caller: Principal = Depends(managers), rt: Runtime = Depends(runtime)
+) -> dict[str, Any]:
+    """Who read this participant's data in notifications (inbox, alerts, preferences), newest first
+    (supervisors and agency admins)."""
+    entries = await access_audit.read(rt.pool, agency_id=caller.agency_id, participant_id=participant_id)
+    if entries:  # the log is about the participant too: reading it is recorded (as elsewhere)
+        await access_audit.record(rt.pool, agency_id=caller.agency_id, actor=caller.sub, action="read access log",
+                                  participant_ids=[participant_id])
+    return {"participant_id": str(participant_id), "access_log": entries}

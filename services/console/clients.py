@@ -1,0 +1,107 @@
+"""Calls to the four services with the signed-in user's bearer token, and what their answers mean.
+
+A refused connection or a 5xx is :class:`ServiceDown` (the page shows a banner naming the service);
+401 ends the session; 403 and 404 are :class:`NotVisible` (one plain page, so another agency's
+record looks like no record at all); a 422 is :class:`Invalid` with a message per field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import orjson
+
+
+class ServiceDown(Exception):
+    def __init__(self, service: str) -> None:
+        super().__init__(f"{service} is not answering")
+        self.service = service
+
+
+class SignedOut(Exception):
+    """The service refused the token (expired or revoked): sign in again."""
+
+
+class NotVisible(Exception):
+    def __init__(self, status: int, detail: str = "") -> None:
+        super().__init__(detail)
+        self.status = status
+
+
+class Invalid(Exception):
+    """A 422 (or another 4xx with a problem body): ``errors`` maps a field path to its message."""
+
+    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+        self.status = status
+        self.problem = problem
+        self.detail = str(problem.get("detail") or problem.get("title") or "the service refused this")
+        self.errors = {str(e.get("field", "")): str(e.get("message", "")) for e in problem.get("errors", []) or []}
+        super().__init__(self.detail)
+
+    def for_field(self, *prefixes: str) -> str | None:
+        for name, message in self.errors.items():
+            if any(name == p or name.startswith(p + ".") for p in prefixes):
+                return message
+        return None
+
+
+class Services:
+    """One pooled HTTP client for all four services."""
+
+    def __init__(self, urls: dict[str, str], timeout: float, transport: httpx.AsyncBaseTransport | None = None):
+        self.urls = urls
+        self.http = httpx.AsyncClient(timeout=timeout, transport=transport)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def call(self, service: str, method: str, path: str, token: str, *, json: Any = None,
+                   params: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+        all_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
+        try:
+            r = await self.http.request(method, self.urls[service] + path, json=json, params=params,
+                                        headers=all_headers)
+        except httpx.HTTPError:
+            raise ServiceDown(service) from None
+        if r.status_code >= 500:
+            raise ServiceDown(service)
+        if r.status_code == 401:
+            raise SignedOut()
+        if r.status_code in (403, 404):
+            raise NotVisible(r.status_code, _detail(r))
+        if r.status_code >= 400:
+            raise Invalid(r.status_code, _problem(r))
+        return r
+
+
+def _problem(r: httpx.Response) -> dict[str, Any]:
+    try:
+        body = r.json()
+    except ValueError:
+        return {"detail": r.text[:200]}
+    return body if isinstance(body, dict) else {"detail": str(body)}
+
+
+def _detail(r: httpx.Response) -> str:
+    return str(_problem(r).get("detail", ""))
+
+
+class Api:
+    """The services as the signed-in user sees them: ``await api.get("intake", "/v1/...")``."""
+
+    def __init__(self, services: Services, token: str) -> None:
+        self._s = services
+        self._token = token
+
+    async def get(self, service: str, path: str, **params: Any) -> Any:
+        clean = {k: v for k, v in params.items() if v is not None}
+        return orjson.loads((await self._s.call(service, "GET", path, self._token, params=clean)).content)
+
+    async def send(self, service: str, method: str, path: str, body: Any = None,
+                   headers: dict[str, str] | None = None) -> httpx.Response:
+        return await self._s.call(service, method, path, self._token, json=body, headers=headers)
+
+    async def post(self, service: str, path: str, body: Any = None) -> Any:
+        r = await self.send(service, "POST", path, body)
+        return r.json() if r.content else None

@@ -1,0 +1,20 @@
+"""The console's pages, one module per area."""
+
+from services.console.routes import (
+    actions,
+    admin,
+    alerts,
+    assessments,
+    auth,
+    caseload,
+    consents,
+    mailbox,
+    me,
+    participant,
+    plan,
+    supervisor,
+)
+
+ROUTERS = [auth.router, caseload.router, participant.router, assessments.router, plan.router, alerts.router,
+           actions.router, me.router, supervisor.router, admin.router,
+           mailbox.router, consents.router]

@@ -1,0 +1,45 @@
+"""Pieces of the console that need no services: charts, words for numbers, instrument forms."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.console import chart
+from services.console.checkin_form import check_in_body
+from services.console.format import risk_icon, risk_label
+from services.console.instruments import INSTRUMENTS, body_of
+
+pytestmark = pytest.mark.unit
+
+
+def test_bars_carry_their_numbers_in_text_and_escape_labels():
+    svg = str(chart.bars("People <by> risk", [("Critical risk", 2), ("<b>", 0)]))
+    assert 'aria-label="People &lt;by&gt; risk: Critical risk 2, &lt;b&gt; 0"' in svg
+    assert ">2</text>" in svg and "<b>" not in svg
+
+
+def test_craving_and_mood_lines_differ_by_shape_and_style_not_only_colour():
+    svg = str(chart.craving_mood([{"craving": 7, "mood": 2, "completed_at": "2026-11-27T09:00:00+00:00"},
+                                  {"craving": 3, "mood": 4, "completed_at": "2026-11-26T09:00:00+00:00"}]))
+    assert svg.count("<circle") == 2 and svg.count("<rect") == 3  # background + 2 squares
+    assert "stroke-dasharray" in svg and "craving (solid, circles)" in svg and "26 Nov" in svg
+
+
+def test_risk_has_a_word_and_an_icon_for_every_level():
+    for level in ("critical", "high", "moderate", "low", None):
+        assert risk_label(level) and risk_icon(level)
+    assert risk_label(None) == "Not assessed"
+
+
+def test_instrument_forms_have_every_item_and_become_api_bodies():
+    assert {k: len(i.items) for k, i in INSTRUMENTS.items()} == {"phq9": 9, "gad7": 7, "bam": 17, "barc10": 10,
+                                                                 "asam": 6}
+    form = {f"item-{i}": "1" for i in range(9)}
+    assert body_of("phq9", form) == {"phq9": {"answers": [1] * 9}}
+    assert body_of("asam", {f"item-{i}": str(i % 5) for i in range(6)})["asam"]["d6"] == 0
+
+
+def test_a_check_in_form_keeps_bad_numbers_for_the_service_to_name():
+    body = check_in_body({"craving": "eleven", "mood": "3", "used": "yes", "warning_signs": ["a", "b"]})
+    assert body["craving"] == "eleven" and body["mood"] == 3 and body["used_since_last_check_in"] is True
+    assert body["warning_signs"] == [{"plan_sign_id": "a"}, {"plan_sign_id": "b"}]

@@ -1,0 +1,57 @@
+"""The newest timeline lines first (the console's participant page), scoped and audited."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from services.monitoring.application import handlers
+from services.monitoring.domain.commands import StartMonitoring
+from shared.envelope import Metadata
+from shared.testing.auth import bearer
+from shared.testing.kafka import eventually
+
+from .helpers import AGENCY, STAFF, monitoring
+
+pytestmark = pytest.mark.integration
+ELSEWHERE = bearer(sub="crs-1", agency_id="agency-elsewhere", roles=("specialist",))
+
+
+@pytest.fixture(scope="module")
+async def svc(infra):
+    async with monitoring(infra, scheduler=False) as running:
+        yield running
+
+
+async def test_latest_lines_newest_first_scoped_to_the_agency_and_audited(svc):
+    pid = uuid.uuid4()
+    async with svc.runtime.uow(Metadata(correlation_id=str(uuid.uuid4()), actor="test")) as uow:
+        await handlers.start_monitoring(uow, StartMonitoring(participant_id=pid, specialist_id="crs-1"), AGENCY,
+                                        datetime.now(UTC))
+    for craving, mood in ((2, 4), (7, 2)):
+        r = await svc.client.post(f"/v1/participants/{pid}/check-ins", headers=STAFF,
+                                  json={"craving": craving, "mood": mood})
+        assert r.status_code == 201, r.text
+
+    async def all_lines():
+        r = await svc.client.get(f"/v1/participants/{pid}/timeline", headers=STAFF)
+        entries = r.json()["entries"]
+        return entries if sum(e["type"] == "CheckInCompleted" for e in entries) == 2 else None
+
+    oldest_first = await eventually(all_lines, timeout=30, message="both check-ins in the timeline")
+    latest = (await svc.client.get(f"/v1/participants/{pid}/timeline/latest", headers=STAFF,
+                                   params={"limit": 2})).json()["entries"]
+    assert [e["event_id"] for e in latest] == [e["event_id"] for e in reversed(oldest_first)][:2]
+    assert "craving 7/10" in latest[0]["summary"] or latest[0]["type"] != "CheckInCompleted"
+    hidden = await svc.client.get(f"/v1/participants/{pid}/timeline/latest", headers=ELSEWHERE)
+    assert hidden.status_code == 200 and hidden.json()["entries"] == []
+    conn = await asyncpg.connect(svc.dsn)
+    try:
+        audited = await conn.fetchval(
+            "SELECT count(*) FROM access_log WHERE participant_id = $1 AND action = 'read timeline'", pid)
+    finally:
+        await conn.close()
+    assert audited >= 2
