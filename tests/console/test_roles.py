@@ -38,12 +38,16 @@ async def test_agency_admin_creates_a_webhook_and_sees_its_secret_once(stack, pa
     await sign_in(page, stack, "admin-1", agency, "agency_admin")
     await page.get_by_role("heading", name="Agency admin").wait_for()
     await assert_accessible(page)
-    await page.get_by_label("Endpoint URL").fill("https://partner.example/hooks/waypoint")
+    await page.get_by_label("Endpoint URL").fill("https://partner.invalid/hooks/waypoint")  # resolves nowhere
     await page.get_by_label("Description").fill("EHR bridge")
+    await page.get_by_role("button", name="Create subscription").click()
+    await page.locator("#f-url-error").wait_for()  # the service's reason, beside the field
+    assert await page.get_by_label("Description").input_value() == "EHR bridge"  # nothing typed is lost
+    await page.get_by_label("Endpoint URL").fill("http://127.0.0.1:9/hooks/waypoint")
     await page.get_by_role("button", name="Create subscription").click()
     secret = await page.locator("#webhook-secret").inner_text()
     assert len(secret) >= 32
-    assert await page.get_by_role("cell", name="https://partner.example/hooks/waypoint EHR bridge").is_visible()
+    assert await page.get_by_role("cell", name="http://127.0.0.1:9/hooks/waypoint EHR bridge").is_visible()
     await assert_accessible(page)
     await page.goto(f"{stack.console}/admin")
     assert secret not in await page.content()
