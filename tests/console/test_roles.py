@@ -21,6 +21,7 @@ async def test_supervisor_sees_the_overview_and_assigns_from_the_queue(stack, pa
     await sign_in(page, stack, "sup-1", agency, "supervisor")
     await page.get_by_role("heading", name="Agency overview").wait_for()
     assert await page.get_by_role("img", name="People by risk level").is_visible()
+    assert await page.get_by_text("None: every urgent alert has been acknowledged.").is_visible()
     await assert_accessible(page)
     await page.get_by_role("link", name="Assign them").click()
     await page.get_by_role("heading", name="Assignment queue").wait_for()
@@ -53,6 +54,10 @@ async def test_agency_admin_creates_a_webhook_and_sees_its_secret_once(stack, pa
     assert secret not in await page.content()
     await page.get_by_role("button", name="Deactivate").click()
     await page.get_by_role("cell", name="Deactivated").wait_for()
+    await page.get_by_label("Supervisor").fill("sup-9")
+    await page.get_by_role("button", name="Save staff").click()
+    await page.get_by_text("Saved.").wait_for()
+    assert await page.get_by_label("Supervisor").input_value() == "sup-9"  # read back from notifications
 
 
 async def test_another_agency_guessing_urls_sees_nothing(stack, page):
