@@ -37,6 +37,7 @@ from shared.observability import configure_logging
 from shared.operations import Probe, run_sampler
 from shared.operations_api import router as operations_router
 from shared.outbox import OutboxRelay
+from shared.polling import Backoff
 from shared.settings import InsecureSettings, ServiceSettings, load_settings
 from shared.tenancy import ensure_app_role, system_scope, with_credentials
 from shared.uow import UnitOfWork, unit_of_work
@@ -69,6 +70,8 @@ class Runtime:
     relay: OutboxRelay
     consumers: list[EventConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    #: set once the Kafka topics exist: the relay and consumers start then
+    kafka_ready: asyncio.Event = field(default_factory=asyncio.Event)
     extras: dict[str, Any] = field(default_factory=dict)
     #: the service's time: every unit of work reads ``now`` from it, and so do its background loops
     clock: Clock = system_clock
@@ -135,33 +138,83 @@ def command_metadata(request: Request, caller: Principal) -> Metadata:
     return Metadata(correlation_id=request.state.correlation_id, actor=caller.sub)
 
 
+class TopicSetupError(Exception):
+    """Kafka answered but refused to create a topic (not "it exists already")."""
+
+
+#: CreateTopics error code meaning "exists already" (another service or replica created it first).
+_TOPIC_ALREADY_EXISTS = 36
+
+
+def topic_configs(settings: ServiceSettings) -> dict[str, str]:
+    """Configs of the topics a service creates: kept forever (the log read models are rebuilt
+    from), and with replication, at least ``kafka_min_insync_replicas`` in-sync copies per write."""
+    configs = {"retention.ms": str(settings.kafka_retention_ms)}
+    if settings.kafka_min_insync_replicas is not None:
+        configs["min.insync.replicas"] = str(settings.kafka_min_insync_replicas)
+    return configs
+
+
+def _raise_topic_errors(response: Any) -> None:
+    failed = [
+        f"{error[0]}: error {error[1]} {error[2] if len(error) > 2 else ''}".strip()
+        for error in getattr(response, "topic_errors", ())
+        if error[1] not in (0, _TOPIC_ALREADY_EXISTS)
+    ]
+    if failed:
+        raise TopicSetupError("; ".join(failed))
+
+
 async def ensure_topics(settings: ServiceSettings) -> None:
-    """Create the four service topics and this service's DLQ if missing (retries until Kafka answers)."""
+    """Create the four service topics and this service's DLQ if missing, once; raises if Kafka is
+    unreachable (KafkaError, OSError) or refuses a topic (:class:`TopicSetupError`)."""
     names = [topic_for(s) for s in SERVICES] + [dlq_topic(settings.service)]
-    delay = 0.5
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=10000)
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(n, settings.kafka_partitions, settings.kafka_replication_factor,
+                     topic_configs=topic_configs(settings))
+            for n in names if n not in existing
+        ]
+        if missing:
+            _raise_topic_errors(await admin.create_topics(missing))
+            log.info("topics created", topics=[t.name for t in missing])
+        await _converge_retention(admin, [n for n in names if n in existing], str(settings.kafka_retention_ms))
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.close()
+
+
+async def prepare_kafka(settings: ServiceSettings, ready: asyncio.Event) -> None:
+    """Background task: :func:`ensure_topics` until it succeeds, then set ``ready``. While Kafka is
+    down the service serves commands (the outbox keeps their events); each failure is logged
+    (an error when Kafka refuses a topic, a warning when it does not answer) and retried."""
+    backoff = Backoff(first=0.5, cap=10.0)
     while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
         try:
-            await admin.start()
-            existing = set(await admin.list_topics())
-            missing = [
-                # Kept forever: the topics are the log other services rebuild their read models from.
-                NewTopic(n, settings.kafka_partitions, settings.kafka_replication_factor,
-                         topic_configs={"retention.ms": str(settings.kafka_retention_ms)})
-                for n in names if n not in existing
-            ]
-            if missing:
-                with contextlib.suppress(Exception):  # another service created them first
-                    await admin.create_topics(missing)
-            await _converge_retention(admin, [n for n in names if n in existing], str(settings.kafka_retention_ms))
-            return
+            await ensure_topics(settings)
+        except asyncio.CancelledError:
+            raise
+        except TopicSetupError as exc:
+            log.error("kafka refused to create topics", error=str(exc), retry_in=backoff.next)
         except Exception as exc:
-            log.warning("kafka not reachable for topic setup", error=repr(exc), retry_in=delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5)
-        finally:
-            with contextlib.suppress(Exception):
-                await admin.close()
+            log.warning("kafka not reachable for topic setup", error=repr(exc), retry_in=backoff.next)
+        else:
+            ready.set()
+            return
+        await backoff.sleep()
+
+
+async def _after(ready: asyncio.Event, coro: Coroutine[Any, Any, None]) -> None:
+    """Run ``coro`` once ``ready`` is set (Kafka-bound work waits for the topics)."""
+    try:
+        await ready.wait()
+    except asyncio.CancelledError:
+        coro.close()
+        raise
+    await coro
 
 
 async def _converge_retention(admin: AIOKafkaAdminClient, topics: list[str], retention_ms: str) -> None:
@@ -241,7 +294,8 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = await _open_runtime(cfg, migrations, clock=clock, tables=tables, probes=probes)
         app.state.runtime = rt
-        await ensure_topics(cfg)
+        # Kafka-bound work starts once the topics exist; commands are served at once (a service
+        # must start and accept commands while Kafka is down; the outbox holds their events).
         _start_tasks(rt, consumers, background)
         log.info("service started", port=cfg.port)
         try:
@@ -256,6 +310,7 @@ def create_service_app(
     install_conventions(app, service, max_body_bytes=cfg.max_body_bytes)
     install_docs(app)
     app.add_api_route("/health/ready", _ready, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/health/ready/kafka", _kafka_ready, methods=["GET"], include_in_schema=False)
     for router in routers:
         app.include_router(router)
     app.include_router(operations_router)
@@ -293,7 +348,8 @@ def _start_tasks(
     context it was created in)."""
     cfg, service = rt.settings, rt.service
     with system_scope():
-        rt.tasks.append(asyncio.create_task(rt.relay.run(), name=f"{service}-outbox-relay"))
+        rt.tasks.append(asyncio.create_task(prepare_kafka(cfg, rt.kafka_ready), name=f"{service}-topic-setup"))
+        rt.tasks.append(asyncio.create_task(_after(rt.kafka_ready, rt.relay.run()), name=f"{service}-outbox-relay"))
         for spec in consumers(rt):
             consumer = EventConsumer(
                 name=spec.name, service=service, topics=spec.topics, handler=rt.with_tables(spec.handler),
@@ -301,7 +357,8 @@ def _start_tasks(
                 batch_size=cfg.consumer_batch_size, batch_handler=spec.batch_handler, event_types=spec.event_types,
             )
             rt.consumers.append(consumer)
-            rt.tasks.append(asyncio.create_task(consumer.run(), name=f"{service}-{spec.name}"))
+            rt.tasks.append(asyncio.create_task(_after(rt.kafka_ready, consumer.run()),
+                                                name=f"{service}-{spec.name}"))
         for coro in background(rt):
             # A coroutine object has a __qualname__ (its function's); the Coroutine type does not say so.
             name = getattr(coro, "__qualname__", "background")
@@ -312,15 +369,27 @@ def _start_tasks(
 
 
 async def _ready(request: Request) -> Any:
-    """/health/ready: the database and Kafka answer (503 with which does not)."""
+    """/health/ready means "can accept commands": the database answers. Kafka is reported beside it
+    (``kafka``, ``topics``, ``kafka_bound``) but does not make the service unready: while Kafka is
+    down, commands are accepted and their events wait in the outbox."""
     rt: Runtime = request.app.state.runtime
-    checks = {"database": False, "kafka": False}
+    checks = {"database": False, "kafka": False, "topics": rt.kafka_ready.is_set()}
     with contextlib.suppress(Exception):
         checks["database"] = await rt.pool.fetchval("SELECT 1") == 1
     checks["kafka"] = await kafka_reachable(rt.settings.kafka_bootstrap_servers)
+    kafka_bound = "ready" if checks["kafka"] and checks["topics"] else "waiting"
+    if checks["database"]:
+        return {"status": "ready", "checks": checks, "kafka_bound": kafka_bound}
+    return problem(503, "Not ready", code="not-ready", checks=checks, kafka_bound=kafka_bound)
+
+
+async def _kafka_ready(request: Request) -> Any:
+    """/health/ready/kafka: Kafka-bound work (relay, consumers) can run: Kafka answers, topics exist."""
+    rt: Runtime = request.app.state.runtime
+    checks = {"kafka": await kafka_reachable(rt.settings.kafka_bootstrap_servers), "topics": rt.kafka_ready.is_set()}
     if all(checks.values()):
         return {"status": "ready", "checks": checks}
-    return problem(503, "Not ready", code="not-ready", checks=checks)
+    return problem(503, "Kafka-bound work waiting", code="kafka-not-ready", checks=checks)
 
 
 def authenticator_for(cfg: ServiceSettings) -> Authenticator:

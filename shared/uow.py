@@ -21,7 +21,7 @@ from uuid import UUID
 import asyncpg
 import orjson
 
-from shared import outbox
+from shared import faults, idempotency, outbox
 from shared.clock import Clock, system_clock
 from shared.domain import Aggregate
 from shared.envelope import Metadata, NewEvent, StoredEvent
@@ -227,9 +227,12 @@ async def unit_of_work(
     tables: Callable[[Any], Any] | None = None,
 ) -> AsyncIterator[UnitOfWork]:
     """Open a transaction; commit if the block succeeds, roll back if it raises."""
-    async with pool.acquire() as conn, conn.transaction():
-        yield UnitOfWork(conn=conn, store=store, service=service, metadata=metadata, agency_id=agency_id,
-                         clock=clock, tables=tables(conn) if tables else None)
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            yield UnitOfWork(conn=conn, store=store, service=service, metadata=metadata, agency_id=agency_id,
+                             clock=clock, tables=tables(conn) if tables else None)
+            await idempotency.mark_committed(conn)  # an Idempotency-Key's effects commit with these
+        faults.point("uow.after_commit")  # fault tests: committed, nothing sent to Kafka yet
 
 
 def caused_by(received: Any, actor: str | None = None) -> Metadata:

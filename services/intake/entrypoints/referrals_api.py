@@ -25,8 +25,14 @@ from shared.auth import Principal
 from shared.domain import NotFound
 from shared.roles import staff
 from shared.runtime import Runtime, runtime
+from shared.tenancy import system_scope
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
+
+# Row-level security: a referral crosses agencies by design. The receiving agency's routes below
+# read what the referring agency disclosed under the consent (the consent's standing, the source
+# material, the referring participant's stream for the outcome), so they run in the explicit
+# system scope; every query in them names the agency it serves (recipient_agency_id = caller's).
 Shown = Literal["pending", "accepted", "declined", "all"]
 
 
@@ -40,8 +46,9 @@ async def incoming_referrals(
     """Referrals partner agencies made to the caller's agency, with only the consented categories
     and the Part 2 redisclosure notice. A referral whose consent was revoked or expired is gone."""
     statuses: list[str] = ["pending", "accepted", "declined"] if state == "all" else [state]
-    found = await rows.incoming(rt.pool, caller.agency_id, statuses)
-    await audit(f"list incoming referrals ({len(found)})", None)
+    with system_scope():
+        found = await rows.incoming(rt.pool, caller.agency_id, statuses)
+        await audit(f"list incoming referrals ({len(found)})", None)
     return {"referrals": found}
 
 
@@ -49,10 +56,11 @@ async def incoming_referrals(
 async def incoming_referral(referral_id: UUID, caller: Principal = Depends(staff),
                             audit: AccessAudit = Depends(auditor),
                             rt: Runtime = Depends(runtime)) -> Json:
-    found = await rows.incoming(rt.pool, caller.agency_id, ["pending", "accepted", "declined"], referral_id)
-    if not found:
-        raise NotFound(NOT_FOUND_MESSAGE, field="referral_id")
-    await audit(f"read incoming referral {referral_id}", None)
+    with system_scope():
+        found = await rows.incoming(rt.pool, caller.agency_id, ["pending", "accepted", "declined"], referral_id)
+        if not found:
+            raise NotFound(NOT_FOUND_MESSAGE, field="referral_id")
+        await audit(f"read incoming referral {referral_id}", None)
     return found[0]
 
 
@@ -61,14 +69,17 @@ async def accept_referral(referral_id: UUID, body: AcceptReferral, request: Requ
                           caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)) -> Json:
     """Enrol the referred person in the caller's agency (linked to the referral and its consent)."""
     cmd = order(AcceptIncomingReferral, body, referral_id=referral_id)
-    participant_id = await rt.run(referral_inbox.accept, cmd, request, caller)
+    with system_scope():
+        participant_id = await rt.run(referral_inbox.accept, cmd, request, caller)
     return {"referral_id": str(referral_id), "status": "accepted", "participant_id": str(participant_id)}
 
 
 @router.post("/referrals/incoming/{referral_id}/decline")
 async def decline_referral(referral_id: UUID, body: DeclineReferral, request: Request,
                            caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)) -> Json:
-    await rt.run(referral_inbox.decline, order(DeclineIncomingReferral, body, referral_id=referral_id), request, caller)
+    with system_scope():
+        await rt.run(referral_inbox.decline, order(DeclineIncomingReferral, body, referral_id=referral_id),
+                     request, caller)
     return {"referral_id": str(referral_id), "status": "declined", "reason": body.reason.value}
 
 

@@ -30,7 +30,7 @@ router = APIRouter(prefix="/v1", tags=["monitoring"])
 
 
 def _milestone(m: Milestone) -> dict[str, Any]:
-    return {"key": m.key, "days": m.days, "reached_on": m.reached_on.isoformat()}
+    return {"milestone": m.key, "days": m.days, "reached_on": m.reached_on.isoformat()}
 
 
 async def _must_know(rt: Runtime, participant_id: UUID, caller: Principal) -> None:
@@ -64,11 +64,10 @@ async def get_recovery(
         "active": state.active,
         "time_zone": state.time_zone,
         "today": today.isoformat(),
-        "count_start": progress.counting_from.isoformat() if progress.counting_from else None,
+        "counting_from": progress.counting_from.isoformat() if progress.counting_from else None,
         "days_in_recovery": progress.days_in_recovery,
-        "milestones": [_milestone(m) for m in progress.reached],
+        "milestones_reached": [_milestone(m) for m in progress.reached],
         "next_milestone": _milestone(progress.next) if progress.next else None,
-        "next_milestone_on": progress.next.reached_on.isoformat() if progress.next else None,
     }
 
 
@@ -77,28 +76,27 @@ async def list_check_ins(
     participant_id: UUID,
     since: datetime | None = Query(None, description="only check-ins at or after this instant (ISO 8601, with zone)"),
     until: datetime | None = Query(None, description="only check-ins before this instant"),
-    before: str | None = Query(None, max_length=64, description="cursor of the oldest check-in already seen"),
-    limit: int = Query(30, ge=1, le=MAX_PAGE_SIZE),
+    after: str | None = Query(None, max_length=64, description="cursor of the last check-in already seen"),
+    limit: int = Query(200, ge=1, le=MAX_PAGE_SIZE),
     caller: Principal = Depends(self_or_staff),
     audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
-    """Completed check-ins, newest first (craving 0-10, mood 1-5, use): the data of the craving and
-    mood chart, which draws them oldest to newest. Free-text notes are not here (see private
-    notes). Older pages with ``before`` = ``next_before``."""
+    """Completed check-ins, oldest first (craving 0-10, mood 1-5, use): the data of the craving and
+    mood chart. Free-text notes are not here (see private notes). Paged with ``next_after``."""
     await _must_know(rt, participant_id, caller)
     try:
         rows = await history.check_in_series(
             rt.pool, participant_id, caller.agency_id, since=_aware(since, "since"), until=_aware(until, "until"),
-            before=before, limit=limit,
+            after=after, limit=limit,
         )
     except ValueError:
-        raise InvalidCommand("not a cursor returned by this endpoint", field="before") from None
+        raise InvalidCommand("not a cursor returned by this endpoint", field="after") from None
     await audit("read check-ins", participant_id)
     return {
         "participant_id": str(participant_id),
         "check_ins": rows,
-        "next_before": rows[-1]["cursor"] if len(rows) == limit else None,
+        "next_after": rows[-1]["cursor"] if len(rows) == limit else None,
     }
 
 

@@ -81,7 +81,11 @@ async def _rebuild(
             # events to the consumer, which catches up after this transaction.
             await conn.execute("SELECT pg_advisory_xact_lock($1)", read_models.REBUILD_LOCK)
             # DELETE, not TRUNCATE: the service's role may not truncate (TRUNCATE ignores row-level
-            # security); in the system scope DELETE reaches every agency's rows.
+            # security); in the system scope DELETE reaches every agency's rows. The lock keeps what
+            # TRUNCATE's lock gave (no projector writes these tables until the rebuild commits), and
+            # takes the inbox first: a consumer that already recorded an event there finishes its
+            # transaction before the read-model tables are locked (no deadlock with it).
+            await conn.execute(f"LOCK TABLE inbox, {', '.join(TABLES)} IN EXCLUSIVE MODE")
             for table in TABLES:
                 await conn.execute(f"DELETE FROM {table}")
             await conn.execute("DELETE FROM inbox WHERE consumer = $1", GROUP_ID)
