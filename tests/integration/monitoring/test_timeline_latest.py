@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -28,9 +27,8 @@ async def svc(infra):
 
 async def test_latest_lines_newest_first_scoped_to_the_agency_and_audited(svc):
     pid = uuid.uuid4()
-    async with svc.runtime.uow(Metadata(correlation_id=str(uuid.uuid4()), actor="test")) as uow:
-        await handlers.start_monitoring(uow, StartMonitoring(participant_id=pid, specialist_id="crs-1"), AGENCY,
-                                        datetime.now(UTC))
+    async with svc.runtime.uow(Metadata(correlation_id=str(uuid.uuid4()), actor="test"), agency_id=AGENCY) as uow:
+        await handlers.start_monitoring(StartMonitoring(participant_id=pid, specialist_id="crs-1"), uow)
     for craving, mood in ((2, 4), (7, 2)):
         r = await svc.client.post(f"/v1/participants/{pid}/check-ins", headers=STAFF,
                                   json={"craving": craving, "mood": mood})
