@@ -59,8 +59,11 @@ soak: install
 test-unit: install
 	$(BIN)/pytest -m unit
 
+# The same checks run inside `make test` (tests/unit/test_code_quality.py).
 lint: install
-	$(BIN)/ruff check shared services deploy tests examples
+	$(BIN)/ruff check shared services deploy tests benchmarks examples
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Fails on a breaking change to an event (see docs/integrations.md) or stale catalogue documents.
 catalogue-check: install

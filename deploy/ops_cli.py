@@ -312,17 +312,20 @@ async def run_rebuild(
 
 
 def migrate(service: list[str] = typer.Argument(None, help="services to migrate (default: all four)")) -> None:
-    """Create each service's database if missing and run its migrations to head (the Helm chart's
-    pre-install/pre-upgrade Job; services also migrate at start, serialized by a lock)."""
+    """Create each service's database if missing, run its migrations to head as the owner and grant
+    the service role (``DB_APP_USER``) what it needs: the Helm chart's pre-install/pre-upgrade Job.
+    Services do the same at start (serialized by a lock), so running it twice is harmless."""
     from importlib import import_module
 
     from shared.db import ensure_database, migrate_async
+    from shared.tenancy import ensure_app_role
 
     async def run(name: str) -> None:
         cfg = _settings(name)
         if not cfg.service_database_url:
             await ensure_database(cfg.database_url, f"waypoint_{name}")
         await migrate_async(cfg.dsn, import_module(f"services.{name}.entrypoints.app").MIGRATIONS)
+        await ensure_app_role(cfg.dsn, cfg.db_app_user, cfg.db_app_password, create=cfg.development)
 
     for name in service or SERVICES:
         if name not in SERVICES:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -90,7 +91,7 @@ def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def _problem(status: int, title: str, detail: str, code: str, extra: list[tuple[bytes, bytes]] = ()) -> Message:
+def _problem(status: int, title: str, detail: str, code: str, extra: Sequence[tuple[bytes, bytes]] = ()) -> Message:
     body = json.dumps({"type": f"https://waypoint.dev/problems/{code}", "title": title, "status": status,
                        "detail": detail}).encode()
     return {"status": status, "body": body, "headers": [(b"content-type", b"application/problem+json"), *extra]}

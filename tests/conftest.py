@@ -32,6 +32,9 @@ from shared import tenancy  # noqa: E402
 # test tasks run in the system scope of row-level security, explicitly (tasks copy this context).
 # HTTP requests still start denied and take their caller's agency (shared/http.py).
 tenancy._scope.set(tenancy.SYSTEM)
+# Webhooks are refused on loopback unless allowlisted: the tests' local receivers stand for an
+# on-premises partner (their own tests of the guard use other loopback addresses).
+os.environ.setdefault("NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.1/32")
 from deploy._util import run_async  # noqa: E402
 from deploy.postgres_native import url_for_database  # noqa: E402
 

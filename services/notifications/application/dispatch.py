@@ -18,9 +18,10 @@ import httpx
 import structlog
 from prometheus_client import Counter, Histogram
 
+from services.notifications.adapters.streams import notifications
 from services.notifications.application.deliver import WAKE_CHANNEL
 from services.notifications.application.sending import attempt
-from services.notifications.domain.deliveries import decide_attempt_outcome, decide_undeliverable, notification
+from services.notifications.domain.deliveries import decide_attempt_outcome, decide_undeliverable
 from services.notifications.settings import NotificationSettings
 from shared import faults
 from shared.envelope import Metadata
@@ -129,18 +130,15 @@ class Dispatcher:
             if not locked:
                 return
 
-            def decide(state: Any, _v: int) -> list[Any]:
+            def decide(state: Any) -> list[Any]:
                 if succeeded is None:
                     return decide_undeliverable(state, reason, now)
                 return decide_attempt_outcome(state, succeeded, reason, now, self.cfg.retry_policy, random.random)
 
-            state, events = await uow.execute(
-                notification,
-                f"notification-{row['notification_id']}",
-                decide,
-                agency_id=row["agency_id"],
-                participant_id=row["participant_id"],
+            outcome = await notifications.execute(
+                uow, row["notification_id"], decide, agency_id=row["agency_id"], participant_id=row["participant_id"]
             )
+            state = outcome.state
             if state.status == "pending":
                 retry_at = state.next_attempt_at or now + timedelta(seconds=self.cfg.retry_base_s)
                 await uow.conn.execute(
@@ -170,5 +168,5 @@ class Dispatcher:
             channel=row["channel"],
             outcome=state.status,
             attempts=state.attempts,
-            events=[e.event_type for e in events],
+            events=[e.event_type for e in outcome.stored],
         )
