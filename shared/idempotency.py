@@ -11,11 +11,14 @@ retry with the first response instead of running the command again:
 
 Keys are scoped by agency and caller (from the bearer token): two callers never see each other's
 responses. They live in the service's own database (kernel table ``idempotency_keys``) for
-``KEEP_HOURS`` hours. The key is claimed (a row committed) before the command runs, so two copies
-of a request can never both run it; the response is recorded when the command has answered. A
-response of 500 or more releases the key (the command did not happen; a retry runs it). A process
-that dies between the command's commit and that record leaves the key claimed: retries get 409
-until the key expires, never a second execution.
+``KEEP_HOURS`` hours. The key is claimed (a row committed, status 0) before the command runs, so
+two copies of a request can never both run it. The command's unit of work marks the key
+(status 1) inside its own transaction (:func:`mark_committed`), so the key's row knows whether the
+command's effects were committed. The response is recorded when the command has answered. A
+response of 500 or more releases the key. A claim whose command never committed (status 0: the
+process died, or the database went away before the release) may be claimed again after
+``CLAIM_LEASE_S``; a command that committed but whose response was never recorded (a crash in that
+instant) answers 409 until the key expires: never a second execution.
 
 Implemented once as ASGI middleware (:class:`IdempotencyMiddleware`, installed by
 ``shared.http.install_conventions``), so every service's creating POSTs have it.
@@ -25,6 +28,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import structlog
@@ -38,6 +43,9 @@ METHODS = frozenset({"POST", "PATCH"})
 MAX_KEY_LENGTH = 255
 KEEP_HOURS = 24
 IN_USE_RETRY_AFTER_S = 1
+CLAIM_LEASE_S = 30
+#: (scope, key) of the request being handled, for the unit of work's mark.
+_current: ContextVar[tuple[str, str] | None] = ContextVar("waypoint_idempotency_key", default=None)
 REPLAYS = Counter("waypoint_idempotent_replays_total", "Responses replayed for a repeated Idempotency-Key",
                   ["service"])
 
@@ -47,8 +55,18 @@ VALUES ($1, $2, $3, 0, ''::bytea)
 ON CONFLICT (scope, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, status = 0, body = ''::bytea,
     content_type = NULL, location = NULL, created_at = clock_timestamp()
     WHERE idempotency_keys.created_at < clock_timestamp() - make_interval(hours => $4)
+       OR (idempotency_keys.status = 0 AND idempotency_keys.created_at < clock_timestamp() - make_interval(secs => $5))
 RETURNING 1
 """
+
+
+async def mark_committed(conn: Any) -> None:
+    """Inside a command's transaction: record that the request's key has committed effects."""
+    current = _current.get()
+    if current is not None:
+        await conn.execute(
+            "UPDATE idempotency_keys SET status = 1 WHERE scope = $1 AND key = $2 AND status = 0", *current
+        )
 
 
 def parse_key(raw: bytes) -> str | None:
@@ -73,8 +91,9 @@ def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def _problem(status: int, title: str, detail: str, code: str, extra: list[tuple[bytes, bytes]] = ()) -> Message:
-    body = json.dumps({"type": code, "title": title, "status": status, "detail": detail, "code": code}).encode()
+def _problem(status: int, title: str, detail: str, code: str, extra: Sequence[tuple[bytes, bytes]] = ()) -> Message:
+    body = json.dumps({"type": f"https://waypoint.dev/problems/{code}", "title": title, "status": status,
+                       "detail": detail}).encode()
     return {"status": status, "body": body, "headers": [(b"content-type", b"application/problem+json"), *extra]}
 
 
@@ -114,7 +133,7 @@ class IdempotencyMiddleware:
             return
         body, receive = await _read_body(receive)
         fingerprint = request_hash(scope["method"], scope["path"], scope.get("query_string", b""), body)
-        claimed = await pool.fetchval(_CLAIM, caller, key, fingerprint, KEEP_HOURS)
+        claimed = await pool.fetchval(_CLAIM, caller, key, fingerprint, KEEP_HOURS, CLAIM_LEASE_S)
         if not claimed:
             await self._answer_repeat(pool, caller, key, fingerprint, send)
             return
@@ -130,7 +149,7 @@ class IdempotencyMiddleware:
             await _send_response(send, **_problem(
                 422, "Idempotency-Key reused", "this key was used with another request (method, path or body)",
                 "idempotency-key-reused"))
-        elif row["status"] == 0:
+        elif row["status"] in (0, 1):
             await _send_response(send, **_problem(409, "Idempotency-Key in use",
                                                   "the first request with this key has not finished",
                                                   "idempotency-key-in-use",
@@ -159,13 +178,16 @@ class IdempotencyMiddleware:
                 chunks.append(message.get("body", b""))
             await send(message)
 
+        token = _current.set((caller, key))
         try:
             await self.app(scope, receive, capture)
         finally:
+            _current.reset(token)
             try:
-                if status >= 500:
-                    await pool.execute("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2", caller, key)
-                else:
+                released = status >= 500 and await pool.execute(
+                    "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status = 0", caller, key
+                ) == "DELETE 1"  # a 5xx after committed effects is recorded like any answer
+                if not released:
                     await pool.execute(
                         "UPDATE idempotency_keys SET status = $3, body = $4, content_type = $5, location = $6"
                         " WHERE scope = $1 AND key = $2",

@@ -30,6 +30,9 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_partitions: int = 6
     kafka_replication_factor: int = 1
+    #: min.insync.replicas of the topics a service creates (None: the broker's default); with a
+    #: three-broker cluster, replication factor 3 and 2 here: a write survives one broker lost.
+    kafka_min_insync_replicas: int | None = None
     kafka_retention_ms: int = -1  # -1: keep events forever (read models are rebuilt from the topics)
     #: The SASL/SCRAM-SHA-512 listener and this process's principal; used by the agency copier
     #: (the outbox and inbox still use the plaintext bootstrap above).

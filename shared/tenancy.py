@@ -101,7 +101,7 @@ def scope_arguments(scope: str) -> tuple[str, str]:
     return ("" if scope == DENIED else scope), "off"
 
 
-class ScopedTransaction(_tx.Transaction):
+class ScopedTransaction(_tx.Transaction):  # type: ignore[misc]
     """An asyncpg transaction that declares the task's scope as soon as it starts."""
 
     async def start(self) -> None:

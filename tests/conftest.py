@@ -32,6 +32,9 @@ from shared import tenancy  # noqa: E402
 # test tasks run in the system scope of row-level security, explicitly (tasks copy this context).
 # HTTP requests still start denied and take their caller's agency (shared/http.py).
 tenancy._scope.set(tenancy.SYSTEM)
+# Webhooks are refused on loopback unless allowlisted: the tests' local receivers stand for an
+# on-premises partner (their own tests of the guard use other loopback addresses).
+os.environ.setdefault("NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.1/32")
 from deploy._util import run_async  # noqa: E402
 from deploy.postgres_native import url_for_database  # noqa: E402
 
@@ -54,7 +57,10 @@ def infra() -> Iterator[infra_mod.Endpoints]:
     kafka_port = int(os.environ.get("WAYPOINT_TEST_KAFKA_PORT", "19092"))
     pg_port = int(os.environ.get("WAYPOINT_TEST_PG_PORT", "15432"))
     try:
-        endpoints = infra_mod.start(TEST_STATE_DIR, kafka_port=kafka_port, pg_port=pg_port)
+        # The suite's single broker auto-creates the tests' scratch topics; the services never rely
+        # on it (they create theirs), and `make up` and the three-broker cluster refuse it.
+        endpoints = infra_mod.start(TEST_STATE_DIR, kafka_port=kafka_port, pg_port=pg_port,
+                                    kafka_auto_create_topics=True, kafka_brokers=1)
     except Exception as exc:
         error = exc
     else:

@@ -94,7 +94,7 @@ class Api:
         self._s = services
         self._token = token
 
-    async def get(self, service: str, path: str, **params: Any) -> Any:
+    async def get(self, service: str, path: str, /, **params: Any) -> Any:
         clean = {k: v for k, v in params.items() if v is not None}
         return orjson.loads((await self._s.call(service, "GET", path, self._token, params=clean)).content)
 

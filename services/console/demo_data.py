@@ -65,7 +65,7 @@ async def seed(urls: dict[str, str]) -> Demo:
         await http.put(f"{urls['notifications']}/v1/agency-staff", headers=admin,
                        json={"supervisor_id": "supervisor-1", "agency_admin_id": "admin-1"})
         await http.post(f"{urls['notifications']}/v1/webhook-subscriptions", headers=admin, json={
-            "url": "https://ehr.example.org/waypoint", "event_types": ["RiskEscalated", "HelpRequested"],
+            "url": "http://127.0.0.1:9/ehr/waypoint", "event_types": ["RiskEscalated", "HelpRequested"],
             "description": "EHR bridge"})
     return Demo(made, waiting["participant_id"])
 

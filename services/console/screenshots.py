@@ -82,7 +82,8 @@ def main() -> None:
         return
     from services.console.stack import own_stack
 
-    with own_stack(args.base, "screenshots") as urls:
+    # the demo webhook points at this machine (webhooks may reach only public addresses otherwise)
+    with own_stack(args.base, "screenshots", NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8") as urls:
         asyncio.run(_run(urls))
 
 

@@ -28,12 +28,15 @@ class Stack:
         return self.urls["console"]
 
 
-@pytest.fixture(scope="session")
+# Package scope: stopped after the last console test, so that no service of this stack is still in the
+# services' consumer groups (sharing their partitions) when later suites start stacks of their own.
+@pytest.fixture(scope="package")
 def stack(infra, tmp_path_factory) -> Iterator[Stack]:
     state = tmp_path_factory.mktemp("console")
     run = uuid.uuid4().hex[:8]
     env = {"KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap, "DATABASE_URL": infra.database_url,
-           "LOG_JSON": "true", "RELAY_POLL_INTERVAL_S": "0.2", "SESSION_SECRET": "console-tests-secret"}
+           "LOG_JSON": "true", "RELAY_POLL_INTERVAL_S": "0.2", "SESSION_SECRET": "console-tests-secret",
+           "NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}  # the test's webhook receiver is local
     server = infra.database_url.rsplit("/", 1)[0]
 
     async def create() -> None:

@@ -7,7 +7,9 @@ import pytest
 from services.console import chart
 from services.console.checkin_form import check_in_body
 from services.console.format import risk_icon, risk_label
-from services.console.instruments import INSTRUMENTS, body_of
+from services.console.instruments import body_of, missing
+from services.intake.domain.assessment import AssessmentForm
+from services.intake.domain.instrument_catalogue import catalogue
 
 pytestmark = pytest.mark.unit
 
@@ -31,12 +33,15 @@ def test_risk_has_a_word_and_an_icon_for_every_level():
     assert risk_label(None) == "Not assessed"
 
 
-def test_instrument_forms_have_every_item_and_become_api_bodies():
-    assert {k: len(i.items) for k, i in INSTRUMENTS.items()} == {"phq9": 9, "gad7": 7, "bam": 17, "barc10": 10,
-                                                                 "asam": 6}
-    form = {f"item-{i}": "1" for i in range(9)}
-    assert body_of("phq9", form) == {"phq9": {"answers": [1] * 9}}
-    assert body_of("asam", {f"item-{i}": str(i % 5) for i in range(6)})["asam"]["d6"] == 0
+def test_every_instrument_of_intakes_catalogue_becomes_a_body_intake_accepts():
+    for spec in catalogue():  # what GET /v1/instruments answers
+        form = {f"item-{i}": str(item["choices"][-1]["value"]) for i, item in enumerate(spec["items"])}
+        assert missing(spec, form) == []
+        body = body_of(spec, {**form, **{f"sub-{s['key']}": "1" for s in spec.get("sub_items", [])}})
+        AssessmentForm.model_validate(body)  # raises if the shape is wrong
+        assert missing(spec, {}) == list(range(len(spec["items"])))
+    phq9 = next(s for s in catalogue() if s["key"] == "phq9")
+    assert body_of(phq9, {f"item-{i}": "1" for i in range(9)}) == {"phq9": {"answers": [1] * 9}}
 
 
 def test_a_check_in_form_keeps_bad_numbers_for_the_service_to_name():

@@ -21,6 +21,7 @@ async def test_supervisor_sees_the_overview_and_assigns_from_the_queue(stack, pa
     await sign_in(page, stack, "sup-1", agency, "supervisor")
     await page.get_by_role("heading", name="Agency overview").wait_for()
     assert await page.get_by_role("img", name="People by risk level").is_visible()
+    assert await page.get_by_text("None: every urgent alert has been acknowledged.").is_visible()
     await assert_accessible(page)
     await page.get_by_role("link", name="Assign them").click()
     await page.get_by_role("heading", name="Assignment queue").wait_for()
@@ -38,17 +39,25 @@ async def test_agency_admin_creates_a_webhook_and_sees_its_secret_once(stack, pa
     await sign_in(page, stack, "admin-1", agency, "agency_admin")
     await page.get_by_role("heading", name="Agency admin").wait_for()
     await assert_accessible(page)
-    await page.get_by_label("Endpoint URL").fill("https://partner.example/hooks/waypoint")
+    await page.get_by_label("Endpoint URL").fill("https://partner.invalid/hooks/waypoint")  # resolves nowhere
     await page.get_by_label("Description").fill("EHR bridge")
+    await page.get_by_role("button", name="Create subscription").click()
+    await page.locator("#f-url-error").wait_for()  # the service's reason, beside the field
+    assert await page.get_by_label("Description").input_value() == "EHR bridge"  # nothing typed is lost
+    await page.get_by_label("Endpoint URL").fill("http://127.0.0.1:9/hooks/waypoint")
     await page.get_by_role("button", name="Create subscription").click()
     secret = await page.locator("#webhook-secret").inner_text()
     assert len(secret) >= 32
-    assert await page.get_by_role("cell", name="https://partner.example/hooks/waypoint EHR bridge").is_visible()
+    assert await page.get_by_role("cell", name="http://127.0.0.1:9/hooks/waypoint EHR bridge").is_visible()
     await assert_accessible(page)
     await page.goto(f"{stack.console}/admin")
     assert secret not in await page.content()
     await page.get_by_role("button", name="Deactivate").click()
     await page.get_by_role("cell", name="Deactivated").wait_for()
+    await page.get_by_label("Supervisor").fill("sup-9")
+    await page.get_by_role("button", name="Save staff").click()
+    await page.get_by_text("Saved.").wait_for()
+    assert await page.get_by_label("Supervisor").input_value() == "sup-9"  # read back from notifications
 
 
 async def test_another_agency_guessing_urls_sees_nothing(stack, page):

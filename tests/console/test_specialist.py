@@ -84,6 +84,11 @@ async def test_specialist_day(stack, page):
     await page.goto(f"{stack.console}/participants/{pid}/timeline")
     await page.get_by_role("heading", name="Timeline").wait_for()
     await assert_accessible(page)
+    await page.get_by_label("Service").select_option("planning")
+    await page.get_by_role("button", name="Show").click()
+    await page.wait_for_url("**service=planning**")
+    lines = await page.locator("main ol li").all_inner_texts()
+    assert lines and all("· planning" in line for line in lines)
 
 
 async def test_a_stale_plan_edit_shows_the_conflict_and_keeps_what_was_typed(stack, page, browser):

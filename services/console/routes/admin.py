@@ -20,8 +20,10 @@ AUDITORS = ("supervisor", "agency_admin")
 
 async def _page(request: Request, client: Api, status: int = 200, **extra: Any) -> Response:
     down: list[str] = []
-    got = await gather(down, subs=client.get("notifications", "/v1/webhook-subscriptions"))
+    got = await gather(down, subs=client.get("notifications", "/v1/webhook-subscriptions"),
+                       staff=client.get("notifications", "/v1/agency-staff"))
     return render(request, "admin.html", status, subscriptions=(got["subs"] or {}).get("subscriptions"), down=down,
+                  staff=got["staff"] or {},
                   title="Agency admin", **{"values": {}, "problem": None, "created": None, "saved": "", **extra})
 
 

@@ -24,7 +24,8 @@ async def overview(request: Request, _: Session = Depends(role(*MANAGERS)), clie
     down: list[str] = []
     got = await gather(down, overview=client.get("monitoring", "/v1/overview"),
                        queue=client.get("intake", "/v1/assignment-queue"),
-                       alerts=client.get("notifications", "/v1/notifications", unacknowledged="true", limit=100))
+                       alerts=client.get("notifications", "/v1/notifications", unacknowledged="true", limit=100),
+                       agency_alerts=client.get("notifications", "/v1/alerts", urgency="urgent", limit=50))
     o = got["overview"]
     charts = {}
     if o:
@@ -33,7 +34,9 @@ async def overview(request: Request, _: Session = Depends(role(*MANAGERS)), clie
         charts["today"] = chart.bars("Today", [(k.replace("_", " "), v) for k, v in o["today"].items()])
         charts["week"] = chart.bars("This week", [(k.replace("_", " "), v) for k, v in o["this_week"].items()])
     alerts = (got["alerts"] or {}).get("notifications", [])
+    unanswered = (got["agency_alerts"] or {}).get("alerts")  # oldest waiting first: the most overdue on top
     return render(request, "overview.html", o=o, charts=charts, queue=(got["queue"] or {}).get("waiting"),
+                  unanswered=sorted(unanswered, key=lambda a: a["raised_at"]) if unanswered is not None else None,
                   alerts=sorted(alerts, key=lambda a: (not a["urgent"], a["created_at"])), down=down,
                   title="Agency overview")
 

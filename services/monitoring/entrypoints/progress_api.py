@@ -16,11 +16,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from services.monitoring.application import handlers
 from services.monitoring.domain.milestones import Milestone
 from services.monitoring.domain.recovery import recovery_progress
-from services.monitoring.entrypoints.api import _audit, now_of, self_or_staff, staff
+from services.monitoring.entrypoints.api import self_or_staff
 from services.monitoring.projections import history
+from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
 from shared.domain import InvalidCommand, NotFound
 from shared.limits import MAX_PAGE_SIZE
+from shared.roles import staff
 from shared.runtime import Runtime, command_metadata, runtime
 from shared.time_zones import local_date
 
@@ -28,7 +30,7 @@ router = APIRouter(prefix="/v1", tags=["monitoring"])
 
 
 def _milestone(m: Milestone) -> dict[str, Any]:
-    return {"key": m.key, "days": m.days, "reached_on": m.reached_on.isoformat()}
+    return {"milestone": m.key, "days": m.days, "reached_on": m.reached_on.isoformat()}
 
 
 async def _must_know(rt: Runtime, participant_id: UUID, caller: Principal) -> None:
@@ -47,25 +49,25 @@ async def get_recovery(
     participant_id: UUID,
     request: Request,
     caller: Principal = Depends(self_or_staff),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """Days in recovery, milestones reached in the current count and the next one, counted on the
     participant's own calendar (their time zone). The participant themself or their agency's staff."""
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await handlers.read_monitor(uow, participant_id, caller.agency_id)
-        await _audit(uow.conn, caller, "read recovery progress", [participant_id])
-    today = local_date(now_of(rt), state.time_zone)
+    async with rt.uow(command_metadata(request, caller), agency_id=caller.agency_id) as uow:
+        state = await handlers.read_monitor(uow, participant_id)
+        await audit("read recovery progress", participant_id, conn=uow.conn)
+    today = local_date(rt.clock(), state.time_zone)
     progress = recovery_progress(state.count_start, today)
     return {
         "participant_id": str(participant_id),
         "active": state.active,
         "time_zone": state.time_zone,
         "today": today.isoformat(),
-        "count_start": progress.counting_from.isoformat() if progress.counting_from else None,
+        "counting_from": progress.counting_from.isoformat() if progress.counting_from else None,
         "days_in_recovery": progress.days_in_recovery,
-        "milestones": [_milestone(m) for m in progress.reached],
+        "milestones_reached": [_milestone(m) for m in progress.reached],
         "next_milestone": _milestone(progress.next) if progress.next else None,
-        "next_milestone_on": progress.next.reached_on.isoformat() if progress.next else None,
     }
 
 
@@ -74,27 +76,27 @@ async def list_check_ins(
     participant_id: UUID,
     since: datetime | None = Query(None, description="only check-ins at or after this instant (ISO 8601, with zone)"),
     until: datetime | None = Query(None, description="only check-ins before this instant"),
-    before: str | None = Query(None, max_length=64, description="cursor of the oldest check-in already seen"),
-    limit: int = Query(30, ge=1, le=MAX_PAGE_SIZE),
+    after: str | None = Query(None, max_length=64, description="cursor of the last check-in already seen"),
+    limit: int = Query(200, ge=1, le=MAX_PAGE_SIZE),
     caller: Principal = Depends(self_or_staff),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
-    """Completed check-ins, newest first (craving 0-10, mood 1-5, use): the data of the craving and
-    mood chart, which draws them oldest to newest. Free-text notes are not here (see private
-    notes). Older pages with ``before`` = ``next_before``."""
+    """Completed check-ins, oldest first (craving 0-10, mood 1-5, use): the data of the craving and
+    mood chart. Free-text notes are not here (see private notes). Paged with ``next_after``."""
     await _must_know(rt, participant_id, caller)
     try:
         rows = await history.check_in_series(
             rt.pool, participant_id, caller.agency_id, since=_aware(since, "since"), until=_aware(until, "until"),
-            before=before, limit=limit,
+            after=after, limit=limit,
         )
     except ValueError:
-        raise InvalidCommand("not a cursor returned by this endpoint", field="before") from None
-    await _audit(rt.pool, caller, "read check-ins", [participant_id])
+        raise InvalidCommand("not a cursor returned by this endpoint", field="after") from None
+    await audit("read check-ins", participant_id)
     return {
         "participant_id": str(participant_id),
         "check_ins": rows,
-        "next_before": rows[-1]["cursor"] if len(rows) == limit else None,
+        "next_after": rows[-1]["cursor"] if len(rows) == limit else None,
     }
 
 
@@ -104,6 +106,7 @@ async def get_risk_history(
     before: str | None = Query(None, max_length=64, description="cursor of the last change already seen"),
     limit: int = Query(50, ge=1, le=MAX_PAGE_SIZE),
     caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """Every change of the participant's risk level with its reasons, newest first: intake's
@@ -119,7 +122,7 @@ async def get_risk_history(
         "SELECT risk_level, assessed FROM caseload WHERE participant_id = $1 AND agency_id = $2",
         participant_id, caller.agency_id,
     )
-    await _audit(rt.pool, caller, "read risk history", [participant_id])
+    await audit("read risk history", participant_id)
     return {
         "participant_id": str(participant_id),
         "current_risk_level": current["risk_level"] if current else None,

@@ -100,25 +100,24 @@ async def check_in_series(
     *,
     since: datetime | None,
     until: datetime | None,
-    before: str | None,
+    after: str | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """Completed check-ins (craving, mood, use), newest first: the latest ones for a chart, which
-    draws them oldest to newest. ``before`` is the ``cursor`` of the oldest check-in already seen
-    (ValueError if malformed); ``since``/``until`` bound the window.
+    """Completed check-ins (craving, mood, use) in the order they happened, for a chart.
+
+    ``after`` is the ``cursor`` of the last check-in already seen (ValueError if malformed).
     """
-    end, end_seq = parse_cursor(before) if before else (_FAR_FUTURE, 0)
+    start, start_seq = parse_cursor(after) if after else (since or datetime.min.replace(tzinfo=UTC), -1)
     rows = await pool.fetch(
         "SELECT seq, event_id, occurred_at, data::text AS data FROM timeline"
         " WHERE participant_id = $1 AND agency_id = $2 AND event_type = 'CheckInCompleted'"
-        " AND ($3::boolean OR (occurred_at, seq) < ($4, $5)) AND ($6::timestamptz IS NULL OR occurred_at >= $6)"
-        " AND ($7::timestamptz IS NULL OR occurred_at < $7)"
-        " ORDER BY occurred_at DESC, seq DESC LIMIT $8",
+        " AND (occurred_at, seq) > ($3, $4) AND ($5::timestamptz IS NULL OR occurred_at >= $5)"
+        " AND ($6::timestamptz IS NULL OR occurred_at < $6)"
+        " ORDER BY occurred_at, seq LIMIT $7",
         participant_id,
         agency_id,
-        before is None,
-        end,
-        end_seq,
+        start,
+        start_seq,
         since,
         until,
         limit,

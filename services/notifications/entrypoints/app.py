@@ -9,6 +9,7 @@ from pathlib import Path
 import asyncpg
 from fastapi import FastAPI
 
+from services.notifications.adapters.tables import PostgresTables
 from services.notifications.application.consents import WITHDRAWING_EVENTS, remember_withdrawal
 from services.notifications.application.dispatch import Dispatcher
 from services.notifications.application.escalations import run_escalations
@@ -60,6 +61,7 @@ def create_app(
         routers=[router, feed_router],
         migrations=MIGRATIONS,
         settings=settings,
+        tables=PostgresTables,
         consumers=lambda rt: [
             ConsumerSpec(
                 "alerts",

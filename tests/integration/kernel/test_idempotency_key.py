@@ -50,7 +50,7 @@ async def test_the_same_key_with_another_body_is_422_and_changes_nothing(intake)
                                      json={"display_name": "Sam", "specialist_id": "s-1"})
     assert other.status_code == 422
     assert other.headers["content-type"].startswith("application/problem+json")
-    assert other.json()["code"] == "idempotency-key-reused"
+    assert other.json()["type"].endswith("/idempotency-key-reused")
     assert await _participants(intake, agency) == 1
 
 
@@ -85,7 +85,7 @@ async def test_a_malformed_key_is_400_and_no_key_means_no_replay(intake):
     body = {"display_name": "Robin", "specialist_id": "s-1"}
     bad = await intake.client.post("/v1/participants", headers={**bearer(agency_id=agency),
                                                                 "Idempotency-Key": '"' + "k" * 300 + '"'}, json=body)
-    assert bad.status_code == 400 and bad.json()["code"] == "invalid-idempotency-key"
+    assert bad.status_code == 400 and bad.json()["type"].endswith("/invalid-idempotency-key")
     for _ in range(2):
         assert (await intake.client.post("/v1/participants", headers=bearer(agency_id=agency),
                                          json=body)).status_code == 201
@@ -129,3 +129,59 @@ async def test_a_retried_plan_draft_gets_its_201_not_a_conflict(kafka_bootstrap,
         again = await svc.client.post(f"/v1/participants/{pid}/plan", headers=headers, json={"sections": {}})
         assert (again.status_code, again.json()) == (201, first.json())
         assert len(await svc.runtime.store.read_stream(f"plan-{pid}")) == written
+
+
+BODY = b'{"display_name": "Robin", "specialist_id": "s-1"}'
+
+
+async def _stale_claim(intake, agency: str, key: str, status: int) -> None:
+    """A claim left by a process that died: its command never committed (0) or did (1)."""
+    from shared.idempotency import request_hash
+
+    await intake.runtime.pool.execute(
+        "INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_at)"
+        " VALUES ($1, $2, $3, $4, ''::bytea, now() - interval '5 minutes')",
+        f"{agency}/specialist-1", key, request_hash("POST", "/v1/participants", b"", BODY), status,
+    )
+
+
+async def test_a_claim_whose_command_never_committed_is_taken_over_after_its_lease(intake):
+    agency = f"agency-{uuid.uuid4().hex[:6]}"
+    key = str(uuid.uuid4())
+    await _stale_claim(intake, agency, key, 0)
+    r = await intake.client.post("/v1/participants", content=BODY, headers={
+        **bearer(agency_id=agency), "Idempotency-Key": key, "content-type": "application/json"})
+    assert r.status_code == 201, r.text
+    assert await _participants(intake, agency) == 1
+
+
+async def test_a_claim_whose_command_committed_is_never_run_again(intake):
+    agency = f"agency-{uuid.uuid4().hex[:6]}"
+    key = str(uuid.uuid4())
+    await _stale_claim(intake, agency, key, 1)
+    r = await intake.client.post("/v1/participants", content=BODY, headers={
+        **bearer(agency_id=agency), "Idempotency-Key": key, "content-type": "application/json"})
+    assert r.status_code == 409 and r.headers["retry-after"]
+    assert await _participants(intake, agency) == 0
+
+
+async def test_the_command_marks_its_key_in_its_own_transaction(intake):
+    agency = f"agency-{uuid.uuid4().hex[:6]}"
+    key = str(uuid.uuid4())
+    seen = []
+    from shared import idempotency
+
+    real = idempotency.mark_committed
+
+    async def spy(conn):
+        await real(conn)
+        seen.append(await conn.fetchval("SELECT status FROM idempotency_keys WHERE key = $1", key))
+
+    idempotency.mark_committed = spy
+    try:
+        r = await intake.client.post("/v1/participants", headers={**bearer(agency_id=agency), "Idempotency-Key": key},
+                                     json={"display_name": "Robin", "specialist_id": "s-1"})
+    finally:
+        idempotency.mark_committed = real
+    assert r.status_code == 201
+    assert seen and set(seen) == {1}  # marked inside the command's transaction, before its commit

@@ -63,12 +63,11 @@ async def test_days_in_recovery_and_milestones_for_the_participant_themself(svc,
     r = await svc.client.get(f"/v1/participants/{pid}/recovery", headers=participant(pid))
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["days_in_recovery"] == 35 and body["count_start"] == (today - timedelta(days=35)).isoformat()
-    assert [m["key"] for m in body["milestones"]] == ["1-day", "7-days", "30-days"]
+    assert body["days_in_recovery"] == 35 and body["counting_from"] == (today - timedelta(days=35)).isoformat()
+    assert [m["milestone"] for m in body["milestones_reached"]] == ["1-day", "7-days", "30-days"]
     assert body["next_milestone"] == {
-        "key": "60-days", "days": 60, "reached_on": (today + timedelta(days=25)).isoformat()
+        "milestone": "60-days", "days": 60, "reached_on": (today + timedelta(days=25)).isoformat()
     }
-    assert body["next_milestone_on"] == (today + timedelta(days=25)).isoformat()
     assert body["active"] is True and body["today"] == today.isoformat()
     assert (await svc.client.get(f"/v1/participants/{pid}/recovery", headers=STAFF)).status_code == 200
     assert "read recovery progress" in await access_actions(svc, pid)
@@ -85,11 +84,10 @@ async def test_recovery_is_private_to_the_person_and_their_agency(svc, infra):
         r = await svc.client.get(f"/v1/participants/{uuid.uuid4()}/{path}", headers=STAFF)
         assert r.status_code == 404, (path, r.text)
     without_count = (await svc.client.get(f"/v1/participants/{pid}/recovery", headers=STAFF)).json()
-    assert without_count["days_in_recovery"] is None and without_count["milestones"] == []
-    assert without_count["next_milestone_on"] is None
+    assert without_count["days_in_recovery"] is None and without_count["milestones_reached"] == []
 
 
-async def test_the_check_in_series_is_newest_first_paged_and_readable_by_the_participant(svc, infra):
+async def test_the_check_in_series_is_in_order_paged_and_readable_by_the_participant(svc, infra):
     pid = uuid.uuid4()
     await enrol_via_intake(svc, infra, pid)
     for craving, mood in ((2, 4), (5, 3), (1, 5)):
@@ -101,22 +99,22 @@ async def test_the_check_in_series_is_newest_first_paged_and_readable_by_the_par
     r = await svc.client.get(f"/v1/participants/{pid}/check-ins", headers=participant(pid))
     assert r.status_code == 200, r.text
     series = r.json()["check_ins"]
-    assert [(c["craving"], c["mood"]) for c in series] == [(1, 5), (5, 3), (2, 4)]
-    assert all(c["used_since_last_check_in"] is False for c in series) and r.json()["next_before"] is None
+    assert [(c["craving"], c["mood"]) for c in series] == [(2, 4), (5, 3), (1, 5)]
+    assert all(c["used_since_last_check_in"] is False for c in series) and r.json()["next_after"] is None
     assert "slept badly" not in r.text
 
     first = (await svc.client.get(f"/v1/participants/{pid}/check-ins", headers=STAFF, params={"limit": 2})).json()
     rest = (await svc.client.get(f"/v1/participants/{pid}/check-ins", headers=STAFF,
-                                 params={"limit": 2, "before": first["next_before"]})).json()
-    assert [c["craving"] for c in first["check_ins"] + rest["check_ins"]] == [1, 5, 2]
-    assert rest["next_before"] is None
+                                 params={"limit": 2, "after": first["next_after"]})).json()
+    assert [c["craving"] for c in first["check_ins"] + rest["check_ins"]] == [2, 5, 1]
+    assert rest["next_after"] is None
 
     later = (await svc.client.get(f"/v1/participants/{pid}/check-ins", headers=STAFF,
                                   params={"since": series[1]["completed_at"]})).json()
-    assert [c["craving"] for c in later["check_ins"]] == [1, 5]
+    assert [c["craving"] for c in later["check_ins"]] == [5, 1]
     for cursor in ("nonsense", "20260101T000000.000000Z~99999999999999999999", "20260101T000000.000000Z~-1"):
-        bad = await svc.client.get(f"/v1/participants/{pid}/check-ins", headers=STAFF, params={"before": cursor})
-        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "before", cursor
+        bad = await svc.client.get(f"/v1/participants/{pid}/check-ins", headers=STAFF, params={"after": cursor})
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "after", cursor
     naive = await svc.client.get(f"/v1/participants/{pid}/check-ins", headers=STAFF,
                                  params={"since": "2026-01-01T00:00:00"})
     assert naive.status_code == 422

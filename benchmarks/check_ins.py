@@ -1,6 +1,6 @@
 """Benchmark: check-ins through the HTTP API, accept-to-timeline latency, against raw Kafka.
 
-    python -m services.monitoring.benchmarks.check_in_throughput --rate 500 --duration 60
+    python -m benchmarks.check_ins --rate 500 --duration 60
 
 Starts the four services as processes on fresh databases (Kafka and PostgreSQL from the
 environment or ``.waypoint/infra.env``), enrols ``--participants`` people through intake, then
@@ -37,8 +37,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from benchmarks.common import endpoints, summary
 from deploy.services import start_services, stop_services
-from services.monitoring.benchmarks.common import endpoints, summary
 from shared import catalogue  # noqa: F401
 from shared.auth import issue_token
 from shared.catalogue.intake import ParticipantEnrolled
