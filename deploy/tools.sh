@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Tools the deploy checks need (tests/infra/test_deploy_checks.py), installed when missing:
-#   promtool     Debian's `prometheus` package (alert rules: check + unit tests)
+#   promtool     from Debian's `prometheus` package (alert rules: check + unit tests)
 #   helm         built from the Go module proxy into .waypoint/tools (chart lint + template)
 #   kubeconform  built from the Go module proxy into .waypoint/tools (manifests vs schemas)
 #   Kubernetes JSON schemas for kubeconform, written offline from the kubernetes-validate wheel
@@ -12,12 +12,15 @@ HELM_VERSION=v3.19.0
 KUBECONFORM_VERSION=v0.7.0
 mkdir -p "$TOOLS"
 
-if ! command -v promtool >/dev/null; then
-  echo "tools: installing promtool (apt: prometheus)"
-  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus >/dev/null; then
-    apt-get update >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus >/dev/null
-  fi
+# promtool: the machine's, else the one in Debian's `prometheus` package, extracted from the .deb
+# into .waypoint/tools (installing the package would also install and start a Prometheus server).
+if ! command -v promtool >/dev/null && [ ! -x "$TOOLS/promtool" ]; then
+  echo "tools: extracting promtool from Debian's prometheus package"
+  work=$(mktemp -d)
+  (cd "$work" && { apt-get download prometheus >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get download prometheus >/dev/null 2>&1; }; })
+  dpkg-deb -x "$work"/prometheus_*.deb "$work/x"
+  cp "$work/x/usr/bin/promtool" "$TOOLS/promtool"
+  rm -rf "$work"
 fi
 
 build() {  # build <binary> <module>@<version>: once per version (the stamp names it)

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.unit
 
 
 def _tool(name: str) -> str:
-    found = shutil.which(name) if name == "promtool" else str(TOOLS / name)
+    found = (shutil.which(name) or str(TOOLS / name)) if name == "promtool" else str(TOOLS / name)
     if not found or not Path(found).exists():
         pytest.fail(f"{name} is missing: run `make tools` (deploy/tools.sh); `make test` does it first", pytrace=False)
     return found
