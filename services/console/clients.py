@@ -98,6 +98,18 @@ class Api:
         clean = {k: v for k, v in params.items() if v is not None}
         return orjson.loads((await self._s.call(service, "GET", path, self._token, params=clean)).content)
 
+    async def all_pages(self, service: str, path: str, key: str, /, max_pages: int = 20, **params: Any) -> Any:
+        """Every entry of a paged list (``limit``/``offset``/``next_offset``), 500 a request."""
+        entries: list[Any] = []
+        offset: int | None = 0
+        for _ in range(max_pages):
+            got = await self.get(service, path, **params, limit=500, offset=offset)
+            entries += got[key]
+            offset = got.get("next_offset")
+            if offset is None:
+                break
+        return {key: entries}
+
     async def send(self, service: str, method: str, path: str, body: Any = None,
                    headers: dict[str, str] | None = None) -> httpx.Response:
         return await self._s.call(service, method, path, self._token, json=body, headers=headers)
