@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser-deps vendor-assets tools up down status demo test test-unit lint catalogue-check bench bench-checkins bench-sweep bench-alerts bench-rebuild bench-console screenshots clean
+.PHONY: install browser-deps vendor-assets tools up down status demo test test-unit lint catalogue-check bench bench-checkins bench-sweep bench-alerts bench-rebuild bench-console screenshots clean soak
 
 # Browser tests drive Debian's Chromium through Playwright (Playwright's own browser download cannot
 # work here and is never used). Installed with apt only when missing; sudo only when not root.
@@ -52,11 +52,18 @@ demo: install
 test: install tools
 	$(BIN)/pytest
 
+# Minutes-long chaos on a three-broker cluster (SOAK_SECONDS, CHAOS_PERIOD_S, CHAOS_DOWN_S); not in `make test`.
+soak: install
+	WAYPOINT_SOAK=1 $(BIN)/pytest tests/soak --timeout=3600
+
 test-unit: install
 	$(BIN)/pytest -m unit
 
+# The same checks run inside `make test` (tests/unit/test_code_quality.py).
 lint: install
-	$(BIN)/ruff check shared services deploy tests examples
+	$(BIN)/ruff check shared services deploy tests benchmarks examples
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Fails on a breaking change to an event (see docs/integrations.md) or stale catalogue documents.
 catalogue-check: install

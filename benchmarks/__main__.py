@@ -21,9 +21,9 @@ STATE = Path(".waypoint/bench").resolve()
 #: The services' own benchmarks (issues 5 and 6), run with their defaults (the issues' figures) on
 #: this command's Kafka and PostgreSQL. Not part of "all": each takes a few minutes.
 SERVICE_BENCHMARKS = {
-    "checkins": "services.monitoring.benchmarks.check_in_throughput",
-    "sweep": "services.monitoring.benchmarks.missed_sweep",
-    "alerts": "services.notifications.benchmark",
+    "checkins": "benchmarks.check_ins",
+    "sweep": "benchmarks.missed_sweep",
+    "alerts": "benchmarks.alerts",
 }
 
 

@@ -3,9 +3,10 @@
 Side by side, on the same topics and the same PostgreSQL:
 
 - **raw**: a plain aiokafka consumer reads every partition from its beginning to its end and
-  ``COPY``s one row per record (ids, type, time and the value as JSONB, taken from the headers
-  without decoding the event) into a copy of the timeline table with the same indexes, in one
-  transaction: the least a rebuild of that table could cost;
+  ``COPY``s the same rows the rebuild ends with, taken from the headers without decoding or
+  validating the event: a timeline row per record (ids, type, time, the value as JSONB), an inbox
+  row per record, and a caseload row per participant, into copies of those tables with the same
+  indexes, in one transaction: the least writing those rows could cost;
 - **rebuild**: :func:`services.monitoring.projections.rebuild.rebuild`, what ``waypoint rebuild
   monitoring`` runs: decodes and validates each event, dedupes through the inbox, and fills the
   timeline, caseload, open alerts and daily counts.
@@ -128,6 +129,7 @@ async def raw_copy(pool: asyncpg.Pool, bootstrap: str, topics: list[str]) -> int
         for tp, offset in (await consumer.beginning_offsets(partitions)).items():
             consumer.seek(tp, offset)
         remaining = {tp for tp in partitions if end[tp] > 0}
+        participants: dict[uuid.UUID, str] = {}
         async with pool.acquire() as conn, conn.transaction():
             while remaining:
                 batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=5000)
@@ -145,10 +147,15 @@ async def raw_copy(pool: asyncpg.Pool, bootstrap: str, topics: list[str]) -> int
                         "raw_timeline", records=rows,
                         columns=["participant_id", "agency_id", "event_id", "event_type", "source", "occurred_at",
                                  "summary", "data"])
+                    await conn.copy_records_to_table("raw_inbox", records=[("raw", row[2]) for row in rows],
+                                                     columns=["consumer", "event_id"])
+                    participants.update((row[0], row[1]) for row in rows)
                     copied += len(rows)
                 for tp in list(remaining):
                     if await consumer.position(tp) >= end[tp]:
                         remaining.discard(tp)
+            await conn.copy_records_to_table("raw_caseload", records=list(participants.items()),
+                                             columns=["participant_id", "agency_id"])
     finally:
         await consumer.stop()
     return copied
@@ -171,7 +178,8 @@ async def run(database_url: str, bootstrap: str, *, events: int = 1_000_000, par
     await migrate_async(dsn, MIGRATIONS)
     pool = await create_pool(dsn, min_size=1, max_size=2)
     try:
-        await pool.execute("CREATE TABLE raw_timeline (LIKE timeline INCLUDING ALL)")
+        for table in ("timeline", "inbox", "caseload"):
+            await pool.execute(f"CREATE TABLE raw_{table} (LIKE {table} INCLUDING ALL)")
         t0 = time.perf_counter()
         copied = await raw_copy(pool, bootstrap, list(topics.values()))
         raw_s = time.perf_counter() - t0

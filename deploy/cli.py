@@ -67,6 +67,14 @@ def up(
     else:
         console.print(f"mailbox    smtp    {mailbox['smtp']}  (caught mail: {mailbox['url']}/v1/messages)")
         per_service["console"] = {"MAILBOX_URL": mailbox["url"]}  # the console's development mailbox page
+    if os.environ.get("WAYPOINT_KEYCLOAK", "true") != "false":
+        keycloak = _keycloak(state_dir)
+        keycloak.start()
+        # The services verify the provider's RS256 tokens (JWKS, issuer, audience); in development
+        # they also keep accepting `waypoint token`'s HS256 ones.
+        env |= {"JWT_JWKS_URL": keycloak.jwks_url, "JWT_ISSUER": keycloak.issuer, "JWT_AUDIENCE": "waypoint-api"}
+        console.print(f"keycloak   native  {keycloak.url}  (realm waypoint; admin console {keycloak.url}/admin, "
+                      "admin/admin; users in README)")
     urls = start_services(state_dir, env, service_env=per_service)
     for name, url in urls.items():
         if name != "console":
@@ -99,8 +107,15 @@ def down(state_dir: Path = STATE) -> None:
     """Stop the console, the four services and the development mailbox, then Kafka and PostgreSQL."""
     stop_services(state_dir)
     mailbox = ["mailbox"] if stop_mailbox(state_dir) else []
+    keycloak = ["keycloak"] if _keycloak(state_dir).stop() else []
     stopped = infra.stop(state_dir)
-    console.print(f"stopped: services, {', '.join(mailbox + stopped) or 'no infrastructure'}")
+    console.print(f"stopped: services, {', '.join(mailbox + keycloak + stopped) or 'no infrastructure'}")
+
+
+def _keycloak(state_dir: Path):  # -> NativeKeycloak
+    from deploy.keycloak_native import NativeKeycloak
+
+    return NativeKeycloak(Path(state_dir) / "keycloak", port=int(os.environ.get("WAYPOINT_KEYCLOAK_PORT", "8180")))
 
 
 @app.command()

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from deploy import docker_infra
 from deploy._util import file_lock
-from deploy.kafka_native import NativeKafka
+from deploy.kafka_native import NativeKafka, NativeKafkaCluster, cluster_ports
 from deploy.kafka_native import probe as probe_kafka
 from deploy.postgres_native import NativePostgres, asyncpg_url, ensure_databases, url_for_database
 from deploy.postgres_native import probe as probe_postgres
@@ -68,10 +68,14 @@ class Endpoints:
     kafka_source: str = NATIVE  # "env" | "docker" | "native"
     postgres_source: str = NATIVE
     started: frozenset[str] = field(default_factory=frozenset)  # subset of {"kafka", "postgres"}
+    kafka_brokers: int = 1
 
     def as_env(self) -> dict[str, str]:
-        """The endpoints as environment variables."""
-        return {"KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap, "DATABASE_URL": self.database_url}
+        """The endpoints as environment variables (with a cluster: the topics' replication)."""
+        env = {"KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap, "DATABASE_URL": self.database_url}
+        if self.kafka_brokers >= 3:
+            env |= {"KAFKA_REPLICATION_FACTOR": "3", "KAFKA_MIN_INSYNC_REPLICAS": "2"}
+        return env
 
 
 class KafkaNotManagedError(RuntimeError):
@@ -103,7 +107,8 @@ def _lock(state_dir: Path):
 # --- start / stop ----------------------------------------------------------------------------
 
 
-def _start_kafka(state_dir: Path, port: int, docker_ok: bool) -> tuple[str, str, bool]:
+def _start_kafka(state_dir: Path, port: int, docker_ok: bool, auto_create: bool = False,
+                 brokers: int = 1) -> tuple[str, str, bool]:
     if given := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         _wait_given(lambda: probe_kafka(given), f"Kafka at KAFKA_BOOTSTRAP_SERVERS={given}")
         return ENV, given, False
@@ -112,7 +117,12 @@ def _start_kafka(state_dir: Path, port: int, docker_ok: bool) -> tuple[str, str,
         return DOCKER, bootstrap, started
     # WAYPOINT_KAFKA_SASL_PORT adds the SASL/SCRAM listener with ACLs (`waypoint up` sets 9094).
     sasl_port = int(os.environ["WAYPOINT_KAFKA_SASL_PORT"]) if os.environ.get("WAYPOINT_KAFKA_SASL_PORT") else None
-    kafka = NativeKafka(state_dir / "kafka", port=port, sasl_port=sasl_port)
+    if brokers == 3:
+        cluster = NativeKafkaCluster(state_dir / "kafka-cluster", cluster_ports(port))
+        return NATIVE, cluster.bootstrap, cluster.start()
+    if brokers != 1:
+        raise ValueError(f"KAFKA_BROKERS={brokers}: 1 or 3 brokers are supported")
+    kafka = NativeKafka(state_dir / "kafka", port=port, sasl_port=sasl_port, auto_create_topics=auto_create)
     started = kafka.start()
     return NATIVE, kafka.bootstrap, started
 
@@ -147,13 +157,21 @@ def start(
     kafka_port: int = DEFAULT_KAFKA_PORT,
     pg_port: int = DEFAULT_PG_PORT,
     databases: Iterable[str] = DATABASES,
+    *,
+    kafka_auto_create_topics: bool = False,
+    kafka_brokers: int | None = None,
 ) -> Endpoints:
     """Make Kafka and PostgreSQL available (env > Docker > native) and return their endpoints.
 
     Idempotent: services already running for `state_dir` are reused (and not listed in
     ``Endpoints.started``). Creates `databases` if missing and writes ``infra.env``/``infra.json``.
     If one service fails, whatever this call started is stopped again before re-raising.
+
+    ``kafka_brokers`` (default ``$KAFKA_BROKERS``, else 1): 3 starts a three-node KRaft cluster
+    natively (ports from :func:`deploy.kafka_native.cluster_ports`), and the services are told to
+    create their topics with replication factor 3 and ``min.insync.replicas=2``.
     """
+    brokers = kafka_brokers or int(os.environ.get("KAFKA_BROKERS") or 1)
     state_dir = Path(state_dir).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     need_docker = not (os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("DATABASE_URL"))
@@ -162,8 +180,15 @@ def start(
         state = _load(state_dir)
         started: set[str] = set()
         try:
-            k_source, bootstrap, k_started = _start_kafka(state_dir, kafka_port, docker_ok)
-            state[KAFKA] = {"source": k_source, "port": kafka_port, "endpoint": bootstrap}
+            k_source, bootstrap, k_started = _start_kafka(state_dir, kafka_port, docker_ok,
+                                                          kafka_auto_create_topics, brokers)
+            previous = state.get(KAFKA) or {}
+            # A broker already running keeps the settings it was started with (a later restart
+            # of it, e.g. after an outage test, must not change them).
+            auto_create = kafka_auto_create_topics if k_started else previous.get("auto_create",
+                                                                                   kafka_auto_create_topics)
+            state[KAFKA] = {"source": k_source, "port": kafka_port, "endpoint": bootstrap,
+                            "auto_create": auto_create, "brokers": brokers}
             started |= {KAFKA} if k_started else set()
             p_source, db_url, p_started = _start_postgres(state_dir, pg_port, docker_ok)
             state[POSTGRES] = {"source": p_source, "port": pg_port, "endpoint": db_url}
@@ -173,7 +198,8 @@ def start(
             _stop_locked(state_dir, state, started)
             raise
         _save(state_dir, state)
-        endpoints = Endpoints(bootstrap, db_url, k_source, p_source, frozenset(started))
+        endpoints = Endpoints(bootstrap, db_url, k_source, p_source, frozenset(started),
+                              kafka_brokers=brokers if k_source == NATIVE else 1)
         (state_dir / "infra.env").write_text("".join(f"{k}={v}\n" for k, v in endpoints.as_env().items()))
         return endpoints
 
@@ -187,6 +213,8 @@ def _stop_component(state_dir: Path, name: str, record: dict | None, remove: boo
     # have been rewritten, e.g. by a later start() under KAFKA_BOOTSTRAP_SERVERS): never leak it.
     if name == KAFKA:
         stopped |= NativeKafka(state_dir / "kafka").stop()
+        stopped |= NativeKafkaCluster(state_dir / "kafka-cluster", cluster_ports(record["port"] if record else 9092)
+                                      ).stop()
     else:
         pg = NativePostgres(state_dir / "postgres")  # its data may live elsewhere (see _reachable_home)
         if pg.data_dir.exists():
@@ -249,7 +277,12 @@ def start_kafka(state_dir: Path = DEFAULT_STATE_DIR) -> str:
         record = _kafka_record(state_dir)
         if record["source"] == DOCKER:
             return docker_infra.start_kafka(record["port"])[0]
-        kafka = NativeKafka(state_dir / "kafka", port=record["port"])
+        if record.get("brokers", 1) == 3:
+            cluster = NativeKafkaCluster(state_dir / "kafka-cluster", cluster_ports(record["port"]))
+            cluster.start()
+            return cluster.bootstrap
+        kafka = NativeKafka(state_dir / "kafka", port=record["port"],
+                            auto_create_topics=record.get("auto_create", False))
         kafka.start()
         return kafka.bootstrap
 

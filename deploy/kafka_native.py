@@ -1,4 +1,5 @@
-"""Run a single-node Apache Kafka 4.x (KRaft, combined broker+controller) on the local JDK.
+"""Run Apache Kafka 4.x (KRaft, combined broker+controller nodes) on the local JDK: one node, or a
+three-node cluster (:class:`NativeKafkaCluster`) from the same jars.
 
 No Docker needed: the broker jars are resolved from Maven Central with ``deploy/kafka/pom.xml``
 into a per-version cache dir, the storage is formatted on first start, and the broker runs as a
@@ -148,8 +149,21 @@ class NativeKafka:
         version: str = KAFKA_VERSION,
         cache_dir: Path | None = None,
         sasl_port: int | None = None,
+        *,
+        node_id: int = 1,
+        quorum_voters: str | None = None,
+        replication: int = 1,
+        auto_create_topics: bool = False,
     ) -> None:
         self.home = Path(home).resolve()
+        #: Off everywhere Waypoint runs (topics are created on purpose, with their settings); the
+        #: test suite's single broker turns it on for the tests' scratch topics.
+        self.auto_create_topics = auto_create_topics
+        #: KRaft node id, the static quorum (``id@host:port,...``; this node alone by default) and
+        #: the replication of internal topics and default min.insync.replicas (cluster: 3 and 2).
+        self.node_id = node_id
+        self.quorum_voters = quorum_voters
+        self.replication = replication
         self.port = port
         self.controller_port = controller_port or port + 1
         self.num_partitions = num_partitions
@@ -187,13 +201,14 @@ class NativeKafka:
         return None
 
     def _write_config(self) -> None:
+        min_insync = 2 if self.replication >= 3 else 1
         # Static quorum (controller.quorum.voters) rather than `format --standalone`: the
         # single voter's endpoint then comes from this file instead of being frozen into the
         # metadata log, so the broker can be restarted on different ports with the same data.
         props = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "node.id": str(self.node_id),
+            "controller.quorum.voters": self.quorum_voters or f"{self.node_id}@127.0.0.1:{self.controller_port}",
             "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
             "controller.listener.names": "CONTROLLER",
@@ -201,16 +216,18 @@ class NativeKafka:
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             "log.dirs": str(self.data_dir),
             "num.partitions": str(self.num_partitions),
-            "auto.create.topics.enable": "true",
-            "default.replication.factor": "1",
-            "min.insync.replicas": "1",
-            "offsets.topic.replication.factor": "1",
+            # Topics are created on purpose (the services' topic setup, with their partitions,
+            # retention and min.insync.replicas), never by a typo in a producer or consumer.
+            "auto.create.topics.enable": str(self.auto_create_topics).lower(),
+            "default.replication.factor": str(self.replication),
+            "min.insync.replicas": str(min_insync),
+            "offsets.topic.replication.factor": str(self.replication),
             # 50 partitions (the default) makes the first consumer-group join noticeably slow.
             "offsets.topic.num.partitions": "10",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
+            "transaction.state.log.replication.factor": str(self.replication),
+            "transaction.state.log.min.isr": str(min_insync),
+            "share.coordinator.state.topic.replication.factor": str(self.replication),
+            "share.coordinator.state.topic.min.isr": str(min_insync),
             "group.initial.rebalance.delay.ms": "0",
             # After an unclean stop (SIGKILL) the restarted controller refuses the broker's new
             # registration until the old session expires (default 9 s): keep that window short, but not
@@ -225,11 +242,11 @@ class NativeKafka:
             props |= _sasl_props(self.port, self.controller_port, self.sasl_port)
         self.config_file.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
 
-    def _format_storage(self, classpath: str) -> None:
+    def _format_storage(self, classpath: str, cluster_id: str | None = None) -> None:
         if (self.data_dir / "meta.properties").exists():
             return
         # Kafka cluster ids are 16 random bytes, URL-safe base64 without padding.
-        cluster_id = urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = cluster_id or urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         cmd = [
             _java(), "-cp", classpath, f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
             "kafka.tools.StorageTool", "format", "--config", str(self.config_file),
@@ -252,24 +269,7 @@ class NativeKafka:
             return False
         ensure_port_free("127.0.0.1", self.port, "Kafka")
         ensure_port_free("127.0.0.1", self.controller_port, "Kafka controller")
-        self.home.mkdir(parents=True, exist_ok=True)
-        classpath = str(ensure_jars(self.version, self.cache_dir) / "*")
-        self._write_config()
-        self._format_storage(classpath)
-        cmd = [
-            _java(), *JVM_OPTS, f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
-            "-cp", classpath, "kafka.Kafka", str(self.config_file),
-        ]  # fmt: skip
-        with self.log_file.open("ab") as out:
-            out.write(f"\n===== starting Kafka {self.version} at {time.ctime()} =====\n".encode())
-            out.flush()
-            # New session: the broker must outlive `python -m deploy.infra up` and must not
-            # receive the terminal's Ctrl-C meant for a test run.
-            proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                cwd=self.home, start_new_session=True,
-            )  # fmt: skip
-        self.pid_file.write_text(f"{proc.pid}\n")
+        proc = self.launch()
         try:
             self.wait_ready(timeout, child=proc)
         except BaseException:
@@ -285,6 +285,28 @@ class NativeKafka:
             self.stop()
             raise
         return True
+
+    def launch(self, cluster_id: str | None = None) -> subprocess.Popen[bytes]:
+        """Write the config, format the storage (first start), start the process; no waiting."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        classpath = str(ensure_jars(self.version, self.cache_dir) / "*")
+        self._write_config()
+        self._format_storage(classpath, cluster_id)
+        cmd = [
+            _java(), *JVM_OPTS, f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
+            "-cp", classpath, "kafka.Kafka", str(self.config_file),
+        ]  # fmt: skip
+        with self.log_file.open("ab") as out:
+            out.write(f"\n===== starting Kafka {self.version} at {time.ctime()} =====\n".encode())
+            out.flush()
+            # New session: the broker must outlive `python -m deploy.infra up` and must not
+            # receive the terminal's Ctrl-C meant for a test run.
+            proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                cwd=self.home, start_new_session=True,
+            )  # fmt: skip
+        self.pid_file.write_text(f"{proc.pid}\n")
+        return proc
 
     def wait_ready(self, timeout: float = 120.0, child: subprocess.Popen[bytes] | None = None) -> None:
         """Block until the broker answers a metadata request, or raise with the log tail."""
@@ -313,3 +335,83 @@ class NativeKafka:
             terminate(proc, timeout)
         self.pid_file.unlink(missing_ok=True)
         return proc is not None
+
+
+def cluster_ports(first_port: int) -> list[tuple[int, int]]:
+    """(client, controller) ports of a three-node cluster whose first broker listens on
+    ``first_port``: first/first+1, first+3/first+4, first+5/first+6 (first+2 is left for the
+    single broker's SASL listener, 9094 in development)."""
+    return [(first_port, first_port + 1), (first_port + 3, first_port + 4), (first_port + 5, first_port + 6)]
+
+
+class NativeKafkaCluster:
+    """Three combined KRaft nodes (broker+controller) from the same jars, homes ``home/node<i>``:
+    internal topics replicated 3 times, ``min.insync.replicas=2``, no topic auto-creation. Losing
+    one node loses nothing written with acks=all and keeps the quorum."""
+
+    def __init__(self, home: Path, ports: list[tuple[int, int]], version: str = KAFKA_VERSION,
+                 cache_dir: Path | None = None, num_partitions: int = 3) -> None:
+        self.home = Path(home).resolve()
+        voters = ",".join(f"{i}@127.0.0.1:{controller}" for i, (_, controller) in enumerate(ports, start=1))
+        self.nodes = [
+            NativeKafka(self.home / f"node{i}", port=port, controller_port=controller, num_partitions=num_partitions,
+                        version=version, cache_dir=cache_dir, node_id=i, quorum_voters=voters,
+                        replication=min(3, len(ports)))
+            for i, (port, controller) in enumerate(ports, start=1)
+        ]
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(node.bootstrap for node in self.nodes)
+
+    def _cluster_id(self) -> str:
+        path = self.home / "cluster.id"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            path.write_text(urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+        return path.read_text().strip()
+
+    def start(self, timeout: float = 180.0) -> bool:
+        """Start the nodes not running (together: a KRaft quorum needs a majority to come up),
+        then wait until each answers. Returns True if any node was started."""
+        cluster_id = self._cluster_id()
+        launched: list[tuple[NativeKafka, subprocess.Popen[bytes]]] = []
+        for node in self.nodes:
+            if node.is_running():
+                continue
+            ensure_port_free("127.0.0.1", node.port, "Kafka")
+            ensure_port_free("127.0.0.1", node.controller_port, "Kafka controller")
+            launched.append((node, node.launch(cluster_id)))
+        try:
+            for node in self.nodes:
+                node.wait_ready(timeout, child=dict((id(n), p) for n, p in launched).get(id(node)))
+        except BaseException:
+            self.stop()
+            raise
+        return bool(launched)
+
+    def start_node(self, index: int, timeout: float = 120.0) -> None:
+        """Start node ``index`` (0-based) again after it was killed or stopped."""
+        node = self.nodes[index]
+        proc = node.launch(self._cluster_id())
+        node.wait_ready(timeout, child=proc)
+
+    def kill_node(self, index: int) -> int:
+        """SIGKILL node ``index`` (0-based), as a crash would; returns its pid."""
+        import signal
+
+        proc = self.nodes[index].process()
+        if proc is None:
+            raise RuntimeError(f"Kafka node {index + 1} is not running")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+        return proc.pid
+
+    def is_running(self) -> bool:
+        return any(node.is_running() for node in self.nodes)
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        stopped = False
+        for node in self.nodes:
+            stopped |= node.stop(timeout)
+        return stopped

@@ -281,6 +281,7 @@ async def run_rebuild(
     model: rebuilds.ReadModel, dsn: str, bootstrap: str, out: Console
 ) -> tuple[dict[str, Any], float]:
     """Run one rebuild with a rich progress bar; returns its result and the seconds it took."""
+    from shared import tenancy
     from shared.db import create_pool
 
     columns = (
@@ -289,6 +290,8 @@ async def run_rebuild(
     )
     pool = await create_pool(dsn, min_size=1, max_size=2)
     started = time.perf_counter()
+    # A rebuild spans every agency: the explicit system scope of row-level security (shared/tenancy.py).
+    scope = tenancy.enter_system()
     try:
         with Progress(*columns, console=out, transient=False) as progress:
             task = progress.add_task(model.name, total=None, rate="")
@@ -300,6 +303,7 @@ async def run_rebuild(
 
             result = await model.run(pool, bootstrap, report)
     finally:
+        tenancy.leave(scope)
         await pool.close()
     return result, time.perf_counter() - started
 
@@ -308,17 +312,20 @@ async def run_rebuild(
 
 
 def migrate(service: list[str] = typer.Argument(None, help="services to migrate (default: all four)")) -> None:
-    """Create each service's database if missing and run its migrations to head (the Helm chart's
-    pre-install/pre-upgrade Job; services also migrate at start, serialized by a lock)."""
+    """Create each service's database if missing, run its migrations to head as the owner and grant
+    the service role (``DB_APP_USER``) what it needs: the Helm chart's pre-install/pre-upgrade Job.
+    Services do the same at start (serialized by a lock), so running it twice is harmless."""
     from importlib import import_module
 
     from shared.db import ensure_database, migrate_async
+    from shared.tenancy import ensure_app_role
 
     async def run(name: str) -> None:
         cfg = _settings(name)
         if not cfg.service_database_url:
             await ensure_database(cfg.database_url, f"waypoint_{name}")
         await migrate_async(cfg.dsn, import_module(f"services.{name}.entrypoints.app").MIGRATIONS)
+        await ensure_app_role(cfg.dsn, cfg.db_app_user, cfg.db_app_password, create=cfg.development)
 
     for name in service or SERVICES:
         if name not in SERVICES:

@@ -17,6 +17,9 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from fastapi import Request
+
+from shared.auth import Principal
 
 ACCESS_LOG_DDL: tuple[str, ...] = (
     """
@@ -89,3 +92,27 @@ async def read(
         offset,
     )
     return [{"at": r["at"].isoformat(), "actor": r["actor"], "action": r["action"]} for r in rows]
+
+
+class AccessAudit:
+    """The access log as a route sees it: ``await audit("read plan", participant_id)`` records that
+    the calling person was shown that participant's data (one row per participant)."""
+
+    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool, caller: Principal) -> None:
+        self.conn = conn
+        self.caller = caller
+
+    async def __call__(
+        self, action: str, *participant_ids: UUID | None, conn: asyncpg.Connection | None = None
+    ) -> None:
+        """``conn``: record inside that transaction (with the read it audits) instead of on the pool."""
+        await record(conn or self.conn, agency_id=self.caller.agency_id, actor=self.caller.sub, action=action,
+                     participant_ids=list(participant_ids))
+
+
+async def auditor(request: Request) -> AccessAudit:
+    """FastAPI dependency: the access log of this service for the calling person (the route's
+    role dependency has already refused a request without a valid token)."""
+    from shared.http import authenticate  # shared.http imports this module
+
+    return AccessAudit(request.app.state.runtime.pool, await authenticate(request))

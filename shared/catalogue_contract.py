@@ -237,6 +237,8 @@ def example(schema: Any, name: str = "") -> Any:
             for candidate in _PATTERN_CANDIDATES:
                 if re.search(pattern, candidate):
                     return candidate
+        if name.endswith("agency_id"):
+            return "agency-b"
         text = name or "text"
         return (text * (1 + schema.get("minLength", 0) // max(len(text), 1)))[: schema.get("maxLength", 64)]
     return None

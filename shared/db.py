@@ -11,6 +11,8 @@ from pathlib import Path
 
 import asyncpg
 
+from shared.tenancy import ScopedConnection
+
 
 async def _release(conn: asyncpg.Connection) -> None:
     """Nothing beyond asyncpg's own clean-up (drop listeners, roll back an open transaction).
@@ -26,7 +28,8 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asy
     """A connection pool on ``dsn``. Pooled connections must not carry session state (see
     :func:`_release`): no session advisory locks, LISTEN or SET outside a transaction."""
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, command_timeout=60, reset=_release
+        dsn, min_size=min_size, max_size=max_size, command_timeout=60, reset=_release,
+        connection_class=ScopedConnection,  # every transaction declares its agency (row-level security)
     )
     assert pool is not None
     return pool

@@ -93,7 +93,7 @@ class EgressPolicy:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
             raise EgressRefused("the webhook host does not resolve", code="egress-unresolvable") from exc
-        addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
+        addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
         if not addresses:
             raise EgressRefused("the webhook host does not resolve", code="egress-unresolvable")
         for address in sorted(addresses, key=str):

@@ -20,10 +20,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import access_audit
+from shared import access_audit, tenancy
 from shared.auth import Authenticator, AuthError, Principal
 from shared.domain import DomainError
 from shared.eventstore.base import ConcurrencyError
+from shared.idempotency import IdempotencyMiddleware
 from shared.limits import DEFAULT_MAX_BODY_BYTES
 
 PROBLEM = "application/problem+json"
@@ -128,6 +129,7 @@ def install_conventions(app: FastAPI, service: str, *, max_body_bytes: int = DEF
     app.add_exception_handler(ConcurrencyError, _concurrency_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
 
+    app.add_middleware(IdempotencyMiddleware, service=service)  # innermost: sees the whole body
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(CorrelationMiddleware, service=service)
 
@@ -215,9 +217,11 @@ class CorrelationMiddleware:
 
         structlog.contextvars.bind_contextvars(correlation_id=correlation_id, service=self.service)
         started = time.perf_counter()
+        scope_token = tenancy.enter_denied()  # no rows until authentication names the agency
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            tenancy.leave(scope_token)
             LATENCY.labels(self.service, method).observe(time.perf_counter() - started)
             REQUESTS.labels(self.service, method, str(status["code"])).inc()
             structlog.contextvars.clear_contextvars()
@@ -295,7 +299,9 @@ async def principal(request: Request) -> Principal:
 async def authenticate(request: Request) -> Principal:
     """The authenticated caller of ``request`` (raises AuthError)."""
     authenticator: Authenticator = request.app.state.authenticator
-    return await authenticator.authenticate(request)
+    caller = await authenticator.authenticate(request)
+    tenancy.set_agency(caller.agency_id)  # this request's transactions see only this agency's rows
+    return caller
 
 
 def require_roles(*roles: str) -> Callable[[Request], Awaitable[Principal]]:

@@ -26,5 +26,8 @@ async def operations_status(request: Request, caller: Principal = Depends(operat
     ``problems`` lists what an operator should act on (empty when all is well).
     """
     from shared.operations import collect_for
+    from shared.tenancy import system_scope
 
-    return await collect_for(request.app.state.runtime)
+    # counts over every agency (no participant data): the explicit system scope of row-level security
+    with system_scope():
+        return await collect_for(request.app.state.runtime)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import structlog
@@ -24,10 +24,12 @@ from fastapi import APIRouter, FastAPI, Request
 
 from shared import catalogue  # noqa: F401  (registers every event type)
 from shared.auth import Authenticator, JwksKeys, Principal
-from shared.cloudevents import topic_for
+from shared.clock import Clock, system_clock
+from shared.cloudevents import ReceivedEvent, topic_for
 from shared.db import create_pool, ensure_database, migrate_async
 from shared.envelope import Metadata
 from shared.events import SERVICES
+from shared.eventstore.base import ConcurrencyError
 from shared.eventstore.postgres import PostgresEventStore
 from shared.http import install_conventions, install_docs, problem
 from shared.inbox import BatchHandler, EventConsumer, Handler, dlq_topic
@@ -35,10 +37,15 @@ from shared.observability import configure_logging
 from shared.operations import Probe, run_sampler
 from shared.operations_api import router as operations_router
 from shared.outbox import OutboxRelay
+from shared.polling import Backoff
 from shared.settings import InsecureSettings, ServiceSettings, load_settings
+from shared.tenancy import ensure_app_role, system_scope, with_credentials
 from shared.uow import UnitOfWork, unit_of_work
 
 log = structlog.get_logger(__name__)
+
+C = TypeVar("C")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,13 @@ class Runtime:
     relay: OutboxRelay
     consumers: list[EventConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    #: set once the Kafka topics exist: the relay and consumers start then
+    kafka_ready: asyncio.Event = field(default_factory=asyncio.Event)
     extras: dict[str, Any] = field(default_factory=dict)
+    #: the service's time: every unit of work reads ``now`` from it, and so do its background loops
+    clock: Clock = system_clock
+    #: builds the service's own tables adapter over a unit of work's connection (``uow.tables``)
+    tables: Callable[[Any], Any] | None = None
     #: service-specific figures (sweep lateness, queue age) for shared.operations
     probes: Sequence[Probe] = ()
 
@@ -71,9 +84,48 @@ class Runtime:
     def service(self) -> str:
         return self.settings.service
 
-    def uow(self, metadata: Metadata) -> contextlib.AbstractAsyncContextManager[UnitOfWork]:
+    def uow(
+        self, metadata: Metadata, *, agency_id: str | None = None
+    ) -> contextlib.AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work (one transaction) for a command."""
-        return unit_of_work(self.pool, self.store, self.service, metadata)
+        return unit_of_work(self.pool, self.store, self.service, metadata, agency_id=agency_id, clock=self.clock,
+                            tables=self.tables)
+
+    def with_tables(self, handler: Handler) -> Handler:
+        """A consumer's handler whose unit of work has the service's clock and tables too, and
+        acts for the received event's agency (``uow.agency_id``)."""
+
+        async def handle(received: ReceivedEvent, uow: UnitOfWork) -> None:
+            uow.clock, uow.now, uow.agency_id = self.clock, self.clock(), received.agency_id
+            if self.tables is not None:
+                uow.tables = self.tables(uow.conn)
+            await handler(received, uow)
+
+        return handle
+
+    async def run(
+        self,
+        handle: Callable[[C, UnitOfWork], Awaitable[R]],
+        command: C,
+        request: Request,
+        caller: Principal,
+        *,
+        attempts: int = 1,
+    ) -> R:
+        """Run a person's command: ``handle(command, uow)`` in one unit of work carrying the
+        caller's agency, their ``sub`` as actor and the request's correlation id.
+
+        With ``attempts`` > 1, a lost race (ConcurrencyError) decides again on the fresh streams,
+        for aggregates whose streams take events from several sources; otherwise it is a 409.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.uow(command_metadata(request, caller), agency_id=caller.agency_id) as uow:
+                    return await handle(command, uow)
+            except ConcurrencyError:
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
 
 
 async def runtime(request: Request) -> Runtime:
@@ -86,33 +138,83 @@ def command_metadata(request: Request, caller: Principal) -> Metadata:
     return Metadata(correlation_id=request.state.correlation_id, actor=caller.sub)
 
 
+class TopicSetupError(Exception):
+    """Kafka answered but refused to create a topic (not "it exists already")."""
+
+
+#: CreateTopics error code meaning "exists already" (another service or replica created it first).
+_TOPIC_ALREADY_EXISTS = 36
+
+
+def topic_configs(settings: ServiceSettings) -> dict[str, str]:
+    """Configs of the topics a service creates: kept forever (the log read models are rebuilt
+    from), and with replication, at least ``kafka_min_insync_replicas`` in-sync copies per write."""
+    configs = {"retention.ms": str(settings.kafka_retention_ms)}
+    if settings.kafka_min_insync_replicas is not None:
+        configs["min.insync.replicas"] = str(settings.kafka_min_insync_replicas)
+    return configs
+
+
+def _raise_topic_errors(response: Any) -> None:
+    failed = [
+        f"{error[0]}: error {error[1]} {error[2] if len(error) > 2 else ''}".strip()
+        for error in getattr(response, "topic_errors", ())
+        if error[1] not in (0, _TOPIC_ALREADY_EXISTS)
+    ]
+    if failed:
+        raise TopicSetupError("; ".join(failed))
+
+
 async def ensure_topics(settings: ServiceSettings) -> None:
-    """Create the four service topics and this service's DLQ if missing (retries until Kafka answers)."""
+    """Create the four service topics and this service's DLQ if missing, once; raises if Kafka is
+    unreachable (KafkaError, OSError) or refuses a topic (:class:`TopicSetupError`)."""
     names = [topic_for(s) for s in SERVICES] + [dlq_topic(settings.service)]
-    delay = 0.5
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=10000)
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(n, settings.kafka_partitions, settings.kafka_replication_factor,
+                     topic_configs=topic_configs(settings))
+            for n in names if n not in existing
+        ]
+        if missing:
+            _raise_topic_errors(await admin.create_topics(missing))
+            log.info("topics created", topics=[t.name for t in missing])
+        await _converge_retention(admin, [n for n in names if n in existing], str(settings.kafka_retention_ms))
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.close()
+
+
+async def prepare_kafka(settings: ServiceSettings, ready: asyncio.Event) -> None:
+    """Background task: :func:`ensure_topics` until it succeeds, then set ``ready``. While Kafka is
+    down the service serves commands (the outbox keeps their events); each failure is logged
+    (an error when Kafka refuses a topic, a warning when it does not answer) and retried."""
+    backoff = Backoff(first=0.5, cap=10.0)
     while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
         try:
-            await admin.start()
-            existing = set(await admin.list_topics())
-            missing = [
-                # Kept forever: the topics are the log other services rebuild their read models from.
-                NewTopic(n, settings.kafka_partitions, settings.kafka_replication_factor,
-                         topic_configs={"retention.ms": str(settings.kafka_retention_ms)})
-                for n in names if n not in existing
-            ]
-            if missing:
-                with contextlib.suppress(Exception):  # another service created them first
-                    await admin.create_topics(missing)
-            await _converge_retention(admin, [n for n in names if n in existing], str(settings.kafka_retention_ms))
-            return
+            await ensure_topics(settings)
+        except asyncio.CancelledError:
+            raise
+        except TopicSetupError as exc:
+            log.error("kafka refused to create topics", error=str(exc), retry_in=backoff.next)
         except Exception as exc:
-            log.warning("kafka not reachable for topic setup", error=repr(exc), retry_in=delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5)
-        finally:
-            with contextlib.suppress(Exception):
-                await admin.close()
+            log.warning("kafka not reachable for topic setup", error=repr(exc), retry_in=backoff.next)
+        else:
+            ready.set()
+            return
+        await backoff.sleep()
+
+
+async def _after(ready: asyncio.Event, coro: Coroutine[Any, Any, None]) -> None:
+    """Run ``coro`` once ``ready`` is set (Kafka-bound work waits for the topics)."""
+    try:
+        await ready.wait()
+    except asyncio.CancelledError:
+        coro.close()
+        raise
+    await coro
 
 
 async def _converge_retention(admin: AIOKafkaAdminClient, topics: list[str], retention_ms: str) -> None:
@@ -176,44 +278,30 @@ def create_service_app(
     background: Callable[[Runtime], Sequence[Coroutine[Any, Any, None]]] = lambda _: (),
     settings: ServiceSettings | None = None,
     title: str | None = None,
+    clock: Clock = system_clock,
+    tables: Callable[[Any], Any] | None = None,
     probes: Sequence[Probe] = (),
 ) -> FastAPI:
-    """Build the FastAPI app of ``service`` with its lifespan, routers and kernel conventions."""
+    """Build the FastAPI app of ``service`` with its lifespan, routers and kernel conventions.
+
+    ``clock`` is the service's time (tests pass a :class:`shared.clock.ManualClock`); ``tables``
+    builds the service's adapter over its own tables from a connection (``uow.tables``).
+    """
     cfg = settings or load_settings(service)
     cfg.check_security()  # outside development: refuse to start without an identity provider
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(cfg.log_level, cfg.log_json)
-        structlog.contextvars.bind_contextvars(service=service)
-        if not cfg.service_database_url:
-            await ensure_database(cfg.database_url, f"waypoint_{service}")
-        await migrate_async(cfg.dsn, migrations)
-        pool = await create_pool(cfg.dsn, min_size=cfg.db_pool_min, max_size=cfg.db_pool_max)
-        relay = OutboxRelay(pool, cfg.dsn, cfg.kafka_bootstrap_servers, service,
-                            batch_size=cfg.relay_batch_size, poll_interval=cfg.relay_poll_interval_s)
-        rt = Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay, probes=probes)
+        rt = await _open_runtime(cfg, migrations, clock=clock, tables=tables, probes=probes)
         app.state.runtime = rt
-        await ensure_topics(cfg)
-        rt.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-outbox-relay"))
-        for spec in consumers(rt):
-            consumer = EventConsumer(
-                name=spec.name, service=service, topics=spec.topics, handler=spec.handler, pool=pool,
-                store=rt.store, bootstrap=cfg.kafka_bootstrap_servers, batch_size=cfg.consumer_batch_size,
-                batch_handler=spec.batch_handler, event_types=spec.event_types,
-            )
-            rt.consumers.append(consumer)
-            rt.tasks.append(asyncio.create_task(consumer.run(), name=f"{service}-{spec.name}"))
-        for coro in background(rt):
-            rt.tasks.append(asyncio.create_task(coro, name=f"{service}-{coro.__qualname__}"))
-        if cfg.operations_sample_interval_s > 0:
-            rt.tasks.append(asyncio.create_task(run_sampler(rt, cfg.operations_sample_interval_s),
-                                                name=f"{service}-operations-sampler"))
+        # Kafka-bound work starts once the topics exist; commands are served at once (a service
+        # must start and accept commands while Kafka is down; the outbox holds their events).
+        _start_tasks(rt, consumers, background)
         log.info("service started", port=cfg.port)
         try:
             yield
         finally:
-            await _shut_down(rt, pool)
+            await _shut_down(rt, rt.pool)
 
     # docs_url/redoc_url None: FastAPI's pages load from a CDN; install_docs serves /docs locally.
     app = FastAPI(title=title or f"Waypoint {service}", version="1.0.0", lifespan=lifespan,
@@ -221,22 +309,87 @@ def create_service_app(
     app.state.authenticator = authenticator_for(cfg)
     install_conventions(app, service, max_body_bytes=cfg.max_body_bytes)
     install_docs(app)
-
-    @app.get("/health/ready", include_in_schema=False)
-    async def ready(request: Request) -> Any:
-        rt: Runtime = request.app.state.runtime
-        checks = {"database": False, "kafka": False}
-        with contextlib.suppress(Exception):
-            checks["database"] = await rt.pool.fetchval("SELECT 1") == 1
-        checks["kafka"] = await kafka_reachable(cfg.kafka_bootstrap_servers)
-        if all(checks.values()):
-            return {"status": "ready", "checks": checks}
-        return problem(503, "Not ready", code="not-ready", checks=checks)
-
+    app.add_api_route("/health/ready", _ready, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/health/ready/kafka", _kafka_ready, methods=["GET"], include_in_schema=False)
     for router in routers:
         app.include_router(router)
     app.include_router(operations_router)
     return app
+
+
+async def _open_runtime(
+    cfg: ServiceSettings, migrations: Path, *, clock: Clock, tables: Callable[[Any], Any] | None,
+    probes: Sequence[Probe],
+) -> Runtime:
+    """The service's database (created and migrated if needed), its pool, store and relay."""
+    configure_logging(cfg.log_level, cfg.log_json)
+    structlog.contextvars.bind_contextvars(service=cfg.service)
+    if not cfg.service_database_url:
+        await ensure_database(cfg.database_url, f"waypoint_{cfg.service}")
+    await migrate_async(cfg.dsn, migrations)  # as the owner
+    # The service itself connects as a role that owns nothing and cannot bypass row-level security.
+    await ensure_app_role(cfg.dsn, cfg.db_app_user, cfg.db_app_password, create=cfg.development)
+    pool = await create_pool(with_credentials(cfg.dsn, cfg.db_app_user, cfg.db_app_password),
+                             min_size=cfg.db_pool_min, max_size=cfg.db_pool_max)
+    relay = OutboxRelay(pool, cfg.dsn, cfg.kafka_bootstrap_servers, cfg.service,
+                        batch_size=cfg.relay_batch_size, poll_interval=cfg.relay_poll_interval_s)
+    return Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay, clock=clock,
+                   tables=tables, probes=probes)
+
+
+def _start_tasks(
+    rt: Runtime,
+    consumers: Callable[[Runtime], Sequence[ConsumerSpec]],
+    background: Callable[[Runtime], Sequence[Coroutine[Any, Any, None]]],
+) -> None:
+    """The relay, the consumers, the service's background loops and the operations sampler.
+
+    They work for every agency: they, and only they, run in the system scope (a task keeps the
+    context it was created in)."""
+    cfg, service = rt.settings, rt.service
+    with system_scope():
+        rt.tasks.append(asyncio.create_task(prepare_kafka(cfg, rt.kafka_ready), name=f"{service}-topic-setup"))
+        rt.tasks.append(asyncio.create_task(_after(rt.kafka_ready, rt.relay.run()), name=f"{service}-outbox-relay"))
+        for spec in consumers(rt):
+            consumer = EventConsumer(
+                name=spec.name, service=service, topics=spec.topics, handler=rt.with_tables(spec.handler),
+                pool=rt.pool, store=rt.store, bootstrap=cfg.kafka_bootstrap_servers,
+                batch_size=cfg.consumer_batch_size, batch_handler=spec.batch_handler, event_types=spec.event_types,
+            )
+            rt.consumers.append(consumer)
+            rt.tasks.append(asyncio.create_task(_after(rt.kafka_ready, consumer.run()),
+                                                name=f"{service}-{spec.name}"))
+        for coro in background(rt):
+            # A coroutine object has a __qualname__ (its function's); the Coroutine type does not say so.
+            name = getattr(coro, "__qualname__", "background")
+            rt.tasks.append(asyncio.create_task(coro, name=f"{service}-{name}"))
+        if cfg.operations_sample_interval_s > 0:
+            rt.tasks.append(asyncio.create_task(run_sampler(rt, cfg.operations_sample_interval_s),
+                                                name=f"{service}-operations-sampler"))
+
+
+async def _ready(request: Request) -> Any:
+    """/health/ready means "can accept commands": the database answers. Kafka is reported beside it
+    (``kafka``, ``topics``, ``kafka_bound``) but does not make the service unready: while Kafka is
+    down, commands are accepted and their events wait in the outbox."""
+    rt: Runtime = request.app.state.runtime
+    checks = {"database": False, "kafka": False, "topics": rt.kafka_ready.is_set()}
+    with contextlib.suppress(Exception):
+        checks["database"] = await rt.pool.fetchval("SELECT 1") == 1
+    checks["kafka"] = await kafka_reachable(rt.settings.kafka_bootstrap_servers)
+    kafka_bound = "ready" if checks["kafka"] and checks["topics"] else "waiting"
+    if checks["database"]:
+        return {"status": "ready", "checks": checks, "kafka_bound": kafka_bound}
+    return problem(503, "Not ready", code="not-ready", checks=checks, kafka_bound=kafka_bound)
+
+
+async def _kafka_ready(request: Request) -> Any:
+    """/health/ready/kafka: Kafka-bound work (relay, consumers) can run: Kafka answers, topics exist."""
+    rt: Runtime = request.app.state.runtime
+    checks = {"kafka": await kafka_reachable(rt.settings.kafka_bootstrap_servers), "topics": rt.kafka_ready.is_set()}
+    if all(checks.values()):
+        return {"status": "ready", "checks": checks}
+    return problem(503, "Kafka-bound work waiting", code="kafka-not-ready", checks=checks)
 
 
 def authenticator_for(cfg: ServiceSettings) -> Authenticator:

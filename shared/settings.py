@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORTS = {"intake": 8001, "planning": 8002, "monitoring": 8003, "notifications": 8004}
 DEVELOPMENT = "development"
+DEV_DB_APP_PASSWORD = "waypoint-app-development"
 DEV_JWT_SECRET = "waypoint-development-secret-change-me-0123456789"
 MIN_SECRET_LENGTH = 32
 
@@ -29,6 +30,9 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_partitions: int = 6
     kafka_replication_factor: int = 1
+    #: min.insync.replicas of the topics a service creates (None: the broker's default); with a
+    #: three-broker cluster, replication factor 3 and 2 here: a write survives one broker lost.
+    kafka_min_insync_replicas: int | None = None
     kafka_retention_ms: int = -1  # -1: keep events forever (read models are rebuilt from the topics)
     #: The SASL/SCRAM-SHA-512 listener and this process's principal; used by the agency copier
     #: (the outbox and inbox still use the plaintext bootstrap above).
@@ -51,6 +55,10 @@ class ServiceSettings(BaseSettings):
     jwt_jwks_min_refresh_s: float = 30.0
     #: request bodies over this many bytes get 413 before parsing
     max_body_bytes: int = 256 * 1024
+    #: the database role the service connects as (owns nothing, no BYPASSRLS); the migrations run
+    #: as the owner in DATABASE_URL. Created in development, by a DBA elsewhere.
+    db_app_user: str = "waypoint_app"
+    db_app_password: str | None = DEV_DB_APP_PASSWORD
     db_pool_min: int = 2
     db_pool_max: int = 20
     relay_batch_size: int = 2000
@@ -77,6 +85,8 @@ class ServiceSettings(BaseSettings):
         missing = [name for name, value in (
             ("JWT_JWKS_URL", self.jwt_jwks_url), ("JWT_ISSUER", self.jwt_issuer), ("JWT_AUDIENCE", self.jwt_audience),
         ) if not value]
+        if self.db_app_password == DEV_DB_APP_PASSWORD:
+            missing.append("DB_APP_PASSWORD")
         secret_problem = None
         if not self.jwt_jwks_url:
             if not self.jwt_secret:

@@ -26,6 +26,15 @@ if str(REPO_ROOT) not in sys.path:  # `deploy` and `shared` importable without `
     sys.path.insert(0, str(REPO_ROOT))
 
 from deploy import infra as infra_mod  # noqa: E402
+from shared import tenancy  # noqa: E402
+
+# Tests inspect the services' databases across agencies (counting rows, reading audit tables): the
+# test tasks run in the system scope of row-level security, explicitly (tasks copy this context).
+# HTTP requests still start denied and take their caller's agency (shared/http.py).
+tenancy._scope.set(tenancy.SYSTEM)
+# Webhooks are refused on loopback unless allowlisted: the tests' local receivers stand for an
+# on-premises partner (their own tests of the guard use other loopback addresses).
+os.environ.setdefault("NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.1/32")
 from deploy._util import run_async  # noqa: E402
 from deploy.postgres_native import url_for_database  # noqa: E402
 
@@ -48,7 +57,10 @@ def infra() -> Iterator[infra_mod.Endpoints]:
     kafka_port = int(os.environ.get("WAYPOINT_TEST_KAFKA_PORT", "19092"))
     pg_port = int(os.environ.get("WAYPOINT_TEST_PG_PORT", "15432"))
     try:
-        endpoints = infra_mod.start(TEST_STATE_DIR, kafka_port=kafka_port, pg_port=pg_port)
+        # The suite's single broker auto-creates the tests' scratch topics; the services never rely
+        # on it (they create theirs), and `make up` and the three-broker cluster refuse it.
+        endpoints = infra_mod.start(TEST_STATE_DIR, kafka_port=kafka_port, pg_port=pg_port,
+                                    kafka_auto_create_topics=True, kafka_brokers=1)
     except Exception as exc:
         error = exc
     else:
@@ -151,3 +163,26 @@ def kafka_controller(infra: infra_mod.Endpoints) -> Iterator[KafkaController]:
     yield controller
     if controller.stopped:
         controller.start_kafka()
+
+
+@pytest.fixture(scope="session")
+def keycloak() -> Iterator[object]:
+    """A native Keycloak with the ``waypoint`` realm (deploy/keycloak_native.py) on
+    ``WAYPOINT_TEST_KEYCLOAK_PORT`` (default: ``WAYPOINT_TEST_HTTP_BASE`` + 80); stopped at the end
+    if this session started it. Never skipped: a Keycloak that cannot start fails the tests."""
+    from deploy.keycloak_native import NativeKeycloak
+
+    base = int(os.environ.get("WAYPOINT_TEST_HTTP_BASE", "18000"))
+    port = int(os.environ.get("WAYPOINT_TEST_KEYCLOAK_PORT", str(base + 80)))
+    provider = NativeKeycloak(TEST_STATE_DIR / "keycloak", port=port)
+    try:
+        started = provider.start()
+    except Exception as exc:
+        error = exc
+    else:
+        error = None
+    if error is not None:
+        pytest.fail(f"Keycloak could not start (never skipped):\n{error}", pytrace=False)
+    yield provider
+    if started:
+        provider.stop()

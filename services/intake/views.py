@@ -76,17 +76,21 @@ async def participant(pool: asyncpg.Pool, agency_id: str, participant_id: UUID) 
 
 async def participants(
     pool: asyncpg.Pool, agency_id: str, *, specialist_id: str | None = None, status: str | None = None,
-    limit: int | None = None, offset: int = 0,
+    limit: int | None = None, offset: int = 0, participant_ids: list[UUID] | None = None,
 ) -> list[dict[str, Any]]:
+    """The agency's participants in enrolment order; ``participant_ids`` keeps only those (ids of
+    another agency or of nobody are simply not found)."""
     rows = await pool.fetch(
         f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE agency_id = $1"
         " AND ($2::text IS NULL OR specialist_id = $2) AND ($3::text IS NULL OR status = $3)"
+        " AND ($6::uuid[] IS NULL OR participant_id = ANY($6))"
         " ORDER BY enrolled_at, participant_id LIMIT $4 OFFSET $5",
         agency_id,
         specialist_id,
         status,
         limit,
         offset,
+        participant_ids,
     )
     return [_participant(r, with_identity=False) for r in rows]
 
@@ -105,17 +109,16 @@ async def waiting_queue(
     return [_participant(r, with_identity=False) for r in rows]
 
 
-async def specialists(pool: asyncpg.Pool, agency_id: str, *, after: str | None, limit: int) -> list[dict[str, Any]]:
-    """The agency's specialists as assignments name them, with how many people each supports;
-    ordered by id, ``after`` = the last id already seen."""
+async def specialists(pool: asyncpg.Pool, agency_id: str, *, limit: int, offset: int = 0) -> list[dict[str, Any]]:
+    """The agency's specialists as assignments name them, with how many people each supports, by id."""
     rows = await pool.fetch(
         "SELECT specialist_id, count(*) FILTER (WHERE status = 'active') AS active,"
         " count(*) FILTER (WHERE status = 'discharged') AS discharged FROM participants"
-        " WHERE agency_id = $1 AND specialist_id IS NOT NULL AND ($2::text IS NULL OR specialist_id > $2)"
-        " GROUP BY specialist_id ORDER BY specialist_id LIMIT $3",
+        " WHERE agency_id = $1 AND specialist_id IS NOT NULL"
+        " GROUP BY specialist_id ORDER BY specialist_id LIMIT $2 OFFSET $3",
         agency_id,
-        after,
         limit,
+        offset,
     )
     return [
         {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from shared.envelope import NewEvent, StoredEvent
@@ -49,6 +49,11 @@ class EventStore(Protocol):
         self, stream_id: str, *, from_version: int = 1, to_version: int | None = None, conn: Any = None
     ) -> list[StoredEvent]:
         """Events of one stream in version order, optionally limited to a version range."""
+        ...
+
+    async def read_streams(self, after: Mapping[str, int], *, conn: Any = None) -> dict[str, list[StoredEvent]]:
+        """Several streams at once: for each stream id, its events after the given version, in
+        version order (a stream with none maps to an empty list). One round trip on PostgreSQL."""
         ...
 
     async def read_all(self, *, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,6 +78,9 @@ class InMemoryEventStore:
         last = to_version if to_version is not None else float("inf")
         return [e for e in self._streams.get(stream_id, []) if from_version <= e.stream_version <= last]
 
+    async def read_streams(self, after: Mapping[str, int], *, conn: Any = None) -> dict[str, list[StoredEvent]]:
+        return {sid: [e for e in self._streams.get(sid, []) if e.stream_version > v] for sid, v in after.items()}
+
     async def read_all(self, *, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
         return self._all[after_position : after_position + limit]
 
@@ -88,3 +91,13 @@ class InMemoryEventStore:
             e for e in self._all if e.participant_id == participant_id and e.global_position > after_position
         ]
         return found[:limit]
+
+    def forget(self, event_ids: Sequence[Any]) -> None:
+        """Take back events (an in-memory unit of work that raised rolls back this way)."""
+        gone = set(event_ids)
+        if not gone:
+            return
+        self._all = [e for e in self._all if e.event_id not in gone]
+        for stream_id, events in list(self._streams.items()):
+            self._streams[stream_id] = [e for e in events if e.event_id not in gone]
+        self._event_ids -= gone

@@ -8,7 +8,7 @@ The primary key rejects an append behind the stream; the ``EXISTS`` guard reject
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -197,6 +197,20 @@ class PostgresEventStore:
         else:
             rows = await conn.fetch(sql, stream_id, from_version, to_version)
         return [_row_to_event(r) for r in rows]
+
+    async def read_streams(self, after: Mapping[str, int], *, conn: Any = None) -> dict[str, list[StoredEvent]]:
+        found: dict[str, list[StoredEvent]] = {sid: [] for sid in after}
+        if not after:
+            return found
+        sql = (
+            f"SELECT {_COLUMNS} FROM events JOIN unnest($1::text[], $2::int[]) AS x(sid, after)"
+            " ON stream_id = x.sid AND stream_version > x.after ORDER BY stream_id, stream_version"
+        )
+        args = (list(after), list(after.values()))
+        rows = await (conn.fetch(sql, *args) if conn is not None else self._pool.fetch(sql, *args))
+        for row in rows:
+            found[row["stream_id"]].append(_row_to_event(row))
+        return found
 
     async def read_all(self, *, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
         sql = f"SELECT {_COLUMNS} FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -29,9 +30,13 @@ class RunningService:
 
 @contextlib.asynccontextmanager
 async def running_service(
-    service: str, *, kafka_bootstrap: str, database_url: str, database: str | None = None, **overrides: Any
+    service: str, *, kafka_bootstrap: str, database_url: str, database: str | None = None,
+    wait_for_kafka: bool = True, **overrides: Any
 ) -> AsyncIterator[RunningService]:
     """Start ``service``'s app (lifespan included) on a fresh database; stop it afterwards.
+
+    A service serves commands before its Kafka topics exist (they are set up in the background);
+    ``wait_for_kafka`` (the default) waits until they do, so the relay and consumers run.
 
     ``database`` reuses a named database (e.g. to restart a service on its old data).
     ``overrides`` are :class:`ServiceSettings` fields (e.g. ``relay_poll_interval_s=0.1``).
@@ -46,6 +51,8 @@ async def running_service(
     module = import_module(f"services.{service}.entrypoints.app")
     app: FastAPI = module.create_app(settings=settings)
     async with app.router.lifespan_context(app):
+        if wait_for_kafka:
+            await asyncio.wait_for(app.state.runtime.kafka_ready.wait(), 60)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=f"http://{service}") as client:
             yield RunningService(app=app, runtime=app.state.runtime, client=client, dsn=dsn)

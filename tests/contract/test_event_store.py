@@ -130,3 +130,14 @@ async def test_several_streams_append_together_or_not_at_all(store):
     with pytest.raises(ConcurrencyError):  # a never reached version 9
         await store.append_streams([(_events(a, 1), 9), (_events(fresh, 1), 1)])
     assert [len(await store.read_stream(s)) for s in (a, b, fresh)] == [3, 3, 1]
+
+
+async def test_several_streams_read_at_once_from_their_own_versions(store):
+    a, b, empty = f"s-{uuid4()}", f"s-{uuid4()}", f"s-{uuid4()}"
+    written_a = _events(a, 3)
+    await store.append(written_a, expected_version=0)
+    await store.append(_events(b, 1), expected_version=0)
+    found = await store.read_streams({a: 1, b: 1, empty: 0})
+    assert [e.event_id for e in found[a]] == [e.event_id for e in written_a[1:]]
+    assert [e.stream_version for e in found[a]] == [2, 3]
+    assert found[b] == [] and found[empty] == []

@@ -14,7 +14,6 @@ from services.intake.domain.assessment import ScoredAssessment
 from services.intake.domain.consent_terms import ConsentTerms, Signature
 from services.intake.domain.enrolment import EnrolParticipant
 from services.intake.domain.referral import DisclosureEntry
-from shared import access_audit
 from shared.domain import NotFound
 
 PARTICIPANT_NOT_FOUND = "participant not found"
@@ -183,17 +182,3 @@ async def append_disclosure(
         note,
         actor,
     )
-
-
-async def log_access(
-    conn: asyncpg.Connection | asyncpg.Pool, participant_id: UUID | None, agency_id: str, actor: str, action: str
-) -> None:
-    """Part 2 / HIPAA access audit: who read or exported which participant's record."""
-    await access_audit.record(conn, agency_id=agency_id, actor=actor, action=action, participant_ids=[participant_id])
-
-
-async def log_listing(
-    conn: asyncpg.Connection | asyncpg.Pool, participant_ids: list[UUID], agency_id: str, actor: str, action: str
-) -> None:
-    """A listing shows each listed participant's directory data: one audit row per participant."""
-    await access_audit.record(conn, agency_id=agency_id, actor=actor, action=action, participant_ids=participant_ids)

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
-from services.intake.adapters import records
+from services.intake.adapters.streams import consents
+from services.intake.adapters.tables import Tables
 from services.intake.application import referral_inbox
-from services.intake.application.participants import consent_stream
+from services.intake.application.participants import require_participant
 from services.intake.domain.consent import (
     Consent,
     check_disclosing_agency,
-    consent_aggregate,
     decide_draft,
     decide_expire,
     decide_grant,
@@ -31,68 +32,88 @@ from services.intake.domain.consent_terms import (
 )
 from shared.catalogue.intake import ConsentGranted, ReferralWithdrawalReason
 from shared.domain import Conflict
-from shared.envelope import Metadata, StoredEvent
+from shared.envelope import Metadata
 from shared.events import DomainEvent
 from shared.polling import PollingWorker, not_set_aside, set_aside, should_set_aside
+from shared.streams import Changed
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
 
+ConsentCommand = DraftConsent | GrantConsent | SignConsent | RevokeConsent
+
 
 async def _on_consent(
-    uow: UnitOfWork, cmd: Any, agency_id: str, decide: Callable[[Consent], Sequence[DomainEvent]]
-) -> tuple[Consent, list[StoredEvent]]:
-    status = await records.require_participant(uow.conn, cmd.participant_id, agency_id)
+    uow: UnitOfWork, cmd: ConsentCommand, decide: Callable[[Consent], Sequence[DomainEvent]]
+) -> Changed[Consent]:
+    status = await require_participant(uow, cmd.participant_id)
     # After discharge a consent can still be revoked (the person's right), but not made or signed.
     if status == "discharged" and not isinstance(cmd, RevokeConsent):
         raise Conflict("participant has been discharged", field="participant_id")
     if isinstance(cmd, ConsentTerms):
-        check_disclosing_agency(cmd, agency_id)
+        check_disclosing_agency(cmd, uow.caller_agency)
     # Lock the consent row first: a referral checking coverage holds it FOR SHARE, so a revocation
     # and a disclosure under the same consent are strictly ordered.
-    await uow.conn.execute("SELECT 1 FROM consents WHERE consent_id = $1 FOR UPDATE", cmd.consent_id)
-    return await uow.execute(
-        consent_aggregate,
-        consent_stream(cmd.consent_id),
-        lambda s, _v: decide(s),
-        agency_id=agency_id,
-        participant_id=cmd.participant_id,
-    )
+    tables: Tables = uow.tables
+    await tables.lock_consent(cmd.consent_id)
+    return await consents.execute(uow, cmd.consent_id, decide, participant_id=cmd.participant_id)
 
 
-async def draft_consent(cmd: DraftConsent, uow: UnitOfWork, agency_id: str, now: datetime) -> Consent:
-    state, _ = await _on_consent(uow, cmd, agency_id, lambda s: decide_draft(s, cmd, now))
-    await records.save_consent(uow.conn, cmd, agency_id, "draft", 0, None, now)
-    return state
+async def draft_consent(cmd: DraftConsent, uow: UnitOfWork) -> Consent:
+    changed = await _on_consent(uow, cmd, lambda s: decide_draft(s, cmd, uow.now))
+    await uow.tables.save_consent(cmd, uow.caller_agency, "draft", 0, None, uow.now)
+    return changed.state
 
 
-async def grant_consent(cmd: GrantConsent, uow: UnitOfWork, agency_id: str, now: datetime) -> Consent:
-    state, _ = await _on_consent(uow, cmd, agency_id, lambda s: decide_grant(s, cmd, now))
-    await records.save_consent(uow.conn, cmd, agency_id, "active", state.version, cmd.signature, now)
-    return state
+async def grant_consent(cmd: GrantConsent, uow: UnitOfWork) -> Consent:
+    changed = await _on_consent(uow, cmd, lambda s: decide_grant(s, cmd, uow.now))
+    await uow.tables.save_consent(cmd, uow.caller_agency, "active", changed.state.version, cmd.signature, uow.now)
+    return changed.state
 
 
-async def sign_consent(cmd: SignConsent, uow: UnitOfWork, agency_id: str, now: datetime) -> Consent:
-    state, stored = await _on_consent(uow, cmd, agency_id, lambda s: decide_sign(s, cmd, now))
-    granted = stored[0].event
+async def sign_consent(cmd: SignConsent, uow: UnitOfWork) -> Consent:
+    changed = await _on_consent(uow, cmd, lambda s: decide_sign(s, cmd, uow.now))
+    granted = changed.events[0]
     assert isinstance(granted, ConsentGranted)
-    await records.set_consent_status(
-        uow.conn, cmd.consent_id, "active", now, version=granted.version, signature=cmd.signature
+    await uow.tables.set_consent_status(
+        cmd.consent_id, "active", uow.now, version=granted.version, signature=cmd.signature
     )
-    return state
+    return changed.state
 
 
-async def revoke_consent(cmd: RevokeConsent, uow: UnitOfWork, agency_id: str, now: datetime) -> Consent:
-    state, _ = await _on_consent(uow, cmd, agency_id, lambda s: decide_revoke(s, cmd, now))
-    await records.set_consent_status(uow.conn, cmd.consent_id, "revoked", now)
-    await referral_inbox.withdraw_pending(uow, cmd.consent_id, ReferralWithdrawalReason.CONSENT_REVOKED, now)
-    return state
+async def revoke_consent(cmd: RevokeConsent, uow: UnitOfWork) -> Consent:
+    changed = await _on_consent(uow, cmd, lambda s: decide_revoke(s, cmd, uow.now))
+    await uow.tables.set_consent_status(cmd.consent_id, "revoked", uow.now)
+    await referral_inbox.withdraw_pending(uow, cmd.consent_id, ReferralWithdrawalReason.CONSENT_REVOKED)
+    return changed.state
+
+
+@dataclass(frozen=True)
+class ExpireConsent:
+    """The sweep's order: end the consent if its expiry date is before ``as_of``'s."""
+
+    consent_id: uuid.UUID
+    participant_id: uuid.UUID
+    as_of: datetime
+
+
+async def expire_consent(cmd: ExpireConsent, uow: UnitOfWork) -> bool:
+    """Record ``ConsentExpired`` if the consent's expiry date has passed; True if it did."""
+    tables: Tables = uow.tables
+    await tables.lock_consent(cmd.consent_id)
+    expired = await consents.execute(uow, cmd.consent_id, lambda s: decide_expire(s, cmd.as_of),
+                                     participant_id=cmd.participant_id)
+    if expired.stored:
+        await tables.set_consent_status(cmd.consent_id, "expired", cmd.as_of)
+        await referral_inbox.withdraw_pending(uow, cmd.consent_id, ReferralWithdrawalReason.CONSENT_EXPIRED,
+                                              at=cmd.as_of)
+    return bool(expired.stored)
 
 
 CONSENT_EXPIRY = "intake.consent-expiry"
 
 
-async def expire_due_consents(open_uow: Callable[[Metadata], Any], pool: Any, now: datetime | None = None) -> int:
+async def expire_due_consents(open_uow: Callable[..., Any], pool: Any, now: datetime | None = None) -> int:
     """Record ``ConsentExpired`` for every active consent whose expiry date has passed. Returns the count.
 
     Each consent in its own transaction; one that fails for a reason other than the database being
@@ -114,25 +135,13 @@ async def expire_due_consents(open_uow: Callable[[Metadata], Any], pool: Any, no
     return expired
 
 
-async def _expire_one(open_uow: Callable[[Metadata], Any], row: Any, now: datetime) -> int:
+async def _expire_one(open_uow: Callable[..., Any], row: Any, now: datetime) -> int:
     metadata = Metadata(correlation_id=str(uuid.uuid4()), actor="intake:consent-expiry")
-    async with open_uow(metadata) as uow:
-        await uow.conn.execute("SELECT 1 FROM consents WHERE consent_id = $1 FOR UPDATE", row["consent_id"])
-        _, stored = await uow.execute(
-            consent_aggregate,
-            consent_stream(row["consent_id"]),
-            lambda s, _v: decide_expire(s, now),
-            agency_id=row["agency_id"],
-            participant_id=row["participant_id"],
-        )
-        if stored:
-            await records.set_consent_status(uow.conn, row["consent_id"], "expired", now)
-            await referral_inbox.withdraw_pending(uow, row["consent_id"], ReferralWithdrawalReason.CONSENT_EXPIRED, now)
-            return 1
-    return 0
+    async with open_uow(metadata, agency_id=row["agency_id"]) as uow:
+        return int(await expire_consent(ExpireConsent(row["consent_id"], row["participant_id"], now), uow))
 
 
-async def consent_expiry_loop(open_uow: Callable[[Metadata], Any], pool: Any, interval_s: float) -> None:
+async def consent_expiry_loop(open_uow: Callable[..., Any], pool: Any, interval_s: float) -> None:
     """Background task: sweep for expired consents every ``interval_s`` seconds (reads already treat
     a lapsed consent as expired, so a late sweep changes nothing a reader sees)."""
 

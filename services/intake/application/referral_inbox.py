@@ -15,52 +15,44 @@ from uuid import UUID
 
 from services.intake.adapters import records
 from services.intake.adapters import referral_records as rows
-from services.intake.application.participants import consent_stream, participant_stream
-from services.intake.domain.consent import consent_aggregate, covers
-from services.intake.domain.participant import decide_enrol, participant_aggregate
+from services.intake.adapters.streams import consents, participants
+from services.intake.adapters.tables import Tables
+from services.intake.domain.consent import covers
+from services.intake.domain.participant import decide_enrol
 from services.intake.domain.referral_inbox import (
-    AcceptReferral,
-    DeclineReferral,
+    AcceptIncomingReferral,
+    DeclineIncomingReferral,
     Referral,
     ReferralStatus,
     decide_accept,
     decide_decline,
     decide_withdraw,
-    disclosed_packet,
     enrolment_order,
     require_pending,
     require_visible_to,
 )
-from shared.catalogue.intake import DisclosurePurpose, ReferralRequested, ReferralWithdrawalReason
+from shared.catalogue.intake import DisclosurePurpose, ReferralWithdrawalReason
 from shared.events import DomainEvent
 from shared.uow import UnitOfWork
 
 
-async def open_referral(uow: UnitOfWork, requested: ReferralRequested, agency_id: str, consent_version: int,
-                        note: str | None) -> None:
-    """The referral's row, with the snapshot of what the consent lets the receiving agency see."""
-    person, assessments = await rows.source_material(uow.conn, requested.participant_id)
-    packet = disclosed_packet(requested.information, person, assessments)
-    await rows.insert(uow.conn, requested, agency_id, consent_version, note, packet)
-
-
 async def _on_referring_stream(uow: UnitOfWork, referral: Referral, events: list[DomainEvent]) -> None:
-    stream = participant_stream(referral.participant_id)
-    _, version = await uow.load(participant_aggregate, stream)
-    await uow.append(stream, participant_aggregate.stream_type, events, expected_version=version,
-                     agency_id=referral.disclosing_agency_id, participant_id=referral.participant_id)
+    loaded = await participants.load(uow, referral.participant_id)
+    await participants.save(uow, loaded, events, participant_id=referral.participant_id,
+                            agency_id=referral.disclosing_agency_id)
 
 
 async def _visible(uow: UnitOfWork, referral_id: UUID, agency_id: str) -> Referral:
     return require_visible_to(await rows.load(uow.conn, referral_id, lock=True), agency_id)
 
 
-async def accept(referral_id: UUID, cmd: AcceptReferral, uow: UnitOfWork, agency_id: str, now: datetime) -> UUID:
-    """Enrol the referred person in ``agency_id`` (the receiving agency); returns the new participant id."""
+async def accept(cmd: AcceptIncomingReferral, uow: UnitOfWork) -> UUID:
+    """Enrol the referred person in the caller's (the receiving) agency; returns the new participant id."""
+    referral_id, agency_id, now = cmd.referral_id, uow.caller_agency, uow.now
     referral = await _visible(uow, referral_id, agency_id)
     require_pending(referral)
     await uow.conn.execute("SELECT 1 FROM consents WHERE consent_id = $1 FOR SHARE", referral.consent_id)
-    consent, _ = await uow.load(consent_aggregate, consent_stream(referral.consent_id))
+    consent = (await consents.load(uow, referral.consent_id)).state
     meta = await uow.conn.fetchrow("SELECT r.purpose, r.consent_version, p.status FROM referrals r"
                                    " JOIN participants p USING (participant_id) WHERE r.referral_id = $1", referral_id)
     allowed = covers(consent, disclosing_agency_id=referral.disclosing_agency_id,
@@ -69,9 +61,8 @@ async def accept(referral_id: UUID, cmd: AcceptReferral, uow: UnitOfWork, agency
     outcome = decide_accept(referral, allowed, now)
     order = enrolment_order(referral, cmd, uuid.uuid4())
     order = order.model_copy(update={"referral_id": referral.referral_id, "referral_consent_id": referral.consent_id})
-    await uow.execute(participant_aggregate, participant_stream(order.participant_id),
-                                  lambda s, _v: decide_enrol(s, order, now), agency_id=agency_id,
-                                  participant_id=order.participant_id)
+    await participants.execute(uow, order.participant_id, lambda s: decide_enrol(s, order, now),
+                               agency_id=agency_id, participant_id=order.participant_id)
     await records.insert_participant(uow.conn, order, agency_id, now)
     await rows.link_enrolment(uow.conn, order.participant_id, referral)
     await _on_referring_stream(uow, referral, list(outcome))
@@ -82,7 +73,8 @@ async def accept(referral_id: UUID, cmd: AcceptReferral, uow: UnitOfWork, agency
     return order.participant_id
 
 
-async def decline(referral_id: UUID, cmd: DeclineReferral, uow: UnitOfWork, agency_id: str, now: datetime) -> None:
+async def decline(cmd: DeclineIncomingReferral, uow: UnitOfWork) -> None:
+    referral_id, agency_id, now = cmd.referral_id, uow.caller_agency, uow.now
     referral = await _visible(uow, referral_id, agency_id)
     outcome = decide_decline(referral, cmd, now)
     await _on_referring_stream(uow, referral, list(outcome))
@@ -91,14 +83,16 @@ async def decline(referral_id: UUID, cmd: DeclineReferral, uow: UnitOfWork, agen
 
 
 async def withdraw_pending(uow: UnitOfWork, consent_id: UUID, reason: ReferralWithdrawalReason,
-                           now: datetime) -> int:
-    """Withdraw every pending referral made under ``consent_id`` (revoked or expired). Returns the count."""
+                           at: datetime | None = None) -> int:
+    """Withdraw every pending referral made under ``consent_id`` (revoked or expired), as of ``at``
+    (the unit of work's time unless given). Returns the count."""
+    now = at or uow.now
+    tables: Tables = uow.tables
     withdrawn = 0
-    for referral in await rows.pending_of_consent(uow.conn, consent_id):
+    for referral in await tables.pending_referrals(consent_id):
         events = decide_withdraw(referral, reason, now)
         if events:
             await _on_referring_stream(uow, referral, list(events))
-            await rows.mark(uow.conn, referral.referral_id, ReferralStatus.WITHDRAWN, now,
-                            withdrawal_reason=reason.value)
+            await tables.mark_referral_withdrawn(referral.referral_id, now, reason.value)
             withdrawn += 1
     return withdrawn

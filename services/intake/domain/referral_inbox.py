@@ -52,6 +52,16 @@ class DeclineReferral(Command):
     note: Description | None = None  # stays in intake, never in an event
 
 
+class AcceptIncomingReferral(AcceptReferral):
+    """The form plus the referral it answers (from the path)."""
+
+    referral_id: UUID
+
+
+class DeclineIncomingReferral(DeclineReferral):
+    referral_id: UUID
+
+
 @dataclass(frozen=True)
 class Referral:
     """A referral as both agencies' intake sees it."""

@@ -7,15 +7,16 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Depends, Request, status
 
 from services.intake import views
-from services.intake.adapters.records import log_access
 from services.intake.application import assessments
 from services.intake.application.participants import order
 from services.intake.domain.assessment import AssessmentForm, RecordAssessment
 from services.intake.domain.fhir import assessment_bundle
 from services.intake.domain.instrument_catalogue import catalogue
-from services.intake.entrypoints.common import Json, now, staff, staff_or_integration
+from services.intake.entrypoints.common import Json
+from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
-from shared.runtime import Runtime, command_metadata, runtime
+from shared.roles import staff, staff_or_integration
+from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
@@ -36,8 +37,7 @@ async def record_assessment(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     cmd = order(RecordAssessment, body, participant_id=participant_id, assessment_id=uuid4())
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        completed, events = await assessments.record_assessment(cmd, uow, caller.agency_id, now())
+    completed, events = await rt.run(assessments.record_assessment, cmd, request, caller)
     scores = completed.model_dump(mode="json", include={"phq9", "gad7", "bam", "barc10", "asam"}, exclude_none=True)
     return {
         "assessment_id": str(cmd.assessment_id),
@@ -52,19 +52,21 @@ async def record_assessment(
 
 @router.get("/participants/{participant_id}/assessments")
 async def list_assessments(
-    participant_id: UUID, caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
+    participant_id: UUID, caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> Json:
     found = await views.assessments(rt.pool, caller.agency_id, participant_id)
-    await log_access(rt.pool, participant_id, caller.agency_id, caller.sub, "list assessments")
+    await audit("list assessments", participant_id)
     return {"assessments": found}
 
 
 @router.get("/participants/{participant_id}/assessments/{assessment_id}")
 async def get_assessment(
-    participant_id: UUID, assessment_id: UUID, caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
+    participant_id: UUID, assessment_id: UUID, caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> Json:
     found = await views.assessment(rt.pool, caller.agency_id, participant_id, assessment_id)
-    await log_access(rt.pool, participant_id, caller.agency_id, caller.sub, f"read assessment {assessment_id}")
+    await audit(f"read assessment {assessment_id}", participant_id)
     return found
 
 
@@ -73,9 +75,10 @@ async def export_assessment(
     participant_id: UUID,
     assessment_id: UUID,
     caller: Principal = Depends(staff_or_integration),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> Json:
     record = await views.assessment(rt.pool, caller.agency_id, participant_id, assessment_id)
     scored, completed_at = views.rescored(record)
-    await log_access(rt.pool, participant_id, caller.agency_id, caller.sub, f"export assessment {assessment_id}")
+    await audit(f"export assessment {assessment_id}", participant_id)
     return assessment_bundle(scored, completed_at).model_dump(mode="json")

@@ -1,17 +1,8 @@
-"""What every intake route shares: roles, the clock, JSON responses."""
+"""What every intake route shares: JSON responses (roles come from ``shared.roles``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from shared.http import require_roles
-
-staff = require_roles("specialist", "supervisor", "agency_admin")
-auditors = require_roles("supervisor", "agency_admin")
-staff_or_integration = require_roles("specialist", "supervisor", "agency_admin", "integration")
 Json = dict[str, Any]
 
-
-def now() -> datetime:
-    return datetime.now(UTC)

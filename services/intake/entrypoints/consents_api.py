@@ -8,7 +8,6 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from services.intake import views
-from services.intake.adapters.records import log_access
 from services.intake.application import consents, referrals
 from services.intake.application.participants import order
 from services.intake.domain.consent_terms import (
@@ -21,9 +20,11 @@ from services.intake.domain.consent_terms import (
     SignedConsentForm,
 )
 from services.intake.domain.referral import ReferralForm, RequestReferral
-from services.intake.entrypoints.common import Json, now, staff
+from services.intake.entrypoints.common import Json
+from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
-from shared.runtime import Runtime, command_metadata, runtime
+from shared.roles import staff
+from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
@@ -46,8 +47,7 @@ async def grant_consent(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     cmd = order(GrantConsent, body, participant_id=participant_id, consent_id=uuid4())
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await consents.grant_consent(cmd, uow, caller.agency_id, now())
+    state = await rt.run(consents.grant_consent, cmd, request, caller)
     return _consent(state)
 
 
@@ -60,8 +60,7 @@ async def draft_consent(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     cmd = order(DraftConsent, body, participant_id=participant_id, consent_id=uuid4())
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await consents.draft_consent(cmd, uow, caller.agency_id, now())
+    state = await rt.run(consents.draft_consent, cmd, request, caller)
     return _consent(state)
 
 
@@ -76,8 +75,7 @@ async def amend_consent(
 ) -> Json:
     await views.consent(rt.pool, caller.agency_id, participant_id, consent_id)  # amend only what exists
     cmd = order(GrantConsent, body, participant_id=participant_id, consent_id=consent_id)
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await consents.grant_consent(cmd, uow, caller.agency_id, now())
+    state = await rt.run(consents.grant_consent, cmd, request, caller)
     return _consent(state)
 
 
@@ -91,8 +89,7 @@ async def sign_consent(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     cmd = order(SignConsent, body, participant_id=participant_id, consent_id=consent_id)
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await consents.sign_consent(cmd, uow, caller.agency_id, now())
+    state = await rt.run(consents.sign_consent, cmd, request, caller)
     return _consent(state)
 
 
@@ -105,26 +102,27 @@ async def revoke_consent(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     cmd = RevokeConsent(participant_id=participant_id, consent_id=consent_id)
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await consents.revoke_consent(cmd, uow, caller.agency_id, now())
+    state = await rt.run(consents.revoke_consent, cmd, request, caller)
     return _consent(state)
 
 
 @router.get("/participants/{participant_id}/consents")
 async def list_consents(
-    participant_id: UUID, caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
+    participant_id: UUID, caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> Json:
     found = await views.consents(rt.pool, caller.agency_id, participant_id)
-    await log_access(rt.pool, participant_id, caller.agency_id, caller.sub, "list consents")
+    await audit("list consents", participant_id)
     return {"consents": found}
 
 
 @router.get("/participants/{participant_id}/consents/{consent_id}")
 async def get_consent(
-    participant_id: UUID, consent_id: UUID, caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
+    participant_id: UUID, consent_id: UUID, caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> Json:
     found = await views.consent(rt.pool, caller.agency_id, participant_id, consent_id)
-    await log_access(rt.pool, participant_id, caller.agency_id, caller.sub, f"read consent {consent_id}")
+    await audit(f"read consent {consent_id}", participant_id)
     return found
 
 
@@ -139,8 +137,7 @@ async def request_referral(
     cmd = order(
         RequestReferral, body, participant_id=participant_id, referral_id=uuid4(), disclosing_agency_id=caller.agency_id
     )
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        requested = await referrals.request_referral(cmd, uow, caller.agency_id, now())
+    requested = await rt.run(referrals.request_referral, cmd, request, caller)
     return requested.model_dump(mode="json")
 
 
@@ -149,8 +146,9 @@ async def list_disclosures(
     participant_id: UUID,
     years: int | None = Query(None, ge=1, le=50),
     caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> Json:
     found = await views.disclosures(rt.pool, caller.agency_id, participant_id, years)
-    await log_access(rt.pool, participant_id, caller.agency_id, caller.sub, "list disclosures")
+    await audit("list disclosures", participant_id)
     return {"disclosures": found}

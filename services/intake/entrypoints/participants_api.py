@@ -8,7 +8,6 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from services.intake import views
-from services.intake.adapters.records import log_access, log_listing
 from services.intake.application import participants
 from services.intake.application.participants import order
 from services.intake.domain.enrolment import (
@@ -18,16 +17,19 @@ from services.intake.domain.enrolment import (
     DischargeForm,
     DischargeParticipant,
     EnrolmentForm,
+    EnrolParticipant,
     ReleaseToQueue,
     SpecialistChoice,
     SupportContactConsentForm,
     TimeZoneForm,
 )
-from services.intake.entrypoints.common import Json, auditors, now, staff
+from services.intake.entrypoints.common import Json
+from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
-from shared.limits import MAX_ID_LENGTH
+from shared.limits import MAX_ID_LENGTH, MAX_PAGE_SIZE
 from shared.paging import Page, page
-from shared.runtime import Runtime, command_metadata, runtime
+from shared.roles import managers, staff
+from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
@@ -49,8 +51,7 @@ def _relationship(state: Any) -> Json:
 async def enrol(
     body: EnrolmentForm, request: Request, caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
 ) -> Json:
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        participant_id = await participants.enrol_participant(body, uow, caller.agency_id, now())
+    participant_id = await rt.run(participants.enrol_participant, order(EnrolParticipant, body), request, caller)
     return {
         "participant_id": str(participant_id),
         "status": "active",
@@ -63,60 +64,68 @@ async def enrol(
 async def list_participants(
     specialist_id: str | None = Query(None, max_length=MAX_ID_LENGTH),
     status_: Literal["active", "discharged"] | None = Query(None, alias="status"),
+    participant_ids: list[UUID] | None = Query(
+        None, alias="participant_id", max_length=MAX_PAGE_SIZE,
+        description="only these participants (repeat the parameter; e.g. the names for one caseload page)",
+    ),
     paged: Page = Depends(page),
     caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> Json:
     found, next_offset = paged.cut(await views.participants(
-        rt.pool, caller.agency_id, specialist_id=specialist_id, status=status_, limit=paged.fetch, offset=paged.offset
+        rt.pool, caller.agency_id, specialist_id=specialist_id, status=status_, limit=paged.fetch, offset=paged.offset,
+        participant_ids=participant_ids,
     ))
-    await log_listing(rt.pool, _ids(found), caller.agency_id, caller.sub, "list participants")
+    await audit("list participants", *_ids(found))
     return {"participants": found, "next_offset": next_offset}
 
 
 @router.get("/assignment-queue")
 async def assignment_queue(
-    paged: Page = Depends(page), caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
+    paged: Page = Depends(page), caller: Principal = Depends(staff), audit: AccessAudit = Depends(auditor),
+    rt: Runtime = Depends(runtime),
 ) -> Json:
     found, next_offset = paged.cut(
         await views.waiting_queue(rt.pool, caller.agency_id, limit=paged.fetch, offset=paged.offset)
     )
-    await log_listing(rt.pool, _ids(found), caller.agency_id, caller.sub, "list assignment queue")
+    await audit("list assignment queue", *_ids(found))
     return {"waiting": found, "next_offset": next_offset}
 
 
 @router.get("/specialists")
 async def list_specialists(
-    after: str | None = Query(None, max_length=200, description="the last specialist_id already seen"),
-    limit: int = Query(100, ge=1, le=500),
-    caller: Principal = Depends(staff),
-    rt: Runtime = Depends(runtime),
+    paged: Page = Depends(page), caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
 ) -> Json:
     """Who supports the agency's participants (from assignments), with their caseload sizes: for
     choosing whose caseload to open or to whom to assign. Counts only, no participant data."""
-    found = await views.specialists(rt.pool, caller.agency_id, after=after, limit=limit)
-    return {"specialists": found, "next_after": found[-1]["specialist_id"] if len(found) == limit else None}
+    found, next_offset = paged.cut(
+        await views.specialists(rt.pool, caller.agency_id, limit=paged.fetch, offset=paged.offset)
+    )
+    return {"specialists": found, "next_offset": next_offset}
 
 
 @router.get("/participants/{participant_id}")
 async def get_participant(
-    participant_id: UUID, caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
+    participant_id: UUID, caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> Json:
     found = await views.participant(rt.pool, caller.agency_id, participant_id)
-    await log_access(rt.pool, participant_id, caller.agency_id, caller.sub, "read participant")
+    await audit("read participant", participant_id)
     return found
 
 
 @router.get("/participants/{participant_id}/access-log")
 async def access_log(
-    participant_id: UUID, paged: Page = Depends(page), caller: Principal = Depends(auditors),
+    participant_id: UUID, paged: Page = Depends(page), caller: Principal = Depends(managers),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> Json:
     """Every read or export of this participant's data by user (supervisors and agency admins)."""
     found, next_offset = paged.cut(
         await views.access_log(rt.pool, caller.agency_id, participant_id, limit=paged.fetch, offset=paged.offset)
     )
-    await log_access(rt.pool, participant_id, caller.agency_id, caller.sub, "read access log")
+    await audit("read access log", participant_id)
     return {"access_log": found, "next_offset": next_offset}
 
 
@@ -129,8 +138,7 @@ async def assign_specialist(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     cmd = order(AssignSpecialist, body, participant_id=participant_id)
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await participants.assign_specialist(cmd, uow, caller.agency_id, now())
+    state = await rt.run(participants.assign_specialist, cmd, request, caller)
     return _relationship(state)
 
 
@@ -138,10 +146,8 @@ async def assign_specialist(
 async def release_to_queue(
     participant_id: UUID, request: Request, caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
 ) -> Json:
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await participants.release_to_queue(
-            ReleaseToQueue(participant_id=participant_id), uow, caller.agency_id, now()
-        )
+    cmd = ReleaseToQueue(participant_id=participant_id)
+    state = await rt.run(participants.release_to_queue, cmd, request, caller)
     return _relationship(state)
 
 
@@ -155,8 +161,7 @@ async def support_contact_consent(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     cmd = order(ChangeSupportContactConsent, body, participant_id=participant_id, support_contact_id=support_contact_id)
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        await participants.change_support_contact_consent(cmd, uow, caller.agency_id, now())
+    await rt.run(participants.change_support_contact_consent, cmd, request, caller)
     return {
         "participant_id": str(participant_id),
         "support_contact_id": str(support_contact_id),
@@ -174,8 +179,7 @@ async def time_zone(
 ) -> Json:
     """Correct where the participant lives; the other services count their days in it from now on."""
     cmd = order(ChangeTimeZone, body, participant_id=participant_id)
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await participants.change_time_zone(cmd, uow, caller.agency_id, now())
+    state = await rt.run(participants.change_time_zone, cmd, request, caller)
     return {"participant_id": str(participant_id), "time_zone": state.time_zone}
 
 
@@ -188,6 +192,5 @@ async def discharge(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     cmd = order(DischargeParticipant, body, participant_id=participant_id)
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await participants.discharge_participant(cmd, uow, caller.agency_id, now())
+    state = await rt.run(participants.discharge_participant, cmd, request, caller)
     return {**_relationship(state), "reason": body.reason.value}

@@ -11,13 +11,28 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from services.intake.adapters import records
 from services.intake.adapters import referral_records as rows
 from services.intake.application import referral_inbox
-from services.intake.domain.referral_inbox import NOT_FOUND_MESSAGE, AcceptReferral, DeclineReferral
-from services.intake.entrypoints.common import Json, now, staff
+from services.intake.application.participants import order
+from services.intake.domain.referral_inbox import (
+    NOT_FOUND_MESSAGE,
+    AcceptIncomingReferral,
+    AcceptReferral,
+    DeclineIncomingReferral,
+    DeclineReferral,
+)
+from services.intake.entrypoints.common import Json
+from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
 from shared.domain import NotFound
-from shared.runtime import Runtime, command_metadata, runtime
+from shared.roles import staff
+from shared.runtime import Runtime, runtime
+from shared.tenancy import system_scope
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
+
+# Row-level security: a referral crosses agencies by design. The receiving agency's routes below
+# read what the referring agency disclosed under the consent (the consent's standing, the source
+# material, the referring participant's stream for the outcome), so they run in the explicit
+# system scope; every query in them names the agency it serves (recipient_agency_id = caller's).
 Shown = Literal["pending", "accepted", "declined", "all"]
 
 
@@ -25,23 +40,27 @@ Shown = Literal["pending", "accepted", "declined", "all"]
 async def incoming_referrals(
     state: Shown = Query("pending", alias="status", description="pending (default), accepted, declined or all"),
     caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> Json:
     """Referrals partner agencies made to the caller's agency, with only the consented categories
     and the Part 2 redisclosure notice. A referral whose consent was revoked or expired is gone."""
-    statuses = ["pending", "accepted", "declined"] if state == "all" else [state]
-    found = await rows.incoming(rt.pool, caller.agency_id, statuses)
-    await records.log_access(rt.pool, None, caller.agency_id, caller.sub, f"list incoming referrals ({len(found)})")
+    statuses: list[str] = ["pending", "accepted", "declined"] if state == "all" else [state]
+    with system_scope():
+        found = await rows.incoming(rt.pool, caller.agency_id, statuses)
+        await audit(f"list incoming referrals ({len(found)})", None)
     return {"referrals": found}
 
 
 @router.get("/referrals/incoming/{referral_id}")
 async def incoming_referral(referral_id: UUID, caller: Principal = Depends(staff),
+                            audit: AccessAudit = Depends(auditor),
                             rt: Runtime = Depends(runtime)) -> Json:
-    found = await rows.incoming(rt.pool, caller.agency_id, ["pending", "accepted", "declined"], referral_id)
-    if not found:
-        raise NotFound(NOT_FOUND_MESSAGE, field="referral_id")
-    await records.log_access(rt.pool, None, caller.agency_id, caller.sub, f"read incoming referral {referral_id}")
+    with system_scope():
+        found = await rows.incoming(rt.pool, caller.agency_id, ["pending", "accepted", "declined"], referral_id)
+        if not found:
+            raise NotFound(NOT_FOUND_MESSAGE, field="referral_id")
+        await audit(f"read incoming referral {referral_id}", None)
     return found[0]
 
 
@@ -49,16 +68,18 @@ async def incoming_referral(referral_id: UUID, caller: Principal = Depends(staff
 async def accept_referral(referral_id: UUID, body: AcceptReferral, request: Request,
                           caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)) -> Json:
     """Enrol the referred person in the caller's agency (linked to the referral and its consent)."""
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        participant_id = await referral_inbox.accept(referral_id, body, uow, caller.agency_id, now())
+    cmd = order(AcceptIncomingReferral, body, referral_id=referral_id)
+    with system_scope():
+        participant_id = await rt.run(referral_inbox.accept, cmd, request, caller)
     return {"referral_id": str(referral_id), "status": "accepted", "participant_id": str(participant_id)}
 
 
 @router.post("/referrals/incoming/{referral_id}/decline")
 async def decline_referral(referral_id: UUID, body: DeclineReferral, request: Request,
                            caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)) -> Json:
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        await referral_inbox.decline(referral_id, body, uow, caller.agency_id, now())
+    with system_scope():
+        await rt.run(referral_inbox.decline, order(DeclineIncomingReferral, body, referral_id=referral_id),
+                     request, caller)
     return {"referral_id": str(referral_id), "status": "declined", "reason": body.reason.value}
 
 
@@ -70,16 +91,17 @@ async def outgoing_referrals_of_the_agency(
 ) -> Json:
     """Every referral the caller's agency made, newest first, with its outcome."""
     found = await rows.outgoing(rt.pool, caller.agency_id, None, None if state == "all" else [state])
-    await records.log_listing(rt.pool, list(dict.fromkeys(UUID(r["participant_id"]) for r in found)),
-                              caller.agency_id, caller.sub, "list outgoing referrals")
+    await AccessAudit(rt.pool, caller)("list outgoing referrals",
+                                       *dict.fromkeys(UUID(r["participant_id"]) for r in found))
     return {"referrals": found}
 
 
 @router.get("/participants/{participant_id}/referrals")
 async def outgoing_referrals(participant_id: UUID, caller: Principal = Depends(staff),
+                             audit: AccessAudit = Depends(auditor),
                              rt: Runtime = Depends(runtime)) -> Json:
     """The referrals made for this participant by the caller's agency, with their outcome."""
     await records.require_participant(rt.pool, participant_id, caller.agency_id)  # type: ignore[arg-type]
     found = await rows.outgoing(rt.pool, caller.agency_id, participant_id)
-    await records.log_access(rt.pool, participant_id, caller.agency_id, caller.sub, "list referrals")
+    await audit("list referrals", participant_id)
     return {"referrals": found}

@@ -19,10 +19,10 @@ from shared.catalogue.intake import (
     SpecialistUnassigned,
     SupportContactConsentChanged,
 )
-from shared.envelope import StoredEvent
+from shared.envelope import NewEvent, StoredEvent
 
 
-async def apply(conn: asyncpg.Connection, stored_events: Iterable[StoredEvent]) -> None:
+async def apply(conn: asyncpg.Connection, stored_events: Iterable[NewEvent | StoredEvent]) -> None:
     for stored in stored_events:
         e = stored.event
         if isinstance(e, SpecialistAssigned):

@@ -25,6 +25,7 @@ import asyncpg
 import structlog
 from prometheus_client import Histogram
 
+from services.monitoring.adapters.tables import PostgresTables
 from services.monitoring.application import handlers
 from services.monitoring.application.handlers import CheckInOrder, CheckInRecorded
 from shared.domain import DomainError
@@ -113,7 +114,7 @@ class CheckInWriter:
         try:
             with BATCH_SECONDS.time():
                 async with self._pool.acquire() as conn, conn.transaction():
-                    results = await handlers.record_check_ins(conn, [p.order for p in batch])
+                    results = await handlers.record_check_ins([p.order for p in batch], self._batch_uow(conn, batch))
         except Exception as exc:
             if len(batch) == 1:
                 _settle(batch[0], exc)
@@ -124,22 +125,23 @@ class CheckInWriter:
         for pending, result in zip(batch, results, strict=True):
             _settle(pending, result)
 
+    def _batch_uow(self, conn: asyncpg.Connection, batch: list[_Pending]) -> UnitOfWork:
+        # Each order keeps its own caller and time (Decision.metadata/occurred_at); the batch's
+        # due rows are computed at the latest of them.
+        latest = max(p.order.now for p in batch)
+        return UnitOfWork(conn=conn, store=self._store, service=self._service, metadata=batch[0].order.metadata,
+                          clock=lambda: latest, tables=PostgresTables(conn))
+
     async def _write_one(self, pending: _Pending) -> None:
         order = pending.order
         try:
-            async with unit_of_work(self._pool, self._store, self._service, order.metadata) as uow:
-                result = await _record_alone(uow, order)
+            async with unit_of_work(self._pool, self._store, self._service, order.metadata, agency_id=order.agency_id,
+                                    clock=lambda: order.now, tables=PostgresTables) as uow:
+                result = await handlers.record_check_in(order.command(), uow)
         except Exception as exc:
             _settle(pending, exc)
         else:
             _settle(pending, result)
-
-
-async def _record_alone(uow: UnitOfWork, order: CheckInOrder) -> CheckInRecorded:
-    check_in_id, state, stored = await handlers.record_check_in(
-        uow, order.participant_id, order.agency_id, order.answers, order.now, check_in_id=order.check_in_id
-    )
-    return CheckInRecorded(check_in_id, state, [s.event for s in stored])
 
 
 def _settle(pending: _Pending, result: CheckInRecorded | BaseException) -> None:

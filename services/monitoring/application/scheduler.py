@@ -26,16 +26,18 @@ import asyncpg
 import structlog
 from prometheus_client import Counter, Histogram
 
-from services.monitoring.adapters import snapshots
-from services.monitoring.adapters.monitor_store import Decided, append_many, load_many, sync_rows
+from services.monitoring.adapters.streams import monitors
+from services.monitoring.adapters.tables import PostgresTables
 from services.monitoring.domain.commands import CheckMilestones, DetectMissedCheckIns
-from services.monitoring.domain.monitor_state import MonitorState, evolve
+from services.monitoring.domain.monitor_state import MonitorState
 from services.monitoring.domain.participant_monitor import decide_check_milestones, decide_detect_missed_check_ins
-from services.monitoring.projections import read_models
 from shared.envelope import Metadata
 from shared.events import DomainEvent
 from shared.eventstore.base import ConcurrencyError
+from shared.eventstore.postgres import PostgresEventStore
 from shared.polling import PollingWorker, not_set_aside, set_aside, should_set_aside
+from shared.streams import Decision
+from shared.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -114,25 +116,24 @@ async def sweep_once(
                 rows = await conn.fetch(kind.claim_one_sql, now, only)
             if not rows:
                 return 0, 0
-            loaded = await load_many(conn, [r["participant_id"] for r in rows])
-            decided: list[Decided] = []
-            snaps: list[tuple[UUID, int, int, MonitorState]] = []
-            for row in rows:
-                pid = row["participant_id"]
-                state, version, snap_version = loaded[pid]
-                events = kind.decide(state, kind.command(pid), now)
-                for e in events:
-                    state = evolve(state, e)
-                decided.append(Decided(pid, row["agency_id"], version, events, state))
-                snaps.append((pid, snap_version, version + len(events), state))
             metadata = Metadata(correlation_id=str(uuid.uuid4()), actor=f"scheduler:{kind.name}")
-            new = await append_many(conn, decided, metadata, now)
-            await read_models.project_written(conn, new)
-            await sync_rows(conn, decided, now)
-            await snapshots.save_due(conn, snaps)
+            uow = UnitOfWork(conn=conn, store=PostgresEventStore(pool), service="monitoring", metadata=metadata,
+                             clock=lambda: now, tables=PostgresTables(conn))
+            loaded = await monitors.load_many(uow, [r["participant_id"] for r in rows])
+            changed = await monitors.save_many(uow, [
+                Decision(current, kind.decide(current.state, kind.command(row["participant_id"]), now),
+                         row["participant_id"], row["agency_id"])
+                for row, current in zip(rows, loaded, strict=True)
+            ])
+            # A claimed row whose stream took no event still moves its due time on.
+            await uow.tables.sync_due(
+                [(row["participant_id"], row["agency_id"], c.state) for row, c in zip(rows, changed, strict=True)
+                 if not c.stored], now
+            )
+    appended = sum(len(c.stored) for c in changed)
     SWEPT.labels(kind.name).inc(len(rows))
-    EMITTED.labels(kind.name).inc(len(new))
-    return len(rows), len(new)
+    EMITTED.labels(kind.name).inc(appended)
+    return len(rows), appended
 
 
 class Scheduler:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import StringConstraints
@@ -14,37 +13,31 @@ from services.monitoring.application import handlers
 from services.monitoring.application.check_in_writer import CheckInWriter
 from services.monitoring.application.handlers import CheckInOrder
 from services.monitoring.domain.checkin import CheckInAnswers
-from services.monitoring.domain.commands import CheckInScheduleChoice, ContactReport, HelpRequest, RelapseReport
+from services.monitoring.domain.commands import (
+    CheckInScheduleChoice,
+    ContactReport,
+    HelpRequest,
+    LogContact,
+    RelapseReport,
+    ReportRelapse,
+    RequestHelp,
+    SetCheckInSchedule,
+)
 from services.monitoring.domain.durations import format_duration
 from services.monitoring.domain.monitor_state import MonitorState
 from services.monitoring.projections import caseload, overview, timeline
 from shared import access_audit
+from shared.access_audit import AccessAudit, auditor
 from shared.auth import AuthError, Principal
 from shared.catalogue.monitoring import RiskEscalated
 from shared.domain import InvalidCommand, NotFound
-from shared.http import principal, require_roles
+from shared.http import principal
 from shared.limits import MAX_BIGINT, MAX_ID_LENGTH
 from shared.paging import Page, page
+from shared.roles import STAFF, managers, staff
 from shared.runtime import Runtime, command_metadata, runtime
 
 router = APIRouter(prefix="/v1")
-STAFF = ("specialist", "supervisor", "agency_admin")
-
-
-staff = require_roles(*STAFF)
-managers = require_roles("supervisor", "agency_admin")
-
-
-async def _audit(conn: Any, caller: Principal, action: str, participant_ids: list[UUID]) -> None:
-    """Access audit: one row per participant whose data the caller is shown."""
-    await access_audit.record(
-        conn, agency_id=caller.agency_id, actor=caller.sub, action=action, participant_ids=participant_ids
-    )
-
-
-def now_of(rt: Runtime) -> datetime:
-    clock = rt.extras.get("clock")
-    return clock() if clock else datetime.now(UTC)
 
 
 async def self_or_staff(participant_id: UUID, caller: Principal = Depends(principal)) -> Principal:
@@ -78,9 +71,8 @@ async def set_check_in_schedule(
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await handlers.set_check_in_schedule(uow, participant_id, caller.agency_id, body, now_of(rt))
-    return _schedule(state)
+    cmd = SetCheckInSchedule(participant_id=participant_id, interval=body.interval, grace=body.grace)
+    return _schedule(await rt.run(handlers.set_check_in_schedule, cmd, request, caller))
 
 
 @router.get("/participants/{participant_id}/check-in-schedule")
@@ -88,11 +80,12 @@ async def get_check_in_schedule(
     participant_id: UUID,
     request: Request,
     caller: Principal = Depends(self_or_staff),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await handlers.read_monitor(uow, participant_id, caller.agency_id)
-        await _audit(uow.conn, caller, "read check-in schedule", [participant_id])
+    async with rt.uow(command_metadata(request, caller), agency_id=caller.agency_id) as uow:
+        state = await handlers.read_monitor(uow, participant_id)
+        await audit("read check-in schedule", participant_id, conn=uow.conn)
     return _schedule(state)
 
 
@@ -105,7 +98,7 @@ async def record_check_in(
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     writer: CheckInWriter = rt.extras["check_ins"]
-    order = CheckInOrder(participant_id, caller.agency_id, body, command_metadata(request, caller), now_of(rt))
+    order = CheckInOrder(participant_id, caller.agency_id, body, command_metadata(request, caller), rt.clock())
     recorded = await writer.submit(order)  # returns once committed (group commit, see CheckInWriter)
     state = recorded.state
     escalations = [e for e in recorded.events if isinstance(e, RiskEscalated)]
@@ -126,9 +119,8 @@ async def request_help(
     caller: Principal = Depends(self_or_staff),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, str]:
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        help_id = await handlers.request_help(uow, participant_id, caller.agency_id, body, now_of(rt))
-    return {"help_request_id": str(help_id)}
+    cmd = RequestHelp(participant_id=participant_id, help_request_id=uuid4(), **dict(body))
+    return {"help_request_id": str(await rt.run(handlers.request_help, cmd, request, caller))}
 
 
 @router.post("/participants/{participant_id}/relapses", status_code=status.HTTP_201_CREATED)
@@ -140,9 +132,8 @@ async def report_relapse(
     rt: Runtime = Depends(runtime),
 ) -> dict[str, str]:
     by = "specialist" if caller.has_any(*STAFF) else "participant"
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        relapse_id = await handlers.report_relapse(uow, participant_id, caller.agency_id, body, by, now_of(rt))
-    return {"relapse_id": str(relapse_id)}
+    cmd = ReportRelapse(participant_id=participant_id, relapse_id=uuid4(), reported_by=by, **dict(body))
+    return {"relapse_id": str(await rt.run(handlers.report_relapse, cmd, request, caller))}
 
 
 @router.post("/participants/{participant_id}/contacts", status_code=status.HTTP_201_CREATED)
@@ -153,9 +144,8 @@ async def log_contact(
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, str]:
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        contact_id = await handlers.log_contact(uow, participant_id, caller.agency_id, body, caller.sub, now_of(rt))
-    return {"contact_id": str(contact_id)}
+    cmd = LogContact(participant_id=participant_id, contact_id=uuid4(), specialist_id=caller.sub, **dict(body))
+    return {"contact_id": str(await rt.run(handlers.log_contact, cmd, request, caller))}
 
 
 @router.get("/participants/{participant_id}/timeline")
@@ -170,17 +160,18 @@ async def get_timeline(
         None, alias="type", max_length=20, description="only entries of these event types, e.g. ContactLogged"
     ),
     caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     try:
         entries = await timeline.page(
-            rt.pool, participant_id, caller.agency_id, after=after, limit=limit, services=service,
-            event_types=event_type,
+            rt.pool, participant_id, caller.agency_id, after=after, limit=limit,
+            services=list(service) if service else None, event_types=event_type,
         )
     except ValueError:
         raise InvalidCommand("not a cursor returned by this endpoint", field="after") from None
     if entries:
-        await _audit(rt.pool, caller, "read timeline", [participant_id])
+        await audit("read timeline", participant_id)
     next_after = entries[-1]["cursor"] if len(entries) == limit else None
     return {"participant_id": str(participant_id), "entries": entries, "next_after": next_after}
 
@@ -192,20 +183,21 @@ async def get_caseload(
     whole_agency: bool = Query(False, description="supervisors and admins: every participant of the agency"),
     limit: int = Query(200, ge=1, le=1000),
     caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     manager = caller.has_any("supervisor", "agency_admin")
     if (whole_agency or (specialist_id and specialist_id != caller.sub)) and not manager:
         raise AuthError("only supervisors see another specialist's caseload", status=403)
     whose = None if whole_agency else (specialist_id or caller.sub)
-    rows = await caseload.ranked(rt.pool, caller.agency_id, whose, now_of(rt), limit)
-    await _audit(rt.pool, caller, "read caseload", [UUID(r["participant_id"]) for r in rows])
+    rows = await caseload.ranked(rt.pool, caller.agency_id, whose, rt.clock(), limit)
+    await audit("read caseload", *[UUID(r["participant_id"]) for r in rows])
     return {"specialist_id": whose, "participants": rows}
 
 
 @router.get("/overview")
 async def get_overview(caller: Principal = Depends(managers), rt: Runtime = Depends(runtime)) -> dict[str, Any]:
-    return await overview.overview(rt.pool, caller.agency_id, now_of(rt).date())
+    return await overview.overview(rt.pool, caller.agency_id, rt.clock().date())
 
 
 @router.get("/participants/{participant_id}/private-notes")
@@ -216,6 +208,7 @@ async def get_private_notes(
     before: int | None = Query(None, ge=1, le=MAX_BIGINT, description="the id of the last text already seen"),
     limit: int = Query(100, ge=1, le=500),
     caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """The free text kept out of events, for the participant's own specialist and supervisors
@@ -228,7 +221,7 @@ async def get_private_notes(
     texts = await private_texts.read(
         rt.pool, participant_id, caller.agency_id, kind=kind, ref_id=ref_id, before=before, limit=limit
     )
-    await _audit(rt.pool, caller, "read private notes", [participant_id])
+    await audit("read private notes", participant_id)
     return {
         "participant_id": str(participant_id),
         "texts": texts,
@@ -241,6 +234,7 @@ async def get_access_log(
     participant_id: UUID,
     paged: Page = Depends(page),
     caller: Principal = Depends(managers),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """Who read this participant's monitoring data, newest first (supervisors and admins)."""
@@ -248,5 +242,5 @@ async def get_access_log(
         rt.pool, agency_id=caller.agency_id, participant_id=participant_id, limit=paged.fetch, offset=paged.offset
     ))
     if entries:  # the log is about the participant too: reading it is recorded (as in intake)
-        await _audit(rt.pool, caller, "read access log", [participant_id])
+        await audit("read access log", participant_id)
     return {"participant_id": str(participant_id), "access_log": entries, "next_offset": next_offset}

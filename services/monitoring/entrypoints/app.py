@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from services.monitoring.adapters.tables import PostgresTables
 from services.monitoring.application import reactions
 from services.monitoring.application.check_in_writer import CheckInWriter
 from services.monitoring.application.scheduler import MILESTONES, MISSED_CHECK_INS, Scheduler, utc_now
@@ -17,6 +18,7 @@ from services.monitoring.entrypoints.api import router
 from services.monitoring.entrypoints.progress_api import router as progress_router
 from services.monitoring.projections import read_models
 from services.monitoring.settings import MonitoringSettings
+from shared.clock import Clock
 from shared.cloudevents import topic_for
 from shared.events import SERVICES
 from shared.operations import Probe
@@ -34,15 +36,15 @@ PROBES = (
 )
 
 
-def create_app(settings: ServiceSettings | None = None, monitoring: MonitoringSettings | None = None) -> FastAPI:
+def create_app(
+    settings: ServiceSettings | None = None, monitoring: MonitoringSettings | None = None, clock: Clock | None = None
+) -> FastAPI:
+    """``clock``: the service's time (tests move one by hand); the system's by default."""
     options = monitoring or MonitoringSettings()
 
     def consumers(rt: Runtime) -> list[ConsumerSpec]:
-        clock = rt.extras.setdefault("clock", utc_now)
         return [
-            ConsumerSpec(
-                "reactions", [topic_for("intake")], reactions.make_handler(clock), event_types=reactions.HANDLED
-            ),
+            ConsumerSpec("reactions", [topic_for("intake")], reactions.on_intake_event, event_types=reactions.HANDLED),
             ConsumerSpec(
                 read_models.CONSUMER,
                 [topic_for(s) for s in SERVICES],
@@ -58,18 +60,17 @@ def create_app(settings: ServiceSettings | None = None, monitoring: MonitoringSe
         rt.extras["check_ins"] = writer
         if not options.scheduler_enabled:
             return [writer.run()]
-        clock = rt.extras.setdefault("clock", utc_now)
         missed = [
             Scheduler(
                 rt.pool,
                 MISSED_CHECK_INS,
-                clock=clock,
+                clock=rt.clock,
                 batch_size=options.scheduler_batch_size,
                 idle_poll_s=options.scheduler_idle_poll_s,
             )
             for _ in range(options.scheduler_workers)
         ]
-        milestones = Scheduler(rt.pool, MILESTONES, clock=clock, idle_poll_s=options.milestone_poll_s)
+        milestones = Scheduler(rt.pool, MILESTONES, clock=rt.clock, idle_poll_s=options.milestone_poll_s)
         rt.extras["schedulers"] = [*missed, milestones]
         return [writer.run(), *(s.run() for s in rt.extras["schedulers"])]
 
@@ -80,5 +81,7 @@ def create_app(settings: ServiceSettings | None = None, monitoring: MonitoringSe
         settings=settings,
         consumers=consumers,
         background=background,
+        clock=clock or utc_now,
+        tables=PostgresTables,
         probes=PROBES,
     )

@@ -11,9 +11,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 
-from services.monitoring.entrypoints.api import _audit, staff
 from services.monitoring.projections.timeline import cursor_of
+from shared.access_audit import AccessAudit
 from shared.auth import Principal
+from shared.roles import staff
 from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1", tags=["monitoring"])
@@ -33,7 +34,7 @@ async def latest_timeline(
         participant_id, caller.agency_id, limit,
     )
     if rows:
-        await _audit(rt.pool, caller, "read timeline", [participant_id])
+        await AccessAudit(rt.pool, caller)("read timeline", participant_id)
     entries = [
         {"cursor": cursor_of(r["occurred_at"], r["seq"]), "event_id": str(r["event_id"]), "type": r["event_type"],
          "service": r["source"], "occurred_at": r["occurred_at"].isoformat(), "summary": r["summary"]}

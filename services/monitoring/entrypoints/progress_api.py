@@ -16,10 +16,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from services.monitoring.application import handlers
 from services.monitoring.domain.milestones import Milestone
 from services.monitoring.domain.recovery import recovery_progress
-from services.monitoring.entrypoints.api import _audit, now_of, self_or_staff, staff
+from services.monitoring.entrypoints.api import self_or_staff
 from services.monitoring.projections import history
+from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
 from shared.domain import InvalidCommand, NotFound
+from shared.limits import MAX_PAGE_SIZE
+from shared.roles import staff
 from shared.runtime import Runtime, command_metadata, runtime
 from shared.time_zones import local_date
 
@@ -46,14 +49,15 @@ async def get_recovery(
     participant_id: UUID,
     request: Request,
     caller: Principal = Depends(self_or_staff),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """Days in recovery, milestones reached in the current count and the next one, counted on the
     participant's own calendar (their time zone). The participant themself or their agency's staff."""
-    async with rt.uow(command_metadata(request, caller)) as uow:
-        state = await handlers.read_monitor(uow, participant_id, caller.agency_id)
-        await _audit(uow.conn, caller, "read recovery progress", [participant_id])
-    today = local_date(now_of(rt), state.time_zone)
+    async with rt.uow(command_metadata(request, caller), agency_id=caller.agency_id) as uow:
+        state = await handlers.read_monitor(uow, participant_id)
+        await audit("read recovery progress", participant_id, conn=uow.conn)
+    today = local_date(rt.clock(), state.time_zone)
     progress = recovery_progress(state.count_start, today)
     return {
         "participant_id": str(participant_id),
@@ -73,8 +77,9 @@ async def list_check_ins(
     since: datetime | None = Query(None, description="only check-ins at or after this instant (ISO 8601, with zone)"),
     until: datetime | None = Query(None, description="only check-ins before this instant"),
     after: str | None = Query(None, max_length=64, description="cursor of the last check-in already seen"),
-    limit: int = Query(200, ge=1, le=1000),
+    limit: int = Query(200, ge=1, le=MAX_PAGE_SIZE),
     caller: Principal = Depends(self_or_staff),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """Completed check-ins, oldest first (craving 0-10, mood 1-5, use): the data of the craving and
@@ -87,7 +92,7 @@ async def list_check_ins(
         )
     except ValueError:
         raise InvalidCommand("not a cursor returned by this endpoint", field="after") from None
-    await _audit(rt.pool, caller, "read check-ins", [participant_id])
+    await audit("read check-ins", participant_id)
     return {
         "participant_id": str(participant_id),
         "check_ins": rows,
@@ -99,8 +104,9 @@ async def list_check_ins(
 async def get_risk_history(
     participant_id: UUID,
     before: str | None = Query(None, max_length=64, description="cursor of the last change already seen"),
-    limit: int = Query(50, ge=1, le=500),
+    limit: int = Query(50, ge=1, le=MAX_PAGE_SIZE),
     caller: Principal = Depends(staff),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """Every change of the participant's risk level with its reasons, newest first: intake's
@@ -116,7 +122,7 @@ async def get_risk_history(
         "SELECT risk_level, assessed FROM caseload WHERE participant_id = $1 AND agency_id = $2",
         participant_id, caller.agency_id,
     )
-    await _audit(rt.pool, caller, "read risk history", [participant_id])
+    await audit("read risk history", participant_id)
     return {
         "participant_id": str(participant_id),
         "current_risk_level": current["risk_level"] if current else None,

@@ -91,20 +91,32 @@ async def apply_alert(received: ReceivedEvent, conn: asyncpg.Connection) -> None
     await _count_alerts(conn, received)
 
 
+#: PostgreSQL types of the caseload columns events set (for the batch upsert's arrays).
+_COLUMN_TYPES = {
+    "specialist_id": "text", "risk_level": "text", "assessed": "boolean", "consecutive_misses": "integer",
+    "last_check_in_at": "timestamptz", "last_craving": "integer", "next_due_at": "timestamptz",
+    "monitored_since": "timestamptz", "discharged": "boolean", "open_alerts": "integer",
+}
+_UPSERT_MANY = (
+    "INSERT INTO caseload (participant_id, agency_id{cols}) SELECT * FROM unnest($1::uuid[], $2::text[]{arrays})"
+    " ON CONFLICT (participant_id) DO UPDATE SET {sets}, updated_at = clock_timestamp()"
+)
+
+
 async def upsert_many(conn: asyncpg.Connection, rows: list[tuple[UUID, str, dict[str, Any]]]) -> None:
-    """One upsert per participant with the merged columns of a batch, grouped by column set."""
+    """The merged columns of a batch, one participant per row: one statement per column set."""
     groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for pid, agency, columns in rows:
         names = tuple(sorted(columns))
         groups.setdefault(names, []).append((pid, agency, *(columns[n] for n in names)))
     for names, args in sorted(groups.items()):  # a fixed order of rows, against lock-order deadlocks
         args.sort(key=lambda a: a[0])
-        sql = _UPSERT.format(
+        sql = _UPSERT_MANY.format(
             cols="".join(f", {n}" for n in names),
-            vals="".join(f", ${i}" for i in range(3, 3 + len(names))),
+            arrays="".join(f", ${i}::{_COLUMN_TYPES[n]}[]" for i, n in enumerate(names, start=3)),
             sets=", ".join(f"{n} = excluded.{n}" for n in names),
         )
-        await conn.executemany(sql, args)
+        await conn.execute(sql, *(list(column) for column in zip(*args, strict=True)))
 
 
 async def _count_alerts(conn: asyncpg.Connection, received: ReceivedEvent) -> None:

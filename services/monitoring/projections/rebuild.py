@@ -27,6 +27,8 @@ from shared import (
 )
 from shared.cloudevents import PoisonRecord, ReceivedEvent
 from shared.events import SERVICES
+from shared.inbox_table import PostgresInbox
+from shared.tenancy import system_scope
 
 log = structlog.get_logger(__name__)
 GROUP_ID = read_models.GROUP_ID
@@ -42,7 +44,15 @@ Progress = Callable[[int, int], None]
 async def rebuild(
     pool: asyncpg.Pool, bootstrap: str, progress: Progress | None = None, *, topics: Sequence[str] | None = None
 ) -> dict[str, Any]:
-    """Rebuild the read models from ``topics`` (default: the four services' topics)."""
+    """Rebuild the read models from ``topics`` (default: the four services' topics): every
+    agency's rows, so a cross-agency job, in the system scope of row-level security."""
+    with system_scope():
+        return await _rebuild(pool, bootstrap, progress, topics=topics)
+
+
+async def _rebuild(
+    pool: asyncpg.Pool, bootstrap: str, progress: Progress | None = None, *, topics: Sequence[str] | None = None
+) -> dict[str, Any]:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
     )
@@ -70,7 +80,14 @@ async def rebuild(
             # Waits for writers projecting inline to commit, then makes the next ones leave their
             # events to the consumer, which catches up after this transaction.
             await conn.execute("SELECT pg_advisory_xact_lock($1)", read_models.REBUILD_LOCK)
-            await conn.execute(f"TRUNCATE {', '.join(TABLES)}")
+            # DELETE, not TRUNCATE: the service's role may not truncate (TRUNCATE ignores row-level
+            # security); in the system scope DELETE reaches every agency's rows. The lock keeps what
+            # TRUNCATE's lock gave (no projector writes these tables until the rebuild commits), and
+            # takes the inbox first: a consumer that already recorded an event there finishes its
+            # transaction before the read-model tables are locked (no deadlock with it).
+            await conn.execute(f"LOCK TABLE inbox, {', '.join(TABLES)} IN EXCLUSIVE MODE")
+            for table in TABLES:
+                await conn.execute(f"DELETE FROM {table}")
             await conn.execute("DELETE FROM inbox WHERE consumer = $1", GROUP_ID)
             # Reading and decoding (Python) overlaps applying (PostgreSQL): while one batch is in
             # the database, the next is fetched and decoded.
@@ -118,19 +135,13 @@ async def rebuild(
 async def _apply_batch(conn: asyncpg.Connection, decoded: list[ReceivedEvent]) -> int:
     """Record a batch's events in the inbox (one statement) and apply those not seen before the way
     the live consumer's batch path does (:func:`read_models.apply_fresh`); returns how many."""
-    seen: set[UUID] = set()
-    unique = [e for e in decoded if not (e.event_id in seen or seen.add(e.event_id))]  # first of each id
+    first: dict[UUID, ReceivedEvent] = {}
+    for e in decoded:
+        first.setdefault(e.event_id, e)  # the first of each id, in order
+    unique = list(first.values())
     if not unique:
         return 0
-    inserted = {
-        r["event_id"]
-        for r in await conn.fetch(
-            "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING"
-            " RETURNING event_id",
-            GROUP_ID,
-            [e.event_id for e in unique],
-        )
-    }
+    inserted = await PostgresInbox(conn).record(GROUP_ID, [e.event_id for e in unique])
     fresh = [e for e in unique if e.event_id in inserted]
     await read_models.apply_fresh(conn, fresh)
     return len(fresh)

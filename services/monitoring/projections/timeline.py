@@ -12,6 +12,7 @@ import orjson
 
 from services.monitoring.domain.timeline import describe
 from shared.cloudevents import ReceivedEvent
+from shared.limits import MAX_BIGINT
 
 
 def summarize(event_type: str, data: dict[str, Any]) -> str:
@@ -73,7 +74,10 @@ def cursor_of(occurred_at: datetime, seq: int) -> str:
 def parse_cursor(cursor: str) -> tuple[datetime, int]:
     """The (occurred_at, seq) of a cursor made by :func:`cursor_of`; ValueError if malformed."""
     moment, _, seq = cursor.partition("~")
-    return datetime.strptime(moment, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC), int(seq)
+    number = int(seq)
+    if not 0 <= number <= MAX_BIGINT:  # beyond a BIGINT it could only fail in the query, as a 500
+        raise ValueError(f"cursor position out of range: {seq}")
+    return datetime.strptime(moment, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC), number
 
 
 async def page(

@@ -11,23 +11,34 @@ from __future__ import annotations
 import asyncio
 import smtplib
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 import httpx
 
 from services.notifications.domain.messages import Message
 
 
-def _send_email_blocking(
-    host: str, port: int, timeout: float, sender: str, to: str, message: Message, ref: str
-) -> None:
+def message_id(ref: str, sender: str) -> str:
+    """The ``Message-ID`` of notification ``ref``: the same on every try, so a copy sent again
+    after a crash (or a lease that ran out mid-send) is recognisably the same message."""
+    domain = sender.rpartition("@")[2].strip(" >") or "waypoint.invalid"
+    return f"<notification.{ref}@{domain}>"
+
+
+def build_email(sender: str, to: str, message: Message, ref: str) -> EmailMessage:
     email = EmailMessage()
     email["From"] = sender
     email["To"] = to
     email["Subject"] = message.subject
-    email["Message-ID"] = make_msgid(idstring=ref)
+    email["Message-ID"] = message_id(ref, sender)
     email["X-Waypoint-Notification"] = ref
     email.set_content(message.text)
+    return email
+
+
+def _send_email_blocking(
+    host: str, port: int, timeout: float, sender: str, to: str, message: Message, ref: str
+) -> None:
+    email = build_email(sender, to, message, ref)
     with smtplib.SMTP(host, port, timeout=timeout) as smtp:
         smtp.send_message(email)
 

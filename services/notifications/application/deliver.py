@@ -4,6 +4,7 @@ inside the caller's unit of work."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -11,20 +12,21 @@ from uuid import UUID
 import orjson
 
 from services.notifications.adapters import repository
-from services.notifications.domain.alerts import alert, alert_id_for, decide_raise
+from services.notifications.adapters.streams import alerts, notifications
+from services.notifications.domain.alerts import alert_id_for, decide_raise
 from services.notifications.domain.deliveries import (
     Notification,
     decide_attempt_outcome,
     decide_queue,
-    notification,
     notification_id_for,
 )
 from services.notifications.domain.intents import NotificationIntent
 from services.notifications.domain.messages import REFERRAL_FIELDS, allowed_details, link_for, render_email
-from services.notifications.domain.preferences import plan_deliveries
+from services.notifications.domain.preferences import PlannedDelivery, plan_deliveries
 from services.notifications.domain.quiet_hours import QuietHours
 from services.notifications.domain.vocabulary import Channel, Rule
 from services.notifications.settings import NotificationSettings
+from shared.events import DomainEvent
 from shared.uow import UnitOfWork
 
 WAKE_CHANNEL = "notifications_dispatch"
@@ -63,91 +65,126 @@ async def deliver(
     participant's default quiet hours (from their enrolment), the caller passes as
     ``participant_quiet_hours``, taken from the record it decided with.
     """
-    conn = uow.conn
-    correlation_id = uow.metadata.correlation_id
     alert_id = existing_alert_id
     if intent.is_alert and alert_id is None:
-        alert_id = alert_id_for(intent)
-        alert_state, raised = await uow.execute(
-            alert,
-            f"alert-{alert_id}",
-            lambda s, _v: decide_raise(s, intent, now, cfg.ack_timeout),
-            agency_id=agency_id,
-            participant_id=intent.participant_id,
-        )
-        if raised:
-            await repository.upsert_alert(conn, alert_state, agency_id, correlation_id, now)
-    preferences = await repository.load_preferences(conn, agency_id, intent.recipient_id)
+        alert_id = await _raise_alert(uow, intent, agency_id, now, cfg)
+    preferences = await repository.load_preferences(uow.conn, agency_id, intent.recipient_id)
+    cause = Cause(cause_event_type, cause_occurred_at, payload)
     queued = 0
     for planned in plan_deliveries(intent, preferences, now, participant_quiet_hours):
-        channel = planned.channel
-        notification_id = notification_id_for(intent, channel)
-        stream = f"notification-{notification_id}"
+        notification_id = notification_id_for(intent, planned.channel)
+        def queue(state: Notification, p: PlannedDelivery = planned) -> list[DomainEvent]:
+            return decide_queue(state, intent, p.channel, p.not_before, now, alert_id)
 
-        def queue(state: Notification, _v: int, c: Channel = channel, at: datetime = planned.not_before) -> list[Any]:
-            return decide_queue(state, intent, c, at, now, alert_id)
-
-        _, new = await uow.execute(
-            notification,
-            stream,
-            queue,
-            agency_id=agency_id,
-            participant_id=intent.participant_id,
+        new = await notifications.execute(
+            uow, notification_id, queue, agency_id=agency_id, participant_id=intent.participant_id
         )
-        if not new:
+        if not new.stored:
             continue
-        if channel is Channel.IN_APP:
-            message = render_email(intent, cfg.base_url, alert_id=alert_id)
-            await conn.execute(
-                "INSERT INTO staff_inbox (notification_id, agency_id, participant_id, recipient_id, recipient_role,"
-                " rule, urgency, alert_id, cause_event_id, subject, link, created_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
-                notification_id,
-                agency_id,
-                intent.participant_id,
-                intent.recipient_id,
-                intent.recipient_role.value,
-                intent.rule.value,
-                intent.urgency.value,
-                alert_id,
-                intent.cause_event_id,
-                message.subject,
-                link_for(intent, cfg.base_url, alert_id),
-                now,
-            )
-            await uow.execute(
-                notification,
-                stream,
-                lambda s, _v: decide_attempt_outcome(s, True, "inbox", now, cfg.retry_policy, lambda: 0.0),
-                agency_id=agency_id,
-                participant_id=intent.participant_id,
-            )
-            continue
-        await conn.execute(
-            "INSERT INTO deliveries (notification_id, agency_id, participant_id, recipient_id, recipient_role,"
-            " channel, rule, urgency, cause_event_id, cause_event_type, cause_occurred_at, alert_id, details,"
-            " correlation_id, due_at, created_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16)"
-            " ON CONFLICT DO NOTHING",
-            notification_id,
-            agency_id,
-            intent.participant_id,
-            intent.recipient_id,
-            intent.recipient_role.value,
-            channel.value,
-            intent.rule.value,
-            intent.urgency.value,
-            intent.cause_event_id,
-            cause_event_type,
-            cause_occurred_at,
-            alert_id,
-            orjson.dumps(stored_details(intent, payload)).decode(),
-            correlation_id,
-            planned.not_before,
-            now,
-        )
-        queued += 1
+        if planned.channel is Channel.IN_APP:
+            await _into_inbox(uow, notification_id, intent, agency_id, alert_id, now, cfg)
+        else:
+            await _into_delivery_queue(uow, notification_id, intent, planned, agency_id, alert_id, cause, now)
+            queued += 1
     if queued:
         # Delivered to listeners only when this transaction commits: wakes the dispatcher at once.
-        await conn.execute(f"NOTIFY {WAKE_CHANNEL}")
+        await uow.conn.execute(f"NOTIFY {WAKE_CHANNEL}")
     return queued
+
+
+@dataclass(frozen=True)
+class Cause:
+    """The event a notification is about, as the delivery queue keeps it."""
+
+    event_type: str
+    occurred_at: datetime
+    payload: Mapping[str, Any]
+
+
+async def _raise_alert(
+    uow: UnitOfWork, intent: NotificationIntent, agency_id: str, now: datetime, cfg: NotificationSettings
+) -> UUID:
+    alert_id = alert_id_for(intent)
+    raised = await alerts.execute(
+        uow,
+        alert_id,
+        lambda s: decide_raise(s, intent, now, cfg.ack_timeout),
+        agency_id=agency_id,
+        participant_id=intent.participant_id,
+    )
+    if raised.stored:
+        await repository.upsert_alert(uow.conn, raised.state, agency_id, uow.metadata.correlation_id, now)
+    return alert_id
+
+
+async def _into_inbox(
+    uow: UnitOfWork,
+    notification_id: UUID,
+    intent: NotificationIntent,
+    agency_id: str,
+    alert_id: UUID | None,
+    now: datetime,
+    cfg: NotificationSettings,
+) -> None:
+    """An in-app notification is delivered at once: a row in the recipient's inbox."""
+    message = render_email(intent, cfg.base_url, alert_id=alert_id)
+    await uow.conn.execute(
+        "INSERT INTO staff_inbox (notification_id, agency_id, participant_id, recipient_id, recipient_role,"
+        " rule, urgency, alert_id, cause_event_id, subject, link, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+        notification_id,
+        agency_id,
+        intent.participant_id,
+        intent.recipient_id,
+        intent.recipient_role.value,
+        intent.rule.value,
+        intent.urgency.value,
+        alert_id,
+        intent.cause_event_id,
+        message.subject,
+        link_for(intent, cfg.base_url, alert_id),
+        now,
+    )
+    await notifications.execute(
+        uow,
+        notification_id,
+        lambda s: decide_attempt_outcome(s, True, "inbox", now, cfg.retry_policy, lambda: 0.0),
+        agency_id=agency_id,
+        participant_id=intent.participant_id,
+    )
+
+
+async def _into_delivery_queue(
+    uow: UnitOfWork,
+    notification_id: UUID,
+    intent: NotificationIntent,
+    planned: PlannedDelivery,
+    agency_id: str,
+    alert_id: UUID | None,
+    cause: Cause,
+    now: datetime,
+) -> None:
+    """An email or webhook waits in the delivery queue for the dispatcher (from ``not_before``)."""
+    await uow.conn.execute(
+        "INSERT INTO deliveries (notification_id, agency_id, participant_id, recipient_id, recipient_role,"
+        " channel, rule, urgency, cause_event_id, cause_event_type, cause_occurred_at, alert_id, details,"
+        " correlation_id, due_at, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16)"
+        " ON CONFLICT DO NOTHING",
+        notification_id,
+        agency_id,
+        intent.participant_id,
+        intent.recipient_id,
+        intent.recipient_role.value,
+        planned.channel.value,
+        intent.rule.value,
+        intent.urgency.value,
+        intent.cause_event_id,
+        cause.event_type,
+        cause.occurred_at,
+        alert_id,
+        orjson.dumps(stored_details(intent, cause.payload)).decode(),
+        uow.metadata.correlation_id,
+        planned.not_before,
+        now,
+    )

@@ -8,6 +8,7 @@ runs as its own task: a slow or failing webhook never holds back an urgent email
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,10 +18,12 @@ import httpx
 import structlog
 from prometheus_client import Counter, Histogram
 
+from services.notifications.adapters.streams import notifications
 from services.notifications.application.deliver import WAKE_CHANNEL
 from services.notifications.application.sending import attempt
-from services.notifications.domain.deliveries import decide_attempt_outcome, decide_undeliverable, notification
+from services.notifications.domain.deliveries import decide_attempt_outcome, decide_undeliverable
 from services.notifications.settings import NotificationSettings
+from shared import faults
 from shared.envelope import Metadata
 from shared.polling import PollingWorker
 from shared.runtime import Runtime
@@ -80,15 +83,41 @@ class Dispatcher:
         return len(rows)
 
     async def _send(self, row: asyncpg.Record) -> None:
+        """One try: send, then record the outcome. While the send is in flight its lease is
+        renewed, so no other claim sends it a second time; a crash is recorded as a failed try
+        (the retry policy ends a delivery that always crashes in NotificationFailed)."""
         async with self._slots:
+            renewing = asyncio.create_task(self._renew_lease(row["notification_id"]))
             try:
                 assert self._http is not None
-                outcome = await attempt(row, self.rt.pool, self.cfg, self._http)
+                try:
+                    outcome = await attempt(row, self.rt.pool, self.cfg, self._http)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.error("delivery crashed", notification_id=str(row["notification_id"]), error=repr(exc))
+                    outcome = (False, f"delivery-crashed: {type(exc).__name__}")
+                faults.point("notifications.after_send_before_record")
                 await self._record(row, *outcome)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # recorded on the next claim after the lease ends
-                log.error("delivery crashed", notification_id=str(row["notification_id"]), error=repr(exc))
+            except Exception as exc:  # recording failed (database away): tried again after the lease
+                log.error("delivery outcome not recorded", notification_id=str(row["notification_id"]),
+                          error=repr(exc))
+            finally:
+                renewing.cancel()
+                await asyncio.gather(renewing, return_exceptions=True)
+
+    async def _renew_lease(self, notification_id: Any) -> None:
+        every = max(0.05, self.cfg.dispatch_lease_s / 3)
+        while True:
+            await asyncio.sleep(every)
+            with contextlib.suppress(Exception):  # a missed renewal only risks a later retry
+                await self.rt.pool.execute(
+                    "UPDATE deliveries SET due_at = now() + make_interval(secs => $2)"
+                    " WHERE notification_id = $1 AND status = 'pending'",
+                    notification_id, self.cfg.dispatch_lease_s,
+                )
 
     async def _record(self, row: asyncpg.Record, succeeded: bool | None, reason: str) -> None:
         now = datetime.now(UTC)
@@ -101,18 +130,15 @@ class Dispatcher:
             if not locked:
                 return
 
-            def decide(state: Any, _v: int) -> list[Any]:
+            def decide(state: Any) -> list[Any]:
                 if succeeded is None:
                     return decide_undeliverable(state, reason, now)
                 return decide_attempt_outcome(state, succeeded, reason, now, self.cfg.retry_policy, random.random)
 
-            state, events = await uow.execute(
-                notification,
-                f"notification-{row['notification_id']}",
-                decide,
-                agency_id=row["agency_id"],
-                participant_id=row["participant_id"],
+            outcome = await notifications.execute(
+                uow, row["notification_id"], decide, agency_id=row["agency_id"], participant_id=row["participant_id"]
             )
+            state = outcome.state
             if state.status == "pending":
                 retry_at = state.next_attempt_at or now + timedelta(seconds=self.cfg.retry_base_s)
                 await uow.conn.execute(
@@ -142,5 +168,5 @@ class Dispatcher:
             channel=row["channel"],
             outcome=state.status,
             attempts=state.attempts,
-            events=[e.event_type for e in events],
+            events=[e.event_type for e in outcome.stored],
         )

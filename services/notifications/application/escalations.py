@@ -8,12 +8,14 @@ database being in trouble (an unreadable alert stream, a decision that raises) i
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from uuid import UUID
 
 import structlog
 
 from services.notifications.adapters import repository
+from services.notifications.adapters.streams import alerts
 from services.notifications.application.deliver import deliver
-from services.notifications.domain.alerts import alert, decide_escalate, escalation_intent
+from services.notifications.domain.alerts import decide_escalate, escalation_intent
 from services.notifications.domain.directory import ParticipantRecord, recipients_for
 from services.notifications.settings import NotificationSettings
 from shared.catalogue.notifications import AlertEscalated
@@ -46,7 +48,7 @@ async def escalate_due(rt: Runtime, cfg: NotificationSettings, limit: int = 100)
     return moved
 
 
-async def _escalate_one(rt: Runtime, cfg: NotificationSettings, alert_id: object) -> bool:
+async def _escalate_one(rt: Runtime, cfg: NotificationSettings, alert_id: UUID) -> bool:
     now = datetime.now(UTC)
     async with rt.pool.acquire() as conn:
         head = await conn.fetchrow("SELECT correlation_id, cause_event_id FROM alerts WHERE alert_id = $1", alert_id)
@@ -66,14 +68,15 @@ async def _escalate_one(rt: Runtime, cfg: NotificationSettings, alert_id: object
         )
         staff = await repository.load_staff(uow.conn, row["agency_id"])
         recipients = recipients_for(record, staff)
-        before, _ = await uow.load(alert, f"alert-{alert_id}")
-        state, events = await uow.execute(
-            alert,
-            f"alert-{alert_id}",
-            lambda s, _v: decide_escalate(s, recipients, now, cfg.ack_timeout),
+        before = await alerts.load(uow, alert_id)
+        escalation = await alerts.save(
+            uow,
+            before,
+            decide_escalate(before.state, recipients, now, cfg.ack_timeout),
             agency_id=row["agency_id"],
             participant_id=row["participant_id"],
         )
+        state, events = escalation.state, escalation.stored
         if not events:
             # Top of the ladder: the alert stays open in everyone's inbox but stops being swept.
             await uow.conn.execute("UPDATE alerts SET acknowledge_by = NULL WHERE alert_id = $1", alert_id)
@@ -83,7 +86,7 @@ async def _escalate_one(rt: Runtime, cfg: NotificationSettings, alert_id: object
         assert isinstance(escalated, AlertEscalated)
         await deliver(
             uow,
-            escalation_intent(before, escalated),
+            escalation_intent(before.state, escalated),
             agency_id=row["agency_id"],
             cause_event_type="AlertEscalated",
             cause_occurred_at=now,

@@ -16,6 +16,7 @@ import orjson
 
 from services.notifications.adapters import repository
 from services.notifications.adapters.channels import post_webhook, send_email
+from services.notifications.application.consents import disclosure_still_allowed
 from services.notifications.domain.intents import NotificationIntent
 from services.notifications.domain.messages import render_email, webhook_body
 from services.notifications.domain.vocabulary import STAFF_ROLES, Channel, Role, Rule, Urgency
@@ -55,6 +56,8 @@ async def attempt(
     details: dict[str, Any] = orjson.loads(row["details"]) if isinstance(row["details"], str) else row["details"]
     if intent.recipient_role is Role.SUPPORT_CONTACT and not await consent_still_holds(pool, row):
         return None, "the participant no longer consents to this support contact being contacted"
+    if intent.rule is Rule.REFERRAL_WEBHOOK and not await disclosure_still_allowed(pool, details):
+        return None, "consent-withdrawn: the consent no longer allows this disclosure"
     if intent.channels[0] is Channel.EMAIL:
         return await _email(row, intent, details, pool, cfg)
     return await _webhook(row, intent, details, pool, cfg, http)

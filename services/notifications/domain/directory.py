@@ -61,6 +61,14 @@ class ParticipantRecord:
 
 
 @dataclass(frozen=True)
+class SetAgencyStaff:
+    """Name the caller's agency's on-call supervisor and admin (the top of the ladder)."""
+
+    supervisor_id: str | None = None
+    agency_admin_id: str | None = None
+
+
+@dataclass(frozen=True)
 class AgencyStaff:
     """Per-agency fallbacks configured in notifications' database (on-call supervisor, admin)."""
 

@@ -49,6 +49,14 @@ class CreateWebhookSubscription(BaseModel):
         return tuple(dict.fromkeys(value))
 
 
+class DeactivateWebhookSubscription(BaseModel):
+    """Stop sending to a subscription of the caller's agency (kept for the record)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subscription_id: UUID
+
+
 @dataclass(frozen=True)
 class WebhookSubscription:
     subscription_id: UUID

@@ -9,66 +9,39 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.notifications import views
 from services.notifications.adapters import repository
 from services.notifications.application import commands
+from services.notifications.domain.alerts import AcknowledgeAlert
+from services.notifications.domain.directory import SetAgencyStaff
 from services.notifications.domain.preferences import PreferenceChoices, SetPreferences
-from services.notifications.domain.subscriptions import CreateWebhookSubscription
+from services.notifications.domain.subscriptions import CreateWebhookSubscription, DeactivateWebhookSubscription
 from shared import access_audit
 from shared.auth import AuthError, Principal
 from shared.domain import InvalidCommand
 from shared.egress import EgressPolicy, EgressRefused
-from shared.http import principal, require_roles
+from shared.http import principal
 from shared.limits import MAX_ID_LENGTH
-from shared.runtime import Runtime, command_metadata, runtime
+from shared.paging import Page, page
+from shared.roles import admin_or_integration, agency_admin, managers, staff
+from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1")
-staff = require_roles("specialist", "supervisor", "agency_admin")
-admins = require_roles("agency_admin", "integration")
-agency_admin = require_roles("agency_admin")
-managers = require_roles("supervisor", "agency_admin")
-
-INBOX = """
-SELECT i.notification_id, i.participant_id, i.recipient_role, i.rule, i.urgency, i.alert_id, i.subject,
-       i.link, i.cause_event_id, i.created_at, a.acknowledged_at, a.acknowledged_by
-FROM staff_inbox i LEFT JOIN alerts a ON a.alert_id = i.alert_id
-WHERE i.agency_id = $1 AND i.recipient_id = $2
-  AND ($3::boolean IS FALSE OR (i.alert_id IS NOT NULL AND a.acknowledged_at IS NULL))
-ORDER BY i.created_at DESC LIMIT $4
-"""
-
 
 @router.get("/notifications")
 async def list_notifications(
-    limit: int = Query(100, ge=1, le=500),
     unacknowledged: bool = Query(False, description="only alerts still waiting for an acknowledgement"),
+    paged: Page = Depends(page),
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
-    """The caller's in-app inbox, newest first (an audited read: it names participants)."""
-    rows = await rt.pool.fetch(INBOX, caller.agency_id, caller.sub, unacknowledged, limit)
+    """The caller's in-app inbox, newest first, paged (an audited read: it names participants)."""
+    found, next_offset = paged.cut(
+        await views.inbox(rt.pool, caller.agency_id, caller.sub, unacknowledged, paged.fetch, paged.offset)
+    )
     await access_audit.record(rt.pool, agency_id=caller.agency_id, actor=caller.sub, action="read inbox",
-                              participant_ids=sorted({r["participant_id"] for r in rows}, key=str))
-    return {
-        "notifications": [
-            {
-                "notification_id": str(r["notification_id"]),
-                "participant_id": str(r["participant_id"]),
-                "recipient_role": r["recipient_role"],
-                "channel": "in_app",
-                "rule": r["rule"],
-                "urgency": r["urgency"],
-                "urgent": r["urgency"] == "urgent",
-                "alert_id": str(r["alert_id"]) if r["alert_id"] else None,
-                "subject": r["subject"],
-                "link": r["link"],
-                "cause_event_id": str(r["cause_event_id"]),
-                "created_at": r["created_at"].isoformat(),
-                "acknowledged_at": r["acknowledged_at"].isoformat() if r["acknowledged_at"] else None,
-                "acknowledged_by": r["acknowledged_by"],
-            }
-            for r in rows
-        ]
-    }
+                              participant_ids=sorted({UUID(n["participant_id"]) for n in found}, key=str))
+    return {"notifications": found, "next_offset": next_offset}
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
@@ -76,7 +49,8 @@ async def acknowledge_alert(
     alert_id: UUID, request: Request, caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)
 ) -> dict[str, Any]:
     """Acknowledge an alert addressed to the caller (403 for somebody else's, 404 if unknown)."""
-    return await commands.acknowledge_alert(rt, command_metadata(request, caller), caller, alert_id)
+    command = AcknowledgeAlert(alert_id=alert_id, acknowledged_by=caller.sub)
+    return await rt.run(commands.acknowledge_alert, command, request, caller)
 
 
 async def _participant_of_agency(rt: Runtime, caller: Principal, recipient_id: str) -> UUID | None:
@@ -117,6 +91,7 @@ async def _may_configure(rt: Runtime, caller: Principal, recipient_id: str, read
 @router.put("/recipients/{recipient_id}/preferences")
 async def put_preferences(
     body: PreferenceChoices,
+    request: Request,
     recipient_id: str = Path(max_length=MAX_ID_LENGTH),
     caller: Principal = Depends(principal),
     rt: Runtime = Depends(runtime),
@@ -124,7 +99,7 @@ async def put_preferences(
     """How a recipient is reached: email address, channels, quiet hours and time zone."""
     await _may_configure(rt, caller, recipient_id, reading=False)
     command = SetPreferences(recipient_id=recipient_id, **body.model_dump())
-    return await commands.set_preferences(rt, caller, command)
+    return await rt.run(commands.set_preferences, command, request, caller)
 
 
 @router.get("/recipients/{recipient_id}/preferences")
@@ -133,12 +108,12 @@ async def get_preferences(
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     await _may_configure(rt, caller, recipient_id, reading=True)
-    return await commands.get_preferences(rt, caller, recipient_id)
+    return await views.preferences(rt.pool, caller.agency_id, recipient_id)
 
 
 @router.post("/webhook-subscriptions", status_code=201)
 async def create_webhook_subscription(
-    body: CreateWebhookSubscription, request: Request, caller: Principal = Depends(admins),
+    body: CreateWebhookSubscription, request: Request, caller: Principal = Depends(admin_or_integration),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """Subscribe a partner endpoint to event types of the caller's agency; the secret is shown once.
@@ -150,21 +125,26 @@ async def create_webhook_subscription(
         await egress.check_url(body.url)
     except EgressRefused as refused:
         raise InvalidCommand(str(refused), field="url") from None
-    return await commands.create_subscription(rt, caller, body)
+    return await rt.run(commands.create_subscription, body, request, caller)
 
 
 @router.get("/webhook-subscriptions")
 async def list_webhook_subscriptions(
-    caller: Principal = Depends(admins), rt: Runtime = Depends(runtime)
+    paged: Page = Depends(page), caller: Principal = Depends(admin_or_integration), rt: Runtime = Depends(runtime)
 ) -> dict[str, Any]:
-    return {"subscriptions": await commands.list_subscriptions(rt, caller)}
+    found, next_offset = paged.cut(
+        await views.subscriptions(rt.pool, caller.agency_id, limit=paged.fetch, offset=paged.offset)
+    )
+    return {"subscriptions": found, "next_offset": next_offset}
 
 
 @router.delete("/webhook-subscriptions/{subscription_id}", status_code=204)
 async def delete_webhook_subscription(
-    subscription_id: UUID, caller: Principal = Depends(admins), rt: Runtime = Depends(runtime)
+    subscription_id: UUID, request: Request, caller: Principal = Depends(admin_or_integration),
+    rt: Runtime = Depends(runtime),
 ) -> Response:
-    await commands.deactivate_subscription(rt, caller, subscription_id)
+    command = DeactivateWebhookSubscription(subscription_id=subscription_id)
+    await rt.run(commands.deactivate_subscription, command, request, caller)
     return Response(status_code=204)
 
 
@@ -177,17 +157,19 @@ class AgencyStaffBody(BaseModel):
 
 @router.put("/agency-staff", status_code=204)
 async def put_agency_staff(
-    body: AgencyStaffBody, caller: Principal = Depends(agency_admin), rt: Runtime = Depends(runtime)
+    body: AgencyStaffBody, request: Request, caller: Principal = Depends(agency_admin),
+    rt: Runtime = Depends(runtime),
 ) -> Response:
     """Who supervises the agency's caseloads and who is its admin (the top of the ladder)."""
-    await commands.set_agency_staff(rt, caller, body.supervisor_id, body.agency_admin_id)
+    command = SetAgencyStaff(supervisor_id=body.supervisor_id, agency_admin_id=body.agency_admin_id)
+    await rt.run(commands.set_agency_staff, command, request, caller)
     return Response(status_code=204)
 
 
 @router.get("/agency-staff")
 async def get_agency_staff(caller: Principal = Depends(managers), rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     """The agency's supervisor and admin as the alert ladder uses them (supervisors and admins)."""
-    return await commands.get_agency_staff(rt, caller)
+    return await views.agency_staff(rt.pool, caller.agency_id)
 
 
 AGENCY_ALERTS = """
@@ -226,9 +208,12 @@ async def list_agency_alerts(
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """The agency's alerts, newest first (supervisors and admins keeping the team safe): who it is
-    addressed to now, when it was raised, when it escalates, and its acknowledgement."""
+    addressed to now, when it was raised, when it escalates, and its acknowledgement. An audited
+    read, like the inbox: it names participants."""
     at, alert_id = _parse_alert_cursor(before) if before else (None, None)
     rows = await rt.pool.fetch(AGENCY_ALERTS, caller.agency_id, open_only, urgency, at, alert_id, limit)
+    await access_audit.record(rt.pool, agency_id=caller.agency_id, actor=caller.sub, action="read agency alerts",
+                              participant_ids=sorted({r["participant_id"] for r in rows}, key=str))
     alerts = [
         {
             "cursor": _alert_cursor(r["raised_at"], r["alert_id"]),
@@ -248,3 +233,16 @@ async def list_agency_alerts(
         for r in rows
     ]
     return {"alerts": alerts, "next_before": alerts[-1]["cursor"] if len(alerts) == limit else None}
+
+
+@router.get("/participants/{participant_id}/access-log")
+async def get_access_log(
+    participant_id: UUID, caller: Principal = Depends(managers), rt: Runtime = Depends(runtime)
+) -> dict[str, Any]:
+    """Who read this participant's data in notifications (inbox, alerts, preferences), newest first
+    (supervisors and agency admins)."""
+    entries = await access_audit.read(rt.pool, agency_id=caller.agency_id, participant_id=participant_id)
+    if entries:  # the log is about the participant too: reading it is recorded (as elsewhere)
+        await access_audit.record(rt.pool, agency_id=caller.agency_id, actor=caller.sub, action="read access log",
+                                  participant_ids=[participant_id])
+    return {"participant_id": str(participant_id), "access_log": entries}

@@ -9,6 +9,8 @@ from pathlib import Path
 import asyncpg
 from fastapi import FastAPI
 
+from services.notifications.adapters.tables import PostgresTables
+from services.notifications.application.consents import WITHDRAWING_EVENTS, remember_withdrawal
 from services.notifications.application.dispatch import Dispatcher
 from services.notifications.application.escalations import run_escalations
 from services.notifications.application.reactions import batch_handler, handler
@@ -59,6 +61,7 @@ def create_app(
         routers=[router, feed_router],
         migrations=MIGRATIONS,
         settings=settings,
+        tables=PostgresTables,
         consumers=lambda rt: [
             ConsumerSpec(
                 "alerts",
@@ -69,6 +72,9 @@ def create_app(
             # The HTTP event feed's store: every published event of every service, its own group.
             ConsumerSpec("event-feed", [topic_for(s) for s in SERVICES], event_feed.store_one,
                          batch_handler=event_feed.store),
+            # revoked/expired consents and withdrawn referrals, checked again before a referral is sent
+            ConsumerSpec("consents", [topic_for("intake")], remember_withdrawal,
+                         event_types=frozenset(WITHDRAWING_EVENTS)),
         ],
         background=lambda rt: [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg),
                                *([_agency_copier(rt)] if cfg.agency_topics else [])],

@@ -21,11 +21,10 @@ from fastapi.responses import Response, StreamingResponse
 
 from services.notifications.projections.event_feed import PAGE_MAX, page
 from shared.auth import Principal
-from shared.http import require_roles
+from shared.roles import integration
 from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1")
-integration = require_roles("integration")
 #: How often an idle stream looks for new events, and how often it sends a keep-alive comment.
 POLL_S = 0.25
 KEEPALIVE_S = 15.0

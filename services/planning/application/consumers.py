@@ -6,9 +6,11 @@ service's classes. Each handler runs once per event id (inbox) inside the consum
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from uuid import UUID
 
-from services.planning.adapters.plan_repository import decide_plan
+from services.planning.adapters.streams import plans
+from services.planning.adapters.tables import Tables
 from services.planning.domain.policies import (
     DischargeFacts,
     RelapseFacts,
@@ -19,10 +21,11 @@ from services.planning.domain.policies import (
     when_risk_level_changed,
 )
 from services.planning.domain.seeding import AssessmentFacts, TriggerFacts
-from services.planning.projections.current_plan import record_discharge, record_enrolment
+from services.planning.domain.state import PlanState
 from shared.catalogue.intake import AssessmentCompleted, ParticipantDischarged, ParticipantEnrolled, RiskLevelChanged
 from shared.catalogue.monitoring import RelapseReported
 from shared.cloudevents import ReceivedEvent
+from shared.events import DomainEvent
 from shared.uow import UnitOfWork
 
 
@@ -42,25 +45,30 @@ def assessment_facts(e: AssessmentCompleted) -> AssessmentFacts:
 INTAKE_EVENTS = frozenset({"ParticipantEnrolled", "AssessmentCompleted", "RiskLevelChanged", "ParticipantDischarged"})
 
 
+async def _on_plan(
+    uow: UnitOfWork, received: ReceivedEvent, participant_id: UUID, decide: Callable[[PlanState], Sequence[DomainEvent]]
+) -> None:
+    await plans.execute(uow, participant_id, decide, participant_id=participant_id, agency_id=received.agency_id)
+
+
 async def on_intake_event(received: ReceivedEvent, uow: UnitOfWork) -> None:
     """Enrolment and discharge keep the participant list; assessments and risk changes drive plans."""
-    event, agency, now = received.event, received.agency_id, datetime.now(UTC)
+    event, agency, now = received.event, received.agency_id, uow.now
+    tables: Tables = uow.tables
     match event:
         case ParticipantEnrolled():
-            await record_enrolment(uow.conn, event.participant_id, agency, event.enrolled_at)
+            await tables.record_enrolment(event.participant_id, agency, event.enrolled_at)
         case AssessmentCompleted():
             facts = assessment_facts(event)
-            await decide_plan(
-                uow, event.participant_id, agency, lambda s: when_assessment_completed(s, facts, now), now
-            )
+            await _on_plan(uow, received, event.participant_id, lambda s: when_assessment_completed(s, facts, now))
         case RiskLevelChanged():
             change = RiskLevelFacts(event.participant_id, event.assessment_id, event.risk_level.value, event.changed_at)
-            await decide_plan(uow, event.participant_id, agency, lambda s: when_risk_level_changed(s, change, now), now)
+            await _on_plan(uow, received, event.participant_id, lambda s: when_risk_level_changed(s, change, now))
         case ParticipantDischarged():
-            await record_discharge(uow.conn, event.participant_id, agency, event.discharged_at)
+            await tables.record_discharge(event.participant_id, agency, event.discharged_at)
             discharge = DischargeFacts(event.participant_id, event.discharged_at)
-            await decide_plan(
-                uow, event.participant_id, agency, lambda s: when_participant_discharged(s, discharge, now), now
+            await _on_plan(
+                uow, received, event.participant_id, lambda s: when_participant_discharged(s, discharge, now)
             )
         case _:
             return
@@ -68,9 +76,7 @@ async def on_intake_event(received: ReceivedEvent, uow: UnitOfWork) -> None:
 
 async def on_monitoring_event(received: ReceivedEvent, uow: UnitOfWork) -> None:
     """A reported relapse asks for an urgent plan review."""
-    event, now = received.event, datetime.now(UTC)
+    event, now = received.event, uow.now
     if isinstance(event, RelapseReported):
         relapse = RelapseFacts(event.participant_id, event.relapse_id, event.reported_at)
-        await decide_plan(
-            uow, event.participant_id, received.agency_id, lambda s: when_relapse_reported(s, relapse, now), now
-        )
+        await _on_plan(uow, received, event.participant_id, lambda s: when_relapse_reported(s, relapse, now))

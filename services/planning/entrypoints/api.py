@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -17,29 +17,28 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from services.planning import views
 from services.planning.adapters.fhir import plan_bundle
-from services.planning.application import handlers, views
+from services.planning.application import handlers
 from services.planning.domain.commands import (
     DraftPlan,
     RevisePlan,
 )
 from services.planning.domain.sections import SectionsPatch
 from shared import access_audit
+from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
 from shared.catalogue.planning import PlanStatus
 from shared.domain import DomainError, InvalidCommand, NotFound
-from shared.eventstore.base import ConcurrencyError
-from shared.http import require_roles
 from shared.limits import MAX_VERSION
 from shared.paging import Page, page
-from shared.runtime import Runtime, command_metadata, runtime
+from shared.roles import managers, readers, staff
+from shared.runtime import Runtime, runtime
 from shared.uow import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["planning"])
-staff = require_roles("specialist", "supervisor", "agency_admin")
-readers = require_roles("specialist", "supervisor", "agency_admin", "integration", "participant")
-managers = require_roles("supervisor", "agency_admin")
 C = TypeVar("C", bound=BaseModel)
+Handler = Callable[[C, UnitOfWork], Awaitable[None]]
 WRITE_ATTEMPTS = 3
 
 
@@ -79,16 +78,6 @@ def check_readable(caller: Principal, participant_id: UUID) -> None:
         raise NotFound("no plan for this participant", field="participant_id")
 
 
-async def audit(rt: Runtime, caller: Principal, action: str, participant_id: UUID) -> None:
-    """Access audit: the caller was shown this participant's plan data (call only once it is found).
-
-    Planning's reads run on the pool, outside any transaction, so the row is written on the pool too.
-    """
-    await access_audit.record(
-        rt.pool, agency_id=caller.agency_id, actor=caller.sub, action=action, participant_ids=[participant_id]
-    )
-
-
 _VERSION_TAG = re.compile(r"[0-9]{1,10}")  # ASCII digits only: str.isdigit() also accepts "²"
 
 
@@ -101,23 +90,14 @@ def _expected_version(if_match: str | None) -> int:
     return int(tag)
 
 
-async def run_command(
-    rt: Runtime, request: Request, caller: Principal, handle: Callable[[UnitOfWork, datetime], Awaitable[None]]
-) -> None:
-    """Run a command in its own transaction, deciding again when another writer got to the stream first.
+async def run_command(rt: Runtime, request: Request, caller: Principal, handle: Handler[C], command: C) -> None:
+    """Run a command, deciding again when another writer got to the stream first.
 
     The plan's stream also takes events that make no plan version (review requests, risk notes), so a
     lost race does not mean the caller's version is stale: the decision is simply taken again on the
     fresh stream, where a really stale ``If-Match`` is a 412 and a second draft a 409.
     """
-    for attempt in range(1, WRITE_ATTEMPTS + 1):
-        try:
-            async with rt.uow(command_metadata(request, caller)) as uow:
-                await handle(uow, datetime.now(UTC))
-            return
-        except ConcurrencyError:
-            if attempt == WRITE_ATTEMPTS:
-                raise
+    await rt.run(handle, command, request, caller, attempts=WRITE_ATTEMPTS)
 
 
 async def plan_shown(
@@ -125,7 +105,7 @@ async def plan_shown(
 ) -> JSONResponse:
     """The current plan as a write's answer: it shows the plan's content, so it is an audited read."""
     body = with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id), status_code)
-    await audit(rt, caller, action, participant_id)
+    await AccessAudit(rt.pool, caller)(action, participant_id)
     return body
 
 
@@ -139,6 +119,7 @@ async def get_plan(
     version: int | None = Query(None, ge=1, le=MAX_VERSION, description="a past version number"),
     as_of: datetime | None = Query(None, description="the version in force at this instant (ISO 8601, with zone)"),
     caller: Principal = Depends(readers),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
     check_readable(caller, participant_id)
@@ -148,14 +129,14 @@ async def get_plan(
         if as_of.tzinfo is None:
             raise InvalidCommand("as_of needs a time zone, e.g. 2026-03-02T09:00:00Z", field="as_of")
         record = await views.plan_as_of(rt.pool, participant_id, caller.agency_id, as_of)
-        await audit(rt, caller, "read plan as of date", participant_id)
+        await audit("read plan as of date", participant_id)
         return with_etag(views.version_view(record))
     if version is not None:
         record = await views.plan_version(rt.pool, participant_id, caller.agency_id, version)
-        await audit(rt, caller, "read plan version", participant_id)
+        await audit("read plan version", participant_id)
         return with_etag(views.version_view(record))
     plan = await views.current_plan(rt.pool, participant_id, caller.agency_id)
-    await audit(rt, caller, "read plan", participant_id)
+    await audit("read plan", participant_id)
     return with_etag(plan)
 
 
@@ -168,7 +149,7 @@ async def draft_plan(
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
     command = command_from(DraftPlan, participant_id=participant_id, sections=body.sections, drafted_by=caller.sub)
-    await run_command(rt, request, caller, lambda uow, now: handlers.draft_plan(command, uow, caller.agency_id, now))
+    await run_command(rt, request, caller, handlers.draft_plan, command)
     return await plan_shown(rt, caller, participant_id, "plan shown after drafting", 201)
 
 
@@ -190,17 +171,18 @@ async def revise_plan(
         review_completed=body.review_completed,
         changed_by=caller.sub,
     )
-    await run_command(rt, request, caller, lambda uow, now: handlers.revise_plan(command, uow, caller.agency_id, now))
+    await run_command(rt, request, caller, handlers.revise_plan, command)
     return await plan_shown(rt, caller, participant_id, "plan shown after revising")
 
 
 @router.get("/participants/{participant_id}/plan/history")
 async def plan_history(
-    participant_id: UUID, caller: Principal = Depends(readers), rt: Runtime = Depends(runtime)
+    participant_id: UUID, caller: Principal = Depends(readers),
+    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> dict[str, Any]:
     check_readable(caller, participant_id)
     entries = await views.history(rt.pool, participant_id, caller.agency_id)
-    await audit(rt, caller, "read plan history", participant_id)
+    await audit("read plan history", participant_id)
     return {"participant_id": str(participant_id), "versions": entries}
 
 
@@ -209,6 +191,7 @@ async def plan_as_fhir(
     participant_id: UUID,
     version: int | None = Query(None, ge=1, le=MAX_VERSION),
     caller: Principal = Depends(readers),
+    audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
     """The plan (current, or a past ``version``) as a FHIR R4 Bundle with a CarePlan and its Goals."""
@@ -218,19 +201,19 @@ async def plan_as_fhir(
     else:
         record = await views.plan_version(rt.pool, participant_id, caller.agency_id, version)
     bundle = plan_bundle(record.participant_id, record.plan_id, record.version, record.document, record.recorded_at)
-    await audit(rt, caller, "export plan (FHIR)", participant_id)
+    await audit("export plan (FHIR)", participant_id)
     return JSONResponse(bundle, media_type="application/fhir+json")
 
 
 @router.get("/participants/{participant_id}/access-log")
 async def get_access_log(
     participant_id: UUID, paged: Page = Depends(page), caller: Principal = Depends(managers),
-    rt: Runtime = Depends(runtime),
+    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """Who read this participant's plan in planning, newest first (supervisors and agency admins)."""
     entries, next_offset = paged.cut(await access_audit.read(
         rt.pool, agency_id=caller.agency_id, participant_id=participant_id, limit=paged.fetch, offset=paged.offset
     ))
     if entries:  # the log is about the participant too: reading it is recorded (as in intake)
-        await audit(rt, caller, "read access log", participant_id)
+        await audit("read access log", participant_id)
     return {"participant_id": str(participant_id), "access_log": entries, "next_offset": next_offset}

@@ -5,6 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from services.planning.adapters.tables import PostgresTables
 from services.planning.application.consumers import INTAKE_EVENTS, on_intake_event, on_monitoring_event
 from services.planning.domain.lifecycle import PlanVersionConflict
 from services.planning.entrypoints import api, education_api
@@ -38,6 +39,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         routers=[api.router, education_api.router],
         migrations=MIGRATIONS,
         settings=settings,
+        tables=PostgresTables,
         consumers=lambda rt: [
             ConsumerSpec("plans", [topic_for("intake")], on_intake_event, event_types=INTAKE_EVENTS),
             ConsumerSpec("relapses", [topic_for("monitoring")], on_monitoring_event, event_types={"RelapseReported"}),

@@ -14,14 +14,13 @@ from services.planning.application import handlers
 from services.planning.domain.commands import AssignEducationModule, CompleteEducationModule, ModuleKey
 from services.planning.domain.education import CATALOGUE
 from services.planning.domain.strategies import LIBRARY, SITUATION_DESCRIPTIONS
-from services.planning.entrypoints.api import check_readable, command_from, plan_shown, readers, run_command, staff
+from services.planning.entrypoints.api import check_readable, command_from, plan_shown, run_command
 from shared.auth import Principal
-from shared.http import require_roles
 from shared.limits import MAX_ID_LENGTH
+from shared.roles import readers, staff, staff_or_participant
 from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1", tags=["education"])
-completers = require_roles("specialist", "supervisor", "agency_admin", "participant")
 
 
 class ModuleAssignmentBody(BaseModel):
@@ -45,7 +44,7 @@ async def assign_module(
         due_on=body.due_on,
         assigned_by=caller.sub,
     )
-    await run_command(rt, request, caller, lambda uow, now: handlers.assign_module(command, uow, caller.agency_id, now))
+    await run_command(rt, request, caller, handlers.assign_module, command)
     return await plan_shown(rt, caller, participant_id, "plan shown after assigning a module", 201)
 
 
@@ -54,7 +53,7 @@ async def complete_module(
     participant_id: UUID,
     request: Request,
     module: str = Path(max_length=MAX_ID_LENGTH),
-    caller: Principal = Depends(completers),
+    caller: Principal = Depends(staff_or_participant),
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
     """Mark a module done: by staff, or by the participant for their own plan."""
@@ -62,9 +61,7 @@ async def complete_module(
     command = command_from(
         CompleteEducationModule, participant_id=participant_id, module=module, completed_by=caller.sub
     )
-    await run_command(
-        rt, request, caller, lambda uow, now: handlers.complete_module(command, uow, caller.agency_id, now)
-    )
+    await run_command(rt, request, caller, handlers.complete_module, command)
     return await plan_shown(rt, caller, participant_id, "plan shown after completing a module")
 
 

@@ -115,12 +115,14 @@ def main() -> None:
     from shared.db import create_pool
     from shared.eventstore.postgres import PostgresEventStore
     from shared.settings import load_settings
+    from shared.tenancy import system_scope
 
     async def run() -> None:
         pool = await create_pool(load_settings("planning").dsn, min_size=1, max_size=2)
-        try:
-            async with pool.acquire() as conn, conn.transaction():
-                print(f"rebuilt {await rebuild_current_plans(conn, PostgresEventStore(pool))} plans")
+        try:  # every agency's plans: a cross-agency job, in the system scope
+            with system_scope():
+                async with pool.acquire() as conn, conn.transaction():
+                    print(f"rebuilt {await rebuild_current_plans(conn, PostgresEventStore(pool))} plans")
         finally:
             await pool.close()
 

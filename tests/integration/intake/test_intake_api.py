@@ -647,10 +647,10 @@ async def test_the_agency_specialists_are_listed_with_their_caseload_sizes_and_p
             {"specialist_id": "spec-b", "active_participants": 2, "discharged_participants": 0},
             {"specialist_id": "spec-c", "active_participants": 0, "discharged_participants": 1},
         ],
-        "next_after": None,
+        "next_offset": None,
     }
     first = (await agency.get("/v1/specialists", limit=2)).json()
-    rest = (await agency.get("/v1/specialists", limit=2, after=first["next_after"])).json()
+    rest = (await agency.get("/v1/specialists", limit=2, offset=first["next_offset"])).json()
     assert [s["specialist_id"] for s in first["specialists"] + rest["specialists"]] == ["spec-a", "spec-b", "spec-c"]
     assert (await Agency(intake.client).get("/v1/specialists")).json()["specialists"] == []  # another agency's
 
@@ -667,3 +667,24 @@ async def test_the_instrument_catalogue_builds_a_form_the_assessment_endpoint_ac
     band = next(b for b in phq9["total"]["bands"] if b["min"] <= 9 <= b["max"])
     assert recorded.json()["scores"]["phq9"] == {"total": 9, "severity": band["severity"], "item9": 1}
     assert "SafetyConcernRaised" in recorded.json()["events"]  # item 9 above 0, as the catalogue says
+
+
+async def test_participants_are_looked_up_by_id_for_one_caseload_page(intake):
+    agency = Agency(intake.client)
+    first, second, third = [await agency.enrol(display_name=name) for name in ("Ana", "Ben", "Cy")]
+    stranger = Agency(intake.client)
+    theirs = await stranger.enrol(display_name="Dee")
+
+    r = await intake.client.get(
+        "/v1/participants", headers=agency.auth,
+        params=[("participant_id", third), ("participant_id", first), ("participant_id", theirs)],
+    )
+    assert r.status_code == 200, r.text
+    assert [(p["participant_id"], p["display_name"]) for p in r.json()["participants"]] == [
+        (first, "Ana"), (third, "Cy")
+    ]  # another agency's id is simply not found
+    assert second not in r.text and "contact" not in r.json()["participants"][0]
+    bad = await intake.client.get("/v1/participants", headers=agency.auth, params={"participant_id": "not-a-uuid"})
+    assert bad.status_code == 422
+    too_many = [("participant_id", str(uuid.uuid4())) for _ in range(501)]
+    assert (await intake.client.get("/v1/participants", headers=agency.auth, params=too_many)).status_code == 422

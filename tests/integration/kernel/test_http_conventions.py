@@ -1,5 +1,7 @@
 """Conventions every service shares, checked on intake: auth, problem details, correlation ids, health."""
 
+import asyncio
+
 import pytest
 
 from shared.http import correlation_id_from
@@ -17,8 +19,11 @@ async def intake(kafka_bootstrap, database_url):
 
 async def test_health_and_metrics_need_no_token_and_readiness_checks_database_and_kafka(intake):
     assert (await intake.client.get("/health/live")).status_code == 200
+    await asyncio.wait_for(intake.runtime.kafka_ready.wait(), 30)  # topics are set up in the background
     ready = await intake.client.get("/health/ready")
-    assert ready.status_code == 200 and ready.json()["checks"] == {"database": True, "kafka": True}
+    assert ready.status_code == 200 and ready.json()["checks"] == {"database": True, "kafka": True, "topics": True}
+    assert ready.json()["kafka_bound"] == "ready"
+    assert (await intake.client.get("/health/ready/kafka")).status_code == 200
     metrics = await intake.client.get("/metrics")
     assert metrics.status_code == 200 and "waypoint_http_requests_total" in metrics.text
 

@@ -30,3 +30,35 @@ async def test_a_command_accepted_while_kafka_is_down_reaches_kafka_once_it_is_b
                          message="the relay to drain the outbox after Kafka came back")
     records = await collect(kafka_bootstrap, "waypoint.intake.v1", lambda r: header(r, "ce_subject") == pid)
     assert [header(r, "ce_type") for r in records] == ["waypoint.intake.ParticipantEnrolled.v1"]
+
+
+async def test_a_service_starts_and_accepts_commands_while_kafka_is_down(kafka_bootstrap, database_url,
+                                                                         kafka_controller):
+    """Readiness stays 200 (commands can be accepted); Kafka-bound work reports itself waiting,
+    and starts (topics, relay) once Kafka is back."""
+    import asyncio
+    import contextlib
+
+    agency = f"agency-{uuid.uuid4().hex[:6]}"
+    await kafka_controller.stop_kafka_async()
+    async with contextlib.AsyncExitStack() as stack:
+        intake = await asyncio.wait_for(stack.enter_async_context(running_service(
+            "intake", kafka_bootstrap=kafka_bootstrap, database_url=database_url, relay_poll_interval_s=0.1,
+            wait_for_kafka=False)), 30)
+        ready = await intake.client.get("/health/ready")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"] == {"database": True, "kafka": False, "topics": False}
+        assert ready.json()["kafka_bound"] == "waiting"
+        kafka_only = await intake.client.get("/health/ready/kafka")
+        assert kafka_only.status_code == 503 and kafka_only.json()["type"].endswith("/kafka-not-ready")
+        response = await intake.client.post("/v1/participants", headers=bearer(agency_id=agency),
+                                            json={"display_name": "Robin", "specialist_id": "s-1"})
+        assert response.status_code == 201, response.text
+        pid = response.json()["participant_id"]
+
+        await kafka_controller.start_kafka_async()
+        await eventually(lambda: intake.runtime.pool.fetchval("SELECT count(*) = 0 FROM outbox"), timeout=60,
+                         message="the relay to drain the outbox once Kafka and the topics are there")
+        assert (await intake.client.get("/health/ready")).json()["kafka_bound"] == "ready"
+    records = await collect(kafka_bootstrap, "waypoint.intake.v1", lambda r: header(r, "ce_subject") == pid)
+    assert [header(r, "ce_type") for r in records] == ["waypoint.intake.ParticipantEnrolled.v1"]

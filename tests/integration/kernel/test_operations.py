@@ -191,9 +191,6 @@ async def test_the_status_endpoint_is_for_operators_and_holds_no_participant_dat
 
         # a row the sweep set aside (the kernel's set_aside table) is counted apart, not as lateness
         await monitoring.runtime.pool.execute(
-            "CREATE TABLE IF NOT EXISTS set_aside (loop TEXT NOT NULL, row_key TEXT NOT NULL, reason TEXT NOT NULL,"
-            " set_aside_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (loop, row_key))")
-        await monitoring.runtime.pool.execute(
             "INSERT INTO set_aside (loop, row_key, reason) VALUES ('monitoring.missed-check-ins', $1, 'a fold error')",
             pid)
         body = (await monitoring.client.get("/v1/operations/status", headers=bearer(roles=("operator",)))).json()

@@ -138,3 +138,30 @@ async def test_the_batched_rebuild_applies_each_event_once_and_skips_poison(kafk
         assert sorted(r["event_type"] for r in rows) == ["CheckInCompleted", "ParticipantEnrolled"]
         assert await monitoring.runtime.pool.fetchval(
             "SELECT last_craving FROM caseload WHERE participant_id = $1", pid) == 7
+
+
+async def test_migrate_brings_a_service_database_to_head_and_grants_the_service_role(
+    database_url, fresh_database, monkeypatch
+):
+    import asyncio
+
+    import asyncpg
+    from typer.testing import CliRunner
+
+    from deploy.cli import app
+
+    dsn = fresh_database("t_migrate")
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("PLANNING_DATABASE_URL", dsn)
+    result = await asyncio.to_thread(CliRunner().invoke, app, ["migrate", "planning"])
+    assert result.exit_code == 0, result.output
+    assert "migrated planning" in result.output
+    conn = await asyncpg.connect(dsn)
+    try:
+        assert await conn.fetchval("SELECT version_num FROM alembic_version") is not None
+        assert await conn.fetchval("SELECT has_table_privilege('waypoint_app', 'outbox', 'INSERT')")
+    finally:
+        await conn.close()
+    again = await asyncio.to_thread(CliRunner().invoke, app, ["migrate", "planning"])
+    assert again.exit_code == 0, again.output
+    assert (await asyncio.to_thread(CliRunner().invoke, app, ["migrate", "billing"])).exit_code == 2

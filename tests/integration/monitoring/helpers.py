@@ -14,9 +14,10 @@ import orjson
 from aiokafka import ConsumerRecord
 
 from services.monitoring.application import handlers
-from services.monitoring.domain.commands import CheckInScheduleChoice, StartMonitoring
+from services.monitoring.domain.commands import SetCheckInSchedule, StartMonitoring
 from shared import cloudevents
 from shared.catalogue.intake import ParticipantDischarged, ParticipantEnrolled
+from shared.clock import ManualClock
 from shared.envelope import Metadata, NewEvent
 from shared.events import DomainEvent
 from shared.runtime import Runtime
@@ -30,14 +31,8 @@ STAFF = bearer(sub="crs-1", agency_id=AGENCY, roles=("specialist",))
 SUPERVISOR = bearer(sub="sup-1", agency_id=AGENCY, roles=("supervisor",))
 
 
-class MovableClock:
-    """A service clock a test moves by hand (``rt.extras["clock"]``)."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
+#: A service clock a test moves by hand (``create_app(clock=...)``, or patch ``utc_now``).
+MovableClock = ManualClock
 
 
 async def publish_intake(bootstrap: str, event: DomainEvent, participant_id: UUID, agency: str = AGENCY) -> None:
@@ -86,13 +81,11 @@ async def enrol_directly(
     specialist: str = "crs-1",
 ) -> None:
     """Start monitoring through the application layer (faster than via Kafka for many people)."""
-    now = datetime.now(UTC)
-    async with rt.uow(Metadata(correlation_id=str(uuid.uuid4()), actor="test")) as uow:
-        await handlers.start_monitoring(uow, StartMonitoring(participant_id=pid, specialist_id=specialist), agency, now)
+    async with rt.uow(Metadata(correlation_id=str(uuid.uuid4()), actor="test"), agency_id=agency) as uow:
+        await handlers.start_monitoring(StartMonitoring(participant_id=pid, specialist_id=specialist), uow)
         if interval:
-            await handlers.set_check_in_schedule(
-                uow, pid, agency, CheckInScheduleChoice(interval=interval, grace=grace), now
-            )
+            schedule = SetCheckInSchedule(participant_id=pid, interval=interval, grace=grace)
+            await handlers.set_check_in_schedule(schedule, uow)
 
 
 async def published(

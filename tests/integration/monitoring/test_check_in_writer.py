@@ -77,13 +77,13 @@ async def test_a_batch_writes_what_one_check_in_at_a_time_writes(svc):
     batched, alone = uuid.uuid4(), uuid.uuid4()
     for pid in (batched, alone):
         await enrol_directly(rt, pid)
-    async with rt.pool.acquire() as conn, conn.transaction():
-        results = await handlers.record_check_ins(conn, [_order(batched, c) for c in CRAVINGS])
+    async with rt.uow(Metadata(correlation_id="batch")) as uow:
+        results = await handlers.record_check_ins([_order(batched, c) for c in CRAVINGS], uow)
     assert all(isinstance(r, CheckInRecorded) for r in results)
     for c in CRAVINGS:
         order = _order(alone, c)
-        async with rt.uow(order.metadata) as uow:
-            await handlers.record_check_in(uow, alone, AGENCY, order.answers, order.now)
+        async with rt.uow(order.metadata, agency_id=AGENCY) as uow:
+            await handlers.record_check_in(order.command(), uow)
     from_batch, one_by_one = await stored(rt, batched), await stored(rt, alone)
     assert _comparable(from_batch) == _comparable(one_by_one)
     assert [e["type"] for e in from_batch].count("RiskEscalated") == 2
@@ -94,8 +94,8 @@ async def test_a_batch_writes_what_one_check_in_at_a_time_writes(svc):
     # the due row and the answer follow the last check-in of the batch
     last = results[-1]
     assert isinstance(last, CheckInRecorded)
-    async with rt.uow(Metadata(correlation_id="read")) as uow:
-        alone_state = await handlers.read_monitor(uow, alone, AGENCY)
+    async with rt.uow(Metadata(correlation_id="read"), agency_id=AGENCY) as uow:
+        alone_state = await handlers.read_monitor(uow, alone)
     assert last.state.risk_level == alone_state.risk_level != "moderate"
     assert last.state.recent_cravings == alone_state.recent_cravings
     deadline = await rt.pool.fetchval(
@@ -117,8 +117,8 @@ async def test_a_refused_order_fails_alone_and_writes_nothing(svc, infra):
     )
     before = {pid: len(await stored(rt, pid)) for pid in (gone, other_agency)}
     orders = [_order(ok, 3), _order(unknown, 3), _order(gone, 3), _order(other_agency, 3), _order(ok, 4, note="x")]
-    async with rt.pool.acquire() as conn, conn.transaction():
-        results = await handlers.record_check_ins(conn, orders)
+    async with rt.uow(Metadata(correlation_id="batch")) as uow:
+        results = await handlers.record_check_ins(orders, uow)
     assert [type(r) for r in results] == [CheckInRecorded, NotFound, Conflict, NotFound, CheckInRecorded]
     assert [e["type"] for e in await stored(rt, ok)].count("CheckInCompleted") == 2
     assert {pid: len(await stored(rt, pid)) for pid in (gone, other_agency)} == before
@@ -153,7 +153,7 @@ async def test_a_failed_batch_is_written_one_check_in_at_a_time(svc, monkeypatch
     for pid in people:
         await enrol_directly(rt, pid)
 
-    async def broken(conn, orders):
+    async def broken(orders, uow):
         raise RuntimeError("the batch statement failed")
 
     monkeypatch.setattr(handlers, "record_check_ins", broken)

@@ -118,8 +118,11 @@ async def test_two_scheduler_instances_never_emit_the_same_window_twice(infra):
 
 async def test_snapshots_shorten_what_is_read_and_change_no_decision(infra, monkeypatch):
     from services.monitoring.adapters import snapshots
-    from services.monitoring.adapters.monitor_store import load_many, stream_id
+    from services.monitoring.adapters.streams import monitors, stream_id
+    from services.monitoring.adapters.tables import PostgresTables
     from services.monitoring.domain.monitor_state import participant_monitor
+    from shared.envelope import Metadata
+    from shared.uow import UnitOfWork
 
     monkeypatch.setattr(snapshots, "EVERY", 3)
     pid = uuid.uuid4()
@@ -137,7 +140,11 @@ async def test_snapshots_shorten_what_is_read_and_change_no_decision(infra, monk
         assert snap is not None and snap["version"] >= 3
         async with svc.runtime.pool.acquire() as conn, conn.transaction():
             await conn.execute("LOCK TABLE monitored_participants IN EXCLUSIVE MODE")  # hold the sweeps still
-            from_snapshot, version, _ = (await load_many(conn, [pid]))[pid]
+            uow = UnitOfWork(conn, svc.runtime.store, "monitoring", Metadata(correlation_id="read"),
+                             tables=PostgresTables(conn))
+            loaded = await monitors.load(uow, pid)
+            from_snapshot, version = loaded.state, loaded.version
+            assert loaded.snapshot_version >= 3
             everything = await svc.runtime.store.read_stream(stream_id(pid), conn=conn)
         assert version == everything[-1].stream_version
         assert from_snapshot == participant_monitor.fold(e.event for e in everything)

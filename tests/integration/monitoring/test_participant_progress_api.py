@@ -112,8 +112,9 @@ async def test_the_check_in_series_is_in_order_paged_and_readable_by_the_partici
     later = (await svc.client.get(f"/v1/participants/{pid}/check-ins", headers=STAFF,
                                   params={"since": series[1]["completed_at"]})).json()
     assert [c["craving"] for c in later["check_ins"]] == [5, 1]
-    bad = await svc.client.get(f"/v1/participants/{pid}/check-ins", headers=STAFF, params={"after": "nonsense"})
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "after"
+    for cursor in ("nonsense", "20260101T000000.000000Z~99999999999999999999", "20260101T000000.000000Z~-1"):
+        bad = await svc.client.get(f"/v1/participants/{pid}/check-ins", headers=STAFF, params={"after": cursor})
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "after", cursor
     naive = await svc.client.get(f"/v1/participants/{pid}/check-ins", headers=STAFF,
                                  params={"since": "2026-01-01T00:00:00"})
     assert naive.status_code == 422

@@ -117,8 +117,18 @@ async def test_supervisors_see_the_agency_open_alerts_newest_first_and_paged(ser
             break
     assert seen == [a["alert_id"] for a in everything] and len(seen) == 4
 
+    log = (await service.client.get(f"/v1/participants/{people[0]}/access-log", headers=admin)).json()
+    assert {"actor": "sup-1", "action": "read agency alerts"} in [
+        {"actor": e["actor"], "action": e["action"]} for e in log["access_log"]
+    ]
+    outsider = bearer(sub="admin-9", agency_id=f"{agency}-other", roles=("agency_admin",))
+    assert (await service.client.get(f"/v1/participants/{people[0]}/access-log", headers=outsider)).json()[
+        "access_log"
+    ] == []
+
     specialist = bearer(sub="crs-1", agency_id=agency, roles=("specialist",))
     assert (await service.client.get("/v1/alerts", headers=specialist)).status_code == 403
+    assert (await service.client.get(f"/v1/participants/{people[0]}/access-log", headers=specialist)).status_code == 403
     elsewhere = bearer(sub="sup-9", agency_id=f"{agency}-other", roles=("supervisor",))
     assert (await service.client.get("/v1/alerts", headers=elsewhere, params={"open": "false"})).json()["alerts"] == []
     bad = await service.client.get("/v1/alerts", headers=supervisor, params={"before": "yesterday"})

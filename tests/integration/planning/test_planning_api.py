@@ -367,15 +367,16 @@ async def test_an_edit_racing_an_event_that_makes_no_version_is_not_a_stale_vers
     planning, kafka_bootstrap, monkeypatch
 ):
     """A risk note (or review request) landing between the edit's read and write is no reason for a 412."""
-    from services.planning.adapters import plan_repository
+    from services.planning.adapters import streams
     from services.planning.domain.recorded import PlanRiskLevelNoted
     from shared.envelope import Metadata, NewEvent
 
     pid = await with_plan(planning, kafka_bootstrap)
-    real_load, raced = plan_repository.load_plan, []
+    real_load, raced = streams.plans.load, []
 
-    async def load_then_race(uow, participant_id, agency_id):
-        state, version = await real_load(uow, participant_id, agency_id)
+    async def load_then_race(uow, participant_id):
+        loaded = await real_load(uow, participant_id)
+        state, version = loaded.state, loaded.version
         if not raced:  # another writer commits right after the edit has read the stream
             raced.append(version)
             note = PlanRiskLevelNoted(
@@ -387,9 +388,9 @@ async def test_an_edit_racing_an_event_that_makes_no_version_is_not_a_stale_vers
             )
             racer = NewEvent(f"plan-{pid}", "plan", AGENCY, note, Metadata(correlation_id="race"), participant_id=pid)
             await planning.runtime.store.append([racer], expected_version=version)
-        return state, version
+        return loaded
 
-    monkeypatch.setattr(plan_repository, "load_plan", load_then_race)
+    monkeypatch.setattr(streams.plans, "load", load_then_race)
     response = await put(planning, pid, {"sections": {"warning_signs": [SIGN]}})
     assert raced == [2]
     assert response.status_code == 200, response.text

@@ -260,10 +260,10 @@ def test_development_is_the_default_and_accepts_the_development_secret() -> None
 
 
 @pytest.mark.parametrize("env, names", [
-    ({}, "JWT_JWKS_URL, JWT_ISSUER, JWT_AUDIENCE"),
-    ({"jwt_secret": "short"}, "JWT_JWKS_URL, JWT_ISSUER, JWT_AUDIENCE"),
-    ({"jwt_secret": "s" * 40, "jwt_issuer": "https://idp"}, "JWT_JWKS_URL, JWT_AUDIENCE"),
-    ({"jwt_jwks_url": "https://idp/certs", "jwt_issuer": "https://idp"}, "JWT_AUDIENCE"),
+    ({}, "JWT_JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, DB_APP_PASSWORD"),
+    ({"jwt_secret": "short"}, "JWT_JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, DB_APP_PASSWORD"),
+    ({"jwt_secret": "s" * 40, "jwt_issuer": "https://idp", "db_app_password": "p" * 20}, "JWT_JWKS_URL, JWT_AUDIENCE"),
+    ({"jwt_jwks_url": "https://idp/certs", "jwt_issuer": "https://idp"}, "JWT_AUDIENCE, DB_APP_PASSWORD"),
 ])
 def test_outside_development_missing_settings_stop_the_service(env: dict[str, str], names: str) -> None:
     from shared.settings import InsecureSettings
@@ -278,7 +278,7 @@ def test_outside_development_missing_settings_stop_the_service(env: dict[str, st
 
 def test_outside_development_the_hs256_secret_is_not_used() -> None:
     s = _settings(waypoint_env="production", jwt_jwks_url="https://idp/certs", jwt_issuer="https://idp",
-                  jwt_audience="waypoint-api")
+                  jwt_audience="waypoint-api", db_app_password="a-real-password-from-the-vault")
     s.check_security()
     assert s.hs256_secret is None
 
@@ -295,6 +295,6 @@ def test_a_service_started_in_production_with_the_development_secret_exits_with_
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         "waypoint-intake not started: WAYPOINT_ENV=production: JWT_SECRET is the development default; "
-        "set JWT_JWKS_URL, JWT_ISSUER, JWT_AUDIENCE "
+        "set JWT_JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, DB_APP_PASSWORD "
         "(HS256 tokens signed with JWT_SECRET are accepted only with WAYPOINT_ENV=development)"
     ]

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.monitoring.adapters import snapshots
-from services.monitoring.adapters.monitor_store import due_times
+from services.monitoring.adapters.tables import due_times
 from services.monitoring.application import handlers, reactions
 from services.monitoring.domain.commands import (
     CheckMilestones,
@@ -30,9 +30,12 @@ from services.monitoring.domain.participant_monitor import (
 from services.monitoring.domain.timeline import describe
 from shared.catalogue.intake import ParticipantTimeZoneChanged
 from shared.catalogue.monitoring import TimeZoneNoted
+from shared.clock import ManualClock
 from shared.cloudevents import as_received
 from shared.domain import InvalidCommand, NotFound
 from shared.envelope import Metadata, NewEvent
+from shared.memory import InMemoryUnitsOfWork
+from shared.uow import UnitOfWork
 
 from .helpers import PARTICIPANT, given, then_apply
 
@@ -165,17 +168,18 @@ async def test_the_reaction_notes_the_new_zone_and_drops_one_for_an_unknown_part
     assert "ParticipantTimeZoneChanged" in reactions.HANDLED
     seen: list[tuple[NoteTimeZone, str, datetime]] = []
 
-    async def note_time_zone(uow: object, cmd: NoteTimeZone, agency_id: str, now: datetime) -> None:
-        seen.append((cmd, agency_id, now))
+    async def note_time_zone(cmd: NoteTimeZone, uow: UnitOfWork) -> None:
+        seen.append((cmd, uow.caller_agency, uow.now))
         if len(seen) > 1:
             raise NotFound("participant is not known to monitoring", field="participant_id")
 
     monkeypatch.setattr(handlers, "note_time_zone", note_time_zone)
-    handler = reactions.make_handler(lambda: ENROLLED_AT)
+    units = InMemoryUnitsOfWork("monitoring", clock=ManualClock(ENROLLED_AT))
     changed = ParticipantTimeZoneChanged(
         participant_id=PARTICIPANT, time_zone=NEW_YORK, previous_time_zone=KIRITIMATI, changed_at=ENROLLED_AT
     )
-    await handler(_received(changed), None)  # type: ignore[arg-type]
-    await handler(_received(changed), None)  # type: ignore[arg-type]  # unknown: nothing raised
+    for _ in range(2):  # the second time the participant is unknown: nothing raised
+        async with units.open(agency_id="agency-a") as uow:
+            await reactions.on_intake_event(_received(changed), uow)
     cmd, agency, now = seen[0]
     assert (cmd.participant_id, cmd.time_zone, agency, now) == (PARTICIPANT, NEW_YORK, "agency-a", ENROLLED_AT)

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.monitoring.adapters import snapshots
-from services.monitoring.adapters.monitor_store import due_times
+from services.monitoring.adapters.tables import due_times
 from services.monitoring.application import handlers, reactions
 from services.monitoring.domain.commands import CheckMilestones, ReportRelapse, StartMonitoring
 from services.monitoring.domain.milestones import day_starts_at
@@ -23,10 +23,13 @@ from services.monitoring.domain.participant_monitor import (
 )
 from shared.catalogue.intake import ParticipantEnrolled
 from shared.catalogue.monitoring import MilestoneReached, MonitoringStarted
+from shared.clock import ManualClock
 from shared.cloudevents import as_received
 from shared.domain import InvalidCommand
 from shared.envelope import Metadata, NewEvent
+from shared.memory import InMemoryUnitsOfWork
 from shared.time_zones import local_date
+from shared.uow import UnitOfWork
 
 from .helpers import PARTICIPANT, given, then_apply
 
@@ -208,7 +211,7 @@ def test_the_snapshot_keeps_the_time_zone_and_one_of_the_previous_format_is_igno
 async def test_the_enrolment_reaction_passes_the_time_zone_on(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[StartMonitoring] = []
 
-    async def start_monitoring(uow: object, cmd: StartMonitoring, agency_id: str, now: datetime) -> None:
+    async def start_monitoring(cmd: StartMonitoring, uow: UnitOfWork) -> None:
         seen.append(cmd)
 
     monkeypatch.setattr(handlers, "start_monitoring", start_monitoring)
@@ -226,5 +229,6 @@ async def test_the_enrolment_reaction_passes_the_time_zone_on(monkeypatch: pytes
         event=enrolled,
         metadata=Metadata(correlation_id="c"),
     )
-    await reactions.make_handler(lambda: ENROLLED_AT)(as_received(new, "intake"), None)  # type: ignore[arg-type]
+    async with InMemoryUnitsOfWork("monitoring", clock=ManualClock(ENROLLED_AT)).open(agency_id="agency-a") as uow:
+        await reactions.on_intake_event(as_received(new, "intake"), uow)
     assert [(c.participant_id, c.time_zone) for c in seen] == [(PARTICIPANT, KIRITIMATI)]

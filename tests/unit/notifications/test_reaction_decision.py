@@ -7,6 +7,8 @@ import uuid
 from datetime import UTC, datetime
 from uuid import UUID
 
+import pytest
+
 from services.notifications.application.reactions import decide, responsible_agency
 from services.notifications.domain.directory import AgencyStaff, ParticipantRecord, SupportContact
 from services.notifications.domain.subscriptions import WebhookSubscription
@@ -16,6 +18,8 @@ from shared.catalogue.monitoring import CheckInCompleted, CheckInMissed
 from shared.cloudevents import ReceivedEvent, decode, encode, topic_for
 from shared.envelope import Metadata, NewEvent
 from shared.events import DomainEvent
+
+pytestmark = pytest.mark.unit
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 PID = UUID("00000000-0000-0000-0000-0000000000bb")

@@ -46,14 +46,12 @@ app.kubernetes.io/component: {{ .name }}
   value: {{ .Values.kafka.replicationFactor | quote }}
 - name: JWT_JWKS_URL
   value: {{ required "auth.jwksUrl is required (the identity provider's JWKS URL)" .Values.auth.jwksUrl | quote }}
-{{- with .Values.auth.issuer }}
 - name: JWT_ISSUER
-  value: {{ . | quote }}
-{{- end }}
-{{- with .Values.auth.audience }}
+  value: {{ required "auth.issuer is required (exactly the tokens' iss)" .Values.auth.issuer | quote }}
 - name: JWT_AUDIENCE
-  value: {{ . | quote }}
-{{- end }}
+  value: {{ required "auth.audience is required" .Values.auth.audience | quote }}
+- name: DB_APP_USER
+  value: {{ .Values.database.appUser | quote }}
 - name: HTTP_HOST
   value: "0.0.0.0"
 {{- range $key, $value := .Values.env }}

@@ -5,6 +5,7 @@ Revision ID: 0006
 Revises: 0005
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 from shared.access_audit import create_access_log
@@ -16,9 +17,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_access_log()
+    # 0004 (the event feed) may have created it already, for the feed's reads
+    if "access_log" not in sa.inspect(op.get_bind()).get_table_names():
+        create_access_log()
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE access_log")
-    op.execute("DROP FUNCTION waypoint_append_only()")
+    pass  # the table stays with 0004's downgrade, which drops it

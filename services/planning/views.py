@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 import orjson
 
-from services.planning.adapters.plan_repository import stream_of
+from services.planning.adapters.streams import stream_of
 from services.planning.domain.lifecycle import PlanNotFound
 from services.planning.domain.recorded import PlanDocument, PlanVersionRecorded
 from shared.events import load_event

@@ -13,7 +13,7 @@ import asyncpg
 from shared.db import create_pool, ensure_database, migrate_async
 from shared.settings import ServiceSettings, database_for
 
-MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[1] / "services" / "monitoring" / "migrations"
 
 
 def endpoints() -> tuple[str, str]:

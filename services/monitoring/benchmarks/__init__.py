@@ -1,1 +1,0 @@
-"""Benchmark commands (not part of the test run). Results are recorded in docs/benchmarks.md."""

@@ -1,0 +1,33 @@
+"""Row-level security: each table holding participant or agency data shows a transaction only the
+rows of the agency it declared (or all of them in the system scope); FORCE holds the owner to it.
+See shared/tenancy.py.
+
+Revision ID: 0008
+Revises: 0007
+"""
+
+from shared.tenancy import disable_agency_rls, enable_agency_rls
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+TABLES: dict[str, tuple[str, ...]] = {
+    "events": (),
+    "monitored_participants": (),
+    "private_texts": (),
+    "caseload": (),
+    "open_alerts": (),
+    "daily_counts": (),
+    "timeline": (),
+    "access_log": (),
+}
+
+
+def upgrade() -> None:
+    enable_agency_rls(TABLES)
+
+
+def downgrade() -> None:
+    disable_agency_rls(TABLES)

@@ -1,0 +1,35 @@
+"""Row-level security: each table holding participant or agency data shows a transaction only the
+rows of the agency it declared (or all of them in the system scope); FORCE holds the owner to it.
+See shared/tenancy.py.
+
+Revision ID: 0007
+Revises: 0006
+"""
+
+from shared.tenancy import disable_agency_rls, enable_agency_rls
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+TABLES: dict[str, tuple[str, ...]] = {
+    "events": (),
+    "recipient_directory": (),
+    "agency_staff": (),
+    "recipient_preferences": (),
+    "webhook_subscriptions": (),
+    "alerts": (),
+    "staff_inbox": (),
+    "deliveries": (),
+    "event_feed": (),
+    "access_log": (),
+}
+
+
+def upgrade() -> None:
+    enable_agency_rls(TABLES)
+
+
+def downgrade() -> None:
+    disable_agency_rls(TABLES)

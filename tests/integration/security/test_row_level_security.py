@@ -1,0 +1,110 @@
+"""Tenancy in the database: row-level security holds even when a query forgets its agency filter."""
+
+import uuid
+
+import asyncpg
+import pytest
+
+from shared import tenancy
+from shared.settings import DEV_DB_APP_PASSWORD
+from shared.testing.auth import bearer
+
+pytestmark = pytest.mark.integration
+
+SERVICES = ["sec_intake", "sec_planning", "sec_monitoring", "sec_notifications"]
+
+
+def _as_app_role(dsn: str) -> str:
+    return tenancy.with_credentials(dsn, "waypoint_app", DEV_DB_APP_PASSWORD)
+
+
+async def _agency_tables(conn: asyncpg.Connection) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT DISTINCT c.table_name FROM information_schema.columns c"
+        " JOIN information_schema.tables t USING (table_schema, table_name)"
+        " WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' AND c.column_name LIKE '%agency_id'"
+        " ORDER BY 1")
+    return [r["table_name"] for r in rows]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_every_table_with_agency_data_has_forced_row_level_security(request, service):
+    svc = request.getfixturevalue(service)
+    conn = await asyncpg.connect(svc.dsn)
+    try:
+        tables = await _agency_tables(conn)
+        assert "events" in tables and "access_log" in tables
+        rows = await conn.fetch(
+            "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = ANY($1::text[])"
+            " AND relkind = 'r'", tables)
+        assert {r["relname"]: (r["relrowsecurity"], r["relforcerowsecurity"]) for r in rows} == {
+            t: (True, True) for t in tables}
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_the_service_connects_as_a_role_that_owns_nothing_and_cannot_bypass(request, service):
+    svc = request.getfixturevalue(service)
+    who = await svc.runtime.pool.fetchrow(
+        "SELECT current_user AS name, r.rolsuper, r.rolbypassrls,"
+        " (SELECT count(*) FROM pg_class c WHERE c.relowner = r.oid) AS owned"
+        " FROM pg_roles r WHERE r.rolname = current_user")
+    assert (who["name"], who["rolsuper"], who["rolbypassrls"], who["owned"]) == ("waypoint_app", False, False, 0)
+
+
+async def test_raw_sql_as_the_service_role_with_another_agency_set_sees_nothing(sec_intake):
+    mine, other = f"agency-{uuid.uuid4().hex[:8]}", f"agency-{uuid.uuid4().hex[:8]}"
+    created = await sec_intake.client.post("/v1/participants", json={"display_name": "Robin"},
+                                           headers=bearer(agency_id=mine))
+    assert created.status_code == 201, created.text
+    pid = uuid.UUID(created.json()["participant_id"])
+    assert (await sec_intake.client.get(f"/v1/participants/{pid}", headers=bearer(agency_id=mine))).status_code == 200
+
+    conn = await asyncpg.connect(_as_app_role(sec_intake.dsn))
+    try:
+        tables = await _agency_tables(conn)
+
+        async def visible(agency: str | None) -> dict[str, int]:
+            async with conn.transaction():
+                if agency is not None:
+                    await conn.execute("SELECT set_config('waypoint.agency_id', $1, true)", agency)
+                return {t: await conn.fetchval(f"SELECT count(*) FROM {t} WHERE participant_id = $1", pid)
+                        for t in ("participants", "events", "access_log")} | {
+                    t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in tables}
+
+        theirs = await visible(other)
+        assert set(theirs.values()) == {0}, theirs
+        assert set((await visible(None)).values()) == {0}  # nothing declared: nothing seen
+        own = await visible(mine)
+        assert own["participants"] == 1 and own["events"] >= 1 and own["access_log"] >= 1
+        # and it cannot write into another agency either
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('waypoint.agency_id', $1, true)", other)
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute("INSERT INTO access_log (participant_id, agency_id, actor, action)"
+                                   " VALUES ($1, $2, 'x', 'forged')", pid, mine)
+        # the setting was local to those transactions: the connection carries nothing
+        assert (await visible(None))["participants"] == 0
+    finally:
+        await conn.close()
+
+
+async def test_a_query_missing_its_agency_filter_returns_only_the_callers_rows(sec_intake):
+    agencies = [f"agency-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    for agency in agencies:
+        r = await sec_intake.client.post("/v1/participants", json={"display_name": "P"},
+                                         headers=bearer(agency_id=agency))
+        assert r.status_code == 201
+    pool = sec_intake.runtime.pool
+    for agency in agencies:
+        with tenancy.agency_scope(agency):  # what authentication does for a request
+            unfiltered = await pool.fetch("SELECT DISTINCT agency_id FROM participants")  # no WHERE agency_id
+            async with pool.acquire() as conn, conn.transaction():
+                in_transaction = await conn.fetch("SELECT DISTINCT agency_id FROM events")
+        assert [r["agency_id"] for r in unfiltered] == [agency]
+        assert [r["agency_id"] for r in in_transaction] == [agency]
+    with tenancy.denied_scope():
+        assert await pool.fetchval("SELECT count(*) FROM participants") == 0
+    with tenancy.system_scope():  # the relay's and consumers' scope: every agency
+        assert await pool.fetchval("SELECT count(DISTINCT agency_id) FROM participants") >= 2
