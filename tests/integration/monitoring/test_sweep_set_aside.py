@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 from prometheus_client import REGISTRY
-from services.monitoring.adapters.monitor_store import stream_id
+from services.monitoring.adapters.streams import stream_id
 
 from shared.testing.kafka import eventually
 
