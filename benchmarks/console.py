@@ -95,10 +95,12 @@ async def measure(urls: dict[str, str], pid: str, rounds: int) -> dict[str, Any]
                  "caseload page (1,000 most in need)": f"{console}/caseload?show=all",
                  "participant page": f"{console}/participants/{pid}",
                  "timeline page (first 50)": f"{console}/participants/{pid}/timeline"}
-        calls = {"caseload API (monitoring, 200 ranked)": (f"{urls['monitoring']}/v1/caseload", {"limit": 200}),
+        calls: dict[str, tuple[str, dict[str, Any]]] = {
+                 "caseload API (monitoring, 200 ranked)": (f"{urls['monitoring']}/v1/caseload", {"limit": 200}),
                  "caseload API (monitoring, 1000 ranked)": (f"{urls['monitoring']}/v1/caseload", {"limit": 1000}),
-                 "participants API (intake, 2000)": (f"{urls['intake']}/v1/participants",
-                                                     {"specialist_id": SPECIALIST, "status": "active"}),
+                 "participants API (intake, 500 of the 2,000)": (
+                     f"{urls['intake']}/v1/participants", {"specialist_id": SPECIALIST, "status": "active",
+                                                           "limit": 500}),
                  "latest timeline API (monitoring)": (f"{urls['monitoring']}/v1/participants/{pid}/timeline/latest",
                                                       {"limit": 15}),
                  "check-ins API (monitoring, 300 of the last 30 days)": (

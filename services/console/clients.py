@@ -7,6 +7,7 @@ record looks like no record at all); a 422 is :class:`Invalid` with a message pe
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -97,6 +98,23 @@ class Api:
     async def get(self, service: str, path: str, /, **params: Any) -> Any:
         clean = {k: v for k, v in params.items() if v is not None}
         return orjson.loads((await self._s.call(service, "GET", path, self._token, params=clean)).content)
+
+    async def all_pages(self, service: str, path: str, key: str, /, max_pages: int = 20, **params: Any) -> Any:
+        """Every entry of a paged list (``limit``/``offset``/``next_offset``), 500 a request: the first
+        page, then the next three at a time (a caseload of 2,000 is two round trips, not four)."""
+        size, ahead = 500, 3
+        first = await self.get(service, path, **params, limit=size, offset=0)
+        entries: list[Any] = list(first[key])
+        offset = first.get("next_offset")
+        while offset is not None and len(entries) < max_pages * size:
+            pages = await asyncio.gather(*(self.get(service, path, **params, limit=size, offset=offset + i * size)
+                                           for i in range(ahead)))
+            for got in pages:
+                entries += got[key]
+                if got.get("next_offset") is None:
+                    return {key: entries}
+            offset += ahead * size
+        return {key: entries}
 
     async def send(self, service: str, method: str, path: str, body: Any = None,
                    headers: dict[str, str] | None = None) -> httpx.Response:

@@ -13,12 +13,12 @@ import asyncio
 import os
 from pathlib import Path
 
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page, ViewportSize, async_playwright
 
 from services.console.demo_data import AGENCY, SPECIALIST, Demo, seed
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "console"
-DESKTOP, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
+DESKTOP, PHONE = ViewportSize(width=1280, height=900), ViewportSize(width=390, height=844)
 
 
 async def sign_in(page: Page, console: str, user: str, role: str) -> None:

@@ -12,12 +12,13 @@ from shared.testing.http_server import http_test_port, serving
 
 pytestmark = pytest.mark.integration
 
-# (service, port offset in this suite's HTTP range, an operation its page must list)
+# (service, port offset in this suite's HTTP range, an operation its page must list); +10..+14 are
+# the console tests' stack, +31..+36 the development-tools e2e, +20/+21 the mailbox tests.
 SERVICES = [
-    ("intake", 10, "/v1/participants"),
-    ("planning", 11, "/v1/participants/{participant_id}/plan"),
-    ("monitoring", 12, "/v1/caseload"),
-    ("notifications", 13, "/v1/notifications"),
+    ("intake", 50, "/v1/participants"),
+    ("planning", 51, "/v1/participants/{participant_id}/plan"),
+    ("monitoring", 52, "/v1/caseload"),
+    ("notifications", 53, "/v1/notifications"),
 ]
 
 
@@ -44,7 +45,7 @@ async def test_docs_page_lists_the_operations_with_nothing_from_a_cdn(page, serv
 
 
 async def test_redoc_is_not_offered_and_the_assets_are_served(page) -> None:
-    async with serving(docs_only_app("intake"), http_test_port(14), lifespan="off") as origin:
+    async with serving(docs_only_app("intake"), http_test_port(54), lifespan="off") as origin:
         redoc = await page.request.get(f"{origin}/redoc")
         assert redoc.status == 404
         script = await page.request.get(f"{origin}/docs/assets/swagger-ui-bundle.js")

@@ -48,3 +48,25 @@ def test_a_check_in_form_keeps_bad_numbers_for_the_service_to_name():
     body = check_in_body({"craving": "eleven", "mood": "3", "used": "yes", "warning_signs": ["a", "b"]})
     assert body["craving"] == "eleven" and body["mood"] == 3 and body["used_since_last_check_in"] is True
     assert body["warning_signs"] == [{"plan_sign_id": "a"}, {"plan_sign_id": "b"}]
+
+
+async def test_all_pages_of_a_paged_list_are_read_once_each():
+    import httpx
+
+    from services.console.clients import Api, Services
+
+    rows = [{"participant_id": str(i)} for i in range(1234)]
+    asked: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        limit, offset = int(request.url.params["limit"]), int(request.url.params["offset"])
+        asked.append(offset)
+        more = offset + limit < len(rows)
+        return httpx.Response(200, json={"participants": rows[offset:offset + limit],
+                                         "next_offset": offset + limit if more else None})
+
+    services = Services({"intake": "http://intake"}, 5, httpx.MockTransport(answer))
+    got = await Api(services, "token").all_pages("intake", "/v1/participants", "participants", status="active")
+    await services.close()
+    assert got["participants"] == rows
+    assert sorted(asked) == [0, 500, 1000, 1500]  # the first page, then three at a time

@@ -3,11 +3,14 @@ sees when it guesses URLs; CSRF refusal in a real browser."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 import uuid
 
 import httpx
 import pytest
 
+from shared.testing.auth import bearer
 from shared.testing.browser import assert_accessible
 from tests.console.conftest import sign_in
 from tests.console.helpers import enrol, new_agency
@@ -118,3 +121,24 @@ async def test_consent_then_referral_lands_in_the_disclosure_ledger(stack, page)
     assert "care coordination" in ledger and "assessment scores" in ledger
     await page.get_by_role("button", name="Record revocation").click()
     await page.get_by_role("cell", name="revoked (version 1)").wait_for()
+
+
+async def test_a_caseload_longer_than_one_page_of_names_shows_every_name(stack, page):
+    agency, specialist = new_agency(), f"crs-{uuid.uuid4().hex[:6]}"
+    auth = bearer(sub=specialist, agency_id=agency)
+    async with httpx.AsyncClient(timeout=30, headers=auth) as http:
+        async def one(i: int) -> None:
+            r = await http.post(f"{stack.urls['intake']}/v1/participants",
+                                json={"display_name": f"Person {i:03d}", "specialist_id": specialist})
+            assert r.status_code == 201, r.text
+
+        await asyncio.gather(*(one(i) for i in range(130)))  # intake lists names 100 a page by default
+        for _ in range(120):
+            ranked = (await http.get(f"{stack.urls['monitoring']}/v1/caseload")).json()["participants"]
+            if len(ranked) == 130:
+                break
+            await asyncio.sleep(0.5)
+    await sign_in(page, stack, specialist, agency, "specialist")
+    await page.get_by_role("heading", name="Caseload").wait_for()
+    assert await page.get_by_role("link", name=re.compile(r"^Person \d{3}$")).count() == 130
+    assert "(no name given)" not in await page.content()

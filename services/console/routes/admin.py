@@ -76,7 +76,7 @@ async def access_log_lookup(participant_id: str = "", _: Session = Depends(role(
 async def access_log(request: Request, participant_id: UUID, _: Session = Depends(role(*AUDITORS)),
                      client: Api = Depends(api)) -> Response:
     """Who read this participant's data, in every service, newest first."""
-    pid, down = str(participant_id), []
+    pid, down = str(participant_id), list[str]()
     got = await gather(down, **{s: client.get(s, f"/v1/participants/{pid}/access-log")
                                 for s in ("intake", "planning", "monitoring")})
     rows = [{**e, "service": s} for s, body in got.items() if body for e in body.get("access_log", [])]

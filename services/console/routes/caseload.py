@@ -25,7 +25,8 @@ async def caseload_rows(client: Api, down: list[str], specialist_id: str | None,
         down,
         ranked=client.get("monitoring", "/v1/caseload", specialist_id=specialist_id, limit=limit,
                           whole_agency="true" if specialist_id is None else None),
-        people=client.get("intake", "/v1/participants", specialist_id=specialist_id, status="active"),
+        people=client.all_pages("intake", "/v1/participants", "participants", specialist_id=specialist_id,
+                                status="active"),
     )
     people = {p["participant_id"]: p for p in (got["people"] or {}).get("participants", [])}
     ranked = (got["ranked"] or {}).get("participants", [])

@@ -16,7 +16,7 @@ router = APIRouter()
 
 async def _page(request: Request, session: Session, client: Api, values: dict, problem: Invalid | None,
                 done: str = "", prefs_problem: Invalid | None = None) -> Response:
-    me, down = session.sub, []
+    me, down = session.sub, list[str]()
     got = await gather(
         down,
         plan=client.get("planning", f"/v1/participants/{me}/plan"),

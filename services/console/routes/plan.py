@@ -27,7 +27,7 @@ LINE_SECTIONS = {"warning_signs": "text", "healthy_alternatives": "activity", "g
 @router.get("/participants/{participant_id}/plan")
 async def plan_page(request: Request, participant_id: UUID, version: int | None = None, as_of: str | None = None,
                     _: Session = Depends(role(*STAFF)), client: Api = Depends(api)) -> Response:
-    pid, down = str(participant_id), []
+    pid, down = str(participant_id), list[str]()
     instant = f"{as_of}T23:59:59Z" if as_of and len(as_of) == 10 else as_of
     got = await gather(down, plan=client.get("planning", f"/v1/participants/{pid}/plan", version=version,
                                              as_of=instant),

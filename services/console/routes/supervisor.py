@@ -23,7 +23,7 @@ STAFF = ("specialist", "supervisor", "agency_admin")
 async def overview(request: Request, _: Session = Depends(role(*MANAGERS)), client: Api = Depends(api)) -> Response:
     down: list[str] = []
     got = await gather(down, overview=client.get("monitoring", "/v1/overview"),
-                       queue=client.get("intake", "/v1/assignment-queue"),
+                       queue=client.all_pages("intake", "/v1/assignment-queue", "waiting"),
                        alerts=client.get("notifications", "/v1/notifications", unacknowledged="true", limit=100),
                        agency_alerts=client.get("notifications", "/v1/alerts", urgency="urgent", limit=50))
     o = got["overview"]
@@ -43,7 +43,7 @@ async def overview(request: Request, _: Session = Depends(role(*MANAGERS)), clie
 
 @router.get("/queue")
 async def queue(request: Request, _: Session = Depends(role(*MANAGERS)), client: Api = Depends(api)) -> Response:
-    got = await client.get("intake", "/v1/assignment-queue")
+    got = await client.all_pages("intake", "/v1/assignment-queue", "waiting")
     return render(request, "queue.html", waiting=got["waiting"], problem=None, title="Assignment queue")
 
 
@@ -55,7 +55,7 @@ async def assign(request: Request, participant_id: UUID, _: Session = Depends(ro
         await client.send("intake", "PUT", f"/v1/participants/{participant_id}/specialist",
                           {"specialist_id": str(form.get("specialist_id", "")).strip()})
     except Invalid as problem:
-        got = await client.get("intake", "/v1/assignment-queue")
+        got = await client.all_pages("intake", "/v1/assignment-queue", "waiting")
         return render(request, "queue.html", 422, waiting=got["waiting"], problem=problem, failed=str(participant_id),
                       title="Assignment queue")
     to = str(form.get("next") or "/queue")

@@ -11,6 +11,7 @@ import orjson
 
 from services.intake.domain.referral_inbox import Referral, ReferralStatus
 from shared.catalogue.intake import InformationCategory, ReferralRequested
+from shared.tenancy import system_scope
 
 COLUMNS = (
     "referral_id, participant_id, disclosing_agency_id, recipient_agency_id, consent_id, consent_version, purpose,"
@@ -143,13 +144,18 @@ _STILL_ALLOWED = (
 
 async def incoming(conn: asyncpg.Connection | asyncpg.Pool, agency_id: str, statuses: list[str],
                    referral_id: UUID | None = None) -> list[dict[str, Any]]:
-    """The receiving agency's inbox (withdrawn referrals never appear), oldest first."""
-    found = await conn.fetch(
-        f"SELECT {COLUMNS} FROM referrals WHERE recipient_agency_id = $1 AND status = ANY($2::text[])"
-        f" AND status <> 'withdrawn' AND ($3::uuid IS NULL OR referral_id = $3) AND {_STILL_ALLOWED}"
-        " ORDER BY requested_at, referral_id",
-        agency_id, statuses, referral_id,
-    )
+    """The receiving agency's inbox (withdrawn referrals never appear), oldest first.
+
+    Runs in the system scope: whether a pending referral may still be shown depends on the
+    referring agency's consent row, which the receiving agency cannot see; the query names the
+    recipient explicitly."""
+    with system_scope():
+        found = await conn.fetch(
+            f"SELECT {COLUMNS} FROM referrals WHERE recipient_agency_id = $1 AND status = ANY($2::text[])"
+            f" AND status <> 'withdrawn' AND ($3::uuid IS NULL OR referral_id = $3) AND {_STILL_ALLOWED}"
+            " ORDER BY requested_at, referral_id",
+            agency_id, statuses, referral_id,
+        )
     return [view(r, receiving=True) for r in found]
 
 

@@ -9,7 +9,9 @@ revocation), so an acceptance and a revocation of the same consent are strictly 
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime
 from uuid import UUID
 
@@ -33,7 +35,21 @@ from services.intake.domain.referral_inbox import (
 )
 from shared.catalogue.intake import DisclosurePurpose, ReferralWithdrawalReason
 from shared.events import DomainEvent
+from shared.tenancy import SCOPE_STATEMENT, SYSTEM, scope_arguments
 from shared.uow import UnitOfWork
+
+
+@contextlib.asynccontextmanager
+async def referring_side(uow: UnitOfWork, agency_id: str) -> AsyncIterator[None]:
+    """Within the receiving agency's transaction, the few statements that must touch the referring
+    agency's rows (its consent, its participant's stream) run in the system scope, then the
+    transaction is back to ``agency_id``. This is the one consent-gated crossing between agencies;
+    every statement inside names its rows explicitly."""
+    await uow.conn.execute(SCOPE_STATEMENT, *scope_arguments(SYSTEM))
+    try:
+        yield
+    finally:
+        await uow.conn.execute(SCOPE_STATEMENT, *scope_arguments(agency_id))
 
 
 async def _on_referring_stream(uow: UnitOfWork, referral: Referral, events: list[DomainEvent]) -> None:
@@ -51,10 +67,12 @@ async def accept(cmd: AcceptIncomingReferral, uow: UnitOfWork) -> UUID:
     referral_id, agency_id, now = cmd.referral_id, uow.caller_agency, uow.now
     referral = await _visible(uow, referral_id, agency_id)
     require_pending(referral)
-    await uow.conn.execute("SELECT 1 FROM consents WHERE consent_id = $1 FOR SHARE", referral.consent_id)
-    consent = (await consents.load(uow, referral.consent_id)).state
-    meta = await uow.conn.fetchrow("SELECT r.purpose, r.consent_version, p.status FROM referrals r"
-                                   " JOIN participants p USING (participant_id) WHERE r.referral_id = $1", referral_id)
+    async with referring_side(uow, agency_id):
+        await uow.conn.execute("SELECT 1 FROM consents WHERE consent_id = $1 FOR SHARE", referral.consent_id)
+        consent = (await consents.load(uow, referral.consent_id)).state
+        meta = await uow.conn.fetchrow(
+            "SELECT r.purpose, r.consent_version, p.status FROM referrals r"
+            " JOIN participants p USING (participant_id) WHERE r.referral_id = $1", referral_id)
     allowed = covers(consent, disclosing_agency_id=referral.disclosing_agency_id,
                      recipient_agency_id=referral.recipient_agency_id, purpose=DisclosurePurpose(meta["purpose"]),
                      information=referral.information, at=now, participant_discharged=meta["status"] == "discharged")
@@ -65,7 +83,8 @@ async def accept(cmd: AcceptIncomingReferral, uow: UnitOfWork) -> UUID:
                                agency_id=agency_id, participant_id=order.participant_id)
     await records.insert_participant(uow.conn, order, agency_id, now)
     await rows.link_enrolment(uow.conn, order.participant_id, referral)
-    await _on_referring_stream(uow, referral, list(outcome))
+    async with referring_side(uow, agency_id):
+        await _on_referring_stream(uow, referral, list(outcome))
     await rows.mark(uow.conn, referral_id, ReferralStatus.ACCEPTED, now, by=uow.metadata.actor,
                     enrolled_participant_id=order.participant_id)
     await rows.record_receipt(uow.conn, uuid.uuid5(referral.referral_id, "received"), referral, now, meta["purpose"],
@@ -77,7 +96,8 @@ async def decline(cmd: DeclineIncomingReferral, uow: UnitOfWork) -> None:
     referral_id, agency_id, now = cmd.referral_id, uow.caller_agency, uow.now
     referral = await _visible(uow, referral_id, agency_id)
     outcome = decide_decline(referral, cmd, now)
-    await _on_referring_stream(uow, referral, list(outcome))
+    async with referring_side(uow, agency_id):
+        await _on_referring_stream(uow, referral, list(outcome))
     await rows.mark(uow.conn, referral_id, ReferralStatus.DECLINED, now, by=uow.metadata.actor,
                     decline_reason=cmd.reason.value, decline_note=cmd.note)
 

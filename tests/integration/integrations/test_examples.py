@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from shared.tenancy import system_scope
 from shared.testing.auth import bearer
+from shared.testing.kafka import eventually
 from shared.testing.services import running_service
 
 from .feed_support import Publisher, example_process, json_lines_until, port, sample
@@ -45,6 +47,13 @@ async def test_the_webhook_receiver_accepts_waypoints_signed_deliveries_and_refu
                 await upstream.publish(sample("ParticipantEnrolled", participant_id=str(pid),
                                               enrolled_at=datetime.now(UTC).isoformat()),
                                        agency_id=agency, participant_id=pid)
+
+                async def known():  # enrolment and milestones travel on different topics: no order between them
+                    with system_scope():
+                        return await notifications.runtime.pool.fetchval(
+                            "SELECT 1 FROM recipient_directory WHERE participant_id = $1", pid)
+
+                await eventually(known, timeout=60, message="the enrolment in notifications' directory")
                 milestone = await upstream.publish(sample("MilestoneReached", participant_id=str(pid), days=30),
                                                    agency_id=agency, participant_id=pid)
             (delivery,) = await json_lines_until(receiver, lambda lines: len(lines) >= 1)

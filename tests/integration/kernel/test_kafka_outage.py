@@ -62,3 +62,14 @@ async def test_a_service_starts_and_accepts_commands_while_kafka_is_down(kafka_b
         assert (await intake.client.get("/health/ready")).json()["kafka_bound"] == "ready"
     records = await collect(kafka_bootstrap, "waypoint.intake.v1", lambda r: header(r, "ce_subject") == pid)
     assert [header(r, "ce_type") for r in records] == ["waypoint.intake.ParticipantEnrolled.v1"]
+
+
+async def test_a_topic_kafka_refuses_to_create_is_an_error_not_ignored(kafka_bootstrap):
+    """Replication factor 3 on the suite's single broker: Kafka refuses, and topic set-up says so."""
+    from shared.runtime import TopicSetupError, ensure_topics
+    from shared.settings import ServiceSettings
+
+    settings = ServiceSettings(service=f"svc{uuid.uuid4().hex[:6]}", kafka_bootstrap_servers=kafka_bootstrap,
+                               kafka_replication_factor=3)
+    with pytest.raises(TopicSetupError, match=r"waypoint\.svc.*\.dlq: error 38"):
+        await ensure_topics(settings)

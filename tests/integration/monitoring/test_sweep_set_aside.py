@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 from prometheus_client import REGISTRY
-from services.monitoring.adapters.streams import stream_id
 
+from services.monitoring.adapters.streams import stream_id
 from shared.testing.kafka import eventually
 
 from .helpers import enrol_directly, monitoring, stored

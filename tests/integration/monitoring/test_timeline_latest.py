@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 
-from services.monitoring.application import handlers
-from services.monitoring.domain.commands import StartMonitoring
-from shared.envelope import Metadata
 from shared.testing.auth import bearer
 from shared.testing.kafka import eventually
 
-from .helpers import AGENCY, STAFF, monitoring
+from .helpers import STAFF, enrol_directly, monitoring
 
 pytestmark = pytest.mark.integration
 ELSEWHERE = bearer(sub="crs-1", agency_id="agency-elsewhere", roles=("specialist",))
@@ -28,9 +24,7 @@ async def svc(infra):
 
 async def test_latest_lines_newest_first_scoped_to_the_agency_and_audited(svc):
     pid = uuid.uuid4()
-    async with svc.runtime.uow(Metadata(correlation_id=str(uuid.uuid4()), actor="test")) as uow:
-        await handlers.start_monitoring(uow, StartMonitoring(participant_id=pid, specialist_id="crs-1"), AGENCY,
-                                        datetime.now(UTC))
+    await enrol_directly(svc.runtime, pid)  # assigned to crs-1 (STAFF)
     for craving, mood in ((2, 4), (7, 2)):
         r = await svc.client.post(f"/v1/participants/{pid}/check-ins", headers=STAFF,
                                   json={"craving": craving, "mood": mood})

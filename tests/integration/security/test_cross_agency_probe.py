@@ -33,7 +33,7 @@ async def seeded(sec_intake, sec_planning, sec_monitoring, sec_notifications):
         async def known(svc=svc, table=KNOWN_TABLE[name]):
             return await svc.runtime.pool.fetchval(f"SELECT 1 FROM {table} WHERE participant_id = $1", pid)
 
-        await eventually(known, timeout=30, message=f"the enrolment in {name}")
+        await eventually(known, timeout=90, message=f"the enrolment in {name}")  # consumers lag on a busy machine
     plan = await sec_planning.client.post(f"/v1/participants/{pid}/plan", headers=owner,
                                           json={"sections": {"warning_signs": [{"text": "Skipping meetings"}]}})
     assert plan.status_code == 201, plan.text
