@@ -293,6 +293,10 @@ async def run_sampler(rt: Any, interval_s: float) -> None:
         await asyncio.sleep(interval_s)
         try:
             status = await collect_for(rt)
+            # The relay sets the quarantine gauge too, when it moves a row: count again right before
+            # publishing, so a count taken before the Kafka calls cannot overwrite a newer one.
+            if status["outbox"]["quarantined"] is not None:
+                status["outbox"]["quarantined"] = await rt.pool.fetchval("SELECT count(*) FROM outbox_quarantine")
             publish(status, is_leader=rt.relay.is_leader)
         except asyncio.CancelledError:
             raise
