@@ -43,6 +43,8 @@ class Session:
             return "/overview"
         if self.has_any("agency_admin"):
             return "/admin"
+        if self.has_any("operator"):
+            return "/operations"
         return "/me"
 
 

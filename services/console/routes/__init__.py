@@ -10,6 +10,7 @@ from services.console.routes import (
     consents,
     mailbox,
     me,
+    operations,
     participant,
     plan,
     supervisor,
@@ -17,4 +18,4 @@ from services.console.routes import (
 
 ROUTERS = [auth.router, caseload.router, participant.router, assessments.router, plan.router, alerts.router,
            actions.router, me.router, supervisor.router, admin.router,
-           mailbox.router, consents.router]
+           mailbox.router, consents.router, operations.router]
