@@ -32,7 +32,7 @@ async def allow_console_at(keycloak, console_url: str) -> None:
 
 
 def production_console(keycloak, port: int) -> ConsoleSettings:
-    closed = http_test_port(69)  # no service answers there: the pages name them as down, which is fine here
+    closed = http_test_port(79)  # no service answers there: the pages name them as down, which is fine here
     return ConsoleSettings(
         waypoint_env="production", console_port=port, session_secret="k" * 43,
         oidc_issuer=keycloak.issuer, oidc_client_id="waypoint-console",
@@ -42,7 +42,7 @@ def production_console(keycloak, port: int) -> ConsoleSettings:
 
 
 async def test_a_specialist_signs_in_through_keycloak_with_pkce_and_gets_the_agency_from_the_token(keycloak, page):
-    port = http_test_port(60)
+    port = http_test_port(75)
     url = f"http://127.0.0.1:{port}"
     await allow_console_at(keycloak, url)
     async with serving(create_app(production_console(keycloak, port)), port, lifespan="off"):
@@ -71,7 +71,7 @@ async def test_a_specialist_signs_in_through_keycloak_with_pkce_and_gets_the_age
 
 
 async def test_a_wrong_password_stays_at_keycloak_and_opens_no_session(keycloak, page):
-    port = http_test_port(61)
+    port = http_test_port(76)
     url = f"http://127.0.0.1:{port}"
     await allow_console_at(keycloak, url)
     async with serving(create_app(production_console(keycloak, port)), port, lifespan="off"):

@@ -13,9 +13,10 @@ from services.console.routes import (
     operations,
     participant,
     plan,
+    referrals,
     supervisor,
 )
 
 ROUTERS = [auth.router, caseload.router, participant.router, assessments.router, plan.router, alerts.router,
            actions.router, me.router, supervisor.router, admin.router,
-           mailbox.router, consents.router, operations.router]
+           mailbox.router, consents.router, operations.router, referrals.router]
