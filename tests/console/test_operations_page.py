@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from shared.testing.browser import assert_accessible
 from tests.console.conftest import sign_in
 from tests.console.helpers import enrol, new_agency
+
+pytestmark = pytest.mark.e2e
 
 
 async def test_an_operator_sees_each_services_figures_and_no_participant(stack, page):

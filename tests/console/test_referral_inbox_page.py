@@ -6,11 +6,14 @@ from __future__ import annotations
 import uuid
 
 import httpx
+import pytest
 
 from shared.testing.auth import bearer
 from shared.testing.browser import assert_accessible
 from tests.console.conftest import sign_in
 from tests.console.helpers import enrol, new_agency
+
+pytestmark = pytest.mark.e2e
 
 
 async def refer(stack, *, information: list[str]) -> tuple[str, str]:

@@ -13,7 +13,9 @@ if _HERE not in sys.path:  # --import-mode=importlib puts no test folder on the 
     sys.path.insert(0, _HERE)
 
 
-@pytest.fixture(scope="session")
+# Package scope: stopped after the planning tests, so that it is no longer a member of planning's
+# consumer groups (sharing their partitions) when later suites start a planning of their own.
+@pytest.fixture(scope="package")
 async def planning(kafka_bootstrap: str, database_url: str) -> AsyncIterator[RunningService]:
     async with running_service(
         "planning", kafka_bootstrap=kafka_bootstrap, database_url=database_url, relay_poll_interval_s=0.1
