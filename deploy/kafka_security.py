@@ -20,6 +20,7 @@ extra JVM starts. All of it is idempotent: run at every start.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -250,18 +251,21 @@ def write_secrets(directory: Path, users: dict[str, str]) -> None:
         tmp.replace(path)
 
 
+def argument_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--bootstrap", required=True, help="a super-user (PLAINTEXT) listener")
+    parser.add_argument("--credentials", type=Path, required=True, help="JSON file of the passwords (kept)")
+    parser.add_argument("--agency", action="append", default=[], help="an agency whose integrator to create")
+    parser.add_argument("--secrets-dir", type=Path, help="also write each password to DIR/<principal>")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> None:
     """``python -m deploy.kafka_security --bootstrap kafka:9092 --credentials FILE [--agency A ...]``:
     provision the principals through a super-user listener (docker compose's kafka-setup)."""
-    import argparse
     import asyncio
 
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--bootstrap", required=True)
-    parser.add_argument("--credentials", type=Path, required=True)
-    parser.add_argument("--agency", action="append", default=[])
-    parser.add_argument("--secrets-dir", type=Path, help="also write each password to DIR/<principal>")
-    args = parser.parse_args(argv)
+    args = argument_parser().parse_args(argv)
     users = asyncio.run(provision(args.bootstrap, Credentials(args.credentials), agencies=args.agency))
     if args.secrets_dir:
         write_secrets(args.secrets_dir, users)
