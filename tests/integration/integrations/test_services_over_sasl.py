@@ -27,6 +27,8 @@ from .feed_support import port
 pytestmark = [pytest.mark.integration]
 PORTS = {"intake": port(61), "planning": port(62), "monitoring": port(63), "notifications": port(64)}
 AGENCY = f"agency-sasl-{uuid.uuid4().hex[:6]}"
+CONSUMER_GROUPS = {"intake": set(), "planning": {"plans", "relapses"}, "monitoring": {"reactions", "read-models"},
+                   "notifications": {"alerts", "event-feed", "consents"}}
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +101,15 @@ async def test_a_check_in_reaches_the_consuming_services_over_sasl(stack):
         events = await eventually(feed, timeout=90, message="the check-in in notifications' event feed")
         assert [e["type"] for e in events] == ["waypoint.monitoring.CheckInCompleted.v1"]
         assert events[0]["agencyid"] == AGENCY
+
+        # each service reads its lag and dead letters under its own ACLs (shared/operations.py)
+        operator = bearer(sub="operator-1", agency_id=AGENCY, roles=("operator",))
+        for name, url in stack.items():
+            status = (await http.get(f"{url}/v1/operations/status", headers=operator)).json()
+            assert status["kafka"] is True, (name, status)
+            assert status["dlq"]["topic"] == f"waypoint.{name}.dlq"
+            assert {row["group"] for row in status["consumers"]} == {
+                f"waypoint.{name}.{group}" for group in CONSUMER_GROUPS[name]}
 
 
 async def test_a_service_principal_may_not_write_another_services_topic_nor_create_one(sasl_broker, principals):
