@@ -225,6 +225,7 @@ async def prepare_kafka(settings: ServiceSettings, ready: asyncio.Event, consume
         except asyncio.CancelledError:
             raise
         except TopicsNotProvisioned as exc:
+            # absent, or invisible to this principal (no ACL on it): both need deploy.kafka_security
             log.warning("kafka topics not provisioned yet (python -m deploy.kafka_security creates them)",
                         topics=str(exc), retry_in=backoff.next)
         except TopicSetupError as exc:

@@ -23,7 +23,7 @@ from shared.cloudevents import topic_for
 from shared.events import SERVICES
 from shared.operations import Probe
 from shared.runtime import ConsumerSpec, Runtime, create_service_app
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, load_settings
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -49,7 +49,7 @@ def copier_settings(s: ServiceSettings, cfg: NotificationSettings) -> ServiceSet
 
 async def _agency_copier(rt: Runtime, cfg: NotificationSettings) -> None:
     s = copier_settings(rt.settings, cfg)
-    options = s.kafka_client_options()  # a missing copier credential fails here, at once
+    options = s.kafka_client_options()
     leader = await asyncpg.connect(s.dsn)  # a session of its own: the lock lives as long as it does
     try:
         await leader.execute("SELECT pg_advisory_lock($1)", COPIER_LOCK)
@@ -64,6 +64,9 @@ def create_app(
     settings: ServiceSettings | None = None, notification_settings: NotificationSettings | None = None
 ) -> FastAPI:
     cfg = notification_settings or NotificationSettings()
+    settings = settings or load_settings("notifications")
+    if cfg.agency_topics:
+        copier_settings(settings, cfg).kafka_client_options()  # a copier without its credential: no start
     app = create_service_app(
         "notifications",
         routers=[router, feed_router],

@@ -123,3 +123,16 @@ def test_service_env_names_are_settings_the_services_read():
                 assert name.lower() in ServiceSettings.model_fields, name
         assert env["KAFKA_SASL_USERNAME"] == f"svc-{service}"
     assert sec.service_env("notifications", "b", users)["NOTIFICATIONS_COPIER_KAFKA_USERNAME"] == sec.COPIER
+
+
+def test_notifications_does_not_start_its_copier_without_the_copiers_credential():
+    from services.notifications.entrypoints.app import create_app
+    from services.notifications.settings import NotificationSettings
+    from shared.settings import KafkaCredentialsMissing, ServiceSettings
+
+    sasl = ServiceSettings(service="notifications", kafka_security_protocol="SASL_PLAINTEXT",
+                           kafka_sasl_username="svc-notifications", kafka_sasl_password="pw")
+    with pytest.raises(KafkaCredentialsMissing):
+        create_app(sasl, NotificationSettings(agency_topics=True))
+    create_app(sasl, NotificationSettings(agency_topics=True, copier_kafka_password="copier-pw"))
+    create_app(sasl, NotificationSettings(agency_topics=False))
