@@ -1,17 +1,12 @@
 """Row-level security: each table holding participant or agency data shows a transaction only the
 rows of the agency it declared (or all of them in the system scope); FORCE holds the owner to it.
 See shared/tenancy.py.
-
-Revision ID: 0007
-Revises: 0006
 """
 
 from shared.tenancy import disable_agency_rls, enable_agency_rls
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 TABLES: dict[str, tuple[str, ...]] = {
     "events": (),
