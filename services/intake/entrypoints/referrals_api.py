@@ -3,7 +3,7 @@ to it; the referring agency sees each referral's outcome."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -23,6 +23,7 @@ from services.intake.entrypoints.common import Json
 from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
 from shared.domain import NotFound
+from shared.paging import Page, page
 from shared.roles import staff
 from shared.runtime import Runtime, runtime
 from shared.tenancy import system_scope
@@ -36,31 +37,48 @@ router = APIRouter(prefix="/v1", tags=["referrals"])
 Shown = Literal["pending", "accepted", "declined", "all"]
 
 
+async def _shown(rt: Runtime, audit: AccessAudit, action: str, agency_id: str, statuses: list[str],
+                 referral_id: UUID | None = None, shown: Page | None = None) -> list[dict[str, Any]]:
+    """The receiving agency's referrals, and in the same transaction the disclosure: this is the
+    moment the referring agency's records reach the recipient, so the referring agency's ledger
+    line is written now (once per referral) along with the access-log row."""
+    with system_scope():
+        async with rt.pool.acquire() as conn, conn.transaction():
+            found = await rows.incoming(conn, agency_id, statuses, referral_id,
+                                        limit=shown.fetch if shown else None, offset=shown.offset if shown else 0)
+            visible = found[: shown.limit] if shown else found
+            await rows.record_disclosures(conn, [UUID(r["referral_id"]) for r in visible], rt.clock())
+            if visible or referral_id is None:
+                await audit(action.format(n=len(visible)), None, conn=conn)
+    return found
+
+
 @router.get("/referrals/incoming")
 async def incoming_referrals(
     state: Shown = Query("pending", alias="status", description="pending (default), accepted, declined or all"),
+    shown: Page = Depends(page),
     caller: Principal = Depends(staff),
     audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> Json:
-    """Referrals partner agencies made to the caller's agency, with only the consented categories
-    and the Part 2 redisclosure notice. A referral whose consent was revoked or expired is gone."""
+    """Referrals partner agencies made to the caller's agency, oldest first and paged, with only
+    the consented categories and the Part 2 redisclosure notice. A referral whose consent was
+    revoked or expired is gone. Being shown a referral is its disclosure: the referring agency's
+    ledger records it now (see docs/security.md)."""
     statuses: list[str] = ["pending", "accepted", "declined"] if state == "all" else [state]
-    with system_scope():
-        found = await rows.incoming(rt.pool, caller.agency_id, statuses)
-        await audit(f"list incoming referrals ({len(found)})", None)
-    return {"referrals": found}
+    found = await _shown(rt, audit, "list incoming referrals ({n})", caller.agency_id, statuses, shown=shown)
+    listed, next_offset = shown.cut(found)
+    return {"referrals": listed, "next_offset": next_offset}
 
 
 @router.get("/referrals/incoming/{referral_id}")
 async def incoming_referral(referral_id: UUID, caller: Principal = Depends(staff),
                             audit: AccessAudit = Depends(auditor),
                             rt: Runtime = Depends(runtime)) -> Json:
-    with system_scope():
-        found = await rows.incoming(rt.pool, caller.agency_id, ["pending", "accepted", "declined"], referral_id)
-        if not found:
-            raise NotFound(NOT_FOUND_MESSAGE, field="referral_id")
-        await audit(f"read incoming referral {referral_id}", None)
+    found = await _shown(rt, audit, f"read incoming referral {referral_id}", caller.agency_id,
+                         ["pending", "accepted", "declined"], referral_id)
+    if not found:
+        raise NotFound(NOT_FOUND_MESSAGE, field="referral_id")
     return found[0]
 
 
