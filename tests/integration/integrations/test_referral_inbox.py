@@ -187,7 +187,7 @@ async def test_accepting_a_referral_never_opened_records_its_disclosure(intake_s
 
 
 async def test_b_s_inbox_is_paged(intake_service):
-    a, b, pid, cid, first = await referred(intake_service)
+    a, b, pid, _, first = await referred(intake_service)
     more = []
     for _ in range(2):
         r = await a.post(f"/v1/participants/{pid}/referrals",
