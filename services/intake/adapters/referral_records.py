@@ -181,13 +181,13 @@ async def incoming(conn: asyncpg.Connection | asyncpg.Pool, agency_id: str, stat
 
 async def outgoing(
     conn: asyncpg.Connection | asyncpg.Pool, agency_id: str, participant_id: UUID | None = None,
-    statuses: list[str] | None = None,
+    statuses: list[str] | None = None, *, limit: int | None = None, offset: int = 0,
 ) -> list[dict[str, Any]]:
     """The referring agency's referrals (of one participant, or all) with their outcome, newest first."""
     found = await conn.fetch(
         f"SELECT {COLUMNS} FROM referrals WHERE disclosing_agency_id = $1"
         " AND ($2::uuid IS NULL OR participant_id = $2) AND ($3::text[] IS NULL OR status = ANY($3::text[]))"
-        " ORDER BY requested_at DESC, referral_id",
-        agency_id, participant_id, statuses,
+        " ORDER BY requested_at DESC, referral_id LIMIT $4 OFFSET $5",
+        agency_id, participant_id, statuses, limit, offset,
     )
     return [view(r, receiving=False) for r in found]

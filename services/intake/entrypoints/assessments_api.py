@@ -15,6 +15,7 @@ from services.intake.domain.instrument_catalogue import catalogue
 from services.intake.entrypoints.common import Json
 from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
+from shared.paging import Page, page
 from shared.roles import staff, staff_or_integration
 from shared.runtime import Runtime, runtime
 
@@ -52,12 +53,15 @@ async def record_assessment(
 
 @router.get("/participants/{participant_id}/assessments")
 async def list_assessments(
-    participant_id: UUID, caller: Principal = Depends(staff),
+    participant_id: UUID, paged: Page = Depends(page), caller: Principal = Depends(staff),
     audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> Json:
-    found = await views.assessments(rt.pool, caller.agency_id, participant_id)
+    """The participant's assessments, oldest first, paged (``next_offset``)."""
+    found, next_offset = paged.cut(
+        await views.assessments(rt.pool, caller.agency_id, participant_id, limit=paged.fetch, offset=paged.offset)
+    )
     await audit("list assessments", participant_id)
-    return {"assessments": found}
+    return {"assessments": found, "next_offset": next_offset}
 
 
 @router.get("/participants/{participant_id}/assessments/{assessment_id}")

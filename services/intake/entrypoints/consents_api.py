@@ -23,6 +23,7 @@ from services.intake.domain.referral import ReferralForm, RequestReferral
 from services.intake.entrypoints.common import Json
 from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
+from shared.paging import Page, page
 from shared.roles import staff
 from shared.runtime import Runtime, runtime
 
@@ -108,12 +109,15 @@ async def revoke_consent(
 
 @router.get("/participants/{participant_id}/consents")
 async def list_consents(
-    participant_id: UUID, caller: Principal = Depends(staff),
+    participant_id: UUID, paged: Page = Depends(page), caller: Principal = Depends(staff),
     audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> Json:
-    found = await views.consents(rt.pool, caller.agency_id, participant_id)
+    """The participant's consents (drafts, active, revoked, expired), oldest first, paged."""
+    found, next_offset = paged.cut(
+        await views.consents(rt.pool, caller.agency_id, participant_id, limit=paged.fetch, offset=paged.offset)
+    )
     await audit("list consents", participant_id)
-    return {"consents": found}
+    return {"consents": found, "next_offset": next_offset}
 
 
 @router.get("/participants/{participant_id}/consents/{consent_id}")
@@ -145,10 +149,13 @@ async def request_referral(
 async def list_disclosures(
     participant_id: UUID,
     years: int | None = Query(None, ge=1, le=50),
+    paged: Page = Depends(page),
     caller: Principal = Depends(staff),
     audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> Json:
-    found = await views.disclosures(rt.pool, caller.agency_id, participant_id, years)
+    """The participant's disclosure ledger, newest first (only the last ``years`` if given), paged."""
+    found, next_offset = paged.cut(await views.disclosures(
+        rt.pool, caller.agency_id, participant_id, years, limit=paged.fetch, offset=paged.offset))
     await audit("list disclosures", participant_id)
-    return {"disclosures": found}
+    return {"disclosures": found, "next_offset": next_offset}

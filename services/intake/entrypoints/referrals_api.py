@@ -104,22 +104,26 @@ async def decline_referral(referral_id: UUID, body: DeclineReferral, request: Re
 @router.get("/referrals/outgoing")
 async def outgoing_referrals_of_the_agency(
     state: Literal["pending", "accepted", "declined", "withdrawn", "all"] = Query("all", alias="status"),
+    paged: Page = Depends(page),
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> Json:
-    """Every referral the caller's agency made, newest first, with its outcome."""
-    found = await rows.outgoing(rt.pool, caller.agency_id, None, None if state == "all" else [state])
+    """Every referral the caller's agency made, newest first and paged, with its outcome."""
+    found, next_offset = paged.cut(await rows.outgoing(
+        rt.pool, caller.agency_id, None, None if state == "all" else [state], limit=paged.fetch, offset=paged.offset))
     await AccessAudit(rt.pool, caller)("list outgoing referrals",
                                        *dict.fromkeys(UUID(r["participant_id"]) for r in found))
-    return {"referrals": found}
+    return {"referrals": found, "next_offset": next_offset}
 
 
 @router.get("/participants/{participant_id}/referrals")
-async def outgoing_referrals(participant_id: UUID, caller: Principal = Depends(staff),
+async def outgoing_referrals(participant_id: UUID, paged: Page = Depends(page), caller: Principal = Depends(staff),
                              audit: AccessAudit = Depends(auditor),
                              rt: Runtime = Depends(runtime)) -> Json:
-    """The referrals made for this participant by the caller's agency, with their outcome."""
+    """The referrals made for this participant by the caller's agency, newest first and paged,
+    with their outcome."""
     await records.require_participant(rt.pool, participant_id, caller.agency_id)  # type: ignore[arg-type]
-    found = await rows.outgoing(rt.pool, caller.agency_id, participant_id)
+    found, next_offset = paged.cut(await rows.outgoing(rt.pool, caller.agency_id, participant_id,
+                                                       limit=paged.fetch, offset=paged.offset))
     await audit("list referrals", participant_id)
-    return {"referrals": found}
+    return {"referrals": found, "next_offset": next_offset}

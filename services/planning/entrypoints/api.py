@@ -177,13 +177,16 @@ async def revise_plan(
 
 @router.get("/participants/{participant_id}/plan/history")
 async def plan_history(
-    participant_id: UUID, caller: Principal = Depends(readers),
+    participant_id: UUID, paged: Page = Depends(page), caller: Principal = Depends(readers),
     audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> dict[str, Any]:
+    """The plan's versions, oldest first, paged (``next_offset``)."""
     check_readable(caller, participant_id)
-    entries = await views.history(rt.pool, participant_id, caller.agency_id)
+    entries, next_offset = paged.cut(
+        await views.history(rt.pool, participant_id, caller.agency_id, limit=paged.fetch, offset=paged.offset)
+    )
     await audit("read plan history", participant_id)
-    return {"participant_id": str(participant_id), "versions": entries}
+    return {"participant_id": str(participant_id), "versions": entries, "next_offset": next_offset}
 
 
 @router.get("/participants/{participant_id}/plan/fhir", response_class=Response)
