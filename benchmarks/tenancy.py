@@ -112,7 +112,7 @@ async def run(server_url: str, *, rounds: int = 3, per_round: int = 3000) -> dic
         for kind in ("read", "write"):
             for concurrency in (1, 16):
                 runs: dict[str, list[float]] = {name: [] for name in variants}
-                for name, (pool, table, scoped) in variants.items():  # warm-up: plans and caches
+                for pool, table, scoped in variants.values():  # warm-up: plans and caches
                     await _drive(concurrency, 200, _op(pool, table, kind, keys, scoped))
                 for _ in range(rounds):
                     for name, (pool, table, scoped) in random.sample(list(variants.items()), len(variants)):
