@@ -114,8 +114,11 @@ class EventConsumer:
         max_attempts: int = 5,
         batch_handler: BatchHandler | None = None,
         event_types: Collection[str] | None = None,
+        client_options: dict[str, Any] | None = None,
     ) -> None:
         self.name = name
+        #: security options of its consumer and DLQ producer (ServiceSettings.kafka_client_options: SASL)
+        self._client_options = client_options or {}
         self.group_id = f"waypoint.{service}.{name}"
         self._service = service
         self._topics = list(topics)
@@ -143,8 +146,9 @@ class EventConsumer:
                 auto_offset_reset="earliest",
                 max_poll_records=self._batch_size,
                 fetch_max_wait_ms=100,
+                **self._client_options,
             )
-            dlq = producer_for(self._bootstrap)
+            dlq = producer_for(self._bootstrap, **self._client_options)
             try:
                 await consumer.start()
                 await dlq.start()

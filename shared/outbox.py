@@ -121,8 +121,11 @@ class OutboxRelay:
         *,
         batch_size: int = 2000,
         poll_interval: float = 0.5,
+        client_options: dict[str, Any] | None = None,
     ) -> None:
         self._pool = pool
+        #: security options of the producer (ServiceSettings.kafka_client_options: SASL)
+        self._client_options = client_options or {}
         self._dsn = dsn
         self._bootstrap = bootstrap
         self._service = service
@@ -161,7 +164,7 @@ class OutboxRelay:
             self.lock_backend_pid = conn.get_server_pid()
             await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
             await self._count_quarantine()
-            producer = producer_for(self._bootstrap)
+            producer = producer_for(self._bootstrap, **self._client_options)
             await producer.start()
 
 

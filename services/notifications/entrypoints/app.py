@@ -40,14 +40,22 @@ PROBES = (
 COPIER_LOCK = 0x636F7079
 
 
-async def _agency_copier(rt: Runtime) -> None:
-    s = rt.settings
+def copier_settings(s: ServiceSettings, cfg: NotificationSettings) -> ServiceSettings:
+    """The service's Kafka settings with the copier's principal (when the services use SASL)."""
+    if not s.kafka_authenticated:
+        return s
+    return s.as_kafka_principal(cfg.copier_kafka_username, cfg.copier_kafka_password, cfg.copier_kafka_password_file)
+
+
+async def _agency_copier(rt: Runtime, cfg: NotificationSettings) -> None:
+    s = copier_settings(rt.settings, cfg)
+    options = s.kafka_client_options()  # a missing copier credential fails here, at once
     leader = await asyncpg.connect(s.dsn)  # a session of its own: the lock lives as long as it does
     try:
         await leader.execute("SELECT pg_advisory_lock($1)", COPIER_LOCK)
-        bootstrap, options = s.kafka_sasl_client()
-        await AgencyCopier(bootstrap, partitions=s.kafka_partitions, replication_factor=s.kafka_replication_factor,
-                           retention_ms=s.kafka_retention_ms, client_options=options).run()
+        await AgencyCopier(s.kafka_bootstrap_servers, partitions=s.kafka_partitions,
+                           replication_factor=s.kafka_replication_factor, retention_ms=s.kafka_retention_ms,
+                           client_options=options).run()
     finally:
         await leader.close()
 
@@ -77,7 +85,7 @@ def create_app(
                          event_types=frozenset(WITHDRAWING_EVENTS)),
         ],
         background=lambda rt: [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg),
-                               *([_agency_copier(rt)] if cfg.agency_topics else [])],
+                               *([_agency_copier(rt, cfg)] if cfg.agency_topics else [])],
         probes=PROBES,
     )
     app.state.notification_settings = cfg
