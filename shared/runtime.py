@@ -38,6 +38,7 @@ from shared.operations import Probe, run_sampler
 from shared.operations_api import router as operations_router
 from shared.outbox import OutboxRelay
 from shared.polling import Backoff
+from shared.retention import RetentionPurge
 from shared.settings import InsecureSettings, ServiceSettings, load_settings
 from shared.tenancy import ensure_app_role, system_scope, with_credentials
 from shared.uow import UnitOfWork, unit_of_work
@@ -404,6 +405,10 @@ def _start_tasks(
         if cfg.operations_sample_interval_s > 0:
             rt.tasks.append(asyncio.create_task(run_sampler(rt, cfg.operations_sample_interval_s),
                                                 name=f"{service}-operations-sampler"))
+        if cfg.retention_purge_interval_s > 0:
+            purge = RetentionPurge(rt.pool, service, keep_years=cfg.retention_years, batch=cfg.retention_purge_batch,
+                                   interval=cfg.retention_purge_interval_s)
+            rt.tasks.append(asyncio.create_task(purge.run(), name=f"{service}-retention-purge"))
 
 
 async def _ready(request: Request) -> Any:

@@ -78,6 +78,10 @@ class ServiceSettings(BaseSettings):
     relay_poll_interval_s: float = 0.5
     consumer_batch_size: int = 500
     operations_sample_interval_s: float = 15.0  # how often /metrics' operational gauges are refreshed (0: never)
+    # retention of the access log and the disclosure ledger (shared/retention.py): at least six years
+    retention_years: int = Field(default=6, ge=6)
+    retention_purge_interval_s: float = 3600.0  # how often the purge looks for expired rows (0: never)
+    retention_purge_batch: int = Field(default=1000, ge=1, le=100_000)
     log_level: str = "INFO"
     log_json: bool = True
 
