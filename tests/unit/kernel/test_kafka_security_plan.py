@@ -161,3 +161,34 @@ def test_every_kafka_client_the_services_build_takes_the_security_options():
                                   any(k.arg is None for k in node.keywords)))
     assert len(calls) >= 8  # the relay, the consumers and their DLQ, topic setup, readiness, figures, copier, rebuild
     assert [where for where, name, passes in calls if not passes] == []
+
+
+@pytest.mark.parametrize("sasl_enabled", [True, False])
+def test_waypoint_up_starts_each_service_as_its_principal_or_stays_on_plaintext(monkeypatch, tmp_path, sasl_enabled):
+    """`waypoint up`'s wiring, without starting anything: provisioned -> every service gets
+    service_env on the SASL listener; a broker without SASL -> the services keep plaintext."""
+    from deploy import cli, infra
+
+    started: dict = {}
+    users = {n: f"pw-{n}" for n in [sec.service_principal(s) for s in sec.CONSUMES] + [sec.COPIER]}
+
+    async def provision(bootstrap, credentials, agencies=(), settings=None):
+        if not sasl_enabled:
+            raise sec.KafkaSecurityError("ACL refused: SECURITY_DISABLED")
+        return users
+
+    monkeypatch.setenv("WAYPOINT_KAFKA_SASL_PORT", "19999")
+    monkeypatch.setenv("WAYPOINT_KEYCLOAK", "false")
+    monkeypatch.setattr(cli.infra, "start", lambda *a: infra.Endpoints("127.0.0.1:19998", "postgresql://x/postgres"))
+    monkeypatch.setattr(cli.kafka_security, "provision", provision)
+    monkeypatch.setattr(cli, "start_mailbox", lambda state: (_ for _ in ()).throw(RuntimeError("no mailbox")))
+    monkeypatch.setattr(cli, "start_services", lambda state, env, service_env: started.update(
+        env=env, service_env=service_env) or {})
+    cli.up(state_dir=tmp_path, kafka_port=19998, pg_port=19997)
+    per_service = started["service_env"]
+    if sasl_enabled:
+        assert {s: per_service[s] for s in sec.CONSUMES} == {
+            s: sec.service_env(s, "127.0.0.1:19999", users) for s in sec.CONSUMES}
+    else:
+        assert not any(s in per_service for s in sec.CONSUMES)
+    assert started["env"]["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:19998"
