@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from shared.eventstore.base import ConcurrencyError
 from shared.eventstore.postgres import PostgresEventStore
 from shared.http import install_conventions, install_docs, problem
 from shared.inbox import BatchHandler, EventConsumer, Handler, dlq_topic
+from shared.keyring import KeyRing
 from shared.observability import configure_logging
 from shared.operations import Probe, run_sampler
 from shared.operations_api import router as operations_router
@@ -79,6 +81,15 @@ class Runtime:
     tables: Callable[[Any], Any] | None = None
     #: service-specific figures (sweep lateness, queue age) for shared.operations
     probes: Sequence[Probe] = ()
+    #: the service's per-participant data keys (shared.keyring); handlers see it as ``uow.keys``
+    keys: KeyRing | None = None
+
+    def _tables(self) -> Callable[[Any], Any] | None:
+        """The tables factory over a connection; one that takes ``keys`` gets the key ring too."""
+        factory = self.tables
+        if factory is None or "keys" not in inspect.signature(factory).parameters:
+            return factory
+        return lambda conn: factory(conn, keys=self.keys)
 
     @property
     def service(self) -> str:
@@ -89,7 +100,7 @@ class Runtime:
     ) -> contextlib.AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work (one transaction) for a command."""
         return unit_of_work(self.pool, self.store, self.service, metadata, agency_id=agency_id, clock=self.clock,
-                            tables=self.tables)
+                            tables=self._tables(), keys=self.keys)
 
     def with_tables(self, handler: Handler) -> Handler:
         """A consumer's handler whose unit of work has the service's clock and tables too, and
@@ -97,8 +108,10 @@ class Runtime:
 
         async def handle(received: ReceivedEvent, uow: UnitOfWork) -> None:
             uow.clock, uow.now, uow.agency_id = self.clock, self.clock(), received.agency_id
-            if self.tables is not None:
-                uow.tables = self.tables(uow.conn)
+            uow.keys = self.keys
+            factory = self._tables()
+            if factory is not None:
+                uow.tables = factory(uow.conn)
             await handler(received, uow)
 
         return handle
@@ -334,7 +347,7 @@ async def _open_runtime(
     relay = OutboxRelay(pool, cfg.dsn, cfg.kafka_bootstrap_servers, cfg.service,
                         batch_size=cfg.relay_batch_size, poll_interval=cfg.relay_poll_interval_s)
     return Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay, clock=clock,
-                   tables=tables, probes=probes)
+                   tables=tables, probes=probes, keys=KeyRing(cfg.master_keys()))
 
 
 def _start_tasks(
