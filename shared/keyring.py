@@ -261,7 +261,9 @@ class KeyRing:
             return self._take(row, found)
         raise RuntimeError(f"data key of {participant_id} neither created nor found")  # pragma: no cover
 
-    async def seal(self, conn: Any, participant_id: UUID, agency_id: str, purpose: str, value: str | None) -> str | None:
+    async def seal(
+        self, conn: Any, participant_id: UUID, agency_id: str, purpose: str, value: str | None
+    ) -> str | None:
         """``value`` sealed under the participant's key (``None`` stays ``None``; an erased
         participant's new text is dropped: ``None``)."""
         if value is None:

@@ -70,6 +70,8 @@ class Runtime:
     pool: asyncpg.Pool
     store: PostgresEventStore
     relay: OutboxRelay
+    #: the service's per-participant data keys (shared.keyring); handlers see it as ``uow.keys``
+    keys: KeyRing
     consumers: list[EventConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     #: set once the Kafka topics exist: the relay and consumers start then
@@ -78,11 +80,9 @@ class Runtime:
     #: the service's time: every unit of work reads ``now`` from it, and so do its background loops
     clock: Clock = system_clock
     #: builds the service's own tables adapter over a unit of work's connection (``uow.tables``)
-    tables: Callable[[Any], Any] | None = None
+    tables: Callable[..., Any] | None = None
     #: service-specific figures (sweep lateness, queue age) for shared.operations
     probes: Sequence[Probe] = ()
-    #: the service's per-participant data keys (shared.keyring); handlers see it as ``uow.keys``
-    keys: KeyRing | None = None
 
     def _tables(self) -> Callable[[Any], Any] | None:
         """The tables factory over a connection; one that takes ``keys`` gets the key ring too."""
@@ -292,7 +292,7 @@ def create_service_app(
     settings: ServiceSettings | None = None,
     title: str | None = None,
     clock: Clock = system_clock,
-    tables: Callable[[Any], Any] | None = None,
+    tables: Callable[..., Any] | None = None,
     probes: Sequence[Probe] = (),
 ) -> FastAPI:
     """Build the FastAPI app of ``service`` with its lifespan, routers and kernel conventions.
@@ -331,7 +331,7 @@ def create_service_app(
 
 
 async def _open_runtime(
-    cfg: ServiceSettings, migrations: Path, *, clock: Clock, tables: Callable[[Any], Any] | None,
+    cfg: ServiceSettings, migrations: Path, *, clock: Clock, tables: Callable[..., Any] | None,
     probes: Sequence[Probe],
 ) -> Runtime:
     """The service's database (created and migrated if needed), its pool, store and relay."""

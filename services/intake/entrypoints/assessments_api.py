@@ -55,7 +55,7 @@ async def list_assessments(
     participant_id: UUID, caller: Principal = Depends(staff),
     audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> Json:
-    found = await views.assessments(rt.pool, caller.agency_id, participant_id)
+    found = await views.assessments(rt.pool, caller.agency_id, participant_id, rt.keys)
     await audit("list assessments", participant_id)
     return {"assessments": found}
 
@@ -65,7 +65,7 @@ async def get_assessment(
     participant_id: UUID, assessment_id: UUID, caller: Principal = Depends(staff),
     audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> Json:
-    found = await views.assessment(rt.pool, caller.agency_id, participant_id, assessment_id)
+    found = await views.assessment(rt.pool, caller.agency_id, participant_id, assessment_id, rt.keys)
     await audit(f"read assessment {assessment_id}", participant_id)
     return found
 
@@ -78,7 +78,7 @@ async def export_assessment(
     audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> Json:
-    record = await views.assessment(rt.pool, caller.agency_id, participant_id, assessment_id)
+    record = await views.assessment(rt.pool, caller.agency_id, participant_id, assessment_id, rt.keys)
     scored, completed_at = views.rescored(record)
     await audit(f"export assessment {assessment_id}", participant_id)
     return assessment_bundle(scored, completed_at).model_dump(mode="json")

@@ -73,7 +73,7 @@ async def amend_consent(
     caller: Principal = Depends(staff),
     rt: Runtime = Depends(runtime),
 ) -> Json:
-    await views.consent(rt.pool, caller.agency_id, participant_id, consent_id)  # amend only what exists
+    await views.consent(rt.pool, caller.agency_id, participant_id, consent_id, rt.keys)  # amend only what exists
     cmd = order(GrantConsent, body, participant_id=participant_id, consent_id=consent_id)
     state = await rt.run(consents.grant_consent, cmd, request, caller)
     return _consent(state)
@@ -111,7 +111,7 @@ async def list_consents(
     participant_id: UUID, caller: Principal = Depends(staff),
     audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> Json:
-    found = await views.consents(rt.pool, caller.agency_id, participant_id)
+    found = await views.consents(rt.pool, caller.agency_id, participant_id, rt.keys)
     await audit("list consents", participant_id)
     return {"consents": found}
 
@@ -121,7 +121,7 @@ async def get_consent(
     participant_id: UUID, consent_id: UUID, caller: Principal = Depends(staff),
     audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> Json:
-    found = await views.consent(rt.pool, caller.agency_id, participant_id, consent_id)
+    found = await views.consent(rt.pool, caller.agency_id, participant_id, consent_id, rt.keys)
     await audit(f"read consent {consent_id}", participant_id)
     return found
 
@@ -149,6 +149,6 @@ async def list_disclosures(
     audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> Json:
-    found = await views.disclosures(rt.pool, caller.agency_id, participant_id, years)
+    found = await views.disclosures(rt.pool, caller.agency_id, participant_id, years, rt.keys)
     await audit("list disclosures", participant_id)
     return {"disclosures": found}

@@ -74,7 +74,8 @@ async def list_participants(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     found, next_offset = paged.cut(await views.participants(
-        rt.pool, caller.agency_id, specialist_id=specialist_id, status=status_, limit=paged.fetch, offset=paged.offset,
+        rt.pool, caller.agency_id, rt.keys, specialist_id=specialist_id, status=status_, limit=paged.fetch,
+        offset=paged.offset,
         participant_ids=participant_ids,
     ))
     await audit("list participants", *_ids(found))
@@ -87,7 +88,7 @@ async def assignment_queue(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     found, next_offset = paged.cut(
-        await views.waiting_queue(rt.pool, caller.agency_id, limit=paged.fetch, offset=paged.offset)
+        await views.waiting_queue(rt.pool, caller.agency_id, rt.keys, limit=paged.fetch, offset=paged.offset)
     )
     await audit("list assignment queue", *_ids(found))
     return {"waiting": found, "next_offset": next_offset}
@@ -110,7 +111,7 @@ async def get_participant(
     participant_id: UUID, caller: Principal = Depends(staff),
     audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> Json:
-    found = await views.participant(rt.pool, caller.agency_id, participant_id)
+    found = await views.participant(rt.pool, caller.agency_id, participant_id, rt.keys)
     await audit("read participant", participant_id)
     return found
 

@@ -47,7 +47,7 @@ async def incoming_referrals(
     and the Part 2 redisclosure notice. A referral whose consent was revoked or expired is gone."""
     statuses: list[str] = ["pending", "accepted", "declined"] if state == "all" else [state]
     with system_scope():
-        found = await rows.incoming(rt.pool, caller.agency_id, statuses)
+        found = await rows.incoming(rt.pool, caller.agency_id, statuses, rt.keys)
         await audit(f"list incoming referrals ({len(found)})", None)
     return {"referrals": found}
 
@@ -57,7 +57,8 @@ async def incoming_referral(referral_id: UUID, caller: Principal = Depends(staff
                             audit: AccessAudit = Depends(auditor),
                             rt: Runtime = Depends(runtime)) -> Json:
     with system_scope():
-        found = await rows.incoming(rt.pool, caller.agency_id, ["pending", "accepted", "declined"], referral_id)
+        found = await rows.incoming(rt.pool, caller.agency_id, ["pending", "accepted", "declined"], rt.keys,
+                                   referral_id)
         if not found:
             raise NotFound(NOT_FOUND_MESSAGE, field="referral_id")
         await audit(f"read incoming referral {referral_id}", None)
@@ -90,7 +91,7 @@ async def outgoing_referrals_of_the_agency(
     rt: Runtime = Depends(runtime),
 ) -> Json:
     """Every referral the caller's agency made, newest first, with its outcome."""
-    found = await rows.outgoing(rt.pool, caller.agency_id, None, None if state == "all" else [state])
+    found = await rows.outgoing(rt.pool, caller.agency_id, rt.keys, None, None if state == "all" else [state])
     await AccessAudit(rt.pool, caller)("list outgoing referrals",
                                        *dict.fromkeys(UUID(r["participant_id"]) for r in found))
     return {"referrals": found}
@@ -102,6 +103,6 @@ async def outgoing_referrals(participant_id: UUID, caller: Principal = Depends(s
                              rt: Runtime = Depends(runtime)) -> Json:
     """The referrals made for this participant by the caller's agency, with their outcome."""
     await records.require_participant(rt.pool, participant_id, caller.agency_id)  # type: ignore[arg-type]
-    found = await rows.outgoing(rt.pool, caller.agency_id, participant_id)
+    found = await rows.outgoing(rt.pool, caller.agency_id, rt.keys, participant_id)
     await audit("list referrals", participant_id)
     return {"referrals": found}
