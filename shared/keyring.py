@@ -334,3 +334,105 @@ def create_data_keys() -> None:
     for statement in DATA_KEYS_DDL:
         op.execute(statement)
     enable_agency_rls({"data_keys": ()})
+
+
+# --- event payloads ---------------------------------------------------------------------------
+
+
+def _split(path: str) -> tuple[list[str], str]:
+    parts = path.split(".")
+    return parts[:-1], parts[-1]
+
+
+def _parent(data: dict[str, Any], path: str) -> tuple[dict[str, Any] | None, str]:
+    parents, leaf = _split(path)
+    node: Any = data
+    for part in parents:
+        node = node.get(part) if isinstance(node, dict) else None
+    return (node if isinstance(node, dict) else None), leaf
+
+
+def sealed_paths(event_type: str) -> tuple[str, ...]:
+    """The sealed paths an event type declares (``DomainEvent.sealed``); none for unknown types."""
+    from shared.events import UnknownEventType, event_class
+
+    try:
+        return event_class(event_type).sealed
+    except UnknownEventType:
+        return ()
+
+
+class EventSealer:
+    """Seals the declared parts of event payloads (``DomainEvent.sealed``: dotted paths into the
+    JSON data, each a field with a default) as they are appended to a service's event store, and
+    opens them as they are read. An erased participant's sealed parts are left out of the data,
+    so the event validates with the field's default (e.g. an empty plan content).
+
+    Only private events (never published) may declare sealed paths: what goes on Kafka is built
+    from the event, not from the stored data, and must carry no text at all.
+    """
+
+    def __init__(self, ring: KeyRing) -> None:
+        self.ring = ring
+
+    async def seal(self, conn: Any, events: Any, datas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``datas`` (the JSON payloads of ``events``, NewEvents) with their sealed paths sealed."""
+        out = list(datas)
+        for i, new in enumerate(events):
+            paths = type(new.event).sealed
+            if not paths:
+                continue
+            if new.participant_id is None:
+                raise ValueError(f"{new.event_type} seals text but names no participant")
+            key = await self.ring.key_for(conn, new.participant_id, new.agency_id)
+            data = orjson.loads(orjson.dumps(datas[i]))  # a deep copy: the caller keeps the plain one
+            for path in paths:
+                parent, leaf = _parent(data, path)
+                if parent is None or leaf not in parent:
+                    continue
+                if key is None:
+                    del parent[leaf]  # erased: nothing more may be written about them
+                else:
+                    plain = orjson.dumps(parent[leaf]).decode()
+                    parent[leaf] = seal_with(key, new.participant_id, f"events.{new.event_type}.{path}", plain)
+            out[i] = data
+        return out
+
+    async def open(self, conn: Any, events: Any) -> None:
+        """Open, in place, the sealed paths of ``events`` (StoredEvents, as read)."""
+        targets = [e for e in events if e.participant_id is not None and sealed_paths(e.event_type)]
+        if not targets:
+            return
+        keys = await self.ring.keys(conn, {e.participant_id for e in targets})
+        for e in targets:
+            open_event_data(keys, e.participant_id, e.event_type, e.data)
+
+
+def open_event_data(keys: ParticipantKeys, participant_id: UUID, event_type: str, data: dict[str, Any]) -> None:
+    """Open the sealed paths of one event's ``data`` in place (drop them when erased)."""
+    for path in sealed_paths(event_type):
+        parent, leaf = _parent(data, path)
+        if parent is None or not is_sealed(parent.get(leaf)):
+            continue
+        text = keys.open(participant_id, f"events.{event_type}.{path}", parent[leaf])
+        if text is None:
+            del parent[leaf]
+        else:
+            parent[leaf] = orjson.loads(text)
+
+
+#: what :func:`on_participant_erased` acts on (a consumer of intake's topic in every other service)
+ERASURE_EVENTS = frozenset({"ParticipantErased"})
+
+
+async def on_participant_erased(received: Any, uow: Any) -> None:
+    """Consumer handler: intake erased a participant, so this service destroys its own data key
+    for them (a tombstone naming the event). Idempotent (inbox, and the tombstone stays)."""
+    from shared.catalogue.intake import ParticipantErased
+
+    event = received.event
+    if not isinstance(event, ParticipantErased):
+        return
+    ring: KeyRing = uow.keys
+    await ring.shred(uow.conn, event.participant_id, received.agency_id, at=event.erased_at, by="intake",
+                     reason=f"ParticipantErased {received.event_id}")

@@ -34,7 +34,7 @@ from shared.eventstore.base import ConcurrencyError
 from shared.eventstore.postgres import PostgresEventStore
 from shared.http import install_conventions, install_docs, problem
 from shared.inbox import BatchHandler, EventConsumer, Handler, dlq_topic
-from shared.keyring import KeyRing
+from shared.keyring import EventSealer, KeyRing
 from shared.observability import configure_logging
 from shared.operations import Probe, run_sampler
 from shared.operations_api import router as operations_router
@@ -346,8 +346,9 @@ async def _open_runtime(
                              min_size=cfg.db_pool_min, max_size=cfg.db_pool_max)
     relay = OutboxRelay(pool, cfg.dsn, cfg.kafka_bootstrap_servers, cfg.service,
                         batch_size=cfg.relay_batch_size, poll_interval=cfg.relay_poll_interval_s)
-    return Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay, clock=clock,
-                   tables=tables, probes=probes, keys=KeyRing(cfg.master_keys()))
+    keys = KeyRing(cfg.master_keys())
+    return Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool, sealer=EventSealer(keys)), relay=relay,
+                   clock=clock, tables=tables, probes=probes, keys=keys)
 
 
 def _start_tasks(

@@ -104,7 +104,7 @@ async def plan_shown(
     rt: Runtime, caller: Principal, participant_id: UUID, action: str, status_code: int = 200
 ) -> JSONResponse:
     """The current plan as a write's answer: it shows the plan's content, so it is an audited read."""
-    body = with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id), status_code)
+    body = with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id, rt.keys), status_code)
     await AccessAudit(rt.pool, caller)(action, participant_id)
     return body
 
@@ -128,14 +128,14 @@ async def get_plan(
     if as_of is not None:
         if as_of.tzinfo is None:
             raise InvalidCommand("as_of needs a time zone, e.g. 2026-03-02T09:00:00Z", field="as_of")
-        record = await views.plan_as_of(rt.pool, participant_id, caller.agency_id, as_of)
+        record = await views.plan_as_of(rt.pool, participant_id, caller.agency_id, as_of, rt.keys)
         await audit("read plan as of date", participant_id)
-        return with_etag(views.version_view(record))
+        return with_etag(await views.erasure_marked(rt.pool, rt.keys, participant_id, views.version_view(record)))
     if version is not None:
-        record = await views.plan_version(rt.pool, participant_id, caller.agency_id, version)
+        record = await views.plan_version(rt.pool, participant_id, caller.agency_id, version, rt.keys)
         await audit("read plan version", participant_id)
-        return with_etag(views.version_view(record))
-    plan = await views.current_plan(rt.pool, participant_id, caller.agency_id)
+        return with_etag(await views.erasure_marked(rt.pool, rt.keys, participant_id, views.version_view(record)))
+    plan = await views.current_plan(rt.pool, participant_id, caller.agency_id, rt.keys)
     await audit("read plan", participant_id)
     return with_etag(plan)
 
@@ -197,9 +197,9 @@ async def plan_as_fhir(
     """The plan (current, or a past ``version``) as a FHIR R4 Bundle with a CarePlan and its Goals."""
     check_readable(caller, participant_id)
     if version is None:
-        record = await views.latest_version(rt.pool, participant_id, caller.agency_id)
+        record = await views.latest_version(rt.pool, participant_id, caller.agency_id, rt.keys)
     else:
-        record = await views.plan_version(rt.pool, participant_id, caller.agency_id, version)
+        record = await views.plan_version(rt.pool, participant_id, caller.agency_id, version, rt.keys)
     bundle = plan_bundle(record.participant_id, record.plan_id, record.version, record.document, record.recorded_at)
     await audit("export plan (FHIR)", participant_id)
     return JSONResponse(bundle, media_type="application/fhir+json")
