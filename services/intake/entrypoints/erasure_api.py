@@ -5,31 +5,23 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 
 from services.intake.application import erasure
 from services.intake.application.participants import order
 from services.intake.entrypoints.common import Json
-from shared.auth import Principal
-from shared.roles import agency_admin
-from shared.runtime import Runtime, runtime
+from shared.routes import AdminCall
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
 
 @router.post("/participants/{participant_id}/erasure")
-async def erase(
-    participant_id: UUID,
-    body: erasure.ErasureForm,
-    request: Request,
-    caller: Principal = Depends(agency_admin),
-    rt: Runtime = Depends(runtime),
-) -> Json:
+async def erase(participant_id: UUID, body: erasure.ErasureForm, call: AdminCall) -> Json:
     """Destroy intake's key for this participant and tell every service to destroy theirs
     (``ParticipantErased``). Their texts read ``null`` with ``"erased": true`` from then on; ids,
     codes, scores, counts, the timeline's lines and the disclosure ledger stay. Idempotent: a
     repeated call answers the first erasure's time."""
     cmd = order(erasure.EraseParticipant, body, participant_id=participant_id)
-    done = await rt.run(erasure.erase_participant, cmd, request, caller)
+    done = await call.run(erasure.erase_participant, cmd)
     return {"participant_id": str(done.participant_id), "erased": True, "erased_at": done.erased_at.isoformat(),
             "erased_now": done.erased_now}
