@@ -261,6 +261,19 @@ class KeyRing:
             return self._take(row, found)
         raise RuntimeError(f"data key of {participant_id} neither created nor found")  # pragma: no cover
 
+    async def keys_for(self, conn: Any, owners: Iterable[tuple[UUID, str]]) -> dict[UUID, AESGCM | None]:
+        """:meth:`key_for` of many (participant, agency) pairs: one query for those not cached,
+        then a key created for each participant who has none."""
+        agencies: dict[UUID, str] = dict(owners)
+        found: dict[UUID, AESGCM | None] = {}
+        looked = await self.keys(conn, agencies)
+        found.update(looked.keys)
+        found.update((pid, None) for pid in looked.erased)
+        for pid, agency in agencies.items():
+            if pid not in found:
+                found[pid] = await self.key_for(conn, pid, agency)
+        return found
+
     async def seal(
         self, conn: Any, participant_id: UUID, agency_id: str, purpose: str, value: str | None
     ) -> str | None:
