@@ -178,6 +178,24 @@ class ParticipantKeys:
         return out
 
 
+@dataclass(frozen=True)
+class Sealer:
+    """One participant's key at hand (``None``: erased, values are dropped)."""
+
+    participant_id: UUID
+    key: AESGCM | None
+
+    def text(self, purpose: str, value: str | None) -> str | None:
+        if value is None or self.key is None:
+            return None
+        return seal_with(self.key, self.participant_id, purpose, value)
+
+    def json(self, purpose: str, value: Any) -> str | None:
+        """A JSON document sealed, as JSON text (a string) for a ``jsonb`` column."""
+        sealed = None if value is None else self.text(purpose, orjson.dumps(value).decode())
+        return None if sealed is None else orjson.dumps(sealed).decode()
+
+
 _SELECT = (
     "SELECT participant_id, master_key_id, wrapped_key, erased_at, created_at = now() AS fresh"
     " FROM data_keys WHERE participant_id = ANY($1::uuid[])"
@@ -247,16 +265,18 @@ class KeyRing:
         if key is not None:
             return key
         found = ParticipantKeys()
-        for row in await conn.fetch(_SELECT, [participant_id]):
-            return self._take(row, found)
+        # Try to create it first: one statement for a new participant (the common case of a miss:
+        # an enrolment); a participant who has a key (or a tombstone) is read after the conflict.
         data_key = AESGCM.generate_key(bit_length=256)
         key_id, wrapped = self.master.wrap(participant_id, data_key)
-        await conn.execute(
+        created = await conn.fetchval(
             "INSERT INTO data_keys (participant_id, agency_id, master_key_id, wrapped_key) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (participant_id) DO NOTHING",
+            " ON CONFLICT (participant_id) DO NOTHING RETURNING true",
             participant_id, agency_id, key_id, wrapped,
         )
-        # Another transaction may have created it first (we waited for it): read what holds.
+        if created:
+            return AESGCM(data_key)  # not cached: this transaction may still roll back
+        # It exists (a key or a tombstone), perhaps created by a transaction we waited for: read it.
         for row in await conn.fetch(_SELECT, [participant_id]):
             return self._take(row, found)
         raise RuntimeError(f"data key of {participant_id} neither created nor found")  # pragma: no cover
@@ -273,6 +293,10 @@ class KeyRing:
             if pid not in found:
                 found[pid] = await self.key_for(conn, pid, agency)
         return found
+
+    async def sealer(self, conn: Any, participant_id: UUID, agency_id: str) -> Sealer:
+        """Seals several values of one participant with one key lookup."""
+        return Sealer(participant_id, await self.key_for(conn, participant_id, agency_id))
 
     async def seal(
         self, conn: Any, participant_id: UUID, agency_id: str, purpose: str, value: str | None

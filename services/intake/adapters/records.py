@@ -69,11 +69,7 @@ def open_texts(opened: ParticipantKeys, participant_id: UUID, purpose: str, doc:
 async def insert_participant(
     conn: asyncpg.Connection, cmd: EnrolParticipant, agency_id: str, now: datetime, keys: KeyRing
 ) -> None:
-    pid = cmd.participant_id
-
-    async def seal(purpose: str, value: str | None) -> str | None:
-        return await keys.seal(conn, pid, agency_id, purpose, value)
-
+    seal = await keys.sealer(conn, cmd.participant_id, agency_id)
     await conn.execute(
         "INSERT INTO participants (participant_id, agency_id, specialist_id, status, display_name, contact,"
         " recovery_start_date, primary_substances, preferred_channel, preferred_hours, enrolled_at, waiting_since,"
@@ -81,9 +77,8 @@ async def insert_participant(
         cmd.participant_id,
         agency_id,
         cmd.specialist_id,
-        await seal("participants.display_name", cmd.display_name),
-        await keys.seal_json(conn, pid, agency_id, "participants.contact",
-                             cmd.contact.model_dump(mode="json") if cmd.contact else None),
+        seal.text("participants.display_name", cmd.display_name),
+        seal.json("participants.contact", cmd.contact.model_dump(mode="json") if cmd.contact else None),
         cmd.recovery_start_date,
         dumps(list(cmd.primary_substances)),
         cmd.preferred_channel.value if cmd.preferred_channel else None,
@@ -99,11 +94,11 @@ async def insert_participant(
             cmd.participant_id,
             c.support_contact_id,
             agency_id,
-            await seal("support_contacts.name", c.name),
+            seal.text("support_contacts.name", c.name),
             c.relation.value,
             c.channel.value,
-            await seal("support_contacts.phone", c.phone),
-            await seal("support_contacts.email", c.email),
+            seal.text("support_contacts.phone", c.phone),
+            seal.text("support_contacts.email", c.email),
             c.consent_to_contact,
         )
 
