@@ -1,16 +1,16 @@
 """Per-participant data keys (shared/keyring.py): intake's text about a participant is sealed under
 the participant's key, wrapped by the master key; erasure leaves a tombstone in place of the key.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009_erasure_data_keys
+Revises: 0008_security_retention
 """
 
 from alembic import op
 
 from shared.keyring import create_data_keys
 
-revision = "0007"
-down_revision = "0006"
+revision = "0009_erasure_data_keys"
+down_revision = "0008_security_retention"
 branch_labels = None
 depends_on = None
 
