@@ -103,3 +103,33 @@ def test_a_service_outside_development_without_a_master_key_says_so_in_one_line(
     with pytest.raises(InsecureSettings) as refused:
         settings.check_security()
     assert "\n" not in str(refused.value) and "WAYPOINT_MASTER_KEY is missing" in str(refused.value)
+
+
+def test_only_a_private_event_may_declare_sealed_text() -> None:
+    from typing import ClassVar
+
+    from shared.events import DomainEvent, event
+
+    with pytest.raises(ValueError, match="only private events"):
+        @event("planning")
+        class LeakyNoteWritten(DomainEvent):  # published, yet it says it holds text
+            sealed: ClassVar[tuple[str, ...]] = ("note",)
+            note: str = ""
+
+
+def test_a_private_events_sealed_paths_are_sealed_and_opened_and_dropped_once_erased() -> None:
+    from services.planning.domain.recorded import PlanVersionRecorded
+    from shared.keyring import open_event_data
+
+    assert PlanVersionRecorded.sealed == ("document.content",)
+    key = AESGCM(AESGCM.generate_key(bit_length=256))
+    plain = {"participant_id": str(ALICE), "document": {"status": "active", "content": {"goals": ["walk"]}}}
+    sealed_content = seal_with(key, ALICE, "events.PlanVersionRecorded.document.content", '{"goals":["walk"]}')
+    stored = {"participant_id": str(ALICE), "document": {"status": "active", "content": sealed_content}}
+    opened = {**stored, "document": dict(stored["document"])}
+    open_event_data(ParticipantKeys({ALICE: key}), ALICE, "PlanVersionRecorded", opened)
+    assert opened == plain
+    erased = {**stored, "document": dict(stored["document"])}
+    open_event_data(ParticipantKeys(erased={ALICE: datetime(2026, 11, 27, tzinfo=UTC)}), ALICE,
+                    "PlanVersionRecorded", erased)
+    assert erased == {"participant_id": str(ALICE), "document": {"status": "active"}}  # the field's default applies
