@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,8 @@ class Refused(Exception):
 def session_of(request: Request) -> Session | None:
     if not hasattr(request.state, "session"):
         request.state.session = request.app.state.codec.decode(request.cookies.get(COOKIE))
-    return request.state.session
+    session: Session | None = request.state.session
+    return session
 
 
 def signed_in(request: Request) -> Session:
@@ -44,7 +46,7 @@ def signed_in(request: Request) -> Session:
     return session
 
 
-def role(*roles: str):
+def role(*roles: str) -> Callable[[Session], Session]:
     def check(session: Session = Depends(signed_in)) -> Session:
         if not session.has_any(*roles):
             raise Refused("This page is not part of your role.")

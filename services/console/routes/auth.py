@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
@@ -86,7 +87,8 @@ async def oidc_callback(request: Request) -> Response:
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, _: Session = Depends(signed_in), __: dict = Depends(form_with_csrf)) -> Response:
+async def sign_out(request: Request, _: Session = Depends(signed_in),
+                   __: dict[str, Any] = Depends(form_with_csrf)) -> Response:
     response = redirect("/sign-in")
     response.delete_cookie(COOKIE, path="/")
     return response

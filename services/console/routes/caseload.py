@@ -81,7 +81,7 @@ async def new_participant(request: Request, _: Session = Depends(role(*STAFF))) 
 
 @router.post("/participants/new")
 async def enrol(request: Request, session: Session = Depends(role(*STAFF)), client: Api = Depends(api),
-                form: dict = Depends(form_with_csrf)) -> Response:
+                form: dict[str, Any] = Depends(form_with_csrf)) -> Response:
     body: dict[str, Any] = {"display_name": form.get("display_name") or None,
                             "specialist_id": form.get("specialist_id") or None}
     for key in ("recovery_start_date", "time_zone", "preferred_channel"):

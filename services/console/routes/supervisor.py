@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
@@ -49,7 +50,7 @@ async def queue(request: Request, _: Session = Depends(role(*MANAGERS)), client:
 
 @router.post("/participants/{participant_id}/specialist")
 async def assign(request: Request, participant_id: UUID, _: Session = Depends(role(*STAFF)),
-                 client: Api = Depends(api), form: dict = Depends(form_with_csrf)) -> Response:
+                 client: Api = Depends(api), form: dict[str, Any] = Depends(form_with_csrf)) -> Response:
     """Assign someone waiting, or transfer someone to another specialist."""
     try:
         await client.send("intake", "PUT", f"/v1/participants/{participant_id}/specialist",
