@@ -46,6 +46,7 @@ log = structlog.get_logger(__name__)
 
 C = TypeVar("C")
 R = TypeVar("R")
+P = TypeVar("P")
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,8 @@ class Runtime:
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     #: set once the Kafka topics exist: the relay and consumers start then
     kafka_ready: asyncio.Event = field(default_factory=asyncio.Event)
-    extras: dict[str, Any] = field(default_factory=dict)
+    #: a service's own long-lived parts (e.g. monitoring's check-in writer), keyed by their type
+    parts: dict[type, object] = field(default_factory=dict)
     #: the service's time: every unit of work reads ``now`` from it, and so do its background loops
     clock: Clock = system_clock
     #: builds the service's own tables adapter over a unit of work's connection (``uow.tables``)
@@ -83,6 +85,17 @@ class Runtime:
     @property
     def service(self) -> str:
         return self.settings.service
+
+    def provide(self, part: object) -> None:
+        """Make one of the service's own parts available to its routes (``part(type)``)."""
+        self.parts[type(part)] = part
+
+    def part(self, kind: type[P]) -> P:
+        """The service's part of this type (typed; LookupError when the service runs none)."""
+        found = self.parts.get(kind)
+        if not isinstance(found, kind):
+            raise LookupError(f"{self.service} runs no {kind.__name__}")
+        return found
 
     def uow(
         self, metadata: Metadata, *, agency_id: str | None = None

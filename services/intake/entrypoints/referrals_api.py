@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Query, status
 
 from services.intake.adapters import records
 from services.intake.adapters import referral_records as rows
@@ -20,11 +20,8 @@ from services.intake.domain.referral_inbox import (
     DeclineReferral,
 )
 from services.intake.entrypoints.common import Json
-from shared.access_audit import AccessAudit, auditor
-from shared.auth import Principal
 from shared.domain import NotFound
-from shared.roles import staff
-from shared.runtime import Runtime, runtime
+from shared.routes import StaffCall
 from shared.tenancy import system_scope
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
@@ -38,70 +35,59 @@ Shown = Literal["pending", "accepted", "declined", "all"]
 
 @router.get("/referrals/incoming")
 async def incoming_referrals(
+    call: StaffCall,
     state: Shown = Query("pending", alias="status", description="pending (default), accepted, declined or all"),
-    caller: Principal = Depends(staff),
-    audit: AccessAudit = Depends(auditor),
-    rt: Runtime = Depends(runtime),
 ) -> Json:
     """Referrals partner agencies made to the caller's agency, with only the consented categories
     and the Part 2 redisclosure notice. A referral whose consent was revoked or expired is gone."""
     statuses: list[str] = ["pending", "accepted", "declined"] if state == "all" else [state]
     with system_scope():
-        found = await rows.incoming(rt.pool, caller.agency_id, statuses)
-        await audit(f"list incoming referrals ({len(found)})", None)
+        found = await rows.incoming(call.pool, call.agency_id, statuses)
+        await call.audit(f"list incoming referrals ({len(found)})", None)
     return {"referrals": found}
 
 
 @router.get("/referrals/incoming/{referral_id}")
-async def incoming_referral(referral_id: UUID, caller: Principal = Depends(staff),
-                            audit: AccessAudit = Depends(auditor),
-                            rt: Runtime = Depends(runtime)) -> Json:
+async def incoming_referral(referral_id: UUID, call: StaffCall) -> Json:
     with system_scope():
-        found = await rows.incoming(rt.pool, caller.agency_id, ["pending", "accepted", "declined"], referral_id)
+        found = await rows.incoming(call.pool, call.agency_id, ["pending", "accepted", "declined"], referral_id)
         if not found:
             raise NotFound(NOT_FOUND_MESSAGE, field="referral_id")
-        await audit(f"read incoming referral {referral_id}", None)
+        await call.audit(f"read incoming referral {referral_id}", None)
     return found[0]
 
 
 @router.post("/referrals/incoming/{referral_id}/accept", status_code=status.HTTP_201_CREATED)
-async def accept_referral(referral_id: UUID, body: AcceptReferral, request: Request,
-                          caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)) -> Json:
+async def accept_referral(referral_id: UUID, body: AcceptReferral, call: StaffCall) -> Json:
     """Enrol the referred person in the caller's agency (linked to the referral and its consent)."""
     cmd = order(AcceptIncomingReferral, body, referral_id=referral_id)
     with system_scope():
-        participant_id = await rt.run(referral_inbox.accept, cmd, request, caller)
+        participant_id = await call.run(referral_inbox.accept, cmd)
     return {"referral_id": str(referral_id), "status": "accepted", "participant_id": str(participant_id)}
 
 
 @router.post("/referrals/incoming/{referral_id}/decline")
-async def decline_referral(referral_id: UUID, body: DeclineReferral, request: Request,
-                           caller: Principal = Depends(staff), rt: Runtime = Depends(runtime)) -> Json:
+async def decline_referral(referral_id: UUID, body: DeclineReferral, call: StaffCall) -> Json:
     with system_scope():
-        await rt.run(referral_inbox.decline, order(DeclineIncomingReferral, body, referral_id=referral_id),
-                     request, caller)
+        await call.run(referral_inbox.decline, order(DeclineIncomingReferral, body, referral_id=referral_id))
     return {"referral_id": str(referral_id), "status": "declined", "reason": body.reason.value}
 
 
 @router.get("/referrals/outgoing")
 async def outgoing_referrals_of_the_agency(
+    call: StaffCall,
     state: Literal["pending", "accepted", "declined", "withdrawn", "all"] = Query("all", alias="status"),
-    caller: Principal = Depends(staff),
-    rt: Runtime = Depends(runtime),
 ) -> Json:
     """Every referral the caller's agency made, newest first, with its outcome."""
-    found = await rows.outgoing(rt.pool, caller.agency_id, None, None if state == "all" else [state])
-    await AccessAudit(rt.pool, caller)("list outgoing referrals",
-                                       *dict.fromkeys(UUID(r["participant_id"]) for r in found))
+    found = await rows.outgoing(call.pool, call.agency_id, None, None if state == "all" else [state])
+    await call.audit("list outgoing referrals", *dict.fromkeys(UUID(r["participant_id"]) for r in found))
     return {"referrals": found}
 
 
 @router.get("/participants/{participant_id}/referrals")
-async def outgoing_referrals(participant_id: UUID, caller: Principal = Depends(staff),
-                             audit: AccessAudit = Depends(auditor),
-                             rt: Runtime = Depends(runtime)) -> Json:
+async def outgoing_referrals(participant_id: UUID, call: StaffCall) -> Json:
     """The referrals made for this participant by the caller's agency, with their outcome."""
-    await records.require_participant(rt.pool, participant_id, caller.agency_id)  # type: ignore[arg-type]
-    found = await rows.outgoing(rt.pool, caller.agency_id, participant_id)
-    await audit("list referrals", participant_id)
+    await records.require_participant(call.pool, participant_id, call.agency_id)  # type: ignore[arg-type]
+    found = await rows.outgoing(call.pool, call.agency_id, participant_id)
+    await call.audit("list referrals", participant_id)
     return {"referrals": found}

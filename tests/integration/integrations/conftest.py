@@ -10,7 +10,7 @@ if _INTAKE_HELPERS not in sys.path:  # intake's Agency helper, under pytest's im
     sys.path.insert(0, _INTAKE_HELPERS)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # not session: a service left running stays in its consumer groups
 async def intake_service(kafka_bootstrap, database_url):
     async with running_service(
         "intake", kafka_bootstrap=kafka_bootstrap, database_url=database_url, relay_poll_interval_s=0.1
