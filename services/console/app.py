@@ -13,8 +13,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from services.console.clients import NotVisible, ServiceDown, Services, SignedOut
+from services.console.clients import GlassRequired, NotVisible, ServiceDown, Services, SignedOut
 from services.console.routes import ROUTERS
+from services.console.routes.glass import glass_required
 from services.console.session import COOKIE, SessionCodec
 from services.console.settings import ConsoleSettings
 from services.console.web import NotSignedIn, Refused, redirect, render
@@ -87,6 +88,8 @@ def _errors(app: FastAPI) -> None:
             return render(request, "partials/down.html", down=[exc.service])
         return render(request, "error.html", 503, down=[exc.service], title="Service not answering",
                       message="Part of Waypoint is not answering. Try again in a minute.")
+
+    app.add_exception_handler(GlassRequired, glass_required)
 
     @app.exception_handler(NotVisible)
     async def not_visible(request: Request, _: Exception) -> Response:

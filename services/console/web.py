@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from services.console import format as fmt
 from services.console.clients import Api
+from services.console.glass import reasons_of
 from services.console.session import COOKIE, Session
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -56,7 +57,7 @@ def role(*roles: str) -> Callable[[Session], Session]:
 
 
 def api(request: Request, session: Session = Depends(signed_in)) -> Api:
-    return Api(request.app.state.services, session.token)
+    return Api(request.app.state.services, session.token, reasons_of(request, session))
 
 
 async def form_with_csrf(request: Request, session: Session = Depends(signed_in)) -> dict[str, Any]:

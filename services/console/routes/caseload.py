@@ -51,6 +51,8 @@ async def caseload_rows(client: Api, down: list[str], specialist_id: str | None,
 
 
 def display_name(person: dict[str, Any]) -> str:
+    if person.get("erased"):  # the name cannot be read any more: say so, with a short id to tell people apart
+        return f"Erased participant {str(person.get('participant_id', ''))[:8]}".strip()
     return str(person.get("display_name") or "(no name given)")
 
 
