@@ -165,11 +165,14 @@ async def revise_plan(
 
 
 @router.get("/participants/{participant_id}/plan/history")
-async def plan_history(participant_id: UUID, call: ReaderCall) -> dict[str, Any]:
+async def plan_history(participant_id: UUID, call: ReaderCall, paged: Page = Depends(page)) -> dict[str, Any]:
+    """The plan's versions, oldest first, paged (``next_offset``)."""
     check_readable(call.caller, participant_id)
-    entries = await views.history(call.pool, participant_id, call.agency_id)
+    entries, next_offset = paged.cut(
+        await views.history(call.pool, participant_id, call.agency_id, limit=paged.fetch, offset=paged.offset)
+    )
     await call.audit("read plan history", participant_id)
-    return {"participant_id": str(participant_id), "versions": entries}
+    return {"participant_id": str(participant_id), "versions": entries, "next_offset": next_offset}
 
 
 @router.get("/participants/{participant_id}/plan/fhir", response_class=Response)
