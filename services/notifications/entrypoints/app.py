@@ -21,6 +21,7 @@ from services.notifications.settings import NotificationSettings
 from shared.agency_copier import AgencyCopier
 from shared.cloudevents import topic_for
 from shared.events import SERVICES
+from shared.keyring import ERASURE_EVENTS, on_participant_erased
 from shared.operations import Probe
 from shared.runtime import ConsumerSpec, Runtime, create_service_app
 from shared.settings import ServiceSettings, load_settings
@@ -78,7 +79,7 @@ def create_app(
                 "alerts",
                 [topic_for("intake"), topic_for("planning"), topic_for("monitoring")],
                 handler(cfg),
-                batch_handler=batch_handler(rt.store, cfg),
+                batch_handler=batch_handler(rt.store, cfg, rt.keys),
             ),
             # The HTTP event feed's store: every published event of every service, its own group.
             ConsumerSpec("event-feed", [topic_for(s) for s in SERVICES], event_feed.store_one,
@@ -86,6 +87,7 @@ def create_app(
             # revoked/expired consents and withdrawn referrals, checked again before a referral is sent
             ConsumerSpec("consents", [topic_for("intake")], remember_withdrawal,
                          event_types=frozenset(WITHDRAWING_EVENTS)),
+            ConsumerSpec("erasure", [topic_for("intake")], on_participant_erased, event_types=ERASURE_EVENTS),
         ],
         background=lambda rt: [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg),
                                *([_agency_copier(rt, cfg)] if cfg.agency_topics else [])],
