@@ -97,6 +97,19 @@ def test_sasl_ssl_verifies_the_broker_with_a_context():
     assert options["ssl_context"].verify_mode == ssl.CERT_REQUIRED
 
 
+@pytest.mark.parametrize("content", [None, "not a certificate"])
+def test_an_unusable_ca_file_stops_the_start_with_its_name(tmp_path, content):
+    from shared.settings import KafkaCredentialsMissing, ServiceSettings
+
+    cafile = tmp_path / "ca.pem"
+    if content is not None:
+        cafile.write_text(content)
+    settings = ServiceSettings(kafka_security_protocol="SASL_SSL", kafka_sasl_username="u", kafka_sasl_password="p",
+                               kafka_ssl_cafile=cafile)
+    with pytest.raises(KafkaCredentialsMissing, match="KAFKA_SSL_CAFILE"):
+        settings.check_security()
+
+
 @pytest.mark.parametrize("missing", [{"kafka_sasl_username": None}, {"kafka_sasl_password": None},
                                      {"kafka_sasl_password": None, "kafka_sasl_password_file": "/nonexistent/pw"}])
 def test_sasl_without_a_credential_refuses_to_start_with_a_clear_message(missing):
