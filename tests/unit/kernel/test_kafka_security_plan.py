@@ -205,3 +205,13 @@ def test_waypoint_up_starts_each_service_as_its_principal_or_stays_on_plaintext(
     else:
         assert not any(s in per_service for s in sec.CONSUMES)
     assert started["env"]["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:19998"
+
+
+def test_the_secret_files_kafka_setup_writes_are_what_the_settings_read(tmp_path):
+    from shared.settings import ServiceSettings
+
+    sec.write_secrets(tmp_path / "secrets", {"svc-intake": "pw-intake", "agency-copier": "pw-copier"})
+    settings = ServiceSettings(kafka_security_protocol="SASL_PLAINTEXT", kafka_sasl_username="svc-intake",
+                               kafka_sasl_password_file=tmp_path / "secrets" / "svc-intake")
+    assert settings.kafka_client_options()["sasl_plain_password"] == "pw-intake"
+    assert sorted(p.name for p in (tmp_path / "secrets").iterdir()) == ["agency-copier", "svc-intake"]
