@@ -41,10 +41,11 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 
 from shared import access_audit
 from shared.auth import Principal
-from shared.cloudevents import ReceivedEvent
+from shared.cloudevents import ReceivedEvent, topic_for
 from shared.domain import DomainError, InvalidCommand, NotFound
 from shared.paging import Page, page
-from shared.roles import managers
+from shared.roles import managers, readers, staff, staff_or_integration
+from shared.runtime import ConsumerSpec
 from shared.tenancy import agency_policy_ddl
 
 REASON_HEADER = "Waypoint-Access-Reason"
@@ -247,6 +248,11 @@ async def apply_assignment(received: ReceivedEvent, uow: Any) -> None:
                             None if specialist is None else str(specialist), received.occurred_at)
 
 
+def assignment_consumer() -> ConsumerSpec:
+    """The consumer group (``assignments``) that keeps this service's ``caseload_assignments``."""
+    return ConsumerSpec("assignments", [topic_for("intake")], apply_assignment, event_types=ASSIGNMENT_EVENTS)
+
+
 async def upsert_assignment(
     conn: asyncpg.Connection, participant_id: UUID, agency_id: str, specialist_id: str | None, as_of: datetime
 ) -> None:
@@ -263,6 +269,7 @@ async def upsert_assignment(
 
 # --- the supervisors' list of flagged accesses ----------------------------------------------------
 
+#: every service includes it among its routers
 router = APIRouter(prefix="/v1", tags=["access"])
 
 
@@ -288,3 +295,13 @@ async def flagged_accesses(
         await access_audit.record(rt.pool, agency_id=caller.agency_id, actor=caller.sub,
                                   action="list flagged accesses", participant_ids=[None])
     return {"service": rt.settings.service, "flagged_accesses": found, "next_offset": next_offset}
+
+
+# --- the role dependencies of participant read routes, with the policy on top ---------------------
+
+#: staff of the agency, held to the caseload
+record_staff = record_reader(staff)
+#: staff (held to the caseload) or an integration
+record_staff_or_integration = record_reader(staff_or_integration)
+#: staff (held to the caseload), an integration, or a participant (the route keeps them to their own)
+record_readers = record_reader(readers)

@@ -35,7 +35,6 @@ from shared.http import install_conventions, install_docs, problem
 from shared.inbox import BatchHandler, EventConsumer, Handler, dlq_topic
 from shared.observability import configure_logging
 from shared.operations import Probe, run_sampler
-from shared.minimum_necessary import router as flagged_accesses_router
 from shared.operations_api import router as operations_router
 from shared.outbox import OutboxRelay
 from shared.polling import Backoff
@@ -315,7 +314,6 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     app.include_router(operations_router)
-    app.include_router(flagged_accesses_router)  # break-the-glass accesses, for supervisors
     return app
 
 

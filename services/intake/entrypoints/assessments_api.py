@@ -15,7 +15,8 @@ from services.intake.domain.instrument_catalogue import catalogue
 from services.intake.entrypoints.common import Json
 from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
-from shared.roles import staff, staff_or_integration
+from shared.minimum_necessary import record_staff, record_staff_or_integration
+from shared.roles import staff
 from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1", tags=["intake"])
@@ -52,7 +53,7 @@ async def record_assessment(
 
 @router.get("/participants/{participant_id}/assessments")
 async def list_assessments(
-    participant_id: UUID, caller: Principal = Depends(staff),
+    participant_id: UUID, caller: Principal = Depends(record_staff),
     audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> Json:
     found = await views.assessments(rt.pool, caller.agency_id, participant_id)
@@ -62,7 +63,7 @@ async def list_assessments(
 
 @router.get("/participants/{participant_id}/assessments/{assessment_id}")
 async def get_assessment(
-    participant_id: UUID, assessment_id: UUID, caller: Principal = Depends(staff),
+    participant_id: UUID, assessment_id: UUID, caller: Principal = Depends(record_staff),
     audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> Json:
     found = await views.assessment(rt.pool, caller.agency_id, participant_id, assessment_id)
@@ -74,7 +75,7 @@ async def get_assessment(
 async def export_assessment(
     participant_id: UUID,
     assessment_id: UUID,
-    caller: Principal = Depends(staff_or_integration),
+    caller: Principal = Depends(record_staff_or_integration),
     audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> Json:

@@ -23,6 +23,7 @@ from services.intake.domain.referral import ReferralForm, RequestReferral
 from services.intake.entrypoints.common import Json
 from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
+from shared.minimum_necessary import record_staff
 from shared.roles import staff
 from shared.runtime import Runtime, runtime
 
@@ -108,7 +109,7 @@ async def revoke_consent(
 
 @router.get("/participants/{participant_id}/consents")
 async def list_consents(
-    participant_id: UUID, caller: Principal = Depends(staff),
+    participant_id: UUID, caller: Principal = Depends(record_staff),
     audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> Json:
     found = await views.consents(rt.pool, caller.agency_id, participant_id)
@@ -118,7 +119,7 @@ async def list_consents(
 
 @router.get("/participants/{participant_id}/consents/{consent_id}")
 async def get_consent(
-    participant_id: UUID, consent_id: UUID, caller: Principal = Depends(staff),
+    participant_id: UUID, consent_id: UUID, caller: Principal = Depends(record_staff),
     audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> Json:
     found = await views.consent(rt.pool, caller.agency_id, participant_id, consent_id)
@@ -145,7 +146,7 @@ async def request_referral(
 async def list_disclosures(
     participant_id: UUID,
     years: int | None = Query(None, ge=1, le=50),
-    caller: Principal = Depends(staff),
+    caller: Principal = Depends(record_staff),
     audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> Json:

@@ -27,6 +27,7 @@ from services.intake.entrypoints.common import Json
 from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
 from shared.limits import MAX_ID_LENGTH, MAX_PAGE_SIZE
+from shared.minimum_necessary import record_staff
 from shared.paging import Page, page
 from shared.roles import managers, staff
 from shared.runtime import Runtime, runtime
@@ -107,7 +108,7 @@ async def list_specialists(
 
 @router.get("/participants/{participant_id}")
 async def get_participant(
-    participant_id: UUID, caller: Principal = Depends(staff),
+    participant_id: UUID, caller: Principal = Depends(record_staff),
     audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> Json:
     found = await views.participant(rt.pool, caller.agency_id, participant_id)

@@ -23,6 +23,7 @@ from services.intake.entrypoints.common import Json
 from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
 from shared.domain import NotFound
+from shared.minimum_necessary import record_staff
 from shared.roles import staff
 from shared.runtime import Runtime, runtime
 from shared.tenancy import system_scope
@@ -97,7 +98,7 @@ async def outgoing_referrals_of_the_agency(
 
 
 @router.get("/participants/{participant_id}/referrals")
-async def outgoing_referrals(participant_id: UUID, caller: Principal = Depends(staff),
+async def outgoing_referrals(participant_id: UUID, caller: Principal = Depends(record_staff),
                              audit: AccessAudit = Depends(auditor),
                              rt: Runtime = Depends(runtime)) -> Json:
     """The referrals made for this participant by the caller's agency, with their outcome."""

@@ -31,8 +31,9 @@ from shared.access_audit import AccessAudit, auditor
 from shared.auth import AuthError, Principal
 from shared.catalogue.monitoring import RiskEscalated
 from shared.domain import InvalidCommand, NotFound
-from shared.http import principal
+from shared.http import principal, require_roles
 from shared.limits import MAX_BIGINT, MAX_ID_LENGTH
+from shared.minimum_necessary import record_reader, record_staff
 from shared.paging import Page, page
 from shared.roles import STAFF, managers, staff
 from shared.runtime import Runtime, command_metadata, runtime
@@ -45,6 +46,12 @@ async def self_or_staff(participant_id: UUID, caller: Principal = Depends(princi
     if caller.has_any(*STAFF) or (caller.has_any("participant") and caller.sub == str(participant_id)):
         return caller
     raise AuthError("only the participant themselves or their agency's staff", status=403)
+
+
+#: the participant themselves, or staff held to the caseload (shared.minimum_necessary)
+record_self_or_staff = record_reader(self_or_staff)
+#: private notes: the participant's specialist, a supervisor, another specialist by breaking the glass; never admins
+record_notes_readers = record_reader(require_roles("specialist", "supervisor"))
 
 
 def _schedule(state: MonitorState) -> dict[str, Any]:
@@ -79,7 +86,7 @@ async def set_check_in_schedule(
 async def get_check_in_schedule(
     participant_id: UUID,
     request: Request,
-    caller: Principal = Depends(self_or_staff),
+    caller: Principal = Depends(record_self_or_staff),
     audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
@@ -159,7 +166,7 @@ async def get_timeline(
     event_type: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{1,64}$")]] | None = Query(
         None, alias="type", max_length=20, description="only entries of these event types, e.g. ContactLogged"
     ),
-    caller: Principal = Depends(staff),
+    caller: Principal = Depends(record_staff),
     audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
@@ -207,17 +214,15 @@ async def get_private_notes(
     ref_id: UUID | None = Query(None, description="only the texts of one check-in, SOS, relapse or contact"),
     before: int | None = Query(None, ge=1, le=MAX_BIGINT, description="the id of the last text already seen"),
     limit: int = Query(100, ge=1, le=500),
-    caller: Principal = Depends(staff),
+    caller: Principal = Depends(record_notes_readers),
     audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """The free text kept out of events, for the participant's own specialist and supervisors
-    (minimum necessary: not every specialist of the agency, not agency admins). Audited."""
-    known, specialist = await private_texts.assigned_specialist(rt.pool, participant_id, caller.agency_id)
+    (minimum necessary: another specialist only by breaking the glass, agency admins never). Audited."""
+    known, _ = await private_texts.assigned_specialist(rt.pool, participant_id, caller.agency_id)
     if not known:
         raise NotFound("participant is not known to monitoring", field="participant_id")
-    if not (caller.has_any("supervisor") or (caller.has_any("specialist") and caller.sub == specialist)):
-        raise AuthError("only the participant's specialist or a supervisor reads private notes", status=403)
     texts = await private_texts.read(
         rt.pool, participant_id, caller.agency_id, kind=kind, ref_id=ref_id, before=before, limit=limit
     )

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query
 from services.monitoring.projections.timeline import cursor_of
 from shared.access_audit import AccessAudit
 from shared.auth import Principal
-from shared.roles import staff
+from shared.minimum_necessary import record_staff
 from shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1", tags=["monitoring"])
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/v1", tags=["monitoring"])
 async def latest_timeline(
     participant_id: UUID,
     limit: int = Query(15, ge=1, le=100),
-    caller: Principal = Depends(staff),
+    caller: Principal = Depends(record_staff),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """The newest timeline lines, newest first (another agency's participant: none)."""

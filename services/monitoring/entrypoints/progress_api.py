@@ -16,13 +16,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from services.monitoring.application import handlers
 from services.monitoring.domain.milestones import Milestone
 from services.monitoring.domain.recovery import recovery_progress
-from services.monitoring.entrypoints.api import self_or_staff
+from services.monitoring.entrypoints.api import record_self_or_staff
 from services.monitoring.projections import history
 from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
 from shared.domain import InvalidCommand, NotFound
 from shared.limits import MAX_PAGE_SIZE
-from shared.roles import staff
+from shared.minimum_necessary import record_staff
 from shared.runtime import Runtime, command_metadata, runtime
 from shared.time_zones import local_date
 
@@ -48,7 +48,7 @@ def _aware(value: datetime | None, field: str) -> datetime | None:
 async def get_recovery(
     participant_id: UUID,
     request: Request,
-    caller: Principal = Depends(self_or_staff),
+    caller: Principal = Depends(record_self_or_staff),
     audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
@@ -78,7 +78,7 @@ async def list_check_ins(
     until: datetime | None = Query(None, description="only check-ins before this instant"),
     after: str | None = Query(None, max_length=64, description="cursor of the last check-in already seen"),
     limit: int = Query(200, ge=1, le=MAX_PAGE_SIZE),
-    caller: Principal = Depends(self_or_staff),
+    caller: Principal = Depends(record_self_or_staff),
     audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
@@ -105,7 +105,7 @@ async def get_risk_history(
     participant_id: UUID,
     before: str | None = Query(None, max_length=64, description="cursor of the last change already seen"),
     limit: int = Query(50, ge=1, le=MAX_PAGE_SIZE),
-    caller: Principal = Depends(staff),
+    caller: Principal = Depends(record_staff),
     audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notifications import views
@@ -16,7 +16,7 @@ from services.notifications.domain.alerts import AcknowledgeAlert
 from services.notifications.domain.directory import SetAgencyStaff
 from services.notifications.domain.preferences import PreferenceChoices, SetPreferences
 from services.notifications.domain.subscriptions import CreateWebhookSubscription, DeactivateWebhookSubscription
-from shared import access_audit
+from shared import access_audit, minimum_necessary
 from shared.auth import AuthError, Principal
 from shared.domain import InvalidCommand
 from shared.egress import EgressPolicy, EgressRefused
@@ -104,9 +104,16 @@ async def put_preferences(
 
 @router.get("/recipients/{recipient_id}/preferences")
 async def get_preferences(
+    request: Request,
     recipient_id: str = Path(max_length=MAX_ID_LENGTH), caller: Principal = Depends(principal),
     rt: Runtime = Depends(runtime),
+    _reason: str | None = Header(None, alias=minimum_necessary.REASON_HEADER, max_length=512,
+                                 description=f"break the glass: {minimum_necessary.REASON_FORMAT}"),
 ) -> dict[str, Any]:
+    """A recipient's preferences. A participant's (their e-mail address among them) is part of their
+    record: staff off their caseload break the glass (shared.minimum_necessary)."""
+    if caller.sub != recipient_id and (participant_id := await _participant_of_agency(rt, caller, recipient_id)):
+        await minimum_necessary.enforce(request, caller, participant_id)
     await _may_configure(rt, caller, recipient_id, reading=True)
     return await views.preferences(rt.pool, caller.agency_id, recipient_id)
 

@@ -31,8 +31,9 @@ from shared.auth import Principal
 from shared.catalogue.planning import PlanStatus
 from shared.domain import DomainError, InvalidCommand, NotFound
 from shared.limits import MAX_VERSION
+from shared.minimum_necessary import record_readers
 from shared.paging import Page, page
-from shared.roles import managers, readers, staff
+from shared.roles import managers, staff
 from shared.runtime import Runtime, runtime
 from shared.uow import UnitOfWork
 
@@ -118,7 +119,7 @@ async def get_plan(
     participant_id: UUID,
     version: int | None = Query(None, ge=1, le=MAX_VERSION, description="a past version number"),
     as_of: datetime | None = Query(None, description="the version in force at this instant (ISO 8601, with zone)"),
-    caller: Principal = Depends(readers),
+    caller: Principal = Depends(record_readers),
     audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
@@ -177,7 +178,7 @@ async def revise_plan(
 
 @router.get("/participants/{participant_id}/plan/history")
 async def plan_history(
-    participant_id: UUID, caller: Principal = Depends(readers),
+    participant_id: UUID, caller: Principal = Depends(record_readers),
     audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
 ) -> dict[str, Any]:
     check_readable(caller, participant_id)
@@ -190,7 +191,7 @@ async def plan_history(
 async def plan_as_fhir(
     participant_id: UUID,
     version: int | None = Query(None, ge=1, le=MAX_VERSION),
-    caller: Principal = Depends(readers),
+    caller: Principal = Depends(record_readers),
     audit: AccessAudit = Depends(auditor),
     rt: Runtime = Depends(runtime),
 ) -> JSONResponse:

@@ -1,6 +1,6 @@
 """Minimum necessary, with break-the-glass (shared/minimum_necessary.py): the access log records
-why a record was opened outside the caller's caseload (a flagged row), and the service keeps a projection of intake's assignments (who is on
-whose caseload), with row-level security.
+why a record was opened outside the caller's caseload (a flagged row), and the service keeps a
+projection of intake's assignments (who is on whose caseload), with row-level security.
 
 Revision ID: 0009_glass
 Revises: 0008
