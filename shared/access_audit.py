@@ -114,9 +114,9 @@ async def record_broken_glass(
 
 
 def _entry(r: asyncpg.Record) -> dict[str, Any]:
-    out = {"at": r["at"].isoformat(), "actor": r["actor"], "action": r["action"], "flagged": r["flagged"]}
-    if r["flagged"]:
-        out.update(reason_kind=r["reason_kind"], reason=r["reason"])
+    out = {"at": r["at"].isoformat(), "actor": r["actor"], "action": r["action"]}
+    if r["flagged"]:  # the glass was broken: why
+        out.update(flagged=True, reason_kind=r["reason_kind"], reason=r["reason"])
     return out
 
 
