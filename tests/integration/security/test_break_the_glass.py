@@ -50,9 +50,13 @@ async def assigned_everywhere(svcs: dict[str, Any], pid: uuid.UUID, specialist: 
 
 
 async def with_preferences(svcs: dict[str, Any], pid: uuid.UUID) -> None:
-    r = await svcs["notifications"].client.put(f"/v1/recipients/{pid}/preferences", headers=SUPERVISOR,
-                                               json={"email": "robin@example.org", "channels": ["email"]})
-    assert r.status_code == 200, r.text
+    async def set_once_known() -> bool:  # notifications' directory learns the participant from intake
+        r = await svcs["notifications"].client.put(f"/v1/recipients/{pid}/preferences", headers=SUPERVISOR,
+                                                   json={"email": "robin@example.org", "channels": ["email"]})
+        assert r.status_code in (200, 403), r.text
+        return r.status_code == 200
+
+    await eventually(set_once_known, timeout=90, message="the participant in notifications' directory")
 
 
 @pytest.fixture(scope="module")
