@@ -44,7 +44,7 @@ from shared.auth import Principal
 from shared.cloudevents import ReceivedEvent, topic_for
 from shared.domain import DomainError, InvalidCommand, NotFound
 from shared.paging import Page, page
-from shared.roles import managers, readers, staff, staff_or_integration
+from shared.roles import managers
 from shared.runtime import ConsumerSpec
 from shared.tenancy import agency_policy_ddl
 
@@ -296,12 +296,3 @@ async def flagged_accesses(
                                   action="list flagged accesses", participant_ids=[None])
     return {"service": rt.settings.service, "flagged_accesses": found, "next_offset": next_offset}
 
-
-# --- the role dependencies of participant read routes, with the policy on top ---------------------
-
-#: staff of the agency, held to the caseload
-record_staff = record_reader(staff)
-#: staff (held to the caseload) or an integration
-record_staff_or_integration = record_reader(staff_or_integration)
-#: staff (held to the caseload), an integration, or a participant (the route keeps them to their own)
-record_readers = record_reader(readers)

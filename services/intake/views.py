@@ -12,7 +12,7 @@ import orjson
 
 from services.intake.adapters.records import PARTICIPANT_NOT_FOUND
 from services.intake.domain.assessment import RecordAssessment, score_assessment
-from services.intake.domain.referral import DisclosureEntry, within_years
+from services.intake.domain.referral import years_cutoff
 from shared import access_audit
 from shared.domain import NotFound
 
@@ -150,13 +150,18 @@ def _assessment(row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-async def assessments(pool: asyncpg.Pool, agency_id: str, participant_id: UUID) -> list[dict[str, Any]]:
+async def assessments(
+    pool: asyncpg.Pool, agency_id: str, participant_id: UUID, *, limit: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
+    """The participant's assessments, oldest first (``limit`` of them after ``offset``, or all)."""
     await _require(pool, agency_id, participant_id)
     rows = await pool.fetch(
         f"SELECT {_ASSESSMENT_COLUMNS} FROM assessments WHERE participant_id = $1 AND agency_id = $2"
-        " ORDER BY completed_at, assessment_id",
+        " ORDER BY completed_at, assessment_id LIMIT $3 OFFSET $4",
         participant_id,
         agency_id,
+        limit,
+        offset,
     )
     return [_assessment(r) for r in rows]
 
@@ -205,12 +210,18 @@ def _consent(row: asyncpg.Record, now: datetime) -> dict[str, Any]:
     }
 
 
-async def consents(pool: asyncpg.Pool, agency_id: str, participant_id: UUID) -> list[dict[str, Any]]:
+async def consents(
+    pool: asyncpg.Pool, agency_id: str, participant_id: UUID, *, limit: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
+    """The participant's consents, oldest first (``limit`` of them after ``offset``, or all)."""
     await _require(pool, agency_id, participant_id)
     rows = await pool.fetch(
-        f"SELECT {_CONSENT_COLUMNS} FROM consents WHERE participant_id = $1 AND agency_id = $2 ORDER BY created_at",
+        f"SELECT {_CONSENT_COLUMNS} FROM consents WHERE participant_id = $1 AND agency_id = $2"
+        " ORDER BY created_at, consent_id LIMIT $3 OFFSET $4",
         participant_id,
         agency_id,
+        limit,
+        offset,
     )
     now = datetime.now(UTC)
     return [_consent(r, now) for r in rows]
@@ -230,53 +241,41 @@ async def consent(pool: asyncpg.Pool, agency_id: str, participant_id: UUID, cons
 
 
 async def disclosures(
-    pool: asyncpg.Pool, agency_id: str, participant_id: UUID, years: int | None
+    pool: asyncpg.Pool, agency_id: str, participant_id: UUID, years: int | None, *, limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """The disclosure ledger of one participant, newest first (optionally only the last ``years``)."""
+    """The disclosure ledger of one participant, newest first (optionally only the last ``years``;
+    ``limit`` lines after ``offset``, or all)."""
     await _require(pool, agency_id, participant_id)
     rows = await pool.fetch(
         "SELECT disclosure_id, participant_id, disclosed_at, recipient_agency_id, purpose,"
         " information::text AS information, consent_id, consent_version, note, requested_by, direction,"
         " source_agency_id, referral_id FROM disclosures"
-        " WHERE participant_id = $1 AND agency_id = $2",
+        " WHERE participant_id = $1 AND agency_id = $2 AND ($3::timestamptz IS NULL OR disclosed_at >= $3)"
+        " ORDER BY disclosed_at DESC, disclosure_id LIMIT $4 OFFSET $5",
         participant_id,
         agency_id,
-    )
-    by_id = {r["disclosure_id"]: r for r in rows}
-    entries = [
-        DisclosureEntry(
-            r["disclosure_id"],
-            r["participant_id"],
-            r["disclosed_at"],
-            r["recipient_agency_id"],
-            r["purpose"],
-            tuple(_json(r["information"])),
-            r["consent_id"],
-        )
-        for r in rows
-    ]
-    kept = (
-        within_years(entries, years, datetime.now(UTC))
-        if years
-        else sorted(entries, key=lambda e: e.disclosed_at, reverse=True)
+        years_cutoff(years, datetime.now(UTC)) if years else None,
+        limit,
+        offset,
     )
     return [
         {
-            "disclosure_id": str(e.disclosure_id),
-            "referral_id": str(by_id[e.disclosure_id]["referral_id"] or e.disclosure_id),
+            "disclosure_id": str(r["disclosure_id"]),
+            "referral_id": str(r["referral_id"] or r["disclosure_id"]),
             # sent: this agency disclosed; received: it accepted a partner's referral under consent
-            "direction": by_id[e.disclosure_id]["direction"],
-            "source_agency_id": by_id[e.disclosure_id]["source_agency_id"],
-            "disclosed_at": _iso(e.disclosed_at),
-            "recipient_agency_id": e.recipient_agency_id,
-            "purpose": e.purpose,
-            "information": list(e.information),
-            "consent_id": str(e.consent_id),
-            "consent_version": by_id[e.disclosure_id]["consent_version"],
-            "note": by_id[e.disclosure_id]["note"],
-            "requested_by": by_id[e.disclosure_id]["requested_by"],
+            "direction": r["direction"],
+            "source_agency_id": r["source_agency_id"],
+            "disclosed_at": _iso(r["disclosed_at"]),
+            "recipient_agency_id": r["recipient_agency_id"],
+            "purpose": r["purpose"],
+            "information": list(_json(r["information"])),
+            "consent_id": str(r["consent_id"]),
+            "consent_version": r["consent_version"],
+            "note": r["note"],
+            "requested_by": r["requested_by"],
         }
-        for e in kept
+        for r in rows
     ]
 
 

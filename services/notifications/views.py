@@ -3,10 +3,12 @@ the domain and query the read tables directly, always scoped to the caller's age
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from services.notifications.adapters import repository
-from shared.domain import NotFound
+from shared.domain import InvalidCommand, NotFound
 
 INBOX = """
 SELECT i.notification_id, i.participant_id, i.recipient_role, i.rule, i.urgency, i.alert_id, i.subject,
@@ -99,3 +101,56 @@ async def agency_staff(pool: Any, agency_id: str) -> dict[str, Any]:
         "agency_admin_id": row["agency_admin_id"] if row else None,
         "updated_at": row["updated_at"].isoformat() if row else None,
     }
+
+
+AGENCY_ALERTS = """
+SELECT alert_id, participant_id, recipient_id, recipient_role, addressed_to, rule, urgency, raised_at,
+       acknowledge_by, acknowledged_at, acknowledged_by
+FROM alerts
+WHERE agency_id = $1 AND ($2::boolean IS FALSE OR acknowledged_at IS NULL)
+  AND ($3::text IS NULL OR urgency = $3)
+  AND ($4::timestamptz IS NULL OR (raised_at, alert_id) < ($4, $5::uuid))
+ORDER BY raised_at DESC, alert_id DESC LIMIT $6
+"""
+
+
+def _alert_cursor(raised_at: datetime, alert_id: UUID) -> str:
+    return f"{raised_at.astimezone(UTC).isoformat()}~{alert_id}"
+
+
+def _parse_alert_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        moment, _, alert_id = cursor.partition("~")
+        at = datetime.fromisoformat(moment)
+        if at.tzinfo is None:
+            raise ValueError(cursor)
+        return at, UUID(alert_id)
+    except ValueError:
+        raise InvalidCommand("not a cursor returned by this endpoint", field="before") from None
+
+
+async def agency_alerts(
+    pool: Any, agency_id: str, *, open_only: bool, urgency: str | None, before: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """The agency's alerts, newest first; ``before`` is the ``cursor`` of the last one seen (422 if
+    it is not one)."""
+    at, alert_id = _parse_alert_cursor(before) if before else (None, None)
+    rows = await pool.fetch(AGENCY_ALERTS, agency_id, open_only, urgency, at, alert_id, limit)
+    return [
+        {
+            "cursor": _alert_cursor(r["raised_at"], r["alert_id"]),
+            "alert_id": str(r["alert_id"]),
+            "participant_id": str(r["participant_id"]),
+            "rule": r["rule"],
+            "urgency": r["urgency"],
+            "urgent": r["urgency"] == "urgent",
+            "recipient_id": r["recipient_id"],
+            "recipient_role": r["recipient_role"],
+            "addressed_to": list(r["addressed_to"]),
+            "raised_at": r["raised_at"].isoformat(),
+            "acknowledge_by": r["acknowledge_by"].isoformat() if r["acknowledge_by"] else None,
+            "acknowledged_at": r["acknowledged_at"].isoformat() if r["acknowledged_at"] else None,
+            "acknowledged_by": r["acknowledged_by"],
+        }
+        for r in rows
+    ]

@@ -99,15 +99,24 @@ async def latest_version(pool: asyncpg.Pool, participant_id: UUID, agency_id: st
     return _record(row)
 
 
-async def history(pool: asyncpg.Pool, participant_id: UUID, agency_id: str) -> list[dict[str, Any]]:
-    """Every version with who made it, when, what kind of change and which sections (no content)."""
+async def history(
+    pool: asyncpg.Pool, participant_id: UUID, agency_id: str, *, limit: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
+    """The versions, oldest first (``limit`` of them after ``offset``, or all), with who made each,
+    when, what kind of change and which sections (no content)."""
     rows = await pool.fetch(
         "SELECT (data - 'document')::text AS data, data->'document'->>'status' AS status FROM events"
-        " WHERE stream_id = $1 AND agency_id = $2 AND event_type = 'PlanVersionRecorded' ORDER BY stream_version",
+        " WHERE stream_id = $1 AND agency_id = $2 AND event_type = 'PlanVersionRecorded' ORDER BY stream_version"
+        " LIMIT $3 OFFSET $4",
         stream_of(participant_id),
         agency_id,
+        limit,
+        offset,
     )
-    if not rows:
+    if not rows and not await pool.fetchval(
+        "SELECT 1 FROM events WHERE stream_id = $1 AND agency_id = $2 AND event_type = 'PlanVersionRecorded' LIMIT 1",
+        stream_of(participant_id), agency_id,
+    ):
         raise _no_plan()
     entries = []
     for row in rows:

@@ -22,8 +22,8 @@ PURPOSES = ("treatment", "payment", "health_care_operations", "care_coordination
 
 async def _page(request: Request, client: Api, pid: str, status: int = 200, **extra: Any) -> Response:
     down: list[str] = []
-    got = await gather(down, consents=client.get("intake", f"/v1/participants/{pid}/consents"),
-                       disclosures=client.get("intake", f"/v1/participants/{pid}/disclosures"))
+    got = await gather(down, consents=client.all_pages("intake", f"/v1/participants/{pid}/consents", "consents"),
+                       disclosures=client.all_pages("intake", f"/v1/participants/{pid}/disclosures", "disclosures"))
     context = {"values": {}, "problem": None, "form_name": "", **extra}
     return render(request, "consents.html", status, pid=pid, down=down, information=INFORMATION, purposes=PURPOSES,
                   consents=(got["consents"] or {}).get("consents"), today=date.today().isoformat(),

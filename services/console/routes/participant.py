@@ -35,7 +35,7 @@ async def participant_page(request: Request, participant_id: UUID, session: Sess
     got = await gather(
         down,
         person=client.get("intake", f"/v1/participants/{pid}"),
-        assessments=client.get("intake", f"/v1/participants/{pid}/assessments"),
+        assessments=client.all_pages("intake", f"/v1/participants/{pid}/assessments", "assessments"),
         plan=client.get("planning", f"/v1/participants/{pid}/plan"),
         check_ins=client.get("monitoring", f"/v1/participants/{pid}/check-ins", limit=CHART_POINTS,
                              since=(datetime.now(UTC) - CHART_SPAN).isoformat()),

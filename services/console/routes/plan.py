@@ -31,7 +31,7 @@ async def plan_page(request: Request, participant_id: UUID, version: int | None 
     instant = f"{as_of}T23:59:59Z" if as_of and len(as_of) == 10 else as_of
     got = await gather(down, plan=client.get("planning", f"/v1/participants/{pid}/plan", version=version,
                                              as_of=instant),
-                       history=client.get("planning", f"/v1/participants/{pid}/plan/history"))
+                       history=client.all_pages("planning", f"/v1/participants/{pid}/plan/history", "versions"))
     return render(request, "plan.html", pid=pid, plan=got["plan"], history=(got["history"] or {}).get("versions", []),
                   version=version, as_of=as_of or "", down=down, title="Plan")
 

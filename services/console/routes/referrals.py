@@ -23,9 +23,9 @@ DECLINE_REASONS = {
 
 
 async def _page(request: Request, client: Api, status: int = 200, **context: object) -> Response:
-    pending = (await client.get("intake", "/v1/referrals/incoming"))["referrals"]
-    decided = [r for r in (await client.get("intake", "/v1/referrals/incoming", status="all"))["referrals"]
-               if r["status"] != "pending"]
+    pending = (await client.all_pages("intake", "/v1/referrals/incoming", "referrals"))["referrals"]
+    every = (await client.all_pages("intake", "/v1/referrals/incoming", "referrals", status="all"))["referrals"]
+    decided = [r for r in every if r["status"] != "pending"]
     return render(request, "referrals.html", status, pending=pending, decided=decided, reasons=DECLINE_REASONS,
                   title="Incoming referrals", **context)
 

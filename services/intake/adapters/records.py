@@ -13,7 +13,6 @@ import orjson
 from services.intake.domain.assessment import ScoredAssessment
 from services.intake.domain.consent_terms import ConsentTerms, Signature
 from services.intake.domain.enrolment import EnrolParticipant
-from services.intake.domain.referral import DisclosureEntry
 from shared.domain import NotFound
 
 PARTICIPANT_NOT_FOUND = "participant not found"
@@ -156,29 +155,3 @@ async def set_consent_status(
 async def consent_ids_of(conn: asyncpg.Connection, participant_id: UUID) -> list[UUID]:
     rows = await conn.fetch("SELECT consent_id FROM consents WHERE participant_id = $1", participant_id)
     return [r["consent_id"] for r in rows]
-
-
-async def append_disclosure(
-    conn: asyncpg.Connection,
-    entry: DisclosureEntry,
-    agency_id: str,
-    consent_version: int,
-    note: str | None,
-    actor: str | None,
-) -> None:
-    await conn.execute(
-        "INSERT INTO disclosures (disclosure_id, participant_id, agency_id, disclosed_at, recipient_agency_id,"
-        " purpose, information, consent_id, consent_version, note, requested_by)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11)",
-        entry.disclosure_id,
-        entry.participant_id,
-        agency_id,
-        entry.disclosed_at,
-        entry.recipient_agency_id,
-        entry.purpose.value,
-        dumps([i.value for i in entry.information]),
-        entry.consent_id,
-        consent_version,
-        note,
-        actor,
-    )

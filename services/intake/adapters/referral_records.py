@@ -47,15 +47,34 @@ async def source_material(
 
 
 async def insert(conn: asyncpg.Connection, e: ReferralRequested, disclosing_agency_id: str, consent_version: int,
-                 note: str | None, disclosed: dict[str, Any]) -> None:
+                 note: str | None, disclosed: dict[str, Any], requested_by: str | None = None) -> None:
     await conn.execute(
         "INSERT INTO referrals (referral_id, participant_id, disclosing_agency_id, recipient_agency_id, consent_id,"
-        " consent_version, purpose, information, redisclosure_notice, note, disclosed, requested_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11::jsonb, $12)",
+        " consent_version, purpose, information, redisclosure_notice, note, disclosed, requested_at, requested_by)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11::jsonb, $12, $13)",
         e.referral_id, e.participant_id, disclosing_agency_id, e.recipient_agency_id, e.consent_id, consent_version,
         e.purpose.value, orjson.dumps([i.value for i in e.information]).decode(), e.redisclosure_notice, note,
-        orjson.dumps(disclosed).decode(), e.requested_at,
+        orjson.dumps(disclosed).decode(), e.requested_at, requested_by,
     )
+
+
+async def record_disclosures(conn: asyncpg.Connection, referral_ids: list[UUID], at: datetime) -> int:
+    """The referring agency's line of the disclosure ledger for each of these referrals that has
+    none yet: the disclosure happened ``at`` (the receiving agency was first shown the referral's
+    disclosed records, or accepted it). Idempotent: one line per referral, the first showing's time.
+    A withdrawn referral discloses nothing. Returns the lines written."""
+    if not referral_ids:
+        return 0
+    status = await conn.execute(
+        "INSERT INTO disclosures (disclosure_id, participant_id, agency_id, disclosed_at, recipient_agency_id,"
+        " purpose, information, consent_id, consent_version, note, requested_by, direction, referral_id)"
+        " SELECT referral_id, participant_id, disclosing_agency_id, $2, recipient_agency_id, purpose, information,"
+        " consent_id, consent_version, note, requested_by, 'sent', referral_id FROM referrals"
+        " WHERE referral_id = ANY($1::uuid[]) AND status <> 'withdrawn'"
+        " ON CONFLICT (disclosure_id) DO NOTHING",
+        referral_ids, at,
+    )
+    return int(status.split()[-1])
 
 
 def _referral(row: asyncpg.Record) -> Referral:
@@ -143,7 +162,8 @@ _STILL_ALLOWED = (
 
 
 async def incoming(conn: asyncpg.Connection | asyncpg.Pool, agency_id: str, statuses: list[str],
-                   referral_id: UUID | None = None) -> list[dict[str, Any]]:
+                   referral_id: UUID | None = None, *, limit: int | None = None,
+                   offset: int = 0) -> list[dict[str, Any]]:
     """The receiving agency's inbox (withdrawn referrals never appear), oldest first.
 
     Runs in the system scope: whether a pending referral may still be shown depends on the
@@ -153,21 +173,21 @@ async def incoming(conn: asyncpg.Connection | asyncpg.Pool, agency_id: str, stat
         found = await conn.fetch(
             f"SELECT {COLUMNS} FROM referrals WHERE recipient_agency_id = $1 AND status = ANY($2::text[])"
             f" AND status <> 'withdrawn' AND ($3::uuid IS NULL OR referral_id = $3) AND {_STILL_ALLOWED}"
-            " ORDER BY requested_at, referral_id",
-            agency_id, statuses, referral_id,
+            " ORDER BY requested_at, referral_id LIMIT $4 OFFSET $5",
+            agency_id, statuses, referral_id, limit, offset,
         )
     return [view(r, receiving=True) for r in found]
 
 
 async def outgoing(
     conn: asyncpg.Connection | asyncpg.Pool, agency_id: str, participant_id: UUID | None = None,
-    statuses: list[str] | None = None,
+    statuses: list[str] | None = None, *, limit: int | None = None, offset: int = 0,
 ) -> list[dict[str, Any]]:
     """The referring agency's referrals (of one participant, or all) with their outcome, newest first."""
     found = await conn.fetch(
         f"SELECT {COLUMNS} FROM referrals WHERE disclosing_agency_id = $1"
         " AND ($2::uuid IS NULL OR participant_id = $2) AND ($3::text[] IS NULL OR status = ANY($3::text[]))"
-        " ORDER BY requested_at DESC, referral_id",
-        agency_id, participant_id, statuses,
+        " ORDER BY requested_at DESC, referral_id LIMIT $4 OFFSET $5",
+        agency_id, participant_id, statuses, limit, offset,
     )
     return [view(r, receiving=False) for r in found]

@@ -18,7 +18,6 @@ from services.intake.adapters import records, referral_records
 from services.intake.domain.assessment import ScoredAssessment
 from services.intake.domain.consent_terms import ConsentTerms, Signature
 from services.intake.domain.enrolment import EnrolParticipant
-from services.intake.domain.referral import DisclosureEntry
 from services.intake.domain.referral_inbox import Referral, ReferralStatus, disclosed_packet
 from services.intake.projections import directory
 from shared.catalogue.intake import ParticipantDischarged, ReferralRequested
@@ -59,14 +58,12 @@ class Tables(Protocol):
         signature: Signature | None = None,
     ) -> None: ...
 
-    async def append_disclosure(
-        self, entry: DisclosureEntry, agency_id: str, consent_version: int, note: str | None, actor: str | None
-    ) -> None: ...
-
     async def open_referral(
-        self, requested: ReferralRequested, agency_id: str, consent_version: int, note: str | None
+        self, requested: ReferralRequested, agency_id: str, consent_version: int, note: str | None,
+        actor: str | None = None,
     ) -> None:
-        """The referral's row, with the snapshot of what the consent lets the receiving agency see."""
+        """The referral's row, with the snapshot of what the consent lets the receiving agency see
+        (its disclosure-ledger line is written when the receiving agency is first shown it)."""
         ...
 
     async def pending_referrals(self, consent_id: UUID) -> list[Referral]:
@@ -122,17 +119,13 @@ class PostgresTables:
     ) -> None:
         await records.set_consent_status(self.conn, consent_id, status, now, version=version, signature=signature)
 
-    async def append_disclosure(
-        self, entry: DisclosureEntry, agency_id: str, consent_version: int, note: str | None, actor: str | None
-    ) -> None:
-        await records.append_disclosure(self.conn, entry, agency_id, consent_version, note, actor)
-
     async def open_referral(
-        self, requested: ReferralRequested, agency_id: str, consent_version: int, note: str | None
+        self, requested: ReferralRequested, agency_id: str, consent_version: int, note: str | None,
+        actor: str | None = None,
     ) -> None:
         person, assessments = await referral_records.source_material(self.conn, requested.participant_id)
         packet = disclosed_packet(requested.information, person, assessments)
-        await referral_records.insert(self.conn, requested, agency_id, consent_version, note, packet)
+        await referral_records.insert(self.conn, requested, agency_id, consent_version, note, packet, actor)
 
     async def pending_referrals(self, consent_id: UUID) -> list[Referral]:
         return await referral_records.pending_of_consent(self.conn, consent_id)
@@ -157,7 +150,6 @@ class InMemoryTables:
     enrolments: dict[UUID, EnrolParticipant] = field(default_factory=dict)
     consents: dict[UUID, ConsentRow] = field(default_factory=dict)
     assessments: list[tuple[ScoredAssessment, str, tuple[str, list[str]]]] = field(default_factory=list)
-    disclosures: list[tuple[DisclosureEntry, int, str | None, str | None]] = field(default_factory=list)
     directory_events: list[Written] = field(default_factory=list)
     referrals: dict[UUID, tuple[Referral, str]] = field(default_factory=dict)  # referral -> (it, agency)
 
@@ -208,13 +200,9 @@ class InMemoryTables:
         row.version = row.version if version is None else version
         row.signature = signature or row.signature
 
-    async def append_disclosure(
-        self, entry: DisclosureEntry, agency_id: str, consent_version: int, note: str | None, actor: str | None
-    ) -> None:
-        self.disclosures.append((entry, consent_version, note, actor))
-
     async def open_referral(
-        self, requested: ReferralRequested, agency_id: str, consent_version: int, note: str | None
+        self, requested: ReferralRequested, agency_id: str, consent_version: int, note: str | None,
+        actor: str | None = None,
     ) -> None:
         referral = Referral(
             referral_id=requested.referral_id, participant_id=requested.participant_id, disclosing_agency_id=agency_id,

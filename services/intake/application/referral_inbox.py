@@ -85,6 +85,9 @@ async def accept(cmd: AcceptIncomingReferral, uow: UnitOfWork) -> UUID:
     await rows.link_enrolment(uow.conn, order.participant_id, referral)
     async with referring_side(uow, agency_id):
         await _on_referring_stream(uow, referral, list(outcome))
+    # Accepting copies the disclosed records into the caller's agency: the disclosure has happened
+    # (a no-op when the referral was already shown to the receiving agency).
+    await rows.record_disclosures(uow.conn, [referral_id], now)
     await rows.mark(uow.conn, referral_id, ReferralStatus.ACCEPTED, now, by=uow.metadata.actor,
                     enrolled_participant_id=order.participant_id)
     await rows.record_receipt(uow.conn, uuid.uuid5(referral.referral_id, "received"), referral, now, meta["purpose"],

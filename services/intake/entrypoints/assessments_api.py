@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, status
 
 from services.intake import views
 from services.intake.application import assessments
@@ -13,32 +13,23 @@ from services.intake.domain.assessment import AssessmentForm, RecordAssessment
 from services.intake.domain.fhir import assessment_bundle
 from services.intake.domain.instrument_catalogue import catalogue
 from services.intake.entrypoints.common import Json
-from shared.access_audit import AccessAudit, auditor
-from shared.auth import Principal
-from shared.minimum_necessary import record_staff, record_staff_or_integration
-from shared.roles import staff
-from shared.runtime import Runtime, runtime
+from shared.paging import Page, page
+from shared.routes import StaffCall, StaffOrIntegrationRecordCall, StaffRecordCall
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
 
 @router.get("/instruments")
-async def list_instruments(caller: Principal = Depends(staff)) -> Json:
+async def list_instruments(call: StaffCall) -> Json:
     """The instruments an assessment takes, for forms: items, answer choices, the request body's
     shape and the score bands (the scoring's own thresholds). The same for every agency."""
     return {"instruments": catalogue()}
 
 
 @router.post("/participants/{participant_id}/assessments", status_code=status.HTTP_201_CREATED)
-async def record_assessment(
-    participant_id: UUID,
-    body: AssessmentForm,
-    request: Request,
-    caller: Principal = Depends(staff),
-    rt: Runtime = Depends(runtime),
-) -> Json:
+async def record_assessment(participant_id: UUID, body: AssessmentForm, call: StaffCall) -> Json:
     cmd = order(RecordAssessment, body, participant_id=participant_id, assessment_id=uuid4())
-    completed, events = await rt.run(assessments.record_assessment, cmd, request, caller)
+    completed, events = await call.run(assessments.record_assessment, cmd)
     scores = completed.model_dump(mode="json", include={"phq9", "gad7", "bam", "barc10", "asam"}, exclude_none=True)
     return {
         "assessment_id": str(cmd.assessment_id),
@@ -52,34 +43,25 @@ async def record_assessment(
 
 
 @router.get("/participants/{participant_id}/assessments")
-async def list_assessments(
-    participant_id: UUID, caller: Principal = Depends(record_staff),
-    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
-) -> Json:
-    found = await views.assessments(rt.pool, caller.agency_id, participant_id)
-    await audit("list assessments", participant_id)
-    return {"assessments": found}
+async def list_assessments(participant_id: UUID, call: StaffRecordCall, paged: Page = Depends(page)) -> Json:
+    """The participant's assessments, oldest first, paged (``next_offset``)."""
+    found, next_offset = paged.cut(
+        await views.assessments(call.pool, call.agency_id, participant_id, limit=paged.fetch, offset=paged.offset)
+    )
+    await call.audit("list assessments", participant_id)
+    return {"assessments": found, "next_offset": next_offset}
 
 
 @router.get("/participants/{participant_id}/assessments/{assessment_id}")
-async def get_assessment(
-    participant_id: UUID, assessment_id: UUID, caller: Principal = Depends(record_staff),
-    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
-) -> Json:
-    found = await views.assessment(rt.pool, caller.agency_id, participant_id, assessment_id)
-    await audit(f"read assessment {assessment_id}", participant_id)
+async def get_assessment(participant_id: UUID, assessment_id: UUID, call: StaffRecordCall) -> Json:
+    found = await views.assessment(call.pool, call.agency_id, participant_id, assessment_id)
+    await call.audit(f"read assessment {assessment_id}", participant_id)
     return found
 
 
 @router.get("/participants/{participant_id}/assessments/{assessment_id}/fhir")
-async def export_assessment(
-    participant_id: UUID,
-    assessment_id: UUID,
-    caller: Principal = Depends(record_staff_or_integration),
-    audit: AccessAudit = Depends(auditor),
-    rt: Runtime = Depends(runtime),
-) -> Json:
-    record = await views.assessment(rt.pool, caller.agency_id, participant_id, assessment_id)
+async def export_assessment(participant_id: UUID, assessment_id: UUID, call: StaffOrIntegrationRecordCall) -> Json:
+    record = await views.assessment(call.pool, call.agency_id, participant_id, assessment_id)
     scored, completed_at = views.rescored(record)
-    await audit(f"export assessment {assessment_id}", participant_id)
+    await call.audit(f"export assessment {assessment_id}", participant_id)
     return assessment_bundle(scored, completed_at).model_dump(mode="json")

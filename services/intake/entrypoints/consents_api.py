@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, status
 
 from services.intake import views
 from services.intake.application import consents, referrals
@@ -21,11 +21,8 @@ from services.intake.domain.consent_terms import (
 )
 from services.intake.domain.referral import ReferralForm, RequestReferral
 from services.intake.entrypoints.common import Json
-from shared.access_audit import AccessAudit, auditor
-from shared.auth import Principal
-from shared.minimum_necessary import record_staff
-from shared.roles import staff
-from shared.runtime import Runtime, runtime
+from shared.paging import Page, page
+from shared.routes import StaffCall, StaffRecordCall
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
@@ -40,116 +37,69 @@ def _consent(state: Any) -> Json:
 
 
 @router.post("/participants/{participant_id}/consents", status_code=status.HTTP_201_CREATED)
-async def grant_consent(
-    participant_id: UUID,
-    body: SignedConsentForm,
-    request: Request,
-    caller: Principal = Depends(staff),
-    rt: Runtime = Depends(runtime),
-) -> Json:
+async def grant_consent(participant_id: UUID, body: SignedConsentForm, call: StaffCall) -> Json:
     cmd = order(GrantConsent, body, participant_id=participant_id, consent_id=uuid4())
-    state = await rt.run(consents.grant_consent, cmd, request, caller)
-    return _consent(state)
+    return _consent(await call.run(consents.grant_consent, cmd))
 
 
 @router.post("/participants/{participant_id}/consent-drafts", status_code=status.HTTP_201_CREATED)
-async def draft_consent(
-    participant_id: UUID,
-    body: ConsentForm,
-    request: Request,
-    caller: Principal = Depends(staff),
-    rt: Runtime = Depends(runtime),
-) -> Json:
+async def draft_consent(participant_id: UUID, body: ConsentForm, call: StaffCall) -> Json:
     cmd = order(DraftConsent, body, participant_id=participant_id, consent_id=uuid4())
-    state = await rt.run(consents.draft_consent, cmd, request, caller)
-    return _consent(state)
+    return _consent(await call.run(consents.draft_consent, cmd))
 
 
 @router.put("/participants/{participant_id}/consents/{consent_id}")
-async def amend_consent(
-    participant_id: UUID,
-    consent_id: UUID,
-    body: SignedConsentForm,
-    request: Request,
-    caller: Principal = Depends(staff),
-    rt: Runtime = Depends(runtime),
-) -> Json:
-    await views.consent(rt.pool, caller.agency_id, participant_id, consent_id)  # amend only what exists
+async def amend_consent(participant_id: UUID, consent_id: UUID, body: SignedConsentForm, call: StaffCall) -> Json:
+    await views.consent(call.pool, call.agency_id, participant_id, consent_id)  # amend only what exists
     cmd = order(GrantConsent, body, participant_id=participant_id, consent_id=consent_id)
-    state = await rt.run(consents.grant_consent, cmd, request, caller)
-    return _consent(state)
+    return _consent(await call.run(consents.grant_consent, cmd))
 
 
 @router.post("/participants/{participant_id}/consents/{consent_id}/signature")
-async def sign_consent(
-    participant_id: UUID,
-    consent_id: UUID,
-    body: SignatureForm,
-    request: Request,
-    caller: Principal = Depends(staff),
-    rt: Runtime = Depends(runtime),
-) -> Json:
+async def sign_consent(participant_id: UUID, consent_id: UUID, body: SignatureForm, call: StaffCall) -> Json:
     cmd = order(SignConsent, body, participant_id=participant_id, consent_id=consent_id)
-    state = await rt.run(consents.sign_consent, cmd, request, caller)
-    return _consent(state)
+    return _consent(await call.run(consents.sign_consent, cmd))
 
 
 @router.post("/participants/{participant_id}/consents/{consent_id}/revocation")
-async def revoke_consent(
-    participant_id: UUID,
-    consent_id: UUID,
-    request: Request,
-    caller: Principal = Depends(staff),
-    rt: Runtime = Depends(runtime),
-) -> Json:
+async def revoke_consent(participant_id: UUID, consent_id: UUID, call: StaffCall) -> Json:
     cmd = RevokeConsent(participant_id=participant_id, consent_id=consent_id)
-    state = await rt.run(consents.revoke_consent, cmd, request, caller)
-    return _consent(state)
+    return _consent(await call.run(consents.revoke_consent, cmd))
 
 
 @router.get("/participants/{participant_id}/consents")
-async def list_consents(
-    participant_id: UUID, caller: Principal = Depends(record_staff),
-    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
-) -> Json:
-    found = await views.consents(rt.pool, caller.agency_id, participant_id)
-    await audit("list consents", participant_id)
-    return {"consents": found}
+async def list_consents(participant_id: UUID, call: StaffRecordCall, paged: Page = Depends(page)) -> Json:
+    """The participant's consents (drafts, active, revoked, expired), oldest first, paged."""
+    found, next_offset = paged.cut(
+        await views.consents(call.pool, call.agency_id, participant_id, limit=paged.fetch, offset=paged.offset)
+    )
+    await call.audit("list consents", participant_id)
+    return {"consents": found, "next_offset": next_offset}
 
 
 @router.get("/participants/{participant_id}/consents/{consent_id}")
-async def get_consent(
-    participant_id: UUID, consent_id: UUID, caller: Principal = Depends(record_staff),
-    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
-) -> Json:
-    found = await views.consent(rt.pool, caller.agency_id, participant_id, consent_id)
-    await audit(f"read consent {consent_id}", participant_id)
+async def get_consent(participant_id: UUID, consent_id: UUID, call: StaffRecordCall) -> Json:
+    found = await views.consent(call.pool, call.agency_id, participant_id, consent_id)
+    await call.audit(f"read consent {consent_id}", participant_id)
     return found
 
 
 @router.post("/participants/{participant_id}/referrals", status_code=status.HTTP_201_CREATED)
-async def request_referral(
-    participant_id: UUID,
-    body: ReferralForm,
-    request: Request,
-    caller: Principal = Depends(staff),
-    rt: Runtime = Depends(runtime),
-) -> Json:
+async def request_referral(participant_id: UUID, body: ReferralForm, call: StaffCall) -> Json:
     cmd = order(
-        RequestReferral, body, participant_id=participant_id, referral_id=uuid4(), disclosing_agency_id=caller.agency_id
+        RequestReferral, body, participant_id=participant_id, referral_id=uuid4(), disclosing_agency_id=call.agency_id
     )
-    requested = await rt.run(referrals.request_referral, cmd, request, caller)
+    requested = await call.run(referrals.request_referral, cmd)
     return requested.model_dump(mode="json")
 
 
 @router.get("/participants/{participant_id}/disclosures")
 async def list_disclosures(
-    participant_id: UUID,
-    years: int | None = Query(None, ge=1, le=50),
-    caller: Principal = Depends(record_staff),
-    audit: AccessAudit = Depends(auditor),
-    rt: Runtime = Depends(runtime),
+    participant_id: UUID, call: StaffRecordCall, years: int | None = Query(None, ge=1, le=50),
+    paged: Page = Depends(page),
 ) -> Json:
-    found = await views.disclosures(rt.pool, caller.agency_id, participant_id, years)
-    await audit("list disclosures", participant_id)
-    return {"disclosures": found}
+    """The participant's disclosure ledger, newest first (only the last ``years`` if given), paged."""
+    found, next_offset = paged.cut(await views.disclosures(
+        call.pool, call.agency_id, participant_id, years, limit=paged.fetch, offset=paged.offset))
+    await call.audit("list disclosures", participant_id)
+    return {"disclosures": found, "next_offset": next_offset}

@@ -59,7 +59,7 @@ def create_app(
         writer = CheckInWriter(
             rt.pool, rt.store, max_batch=options.check_in_batch_max, writers=options.check_in_writers
         )
-        rt.extras["check_ins"] = writer
+        rt.provide(writer)
         if not options.scheduler_enabled:
             return [writer.run()]
         missed = [
@@ -73,8 +73,7 @@ def create_app(
             for _ in range(options.scheduler_workers)
         ]
         milestones = Scheduler(rt.pool, MILESTONES, clock=rt.clock, idle_poll_s=options.milestone_poll_s)
-        rt.extras["schedulers"] = [*missed, milestones]
-        return [writer.run(), *(s.run() for s in rt.extras["schedulers"])]
+        return [writer.run(), *(s.run() for s in [*missed, milestones])]
 
     return create_service_app(
         "monitoring",

@@ -11,19 +11,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
+from services.monitoring import views
 from services.monitoring.application import handlers
 from services.monitoring.domain.milestones import Milestone
 from services.monitoring.domain.recovery import recovery_progress
-from services.monitoring.entrypoints.api import record_self_or_staff
-from services.monitoring.projections import history
-from shared.access_audit import AccessAudit, auditor
-from shared.auth import Principal
 from shared.domain import InvalidCommand, NotFound
 from shared.limits import MAX_PAGE_SIZE
-from shared.minimum_necessary import record_staff
-from shared.runtime import Runtime, command_metadata, runtime
+from shared.routes import Call, SelfOrStaffRecordCall, StaffRecordCall
 from shared.time_zones import local_date
 
 router = APIRouter(prefix="/v1", tags=["monitoring"])
@@ -33,8 +29,8 @@ def _milestone(m: Milestone) -> dict[str, Any]:
     return {"milestone": m.key, "days": m.days, "reached_on": m.reached_on.isoformat()}
 
 
-async def _must_know(rt: Runtime, participant_id: UUID, caller: Principal) -> None:
-    if not await history.known(rt.pool, participant_id, caller.agency_id):
+async def _must_know(call: Call, participant_id: UUID) -> None:
+    if not await views.known(call.pool, participant_id, call.agency_id):
         raise NotFound("participant is not known to monitoring", field="participant_id")
 
 
@@ -45,19 +41,13 @@ def _aware(value: datetime | None, field: str) -> datetime | None:
 
 
 @router.get("/participants/{participant_id}/recovery")
-async def get_recovery(
-    participant_id: UUID,
-    request: Request,
-    caller: Principal = Depends(record_self_or_staff),
-    audit: AccessAudit = Depends(auditor),
-    rt: Runtime = Depends(runtime),
-) -> dict[str, Any]:
+async def get_recovery(participant_id: UUID, call: SelfOrStaffRecordCall) -> dict[str, Any]:
     """Days in recovery, milestones reached in the current count and the next one, counted on the
     participant's own calendar (their time zone). The participant themself or their agency's staff."""
-    async with rt.uow(command_metadata(request, caller), agency_id=caller.agency_id) as uow:
+    async with call.uow() as uow:
         state = await handlers.read_monitor(uow, participant_id)
-        await audit("read recovery progress", participant_id, conn=uow.conn)
-    today = local_date(rt.clock(), state.time_zone)
+        await call.audit("read recovery progress", participant_id, conn=uow.conn)
+    today = local_date(call.now(), state.time_zone)
     progress = recovery_progress(state.count_start, today)
     return {
         "participant_id": str(participant_id),
@@ -74,25 +64,23 @@ async def get_recovery(
 @router.get("/participants/{participant_id}/check-ins")
 async def list_check_ins(
     participant_id: UUID,
+    call: SelfOrStaffRecordCall,
     since: datetime | None = Query(None, description="only check-ins at or after this instant (ISO 8601, with zone)"),
     until: datetime | None = Query(None, description="only check-ins before this instant"),
     after: str | None = Query(None, max_length=64, description="cursor of the last check-in already seen"),
     limit: int = Query(200, ge=1, le=MAX_PAGE_SIZE),
-    caller: Principal = Depends(record_self_or_staff),
-    audit: AccessAudit = Depends(auditor),
-    rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """Completed check-ins, oldest first (craving 0-10, mood 1-5, use): the data of the craving and
     mood chart. Free-text notes are not here (see private notes). Paged with ``next_after``."""
-    await _must_know(rt, participant_id, caller)
+    await _must_know(call, participant_id)
     try:
-        rows = await history.check_in_series(
-            rt.pool, participant_id, caller.agency_id, since=_aware(since, "since"), until=_aware(until, "until"),
+        rows = await views.check_in_series(
+            call.pool, participant_id, call.agency_id, since=_aware(since, "since"), until=_aware(until, "until"),
             after=after, limit=limit,
         )
     except ValueError:
         raise InvalidCommand("not a cursor returned by this endpoint", field="after") from None
-    await audit("read check-ins", participant_id)
+    await call.audit("read check-ins", participant_id)
     return {
         "participant_id": str(participant_id),
         "check_ins": rows,
@@ -103,30 +91,24 @@ async def list_check_ins(
 @router.get("/participants/{participant_id}/risk-history")
 async def get_risk_history(
     participant_id: UUID,
+    call: StaffRecordCall,
     before: str | None = Query(None, max_length=64, description="cursor of the last change already seen"),
     limit: int = Query(50, ge=1, le=MAX_PAGE_SIZE),
-    caller: Principal = Depends(record_staff),
-    audit: AccessAudit = Depends(auditor),
-    rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """Every change of the participant's risk level with its reasons, newest first: intake's
     (``RiskLevelChanged``, from an assessment) and monitoring's (``RiskEscalated``, from check-ins,
     missed check-ins or a help request). ``current_risk_level`` is the level in force now
     (``assessed`` false: no assessment yet, the level is the starting default)."""
-    await _must_know(rt, participant_id, caller)
+    await _must_know(call, participant_id)
     try:
-        changes = await history.risk_history(rt.pool, participant_id, caller.agency_id, before=before, limit=limit)
+        changes = await views.risk_history(call.pool, participant_id, call.agency_id, before=before, limit=limit)
     except ValueError:
         raise InvalidCommand("not a cursor returned by this endpoint", field="before") from None
-    current = await rt.pool.fetchrow(
-        "SELECT risk_level, assessed FROM caseload WHERE participant_id = $1 AND agency_id = $2",
-        participant_id, caller.agency_id,
-    )
-    await audit("read risk history", participant_id)
+    current = await views.current_risk(call.pool, participant_id, call.agency_id)
+    await call.audit("read risk history", participant_id)
     return {
         "participant_id": str(participant_id),
-        "current_risk_level": current["risk_level"] if current else None,
-        "assessed": bool(current and current["assessed"]),
+        **current,
         "changes": changes,
         "next_before": changes[-1]["cursor"] if len(changes) == limit else None,
     }

@@ -12,7 +12,6 @@ from uuid import UUID
 
 import asyncpg
 
-from services.monitoring.domain.caseload import need, ranking_key
 from shared.cloudevents import ReceivedEvent
 
 _UPSERT = (
@@ -122,39 +121,3 @@ async def upsert_many(conn: asyncpg.Connection, rows: list[tuple[UUID, str, dict
 async def _count_alerts(conn: asyncpg.Connection, received: ReceivedEvent) -> None:
     count = await conn.fetchval("SELECT count(*) FROM open_alerts WHERE participant_id = $1", received.participant_id)
     await _set(conn, received, open_alerts=int(count))
-
-
-async def ranked(
-    pool: asyncpg.Pool, agency_id: str, specialist_id: str | None, now: datetime, limit: int = 200
-) -> list[dict[str, Any]]:
-    """The caseload of ``specialist_id`` (or the whole agency), highest need first."""
-    rows = await pool.fetch(
-        "SELECT participant_id, specialist_id, risk_level, assessed, consecutive_misses, last_check_in_at,"
-        " last_craving, next_due_at, monitored_since, open_alerts FROM caseload"
-        " WHERE agency_id = $1 AND NOT discharged AND ($2::text IS NULL OR specialist_id = $2)",
-        agency_id,
-        specialist_id,
-    )
-    scored = []
-    for r in rows:
-        n = need(
-            r["risk_level"], r["consecutive_misses"], r["last_check_in_at"], r["open_alerts"], now, r["monitored_since"]
-        )
-        scored.append((ranking_key(n, r["last_check_in_at"]), n, r))
-    scored.sort(key=lambda item: item[0])
-    return [
-        {
-            "participant_id": str(r["participant_id"]),
-            "specialist_id": r["specialist_id"],
-            "need": n.score,
-            "reasons": list(n.reasons),
-            "risk_level": r["risk_level"],
-            "assessed": r["assessed"],
-            "consecutive_misses": r["consecutive_misses"],
-            "last_check_in_at": r["last_check_in_at"].isoformat() if r["last_check_in_at"] else None,
-            "last_craving": r["last_craving"],
-            "next_due_at": r["next_due_at"].isoformat() if r["next_due_at"] else None,
-            "open_alerts": r["open_alerts"],
-        }
-        for _, n, r in scored[:limit]
-    ]

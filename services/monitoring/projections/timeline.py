@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 import orjson
 
 from services.monitoring.domain.timeline import describe
 from shared.cloudevents import ReceivedEvent
-from shared.limits import MAX_BIGINT
 
 
 def summarize(event_type: str, data: dict[str, Any]) -> str:
@@ -64,63 +60,3 @@ async def apply_many(events: list[ReceivedEvent], conn: asyncpg.Connection) -> N
         [summarize(e.event_type, e.data) for e in about],
         [orjson.dumps(e.data).decode() for e in about],
     )
-
-
-def cursor_of(occurred_at: datetime, seq: int) -> str:
-    """An opaque keyset cursor: the entry's time and its arrival number (ties broken by arrival)."""
-    return f"{occurred_at.astimezone(UTC).strftime('%Y%m%dT%H%M%S.%fZ')}~{seq}"
-
-
-def parse_cursor(cursor: str) -> tuple[datetime, int]:
-    """The (occurred_at, seq) of a cursor made by :func:`cursor_of`; ValueError if malformed."""
-    moment, _, seq = cursor.partition("~")
-    number = int(seq)
-    if not 0 <= number <= MAX_BIGINT:  # beyond a BIGINT it could only fail in the query, as a 500
-        raise ValueError(f"cursor position out of range: {seq}")
-    return datetime.strptime(moment, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC), number
-
-
-async def page(
-    conn: asyncpg.Pool,
-    participant_id: UUID,
-    agency_id: str,
-    *,
-    after: str | None = None,
-    limit: int = 100,
-    services: Sequence[str] | None = None,
-    event_types: Sequence[str] | None = None,
-) -> list[dict[str, Any]]:
-    """One page of a participant's timeline in the order things happened.
-
-    Events of different services arrive over different topics, so arrival order at monitoring
-    can put an effect before its cause (a plan before the assessment it was drafted from); the
-    time each event occurred cannot. ``after`` is the ``cursor`` of the last entry already seen;
-    ``services`` / ``event_types`` keep only the entries of those services / event types.
-    """
-    since, since_seq = parse_cursor(after) if after else (datetime.min.replace(tzinfo=UTC), 0)
-    rows = await conn.fetch(
-        "SELECT seq, event_id, event_type, source, occurred_at, summary, data::text AS data FROM timeline"
-        " WHERE participant_id = $1 AND agency_id = $2 AND (occurred_at, seq) > ($3, $4)"
-        " AND ($6::text[] IS NULL OR source = ANY($6)) AND ($7::text[] IS NULL OR event_type = ANY($7))"
-        " ORDER BY occurred_at, seq LIMIT $5",
-        participant_id,
-        agency_id,
-        since,
-        since_seq,
-        limit,
-        list(services) if services else None,
-        list(event_types) if event_types else None,
-    )
-    return [
-        {
-            "cursor": cursor_of(r["occurred_at"], r["seq"]),
-            "position": r["seq"],
-            "event_id": str(r["event_id"]),
-            "type": r["event_type"],
-            "service": r["source"],
-            "occurred_at": r["occurred_at"].isoformat(),
-            "summary": r["summary"],
-            "data": orjson.loads(r["data"]),
-        }
-        for r in rows
-    ]

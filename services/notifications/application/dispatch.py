@@ -97,7 +97,8 @@ class Dispatcher:
                 except Exception as exc:
                     log.error("delivery crashed", notification_id=str(row["notification_id"]), error=repr(exc))
                     outcome = (False, f"delivery-crashed: {type(exc).__name__}")
-                faults.point("notifications.after_send_before_record")
+                if outcome[0]:  # accepted by the SMTP server or the endpoint: not yet recorded
+                    faults.point("notifications.after_send_before_record")
                 await self._record(row, *outcome)
             except asyncio.CancelledError:
                 raise

@@ -24,7 +24,7 @@ from shared.cloudevents import topic_for
 from shared.events import SERVICES
 from shared.operations import Probe
 from shared.runtime import ConsumerSpec, Runtime, create_service_app
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, load_settings
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -41,14 +41,22 @@ PROBES = (
 COPIER_LOCK = 0x636F7079
 
 
-async def _agency_copier(rt: Runtime) -> None:
-    s = rt.settings
+def copier_settings(s: ServiceSettings, cfg: NotificationSettings) -> ServiceSettings:
+    """The service's Kafka settings with the copier's principal (when the services use SASL)."""
+    if not s.kafka_authenticated:
+        return s
+    return s.as_kafka_principal(cfg.copier_kafka_username, cfg.copier_kafka_password, cfg.copier_kafka_password_file)
+
+
+async def _agency_copier(rt: Runtime, cfg: NotificationSettings) -> None:
+    s = copier_settings(rt.settings, cfg)
+    options = s.kafka_client_options()
     leader = await asyncpg.connect(s.dsn)  # a session of its own: the lock lives as long as it does
     try:
         await leader.execute("SELECT pg_advisory_lock($1)", COPIER_LOCK)
-        bootstrap, options = s.kafka_sasl_client()
-        await AgencyCopier(bootstrap, partitions=s.kafka_partitions, replication_factor=s.kafka_replication_factor,
-                           retention_ms=s.kafka_retention_ms, client_options=options).run()
+        await AgencyCopier(s.kafka_bootstrap_servers, partitions=s.kafka_partitions,
+                           replication_factor=s.kafka_replication_factor, retention_ms=s.kafka_retention_ms,
+                           client_options=options).run()
     finally:
         await leader.close()
 
@@ -57,6 +65,9 @@ def create_app(
     settings: ServiceSettings | None = None, notification_settings: NotificationSettings | None = None
 ) -> FastAPI:
     cfg = notification_settings or NotificationSettings()
+    settings = settings or load_settings("notifications")
+    if cfg.agency_topics:
+        copier_settings(settings, cfg).kafka_client_options()  # a copier without its credential: no start
     app = create_service_app(
         "notifications",
         routers=[router, feed_router, minimum_necessary.router],
@@ -79,7 +90,7 @@ def create_app(
             minimum_necessary.assignment_consumer(),  # who is on whose caseload
         ],
         background=lambda rt: [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg),
-                               *([_agency_copier(rt)] if cfg.agency_topics else [])],
+                               *([_agency_copier(rt, cfg)] if cfg.agency_topics else [])],
         probes=PROBES,
     )
     app.state.notification_settings = cfg

@@ -16,13 +16,11 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response, StreamingResponse
 
 from services.notifications.projections.event_feed import PAGE_MAX, page
-from shared.auth import Principal
-from shared.roles import integration
-from shared.runtime import Runtime, runtime
+from shared.routes import Call, IntegrationCall
 
 router = APIRouter(prefix="/v1")
 #: How often an idle stream looks for new events, and how often it sends a keep-alive comment.
@@ -37,35 +35,32 @@ CURSOR = r"^[0-9]{1,18}$"
                      "description": "A JSON page {events, next_cursor, has_more}, or an SSE stream."}},
 )
 async def events(
-    request: Request,
+    call: IntegrationCall,
     after: Annotated[str, Query(pattern=CURSOR, description="Cursor: the last position seen (0: from the start)")]
     = "0",
     event_type: Annotated[list[str] | None, Query(alias="type", description="Only these CloudEvents types")]
     = None,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 100,
     last_event_id: Annotated[str | None, Header(pattern=CURSOR, include_in_schema=False)] = None,
-    caller: Principal = Depends(integration),
-    rt: Runtime = Depends(runtime),
 ) -> Response:
     """The caller's agency's events after ``after``, in CloudEvents JSON structured mode."""
     cursor = int(last_event_id if last_event_id is not None else after)
     types = event_type or []
-    if "text/event-stream" in request.headers.get("accept", ""):
-        return StreamingResponse(_stream(request, rt, caller, cursor, types, limit),
+    if "text/event-stream" in call.request.headers.get("accept", ""):
+        return StreamingResponse(_stream(call, cursor, types, limit),
                                  media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-    rows = await page(rt.pool, caller.agency_id, caller.sub, cursor, types, limit)
+    rows = await page(call.pool, call.agency_id, call.caller.sub, cursor, types, limit)
     body = {"events": [orjson.loads(event) for _, event in rows],
             "next_cursor": str(rows[-1][0] if rows else cursor), "has_more": len(rows) == limit}
     return Response(orjson.dumps(body), media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
-async def _stream(request: Request, rt: Runtime, caller: Principal, cursor: int, types: list[str],
-                  limit: int) -> AsyncIterator[bytes]:
+async def _stream(call: Call, cursor: int, types: list[str], limit: int) -> AsyncIterator[bytes]:
     yield b"retry: 1000\n\n"
     idle = 0.0
-    while not await request.is_disconnected():
-        rows = await page(rt.pool, caller.agency_id, caller.sub, cursor, types, limit)
+    while not await call.request.is_disconnected():
+        rows = await page(call.pool, call.agency_id, call.caller.sub, cursor, types, limit)
         if rows:
             idle = 0.0
             yield b"".join(b"id: %d\ndata: %s\n\n" % (position, event.encode()) for position, event in rows)

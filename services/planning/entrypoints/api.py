@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -25,21 +25,24 @@ from services.planning.domain.commands import (
     RevisePlan,
 )
 from services.planning.domain.sections import SectionsPatch
-from shared import access_audit
-from shared.access_audit import AccessAudit, auditor
 from shared.auth import Principal
 from shared.catalogue.planning import PlanStatus
 from shared.domain import DomainError, InvalidCommand, NotFound
 from shared.limits import MAX_VERSION
-from shared.minimum_necessary import record_readers
 from shared.paging import Page, page
-from shared.roles import managers, staff
-from shared.runtime import Runtime, runtime
+from shared.routes import Call, ManagerCall, ReaderRecordCall, StaffCall
 from shared.uow import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["planning"])
 C = TypeVar("C", bound=BaseModel)
-Handler = Callable[[C, UnitOfWork], Awaitable[None]]
+
+
+class PlanCommand(Protocol):
+    @property
+    def participant_id(self) -> UUID: ...
+
+
+PC = TypeVar("PC", bound=PlanCommand)
 WRITE_ATTEMPTS = 3
 
 
@@ -91,22 +94,19 @@ def _expected_version(if_match: str | None) -> int:
     return int(tag)
 
 
-async def run_command(rt: Runtime, request: Request, caller: Principal, handle: Handler[C], command: C) -> None:
-    """Run a command, deciding again when another writer got to the stream first.
+async def edit_plan(
+    call: Call, handle: Callable[[PC, UnitOfWork], Awaitable[None]], command: PC, shown_as: str, status_code: int = 200
+) -> JSONResponse:
+    """Run an edit of the plan, then answer with the plan it made.
 
     The plan's stream also takes events that make no plan version (review requests, risk notes), so a
     lost race does not mean the caller's version is stale: the decision is simply taken again on the
-    fresh stream, where a really stale ``If-Match`` is a 412 and a second draft a 409.
+    fresh stream, where a really stale ``If-Match`` is a 412 and a second draft a 409. The answer
+    shows the plan's content, so it is an audited read (``shown_as``).
     """
-    await rt.run(handle, command, request, caller, attempts=WRITE_ATTEMPTS)
-
-
-async def plan_shown(
-    rt: Runtime, caller: Principal, participant_id: UUID, action: str, status_code: int = 200
-) -> JSONResponse:
-    """The current plan as a write's answer: it shows the plan's content, so it is an audited read."""
-    body = with_etag(await views.current_plan(rt.pool, participant_id, caller.agency_id), status_code)
-    await AccessAudit(rt.pool, caller)(action, participant_id)
+    await call.run(handle, command, attempts=WRITE_ATTEMPTS)
+    body = with_etag(await views.current_plan(call.pool, command.participant_id, call.agency_id), status_code)
+    await call.audit(shown_as, command.participant_id)
     return body
 
 
@@ -117,51 +117,40 @@ def with_etag(body: dict[str, Any], status_code: int = 200) -> JSONResponse:
 @router.get("/participants/{participant_id}/plan")
 async def get_plan(
     participant_id: UUID,
+    call: ReaderRecordCall,
     version: int | None = Query(None, ge=1, le=MAX_VERSION, description="a past version number"),
     as_of: datetime | None = Query(None, description="the version in force at this instant (ISO 8601, with zone)"),
-    caller: Principal = Depends(record_readers),
-    audit: AccessAudit = Depends(auditor),
-    rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
-    check_readable(caller, participant_id)
+    check_readable(call.caller, participant_id)
     if version is not None and as_of is not None:
         raise InvalidCommand("ask for either a version or an as_of instant, not both", field="as_of")
     if as_of is not None:
         if as_of.tzinfo is None:
             raise InvalidCommand("as_of needs a time zone, e.g. 2026-03-02T09:00:00Z", field="as_of")
-        record = await views.plan_as_of(rt.pool, participant_id, caller.agency_id, as_of)
-        await audit("read plan as of date", participant_id)
+        record = await views.plan_as_of(call.pool, participant_id, call.agency_id, as_of)
+        await call.audit("read plan as of date", participant_id)
         return with_etag(views.version_view(record))
     if version is not None:
-        record = await views.plan_version(rt.pool, participant_id, caller.agency_id, version)
-        await audit("read plan version", participant_id)
+        record = await views.plan_version(call.pool, participant_id, call.agency_id, version)
+        await call.audit("read plan version", participant_id)
         return with_etag(views.version_view(record))
-    plan = await views.current_plan(rt.pool, participant_id, caller.agency_id)
-    await audit("read plan", participant_id)
+    plan = await views.current_plan(call.pool, participant_id, call.agency_id)
+    await call.audit("read plan", participant_id)
     return with_etag(plan)
 
 
 @router.post("/participants/{participant_id}/plan", status_code=201)
-async def draft_plan(
-    participant_id: UUID,
-    body: PlanDraftBody,
-    request: Request,
-    caller: Principal = Depends(staff),
-    rt: Runtime = Depends(runtime),
-) -> JSONResponse:
-    command = command_from(DraftPlan, participant_id=participant_id, sections=body.sections, drafted_by=caller.sub)
-    await run_command(rt, request, caller, handlers.draft_plan, command)
-    return await plan_shown(rt, caller, participant_id, "plan shown after drafting", 201)
+async def draft_plan(participant_id: UUID, body: PlanDraftBody, call: StaffCall) -> JSONResponse:
+    command = command_from(DraftPlan, participant_id=participant_id, sections=body.sections, drafted_by=call.caller.sub)
+    return await edit_plan(call, handlers.draft_plan, command, "plan shown after drafting", 201)
 
 
 @router.put("/participants/{participant_id}/plan")
 async def revise_plan(
     participant_id: UUID,
     body: PlanRevisionBody,
-    request: Request,
+    call: StaffCall,
     if_match: str | None = Header(None, alias="If-Match"),
-    caller: Principal = Depends(staff),
-    rt: Runtime = Depends(runtime),
 ) -> JSONResponse:
     command = command_from(
         RevisePlan,
@@ -170,51 +159,38 @@ async def revise_plan(
         sections=body.sections,
         status=body.status,
         review_completed=body.review_completed,
-        changed_by=caller.sub,
+        changed_by=call.caller.sub,
     )
-    await run_command(rt, request, caller, handlers.revise_plan, command)
-    return await plan_shown(rt, caller, participant_id, "plan shown after revising")
+    return await edit_plan(call, handlers.revise_plan, command, "plan shown after revising")
 
 
 @router.get("/participants/{participant_id}/plan/history")
-async def plan_history(
-    participant_id: UUID, caller: Principal = Depends(record_readers),
-    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime)
-) -> dict[str, Any]:
-    check_readable(caller, participant_id)
-    entries = await views.history(rt.pool, participant_id, caller.agency_id)
-    await audit("read plan history", participant_id)
-    return {"participant_id": str(participant_id), "versions": entries}
+async def plan_history(participant_id: UUID, call: ReaderRecordCall, paged: Page = Depends(page)) -> dict[str, Any]:
+    """The plan's versions, oldest first, paged (``next_offset``)."""
+    check_readable(call.caller, participant_id)
+    entries, next_offset = paged.cut(
+        await views.history(call.pool, participant_id, call.agency_id, limit=paged.fetch, offset=paged.offset)
+    )
+    await call.audit("read plan history", participant_id)
+    return {"participant_id": str(participant_id), "versions": entries, "next_offset": next_offset}
 
 
 @router.get("/participants/{participant_id}/plan/fhir", response_class=Response)
 async def plan_as_fhir(
-    participant_id: UUID,
-    version: int | None = Query(None, ge=1, le=MAX_VERSION),
-    caller: Principal = Depends(record_readers),
-    audit: AccessAudit = Depends(auditor),
-    rt: Runtime = Depends(runtime),
+    participant_id: UUID, call: ReaderRecordCall, version: int | None = Query(None, ge=1, le=MAX_VERSION)
 ) -> JSONResponse:
     """The plan (current, or a past ``version``) as a FHIR R4 Bundle with a CarePlan and its Goals."""
-    check_readable(caller, participant_id)
+    check_readable(call.caller, participant_id)
     if version is None:
-        record = await views.latest_version(rt.pool, participant_id, caller.agency_id)
+        record = await views.latest_version(call.pool, participant_id, call.agency_id)
     else:
-        record = await views.plan_version(rt.pool, participant_id, caller.agency_id, version)
+        record = await views.plan_version(call.pool, participant_id, call.agency_id, version)
     bundle = plan_bundle(record.participant_id, record.plan_id, record.version, record.document, record.recorded_at)
-    await audit("export plan (FHIR)", participant_id)
+    await call.audit("export plan (FHIR)", participant_id)
     return JSONResponse(bundle, media_type="application/fhir+json")
 
 
 @router.get("/participants/{participant_id}/access-log")
-async def get_access_log(
-    participant_id: UUID, paged: Page = Depends(page), caller: Principal = Depends(managers),
-    audit: AccessAudit = Depends(auditor), rt: Runtime = Depends(runtime),
-) -> dict[str, Any]:
+async def get_access_log(participant_id: UUID, call: ManagerCall, paged: Page = Depends(page)) -> dict[str, Any]:
     """Who read this participant's plan in planning, newest first (supervisors and agency admins)."""
-    entries, next_offset = paged.cut(await access_audit.read(
-        rt.pool, agency_id=caller.agency_id, participant_id=participant_id, limit=paged.fetch, offset=paged.offset
-    ))
-    if entries:  # the log is about the participant too: reading it is recorded (as in intake)
-        await audit("read access log", participant_id)
-    return {"participant_id": str(participant_id), "access_log": entries, "next_offset": next_offset}
+    return await call.access_log(participant_id, paged)

@@ -3,18 +3,16 @@ why a record was opened outside the caller's caseload (a flagged row), and the p
 on whose caseload from intake's own participants table, through a view that row-level security
 still holds (``security_invoker``: the view reads as the service's role, not as its owner).
 
-Revision ID: 0007_glass
-Revises: 0006
+Revision ID: 0009_glass
+Revises: 0008_security_retention
 """
 
 from alembic import op
 
 from shared.access_audit import add_access_reasons
 
-revision = "0007_glass"
-down_revision = "0006"
-branch_labels = None
-depends_on = None
+revision = "0009_glass"
+down_revision = "0008_security_retention"
 
 
 def upgrade() -> None:
