@@ -100,7 +100,11 @@ async def get_preferences(
     """A recipient's preferences. A participant's (their e-mail address among them) is part of their
     record: staff off their caseload break the glass (shared.minimum_necessary)."""
     if call.caller.sub != recipient_id and (participant_id := await _participant_of_agency(call, recipient_id)):
-        await minimum_necessary.enforce(call.request, call.caller, participant_id)
+        try:
+            await minimum_necessary.enforce(call.request, call.caller, participant_id)
+        except minimum_necessary.BreakTheGlassRequired:
+            await call.audit("refused read attempt (403): read preferences of participant", participant_id)
+            raise
     await _may_configure(call, recipient_id, reading=True)
     return await views.preferences(call.pool, call.agency_id, recipient_id)
 

@@ -108,6 +108,11 @@ async def test_other_staff_are_refused_without_a_reason_and_let_in_with_one_flag
     assert (problem["type"], problem["reason_header"], problem["reason_kinds"]) == (
         GLASS_TYPE, REASON_HEADER, list(REASON_KINDS))
     assert problem["min_reason_length"] == 10
+    actor = "spec-colleague" if who is COLLEAGUE else "admin-glass"
+    attempts = await svc.runtime.pool.fetchval(
+        "SELECT count(*) FROM access_log WHERE participant_id = $1 AND actor = $2 AND NOT flagged"
+        " AND action LIKE 'refused read attempt (403)%'", pid, actor)
+    assert attempts >= 1  # the refusal is in the access log too
 
     malformed = ("covering", "vacation: I am curious about this person", "emergency: short",
                  "other: bell %07 rings in the text", "other: not UTF-8 %FF%FE at all")
@@ -121,7 +126,6 @@ async def test_other_staff_are_refused_without_a_reason_and_let_in_with_one_flag
     rows = await svc.runtime.pool.fetch(
         "SELECT actor, action, flagged, reason_kind, reason FROM access_log WHERE participant_id = $1 AND flagged"
         " ORDER BY id DESC", pid)
-    actor = "spec-colleague" if who is COLLEAGUE else "admin-glass"
     mine = [r for r in rows if r["actor"] == actor]
     assert mine and (mine[0]["reason_kind"], mine[0]["reason"]) == (
         "covering", "Dana is on leave this week, I hold her caseload")
