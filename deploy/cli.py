@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from deploy import infra, kafka_security, ops_cli
+from deploy import infra, kafka_security, keys_cli, ops_cli
 from deploy.mailbox import start_mailbox, stop_mailbox
 from deploy.services import DEFAULT_PORTS, start_services, stop_services
 
@@ -211,6 +211,7 @@ def catalogue(
 
 
 ops_cli.register(app)
+keys_cli.register(app)
 
 if __name__ == "__main__":
     app()

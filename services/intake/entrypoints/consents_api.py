@@ -50,7 +50,7 @@ async def draft_consent(participant_id: UUID, body: ConsentForm, call: StaffCall
 
 @router.put("/participants/{participant_id}/consents/{consent_id}")
 async def amend_consent(participant_id: UUID, consent_id: UUID, body: SignedConsentForm, call: StaffCall) -> Json:
-    await views.consent(call.pool, call.agency_id, participant_id, consent_id)  # amend only what exists
+    await views.consent(call.pool, call.agency_id, participant_id, consent_id, call.keys)  # amend only what exists
     cmd = order(GrantConsent, body, participant_id=participant_id, consent_id=consent_id)
     return _consent(await call.run(consents.grant_consent, cmd))
 
@@ -70,16 +70,15 @@ async def revoke_consent(participant_id: UUID, consent_id: UUID, call: StaffCall
 @router.get("/participants/{participant_id}/consents")
 async def list_consents(participant_id: UUID, call: StaffRecordCall, paged: Page = Depends(page)) -> Json:
     """The participant's consents (drafts, active, revoked, expired), oldest first, paged."""
-    found, next_offset = paged.cut(
-        await views.consents(call.pool, call.agency_id, participant_id, limit=paged.fetch, offset=paged.offset)
-    )
+    found, next_offset = paged.cut(await views.consents(
+        call.pool, call.agency_id, participant_id, call.keys, limit=paged.fetch, offset=paged.offset))
     await call.audit("list consents", participant_id)
     return {"consents": found, "next_offset": next_offset}
 
 
 @router.get("/participants/{participant_id}/consents/{consent_id}")
 async def get_consent(participant_id: UUID, consent_id: UUID, call: StaffRecordCall) -> Json:
-    found = await views.consent(call.pool, call.agency_id, participant_id, consent_id)
+    found = await views.consent(call.pool, call.agency_id, participant_id, consent_id, call.keys)
     await call.audit(f"read consent {consent_id}", participant_id)
     return found
 
@@ -100,6 +99,6 @@ async def list_disclosures(
 ) -> Json:
     """The participant's disclosure ledger, newest first (only the last ``years`` if given), paged."""
     found, next_offset = paged.cut(await views.disclosures(
-        call.pool, call.agency_id, participant_id, years, limit=paged.fetch, offset=paged.offset))
+        call.pool, call.agency_id, participant_id, years, call.keys, limit=paged.fetch, offset=paged.offset))
     await call.audit("list disclosures", participant_id)
     return {"disclosures": found, "next_offset": next_offset}

@@ -36,6 +36,7 @@ from services.monitoring.application.handlers import CheckInOrder, CheckInRecord
 from shared import faults, idempotency
 from shared.domain import DomainError
 from shared.eventstore.base import EventStore
+from shared.keyring import KeyRing
 from shared.uow import UnitOfWork, unit_of_work
 
 log = structlog.get_logger(__name__)
@@ -71,8 +72,10 @@ class CheckInWriter:
         service: str = "monitoring",
         max_batch: int = 128,
         writers: int = 2,
+        keys: KeyRing | None = None,
     ) -> None:
         self._pool = pool
+        self._keys = keys  # seals the check-ins' private texts
         self._store = store
         self._service = service
         self._max_batch = max_batch
@@ -141,7 +144,7 @@ class CheckInWriter:
         # due rows are computed at the latest of them.
         latest = max(p.order.now for p in batch)
         return UnitOfWork(conn=conn, store=self._store, service=self._service, metadata=batch[0].order.metadata,
-                          clock=lambda: latest, tables=PostgresTables(conn))
+                          clock=lambda: latest, tables=PostgresTables(conn, self._keys), keys=self._keys)
 
     async def _write_one(self, pending: _Pending) -> None:
         order = pending.order
@@ -149,7 +152,8 @@ class CheckInWriter:
             with idempotency.acting_for(pending.key):  # the unit of work marks the request's key
                 async with unit_of_work(self._pool, self._store, self._service, order.metadata,
                                         agency_id=order.agency_id, clock=lambda: order.now,
-                                        tables=PostgresTables) as uow:
+                                        tables=lambda conn: PostgresTables(conn, self._keys),
+                                        keys=self._keys) as uow:
                     result = await handlers.record_check_in(order.command(), uow)
         except Exception as exc:
             _settle(pending, exc)

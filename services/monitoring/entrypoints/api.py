@@ -171,7 +171,7 @@ async def get_private_notes(
     if not known:
         raise NotFound("participant is not known to monitoring", field="participant_id")
     texts = await views.private_texts(
-        call.pool, participant_id, call.agency_id, kind=kind, ref_id=ref_id, before=before, limit=limit
+        call.pool, participant_id, call.agency_id, call.keys, kind=kind, ref_id=ref_id, before=before, limit=limit
     )
     await call.audit("read private notes", participant_id)
     return {

@@ -91,7 +91,7 @@ class Dispatcher:
             try:
                 assert self._http is not None
                 try:
-                    outcome = await attempt(row, self.rt.pool, self.cfg, self._http)
+                    outcome = await attempt(row, self.rt.pool, self.cfg, self._http, self.rt.keys)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:

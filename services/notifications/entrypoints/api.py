@@ -106,7 +106,7 @@ async def get_preferences(
             await call.audit("refused read attempt (403): read preferences of participant", participant_id)
             raise
     await _may_configure(call, recipient_id, reading=True)
-    return await views.preferences(call.pool, call.agency_id, recipient_id)
+    return await views.preferences(call.pool, call.agency_id, recipient_id, call.keys)
 
 
 @router.post("/webhook-subscriptions", status_code=201)

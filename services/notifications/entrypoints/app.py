@@ -22,6 +22,7 @@ from shared import minimum_necessary
 from shared.agency_copier import AgencyCopier
 from shared.cloudevents import topic_for
 from shared.events import SERVICES
+from shared.keyring import ERASURE_EVENTS, on_participant_erased
 from shared.operations import Probe
 from shared.runtime import ConsumerSpec, Runtime, create_service_app
 from shared.settings import ServiceSettings, load_settings
@@ -79,7 +80,7 @@ def create_app(
                 "alerts",
                 [topic_for("intake"), topic_for("planning"), topic_for("monitoring")],
                 handler(cfg),
-                batch_handler=batch_handler(rt.store, cfg),
+                batch_handler=batch_handler(rt.store, cfg, rt.keys),
             ),
             # The HTTP event feed's store: every published event of every service, its own group.
             ConsumerSpec("event-feed", [topic_for(s) for s in SERVICES], event_feed.store_one,
@@ -88,6 +89,7 @@ def create_app(
             ConsumerSpec("consents", [topic_for("intake")], remember_withdrawal,
                          event_types=frozenset(WITHDRAWING_EVENTS)),
             minimum_necessary.assignment_consumer(),  # who is on whose caseload
+            ConsumerSpec("erasure", [topic_for("intake")], on_participant_erased, event_types=ERASURE_EVENTS),
         ],
         background=lambda rt: [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg),
                                *([_agency_copier(rt, cfg)] if cfg.agency_topics else [])],

@@ -12,6 +12,7 @@ from services.planning.entrypoints import api, education_api
 from shared import minimum_necessary
 from shared.cloudevents import topic_for
 from shared.http import problem
+from shared.keyring import ERASURE_EVENTS, on_participant_erased
 from shared.runtime import ConsumerSpec, create_service_app
 from shared.settings import ServiceSettings
 
@@ -45,6 +46,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             ConsumerSpec("plans", [topic_for("intake")], on_intake_event, event_types=INTAKE_EVENTS),
             minimum_necessary.assignment_consumer(),  # who is on whose caseload
             ConsumerSpec("relapses", [topic_for("monitoring")], on_monitoring_event, event_types={"RelapseReported"}),
+            ConsumerSpec("erasure", [topic_for("intake")], on_participant_erased, event_types=ERASURE_EVENTS),
         ],
     )
     app.add_exception_handler(PlanVersionConflict, _stale_version)

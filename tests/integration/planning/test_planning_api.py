@@ -434,7 +434,7 @@ async def test_the_current_plan_read_model_can_be_rebuilt_from_the_event_store(p
     before = (await planning.client.get(f"/v1/participants/{pid}/plan", headers=STAFF)).json()
     async with planning.runtime.pool.acquire() as conn, conn.transaction():
         await conn.execute("DELETE FROM plans WHERE participant_id = $1", pid)  # lost read model
-        assert await rebuild_current_plans(conn, planning.runtime.store) >= 1
+        assert await rebuild_current_plans(conn, planning.runtime.store, planning.runtime.keys) >= 1
     after = (await planning.client.get(f"/v1/participants/{pid}/plan", headers=STAFF)).json()
     assert {k: v for k, v in after.items() if k != "updated_at"} == {
         k: v for k, v in before.items() if k != "updated_at"
