@@ -160,3 +160,28 @@ async def test_a_service_on_sasl_creates_no_topic_and_waits_for_provisioning(sas
     with pytest.raises(TopicsNotProvisioned, match=r"^waypoint\.intake\.v1$"):  # a topic it may not see
         await ensure_topics(settings, consumed=[topic_for("intake")])
     await ensure_topics(settings)  # provisioned: ready
+
+
+async def test_a_service_over_sasl_ssl_verifies_the_broker_and_publishes(sasl_broker, principals, database_url):
+    """KAFKA_SECURITY_PROTOCOL=SASL_SSL with KAFKA_SSL_CAFILE: intake, as svc-intake over TLS,
+    publishes an enrolment; without the broker's CA the same settings cannot connect."""
+    from shared.runtime import kafka_reachable
+    from shared.testing.kafka import collect
+    from shared.testing.services import running_service
+
+    tls = {"kafka_security_protocol": "SASL_SSL", "kafka_sasl_username": "svc-intake",
+           "kafka_sasl_password": principals["svc-intake"], "kafka_ssl_cafile": sasl_broker.tls_ca}
+    bootstrap = f"127.0.0.1:{sasl_broker.sasl_ssl_port}"
+    untrusted = ServiceSettings(kafka_bootstrap_servers=bootstrap, **{**tls, "kafka_ssl_cafile": None})
+    assert not await kafka_reachable(bootstrap, untrusted.kafka_client_options())  # the system CAs: refused
+    async with running_service("intake", kafka_bootstrap=bootstrap, database_url=database_url,
+                               relay_poll_interval_s=0.1, **tls) as intake:
+        assert await kafka_reachable(bootstrap, intake.runtime.settings.kafka_client_options())
+        staff = bearer(sub="specialist-tls", agency_id=AGENCY)
+        enrolled = await intake.client.post("/v1/participants", headers=staff,
+                                            json={"display_name": "Alex Example", "specialist_id": "specialist-tls"})
+        assert enrolled.status_code == 201, enrolled.text
+        pid = enrolled.json()["participant_id"]
+        records = await collect(sasl_broker.bootstrap, topic_for("intake"),
+                                lambda r: r.key == pid.encode(), count=1, timeout=60)
+        assert [dict(r.headers)["ce_type"] for r in records] == [b"waypoint.intake.ParticipantEnrolled.v1"]

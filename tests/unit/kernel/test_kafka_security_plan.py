@@ -136,3 +136,28 @@ def test_notifications_does_not_start_its_copier_without_the_copiers_credential(
         create_app(sasl, NotificationSettings(agency_topics=True))
     create_app(sasl, NotificationSettings(agency_topics=True, copier_kafka_password="copier-pw"))
     create_app(sasl, NotificationSettings(agency_topics=False))
+
+
+KAFKA_CLIENTS = {"AIOKafkaConsumer", "AIOKafkaProducer", "AIOKafkaAdminClient", "AIOKafkaClient", "producer_for"}
+
+
+def test_every_kafka_client_the_services_build_takes_the_security_options():
+    """Each aiokafka client built in shared/ or services/ passes keyword options through (``**``):
+    a new client that forgot them would connect as nobody on the SASL listener. (The test helpers
+    in shared/testing talk to the tests' plaintext broker.)"""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    calls = []
+    for path in [*root.joinpath("shared").rglob("*.py"), *root.joinpath("services").rglob("*.py")]:
+        if "testing" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                if name in KAFKA_CLIENTS:
+                    calls.append((f"{path.relative_to(root)}:{node.lineno}", name,
+                                  any(k.arg is None for k in node.keywords)))
+    assert len(calls) >= 8  # the relay, the consumers and their DLQ, topic setup, readiness, figures, copier, rebuild
+    assert [where for where, name, passes in calls if not passes] == []
