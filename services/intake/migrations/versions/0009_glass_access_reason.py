@@ -12,7 +12,7 @@ from alembic import op
 from shared.access_audit import add_access_reasons
 
 revision = "0009_glass"
-down_revision = "0008_security_retention"
+down_revision = "0009_erasure_data_keys"
 
 
 def upgrade() -> None:

@@ -12,7 +12,7 @@ from shared.access_audit import add_access_reasons
 from shared.minimum_necessary import create_assignments
 
 revision = "0010_glass"
-down_revision = "0009_security_retention"
+down_revision = "0010_erasure_data_keys"
 
 
 def upgrade() -> None:

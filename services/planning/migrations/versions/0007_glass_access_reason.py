@@ -12,7 +12,7 @@ from shared.access_audit import add_access_reasons
 from shared.minimum_necessary import create_assignments
 
 revision = "0007_glass"
-down_revision = "0006_security_retention"
+down_revision = "0007_erasure_data_keys"
 
 
 def upgrade() -> None:
