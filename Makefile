@@ -54,7 +54,7 @@ test: install tools
 
 # Minutes-long chaos on a three-broker cluster (SOAK_SECONDS, CHAOS_PERIOD_S, CHAOS_DOWN_S); not in `make test`.
 soak: install
-	WAYPOINT_SOAK=1 $(BIN)/pytest tests/soak --timeout=3600
+	WAYPOINT_SOAK=1 $(BIN)/pytest tests/soak --timeout=3600 -s
 
 test-unit: install
 	$(BIN)/pytest -m unit
