@@ -24,13 +24,14 @@ SERVICE_BENCHMARKS = {
     "checkins": "benchmarks.check_ins",
     "sweep": "benchmarks.missed_sweep",
     "alerts": "benchmarks.alerts",
+    "kafkapath": "benchmarks.kafka_path",
 }
 
 
 @app.command()
 def main(
     which: str = typer.Argument(
-        "all", help="all (eventstore, relay, memory), one of those, or checkins|sweep|alerts|rebuild|tenancy"
+        "all", help="all (eventstore, relay, memory), one of those, or checkins|sweep|alerts|kafkapath|rebuild|tenancy"
     ),
     keep: bool = False,
     events: int = typer.Option(1_000_000, help="rebuild: events on the topics"),

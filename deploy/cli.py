@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from deploy import infra, kafka_security, ops_cli
+from deploy import infra, kafka_security, keys_cli, ops_cli
 from deploy.mailbox import start_mailbox, stop_mailbox
 from deploy.services import DEFAULT_PORTS, start_services, stop_services
 
@@ -153,7 +153,7 @@ async def _demo(specialist: str, agency: str, urls: dict[str, str] | None = None
         entries: list[dict] = []
         for _ in range(100):
             r = await http.get(f"{urls['monitoring']}/v1/participants/{pid}/timeline")
-            entries = r.json()["entries"]
+            entries = r.json().get("entries", [])  # 404 until monitoring has the assignment
             if {"PlanCreated", "NotificationSent"} <= {e["type"] for e in entries}:
                 break
             await asyncio.sleep(0.2)
@@ -211,6 +211,7 @@ def catalogue(
 
 
 ops_cli.register(app)
+keys_cli.register(app)
 
 if __name__ == "__main__":
     app()

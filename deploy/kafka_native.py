@@ -143,6 +143,29 @@ def _sasl_props(port: int, controller_port: int, sasl_port: int) -> dict[str, st
     }
 
 
+def _sasl_ssl_props(props: dict[str, str], sasl_ssl_port: int, keystore: Path) -> dict[str, str]:
+    """``props`` (of the SASL listener) plus a SASL_SSL listener: the same SCRAM logins and ACLs,
+    over TLS with the broker's PEM key and certificate chain (deploy/kafka_tls.py)."""
+    listener = f"SASL_SSL://127.0.0.1:{sasl_ssl_port}"
+    return props | {
+        "listeners": f"{props['listeners']},{listener}",
+        "advertised.listeners": f"{props['advertised.listeners']},{listener}",
+        "listener.security.protocol.map": f"{props['listener.security.protocol.map']},SASL_SSL:SASL_SSL",
+        "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config":
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+        "listener.name.sasl_ssl.ssl.keystore.type": "PEM",
+        "listener.name.sasl_ssl.ssl.keystore.location": str(keystore),
+    }
+
+
+def new_cluster_id() -> str:
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding, never starting with
+    "-" (the storage tool would read such an id as an option: one start in 64 failed so)."""
+    while (cluster_id := urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"):
+        pass
+    return cluster_id
+
+
 def probe(bootstrap: str) -> None:
     """Raise unless a Kafka broker at `bootstrap` answers a metadata request."""
     run_async(lambda: _probe(bootstrap))
@@ -161,6 +184,7 @@ class NativeKafka:
         cache_dir: Path | None = None,
         sasl_port: int | None = None,
         *,
+        sasl_ssl_port: int | None = None,
         node_id: int = 1,
         quorum_voters: str | None = None,
         replication: int = 1,
@@ -183,10 +207,17 @@ class NativeKafka:
         #: An extra SASL_PLAINTEXT listener (SCRAM-SHA-512) with ACLs enforced: see deploy/kafka_security.py.
         #: The PLAINTEXT listener (and the controller) stay open to localhost as super users.
         self.sasl_port = sasl_port
+        #: Beside it (``sasl_port`` needed), a SASL_SSL listener: its CA is :attr:`tls_ca`.
+        self.sasl_ssl_port = sasl_ssl_port
         self.data_dir = self.home / "data"
         self.config_file = self.home / "server.properties"
         self.pid_file = self.home / "kafka.pid"
         self.log_file = self.home / "kafka.log"
+
+    @property
+    def tls_ca(self) -> Path:
+        """The CA file clients of the SASL_SSL listener trust (``KAFKA_SSL_CAFILE``)."""
+        return self.home / "tls" / "ca.pem"
 
     @property
     def bootstrap(self) -> str:
@@ -251,13 +282,16 @@ class NativeKafka:
         }
         if self.sasl_port:
             props |= _sasl_props(self.port, self.controller_port, self.sasl_port)
+            if self.sasl_ssl_port:
+                from deploy.kafka_tls import broker_tls
+
+                props = _sasl_ssl_props(props, self.sasl_ssl_port, broker_tls(self.home / "tls").keystore)
         self.config_file.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
 
     def _format_storage(self, classpath: str, cluster_id: str | None = None) -> None:
         if (self.data_dir / "meta.properties").exists():
             return
-        # Kafka cluster ids are 16 random bytes, URL-safe base64 without padding.
-        cluster_id = cluster_id or urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = cluster_id or new_cluster_id()
         cmd = [
             _java(), "-cp", classpath, f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
             "kafka.tools.StorageTool", "format", "--config", str(self.config_file),
@@ -367,7 +401,7 @@ class NativeKafkaCluster:
         path = self.home / "cluster.id"
         if not path.exists():
             self.home.mkdir(parents=True, exist_ok=True)
-            path.write_text(urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+            path.write_text(new_cluster_id())
         return path.read_text().strip()
 
     def start(self, timeout: float = 180.0) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from shared.eventstore.base import ConcurrencyError
 from shared.eventstore.postgres import PostgresEventStore
 from shared.http import install_conventions, install_docs, problem
 from shared.inbox import BatchHandler, EventConsumer, Handler, dlq_topic
+from shared.keyring import EventSealer, KeyRing
 from shared.observability import configure_logging
 from shared.operations import Probe, run_sampler
 from shared.operations_api import router as operations_router
@@ -70,6 +72,8 @@ class Runtime:
     pool: asyncpg.Pool
     store: PostgresEventStore
     relay: OutboxRelay
+    #: the service's per-participant data keys (shared.keyring); handlers see it as ``uow.keys``
+    keys: KeyRing
     consumers: list[EventConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     #: set once the Kafka topics exist: the relay and consumers start then
@@ -79,9 +83,16 @@ class Runtime:
     #: the service's time: every unit of work reads ``now`` from it, and so do its background loops
     clock: Clock = system_clock
     #: builds the service's own tables adapter over a unit of work's connection (``uow.tables``)
-    tables: Callable[[Any], Any] | None = None
+    tables: Callable[..., Any] | None = None
     #: service-specific figures (sweep lateness, queue age) for shared.operations
     probes: Sequence[Probe] = ()
+
+    def _tables(self) -> Callable[[Any], Any] | None:
+        """The tables factory over a connection; one that takes ``keys`` gets the key ring too."""
+        factory = self.tables
+        if factory is None or "keys" not in inspect.signature(factory).parameters:
+            return factory
+        return lambda conn: factory(conn, keys=self.keys)
 
     @property
     def service(self) -> str:
@@ -103,7 +114,7 @@ class Runtime:
     ) -> contextlib.AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work (one transaction) for a command."""
         return unit_of_work(self.pool, self.store, self.service, metadata, agency_id=agency_id, clock=self.clock,
-                            tables=self.tables)
+                            tables=self._tables(), keys=self.keys)
 
     def with_tables(self, handler: Handler) -> Handler:
         """A consumer's handler whose unit of work has the service's clock and tables too, and
@@ -111,8 +122,10 @@ class Runtime:
 
         async def handle(received: ReceivedEvent, uow: UnitOfWork) -> None:
             uow.clock, uow.now, uow.agency_id = self.clock, self.clock(), received.agency_id
-            if self.tables is not None:
-                uow.tables = self.tables(uow.conn)
+            uow.keys = self.keys
+            factory = self._tables()
+            if factory is not None:
+                uow.tables = factory(uow.conn)
             await handler(received, uow)
 
         return handle
@@ -226,6 +239,7 @@ async def prepare_kafka(settings: ServiceSettings, ready: asyncio.Event, consume
         except asyncio.CancelledError:
             raise
         except TopicsNotProvisioned as exc:
+            # absent, or invisible to this principal (no ACL on it): both need deploy.kafka_security
             log.warning("kafka topics not provisioned yet (python -m deploy.kafka_security creates them)",
                         topics=str(exc), retry_in=backoff.next)
         except TopicSetupError as exc:
@@ -311,7 +325,7 @@ def create_service_app(
     settings: ServiceSettings | None = None,
     title: str | None = None,
     clock: Clock = system_clock,
-    tables: Callable[[Any], Any] | None = None,
+    tables: Callable[..., Any] | None = None,
     probes: Sequence[Probe] = (),
 ) -> FastAPI:
     """Build the FastAPI app of ``service`` with its lifespan, routers and kernel conventions.
@@ -351,7 +365,7 @@ def create_service_app(
 
 
 async def _open_runtime(
-    cfg: ServiceSettings, migrations: Path, *, clock: Clock, tables: Callable[[Any], Any] | None,
+    cfg: ServiceSettings, migrations: Path, *, clock: Clock, tables: Callable[..., Any] | None,
     probes: Sequence[Probe],
 ) -> Runtime:
     """The service's database (created and migrated if needed), its pool, store and relay."""
@@ -367,8 +381,9 @@ async def _open_runtime(
     relay = OutboxRelay(pool, cfg.dsn, cfg.kafka_bootstrap_servers, cfg.service,
                         batch_size=cfg.relay_batch_size, poll_interval=cfg.relay_poll_interval_s,
                         client_options=cfg.kafka_client_options())
-    return Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay, clock=clock,
-                   tables=tables, probes=probes)
+    keys = KeyRing(cfg.master_keys())
+    return Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool, sealer=EventSealer(keys)), relay=relay,
+                   clock=clock, tables=tables, probes=probes, keys=keys)
 
 
 def _start_tasks(

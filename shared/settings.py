@@ -9,6 +9,8 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.keyring import MasterKeyProblem, MasterKeys
+
 DEFAULT_PORTS = {"intake": 8001, "planning": 8002, "monitoring": 8003, "notifications": 8004}
 DEVELOPMENT = "development"
 DEV_DB_APP_PASSWORD = "waypoint-app-development"
@@ -82,6 +84,12 @@ class ServiceSettings(BaseSettings):
     retention_years: int = Field(default=6, ge=6)
     retention_purge_interval_s: float = 3600.0  # how often the purge looks for expired rows (0: never)
     retention_purge_batch: int = Field(default=1000, ge=1, le=100_000)
+    #: The master key wrapping each participant's data key (base64 of 32 random bytes) and its id;
+    #: earlier keys (``id=base64,...``) still unwrap until ``waypoint keys rotate`` re-wrapped them.
+    #: Development falls back to a public key; elsewhere a missing or weak key stops the service.
+    waypoint_master_key: str | None = None
+    waypoint_master_key_id: str = "k1"
+    waypoint_previous_master_keys: str = ""
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -119,6 +127,16 @@ class ServiceSettings(BaseSettings):
                 f"WAYPOINT_ENV={self.waypoint_env}: {why}set {', '.join(missing)} "
                 "(HS256 tokens signed with JWT_SECRET are accepted only with WAYPOINT_ENV=development)"
             )
+        try:
+            self.master_keys()
+        except MasterKeyProblem as exc:
+            raise InsecureSettings(f"WAYPOINT_ENV={self.waypoint_env}: {exc} (set WAYPOINT_MASTER_KEY to base64 of"
+                                   " 32 random bytes, e.g. `openssl rand -base64 32`)") from None
+
+    def master_keys(self) -> MasterKeys:
+        """The master keys these settings name (raises :class:`MasterKeyProblem`)."""
+        return MasterKeys.parse(self.waypoint_master_key, self.waypoint_master_key_id,
+                                self.waypoint_previous_master_keys, development=self.development)
 
     @property
     def port(self) -> int:
@@ -151,8 +169,11 @@ class ServiceSettings(BaseSettings):
         if self.kafka_security_protocol == "SASL_SSL":
             from aiokafka.helpers import create_ssl_context
 
-            options["ssl_context"] = create_ssl_context(
-                cafile=str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else None)
+            try:
+                options["ssl_context"] = create_ssl_context(
+                    cafile=str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else None)
+            except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                raise KafkaCredentialsMissing(f"KAFKA_SSL_CAFILE cannot be used: {exc}") from exc
         return options
 
     def as_kafka_principal(self, username: str | None, password: str | None = None,

@@ -126,3 +126,8 @@ def test_provisioning_creates_the_topics_with_the_settings_the_services_expect()
     setup_env = env_of("kafka-setup")
     assert int(setup_env["KAFKA_PARTITIONS"]) == int(broker_properties()["num.partitions"])
     assert all(name.lower() in ServiceSettings.model_fields for name in setup_env)
+
+
+def test_the_image_holds_what_kafka_setup_runs():
+    dockerfile = (Path(__file__).resolve().parents[2] / "Dockerfile").read_text()
+    assert SERVICES_OF["kafka-setup"]["build"] == "." and "COPY deploy ./deploy" in dockerfile

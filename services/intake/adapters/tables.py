@@ -21,6 +21,7 @@ from services.intake.domain.enrolment import EnrolParticipant
 from services.intake.domain.referral_inbox import Referral, ReferralStatus, disclosed_packet
 from services.intake.projections import directory
 from shared.catalogue.intake import ParticipantDischarged, ReferralRequested
+from shared.keyring import KeyRing
 from shared.streams import Written
 
 
@@ -76,6 +77,8 @@ class Tables(Protocol):
 @dataclass(frozen=True)
 class PostgresTables:
     conn: Any
+    #: seals the participant's names, contacts and free text before they are written
+    keys: KeyRing
 
     async def owning_agency(self, participant_id: UUID) -> str | None:
         return await records.owning_agency(self.conn, participant_id)
@@ -87,7 +90,7 @@ class PostgresTables:
         return status
 
     async def insert_participant(self, cmd: EnrolParticipant, agency_id: str, now: datetime) -> None:
-        await records.insert_participant(self.conn, cmd, agency_id, now)
+        await records.insert_participant(self.conn, cmd, agency_id, now, self.keys)
 
     async def apply_directory(self, stored: Sequence[Written]) -> None:
         await directory.apply(self.conn, stored)
@@ -95,7 +98,7 @@ class PostgresTables:
     async def insert_assessment(
         self, scored: ScoredAssessment, agency_id: str, actor: str | None, risk: tuple[str, list[str]], now: datetime
     ) -> None:
-        await records.insert_assessment(self.conn, scored, agency_id, actor, risk, now)
+        await records.insert_assessment(self.conn, scored, agency_id, actor, risk, now, self.keys)
 
     async def lock_consent(self, consent_id: UUID) -> None:
         await self.conn.execute("SELECT 1 FROM consents WHERE consent_id = $1 FOR UPDATE", consent_id)
@@ -111,24 +114,25 @@ class PostgresTables:
     async def save_consent(
         self, cmd: ConsentTerms, agency_id: str, status: str, version: int, signature: Signature | None, now: datetime
     ) -> None:
-        await records.save_consent(self.conn, cmd, agency_id, status, version, signature, now)
+        await records.save_consent(self.conn, cmd, agency_id, status, version, signature, now, self.keys)
 
     async def set_consent_status(
         self, consent_id: UUID, status: str, now: datetime, *, version: int | None = None,
         signature: Signature | None = None,
     ) -> None:
-        await records.set_consent_status(self.conn, consent_id, status, now, version=version, signature=signature)
+        await records.set_consent_status(self.conn, consent_id, status, now, self.keys, version=version,
+                                         signature=signature)
 
     async def open_referral(
         self, requested: ReferralRequested, agency_id: str, consent_version: int, note: str | None,
         actor: str | None = None,
     ) -> None:
-        person, assessments = await referral_records.source_material(self.conn, requested.participant_id)
+        person, assessments = await referral_records.source_material(self.conn, requested.participant_id, self.keys)
         packet = disclosed_packet(requested.information, person, assessments)
-        await referral_records.insert(self.conn, requested, agency_id, consent_version, note, packet, actor)
+        await referral_records.insert(self.conn, requested, agency_id, consent_version, note, packet, self.keys, actor)
 
     async def pending_referrals(self, consent_id: UUID) -> list[Referral]:
-        return await referral_records.pending_of_consent(self.conn, consent_id)
+        return await referral_records.pending_of_consent(self.conn, consent_id, self.keys)
 
     async def mark_referral_withdrawn(self, referral_id: UUID, at: datetime, reason: str) -> None:
         await referral_records.mark(self.conn, referral_id, ReferralStatus.WITHDRAWN, at, withdrawal_reason=reason)

@@ -6,6 +6,7 @@ identity and addresses are stored beside the stream by the application, never in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -159,18 +160,17 @@ def decide_enrol(state: Participant, cmd: EnrolParticipant, now: datetime) -> li
     ]
 
 
-def decide_assign_specialist(state: Participant, cmd: AssignSpecialist, now: datetime) -> list[DomainEvent]:
+def _unless_already(state: Participant, already: bool, change: Callable[[], DomainEvent]) -> list[DomainEvent]:
+    """A change to an active participant; none when they are already so (a repeated order is a no-op)."""
     require_active(state)
-    if state.specialist_id == cmd.specialist_id:
-        return []  # already theirs: assigning again changes nothing
-    return [
-        SpecialistAssigned(
-            participant_id=cmd.participant_id,
-            specialist_id=cmd.specialist_id,
-            previous_specialist_id=state.specialist_id,
-            assigned_at=now,
-        )
-    ]
+    return [] if already else [change()]
+
+
+def decide_assign_specialist(state: Participant, cmd: AssignSpecialist, now: datetime) -> list[DomainEvent]:
+    return _unless_already(state, state.specialist_id == cmd.specialist_id, lambda: SpecialistAssigned(
+        participant_id=cmd.participant_id, specialist_id=cmd.specialist_id,
+        previous_specialist_id=state.specialist_id, assigned_at=now,
+    ))
 
 
 def decide_release_to_queue(state: Participant, cmd: ReleaseToQueue, now: datetime) -> list[DomainEvent]:
@@ -190,30 +190,18 @@ def decide_change_support_contact_consent(
     require_active(state)
     if cmd.support_contact_id not in state.support_contacts:
         raise NotFound("support contact not found", field="support_contact_id")
-    if state.support_contacts[cmd.support_contact_id] == cmd.consent_to_contact:
-        return []
-    return [
-        SupportContactConsentChanged(
-            participant_id=cmd.participant_id,
-            support_contact_id=cmd.support_contact_id,
-            consent_to_contact=cmd.consent_to_contact,
-            changed_at=now,
-        )
-    ]
+    already = state.support_contacts[cmd.support_contact_id] == cmd.consent_to_contact
+    return _unless_already(state, already, lambda: SupportContactConsentChanged(
+        participant_id=cmd.participant_id, support_contact_id=cmd.support_contact_id,
+        consent_to_contact=cmd.consent_to_contact, changed_at=now,
+    ))
 
 
 def decide_change_time_zone(state: Participant, cmd: ChangeTimeZone, now: datetime) -> list[DomainEvent]:
-    require_active(state)
-    if state.time_zone == cmd.time_zone:
-        return []
-    return [
-        ParticipantTimeZoneChanged(
-            participant_id=cmd.participant_id,
-            time_zone=cmd.time_zone,
-            previous_time_zone=state.time_zone,
-            changed_at=now,
-        )
-    ]
+    return _unless_already(state, state.time_zone == cmd.time_zone, lambda: ParticipantTimeZoneChanged(
+        participant_id=cmd.participant_id, time_zone=cmd.time_zone, previous_time_zone=state.time_zone,
+        changed_at=now,
+    ))
 
 
 def decide_discharge(state: Participant, cmd: DischargeParticipant, now: datetime) -> list[DomainEvent]:

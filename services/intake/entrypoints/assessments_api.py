@@ -14,7 +14,7 @@ from services.intake.domain.fhir import assessment_bundle
 from services.intake.domain.instrument_catalogue import catalogue
 from services.intake.entrypoints.common import Json
 from shared.paging import Page, page
-from shared.routes import StaffCall, StaffOrIntegrationCall
+from shared.routes import StaffCall, StaffOrIntegrationRecordCall, StaffRecordCall
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
@@ -43,25 +43,24 @@ async def record_assessment(participant_id: UUID, body: AssessmentForm, call: St
 
 
 @router.get("/participants/{participant_id}/assessments")
-async def list_assessments(participant_id: UUID, call: StaffCall, paged: Page = Depends(page)) -> Json:
+async def list_assessments(participant_id: UUID, call: StaffRecordCall, paged: Page = Depends(page)) -> Json:
     """The participant's assessments, oldest first, paged (``next_offset``)."""
-    found, next_offset = paged.cut(
-        await views.assessments(call.pool, call.agency_id, participant_id, limit=paged.fetch, offset=paged.offset)
-    )
+    found, next_offset = paged.cut(await views.assessments(
+        call.pool, call.agency_id, participant_id, call.keys, limit=paged.fetch, offset=paged.offset))
     await call.audit("list assessments", participant_id)
     return {"assessments": found, "next_offset": next_offset}
 
 
 @router.get("/participants/{participant_id}/assessments/{assessment_id}")
-async def get_assessment(participant_id: UUID, assessment_id: UUID, call: StaffCall) -> Json:
-    found = await views.assessment(call.pool, call.agency_id, participant_id, assessment_id)
+async def get_assessment(participant_id: UUID, assessment_id: UUID, call: StaffRecordCall) -> Json:
+    found = await views.assessment(call.pool, call.agency_id, participant_id, assessment_id, call.keys)
     await call.audit(f"read assessment {assessment_id}", participant_id)
     return found
 
 
 @router.get("/participants/{participant_id}/assessments/{assessment_id}/fhir")
-async def export_assessment(participant_id: UUID, assessment_id: UUID, call: StaffOrIntegrationCall) -> Json:
-    record = await views.assessment(call.pool, call.agency_id, participant_id, assessment_id)
+async def export_assessment(participant_id: UUID, assessment_id: UUID, call: StaffOrIntegrationRecordCall) -> Json:
+    record = await views.assessment(call.pool, call.agency_id, participant_id, assessment_id, call.keys)
     scored, completed_at = views.rescored(record)
     await call.audit(f"export assessment {assessment_id}", participant_id)
     return assessment_bundle(scored, completed_at).model_dump(mode="json")

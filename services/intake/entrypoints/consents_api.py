@@ -22,7 +22,7 @@ from services.intake.domain.consent_terms import (
 from services.intake.domain.referral import ReferralForm, RequestReferral
 from services.intake.entrypoints.common import Json
 from shared.paging import Page, page
-from shared.routes import StaffCall
+from shared.routes import StaffCall, StaffRecordCall
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
@@ -50,7 +50,7 @@ async def draft_consent(participant_id: UUID, body: ConsentForm, call: StaffCall
 
 @router.put("/participants/{participant_id}/consents/{consent_id}")
 async def amend_consent(participant_id: UUID, consent_id: UUID, body: SignedConsentForm, call: StaffCall) -> Json:
-    await views.consent(call.pool, call.agency_id, participant_id, consent_id)  # amend only what exists
+    await views.consent(call.pool, call.agency_id, participant_id, consent_id, call.keys)  # amend only what exists
     cmd = order(GrantConsent, body, participant_id=participant_id, consent_id=consent_id)
     return _consent(await call.run(consents.grant_consent, cmd))
 
@@ -68,18 +68,17 @@ async def revoke_consent(participant_id: UUID, consent_id: UUID, call: StaffCall
 
 
 @router.get("/participants/{participant_id}/consents")
-async def list_consents(participant_id: UUID, call: StaffCall, paged: Page = Depends(page)) -> Json:
+async def list_consents(participant_id: UUID, call: StaffRecordCall, paged: Page = Depends(page)) -> Json:
     """The participant's consents (drafts, active, revoked, expired), oldest first, paged."""
-    found, next_offset = paged.cut(
-        await views.consents(call.pool, call.agency_id, participant_id, limit=paged.fetch, offset=paged.offset)
-    )
+    found, next_offset = paged.cut(await views.consents(
+        call.pool, call.agency_id, participant_id, call.keys, limit=paged.fetch, offset=paged.offset))
     await call.audit("list consents", participant_id)
     return {"consents": found, "next_offset": next_offset}
 
 
 @router.get("/participants/{participant_id}/consents/{consent_id}")
-async def get_consent(participant_id: UUID, consent_id: UUID, call: StaffCall) -> Json:
-    found = await views.consent(call.pool, call.agency_id, participant_id, consent_id)
+async def get_consent(participant_id: UUID, consent_id: UUID, call: StaffRecordCall) -> Json:
+    found = await views.consent(call.pool, call.agency_id, participant_id, consent_id, call.keys)
     await call.audit(f"read consent {consent_id}", participant_id)
     return found
 
@@ -95,11 +94,11 @@ async def request_referral(participant_id: UUID, body: ReferralForm, call: Staff
 
 @router.get("/participants/{participant_id}/disclosures")
 async def list_disclosures(
-    participant_id: UUID, call: StaffCall, years: int | None = Query(None, ge=1, le=50),
+    participant_id: UUID, call: StaffRecordCall, years: int | None = Query(None, ge=1, le=50),
     paged: Page = Depends(page),
 ) -> Json:
     """The participant's disclosure ledger, newest first (only the last ``years`` if given), paged."""
     found, next_offset = paged.cut(await views.disclosures(
-        call.pool, call.agency_id, participant_id, years, limit=paged.fetch, offset=paged.offset))
+        call.pool, call.agency_id, participant_id, years, call.keys, limit=paged.fetch, offset=paged.offset))
     await call.audit("list disclosures", participant_id)
     return {"disclosures": found, "next_offset": next_offset}

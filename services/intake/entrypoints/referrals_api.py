@@ -22,7 +22,7 @@ from services.intake.domain.referral_inbox import (
 from services.intake.entrypoints.common import Json
 from shared.domain import NotFound
 from shared.paging import Page, page
-from shared.routes import StaffCall
+from shared.routes import StaffCall, StaffRecordCall
 from shared.tenancy import system_scope
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
@@ -41,7 +41,7 @@ async def _shown(call: StaffCall, action: str, statuses: list[str], referral_id:
     line is written now (once per referral) along with the access-log row."""
     with system_scope():
         async with call.pool.acquire() as conn, conn.transaction():
-            found = await rows.incoming(conn, call.agency_id, statuses, referral_id,
+            found = await rows.incoming(conn, call.agency_id, statuses, call.keys, referral_id,
                                         limit=shown.fetch if shown else None, offset=shown.offset if shown else 0)
             visible = found[: shown.limit] if shown else found
             await rows.record_disclosures(conn, [UUID(r["referral_id"]) for r in visible], call.now())
@@ -98,17 +98,18 @@ async def outgoing_referrals_of_the_agency(
 ) -> Json:
     """Every referral the caller's agency made, newest first and paged, with its outcome."""
     found, next_offset = paged.cut(await rows.outgoing(
-        call.pool, call.agency_id, None, None if state == "all" else [state], limit=paged.fetch, offset=paged.offset))
+        call.pool, call.agency_id, call.keys, None, None if state == "all" else [state], limit=paged.fetch,
+        offset=paged.offset))
     await call.audit("list outgoing referrals", *dict.fromkeys(UUID(r["participant_id"]) for r in found))
     return {"referrals": found, "next_offset": next_offset}
 
 
 @router.get("/participants/{participant_id}/referrals")
-async def outgoing_referrals(participant_id: UUID, call: StaffCall, paged: Page = Depends(page)) -> Json:
+async def outgoing_referrals(participant_id: UUID, call: StaffRecordCall, paged: Page = Depends(page)) -> Json:
     """The referrals made for this participant by the caller's agency, newest first and paged,
     with their outcome."""
     await records.require_participant(call.pool, participant_id, call.agency_id)  # type: ignore[arg-type]
-    found, next_offset = paged.cut(await rows.outgoing(call.pool, call.agency_id, participant_id,
+    found, next_offset = paged.cut(await rows.outgoing(call.pool, call.agency_id, call.keys, participant_id,
                                                        limit=paged.fetch, offset=paged.offset))
     await call.audit("list referrals", participant_id)
     return {"referrals": found, "next_offset": next_offset}

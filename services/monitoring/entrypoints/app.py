@@ -18,9 +18,11 @@ from services.monitoring.entrypoints.api import router
 from services.monitoring.entrypoints.progress_api import router as progress_router
 from services.monitoring.projections import read_models
 from services.monitoring.settings import MonitoringSettings
+from shared import minimum_necessary
 from shared.clock import Clock
 from shared.cloudevents import topic_for
 from shared.events import SERVICES
+from shared.keyring import ERASURE_EVENTS, on_participant_erased
 from shared.operations import Probe
 from shared.runtime import ConsumerSpec, Runtime, create_service_app
 from shared.settings import ServiceSettings
@@ -51,11 +53,13 @@ def create_app(
                 read_models.apply,
                 batch_handler=read_models.apply_fresh,
             ),
+            minimum_necessary.assignment_consumer(),  # who is on whose caseload
+            ConsumerSpec("erasure", [topic_for("intake")], on_participant_erased, event_types=ERASURE_EVENTS),
         ]
 
     def background(rt: Runtime) -> Sequence[Coroutine[Any, Any, None]]:
         writer = CheckInWriter(
-            rt.pool, rt.store, max_batch=options.check_in_batch_max, writers=options.check_in_writers
+            rt.pool, rt.store, max_batch=options.check_in_batch_max, writers=options.check_in_writers, keys=rt.keys
         )
         rt.provide(writer)
         if not options.scheduler_enabled:
@@ -75,7 +79,7 @@ def create_app(
 
     return create_service_app(
         "monitoring",
-        routers=[router, progress_router, latest_api.router],
+        routers=[router, progress_router, latest_api.router, minimum_necessary.router],
         migrations=MIGRATIONS,
         settings=settings,
         consumers=consumers,

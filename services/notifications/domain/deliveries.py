@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from services.notifications.domain.intents import NotificationIntent
@@ -83,19 +83,16 @@ def decide_queue(
     ]
 
 
+def _about(q: NotificationQueued) -> dict[str, Any]:
+    """What every outcome of a queued notification repeats of it: who, how, and why it was sent."""
+    return {
+        "participant_id": q.participant_id, "notification_id": q.notification_id, "recipient_id": q.recipient_id,
+        "recipient_role": q.recipient_role, "channel": q.channel, "rule": q.rule, "cause_event_id": q.cause_event_id,
+    }
+
+
 def _failed(q: NotificationQueued, attempts: int, reason: str, now: datetime) -> NotificationFailed:
-    return NotificationFailed(
-        participant_id=q.participant_id,
-        notification_id=q.notification_id,
-        recipient_id=q.recipient_id,
-        recipient_role=q.recipient_role,
-        channel=q.channel,
-        rule=q.rule,
-        cause_event_id=q.cause_event_id,
-        attempts=attempts,
-        reason=reason[:500],
-        failed_at=now,
-    )
+    return NotificationFailed(**_about(q), attempts=attempts, reason=reason[:500], failed_at=now)
 
 
 def decide_attempt_outcome(
@@ -113,19 +110,7 @@ def decide_attempt_outcome(
     attempt = state.attempts + 1
     if succeeded:
         return [
-            NotificationSent(
-                participant_id=q.participant_id,
-                notification_id=q.notification_id,
-                recipient_id=q.recipient_id,
-                recipient_role=q.recipient_role,
-                channel=q.channel,
-                rule=q.rule,
-                cause_event_id=q.cause_event_id,
-                sent_at=now,
-                urgency=q.urgency,
-                attempts=attempt,
-                alert_id=q.alert_id,
-            )
+            NotificationSent(**_about(q), sent_at=now, urgency=q.urgency, attempts=attempt, alert_id=q.alert_id)
         ]
     retry_at = next_retry(attempt, policy, now, random)
     if retry_at is None:

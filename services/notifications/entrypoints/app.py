@@ -18,12 +18,14 @@ from services.notifications.entrypoints.api import router
 from services.notifications.entrypoints.feed import router as feed_router
 from services.notifications.projections import event_feed
 from services.notifications.settings import NotificationSettings
+from shared import minimum_necessary
 from shared.agency_copier import AgencyCopier
 from shared.cloudevents import topic_for
 from shared.events import SERVICES
+from shared.keyring import ERASURE_EVENTS, on_participant_erased
 from shared.operations import Probe
 from shared.runtime import ConsumerSpec, Runtime, create_service_app
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, load_settings
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -49,7 +51,7 @@ def copier_settings(s: ServiceSettings, cfg: NotificationSettings) -> ServiceSet
 
 async def _agency_copier(rt: Runtime, cfg: NotificationSettings) -> None:
     s = copier_settings(rt.settings, cfg)
-    options = s.kafka_client_options()  # a missing copier credential fails here, at once
+    options = s.kafka_client_options()
     leader = await asyncpg.connect(s.dsn)  # a session of its own: the lock lives as long as it does
     try:
         await leader.execute("SELECT pg_advisory_lock($1)", COPIER_LOCK)
@@ -64,9 +66,12 @@ def create_app(
     settings: ServiceSettings | None = None, notification_settings: NotificationSettings | None = None
 ) -> FastAPI:
     cfg = notification_settings or NotificationSettings()
+    settings = settings or load_settings("notifications")
+    if cfg.agency_topics:
+        copier_settings(settings, cfg).kafka_client_options()  # a copier without its credential: no start
     app = create_service_app(
         "notifications",
-        routers=[router, feed_router],
+        routers=[router, feed_router, minimum_necessary.router],
         migrations=MIGRATIONS,
         settings=settings,
         tables=PostgresTables,
@@ -75,7 +80,7 @@ def create_app(
                 "alerts",
                 [topic_for("intake"), topic_for("planning"), topic_for("monitoring")],
                 handler(cfg),
-                batch_handler=batch_handler(rt.store, cfg),
+                batch_handler=batch_handler(rt.store, cfg, rt.keys),
             ),
             # The HTTP event feed's store: every published event of every service, its own group.
             ConsumerSpec("event-feed", [topic_for(s) for s in SERVICES], event_feed.store_one,
@@ -83,6 +88,8 @@ def create_app(
             # revoked/expired consents and withdrawn referrals, checked again before a referral is sent
             ConsumerSpec("consents", [topic_for("intake")], remember_withdrawal,
                          event_types=frozenset(WITHDRAWING_EVENTS)),
+            minimum_necessary.assignment_consumer(),  # who is on whose caseload
+            ConsumerSpec("erasure", [topic_for("intake")], on_participant_erased, event_types=ERASURE_EVENTS),
         ],
         background=lambda rt: [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg),
                                *([_agency_copier(rt, cfg)] if cfg.agency_topics else [])],

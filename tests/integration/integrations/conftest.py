@@ -30,7 +30,7 @@ def sasl_broker():
 
     state = Path(__file__).resolve().parents[3] / ".waypoint" / "test"
     kafka = NativeKafka(state / "kafka-sasl", port=port(81), controller_port=port(82), sasl_port=port(83),
-                        num_partitions=3)
+                        sasl_ssl_port=port(84), num_partitions=3)
     if not kafka.is_running():
         shutil.rmtree(kafka.home, ignore_errors=True)  # a fresh cluster: no offsets or topics of earlier runs
     kafka.start()

@@ -29,6 +29,15 @@ PORTS = {"intake": port(61), "planning": port(62), "monitoring": port(63), "noti
 AGENCY = f"agency-sasl-{uuid.uuid4().hex[:6]}"
 
 
+def consumer_groups(service: str) -> set[str]:
+    """The consumer groups the service's app starts (its ConsumerSpecs)."""
+    from importlib import import_module
+    from unittest.mock import MagicMock
+
+    app = import_module(f"services.{service}.entrypoints.app").create_app()
+    return {f"waypoint.{service}.{spec.name}" for spec in app.state.consumer_specs(MagicMock())}
+
+
 @pytest.fixture(scope="module")
 def stack(sasl_broker, principals, database_url, tmp_path_factory):
     """The four services as processes; their only Kafka endpoint is the SASL listener."""
@@ -100,6 +109,14 @@ async def test_a_check_in_reaches_the_consuming_services_over_sasl(stack):
         assert [e["type"] for e in events] == ["waypoint.monitoring.CheckInCompleted.v1"]
         assert events[0]["agencyid"] == AGENCY
 
+        # each service reads its lag and dead letters under its own ACLs (shared/operations.py)
+        operator = bearer(sub="operator-1", agency_id=AGENCY, roles=("operator",))
+        for name, url in stack.items():
+            status = (await http.get(f"{url}/v1/operations/status", headers=operator)).json()
+            assert status["kafka"] is True, (name, status)
+            assert status["dlq"]["topic"] == f"waypoint.{name}.dlq"
+            assert {row["group"] for row in status["consumers"]} == consumer_groups(name)
+
 
 async def test_a_service_principal_may_not_write_another_services_topic_nor_create_one(sasl_broker, principals):
     """What the ACLs refuse, through the very settings and client options the services use."""
@@ -122,3 +139,55 @@ async def test_a_service_principal_may_not_write_another_services_topic_nor_crea
         assert [error[1] for error in response.topic_errors] == [TopicAuthorizationFailedError.errno]
     finally:
         await admin.close()
+
+
+async def test_a_service_on_sasl_creates_no_topic_and_waits_for_provisioning(sasl_broker, principals):
+    """Its own topic missing: the topic check says which, creates nothing, and passes once provisioned."""
+    from shared.inbox import dlq_topic
+    from shared.runtime import TopicsNotProvisioned, ensure_topics
+
+    service = f"probe{uuid.uuid4().hex[:6]}"
+    user, password = f"svc-{service}", "probe-password"
+    await sec.apply(sasl_broker.bootstrap, {user: password},
+                    [sec.Acl(user, sec.TOPIC, topic, sec.LITERAL, op)
+                     for topic in (topic_for(service), dlq_topic(service)) for op in (sec.WRITE, sec.DESCRIBE)])
+    settings = ServiceSettings(service=service, kafka_bootstrap_servers=f"127.0.0.1:{sasl_broker.sasl_port}",
+                               kafka_security_protocol="SASL_PLAINTEXT", kafka_sasl_username=user,
+                               kafka_sasl_password=password, kafka_partitions=1)
+    with pytest.raises(TopicsNotProvisioned, match=f"{topic_for(service)}, {dlq_topic(service)}"):
+        await ensure_topics(settings, consumed=[topic_for("intake")])
+    admin = AIOKafkaAdminClient(bootstrap_servers=sasl_broker.bootstrap)  # the super user
+    await admin.start()
+    try:
+        assert topic_for(service) not in await admin.list_topics()  # nothing was created
+        await admin.create_topics([NewTopic(topic_for(service), 1, 1), NewTopic(dlq_topic(service), 1, 1)])
+    finally:
+        await admin.close()
+    with pytest.raises(TopicsNotProvisioned, match=r"^waypoint\.intake\.v1$"):  # a topic it may not see
+        await ensure_topics(settings, consumed=[topic_for("intake")])
+    await ensure_topics(settings)  # provisioned: ready
+
+
+async def test_a_service_over_sasl_ssl_verifies_the_broker_and_publishes(sasl_broker, principals, database_url):
+    """KAFKA_SECURITY_PROTOCOL=SASL_SSL with KAFKA_SSL_CAFILE: intake, as svc-intake over TLS,
+    publishes an enrolment; without the broker's CA the same settings cannot connect."""
+    from shared.runtime import kafka_reachable
+    from shared.testing.kafka import collect
+    from shared.testing.services import running_service
+
+    tls = {"kafka_security_protocol": "SASL_SSL", "kafka_sasl_username": "svc-intake",
+           "kafka_sasl_password": principals["svc-intake"], "kafka_ssl_cafile": sasl_broker.tls_ca}
+    bootstrap = f"127.0.0.1:{sasl_broker.sasl_ssl_port}"
+    untrusted = ServiceSettings(kafka_bootstrap_servers=bootstrap, **{**tls, "kafka_ssl_cafile": None})
+    assert not await kafka_reachable(bootstrap, untrusted.kafka_client_options())  # the system CAs: refused
+    async with running_service("intake", kafka_bootstrap=bootstrap, database_url=database_url,
+                               relay_poll_interval_s=0.1, **tls) as intake:
+        assert await kafka_reachable(bootstrap, intake.runtime.settings.kafka_client_options())
+        staff = bearer(sub="specialist-tls", agency_id=AGENCY)
+        enrolled = await intake.client.post("/v1/participants", headers=staff,
+                                            json={"display_name": "Alex Example", "specialist_id": "specialist-tls"})
+        assert enrolled.status_code == 201, enrolled.text
+        pid = enrolled.json()["participant_id"]
+        records = await collect(sasl_broker.bootstrap, topic_for("intake"),
+                                lambda r: r.key == pid.encode(), count=1, timeout=60)
+        assert [dict(r.headers)["ce_type"] for r in records] == [b"waypoint.intake.ParticipantEnrolled.v1"]

@@ -55,8 +55,9 @@ async def test_the_service_connects_as_a_role_that_owns_nothing_and_cannot_bypas
 
 async def test_raw_sql_as_the_service_role_with_another_agency_set_sees_nothing(sec_intake):
     mine, other = f"agency-{uuid.uuid4().hex[:8]}", f"agency-{uuid.uuid4().hex[:8]}"
-    created = await sec_intake.client.post("/v1/participants", json={"display_name": "Robin"},
-                                           headers=bearer(agency_id=mine))
+    created = await sec_intake.client.post("/v1/participants", json={"display_name": "Robin",
+                                                                     "specialist_id": "specialist-1"},
+                                           headers=bearer(agency_id=mine))  # on the caller's own caseload
     assert created.status_code == 201, created.text
     pid = uuid.UUID(created.json()["participant_id"])
     assert (await sec_intake.client.get(f"/v1/participants/{pid}", headers=bearer(agency_id=mine))).status_code == 200

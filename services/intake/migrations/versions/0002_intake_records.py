@@ -3,17 +3,12 @@ ledger and the access log.
 
 Direct identifiers (names, contact details, signatures, free text) live only in these tables,
 never in events. Every row carries its agency; every query filters on it.
-
-Revision ID: 0002
-Revises: 0001
 """
 
 from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 STATEMENTS = (
     """

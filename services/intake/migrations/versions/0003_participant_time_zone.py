@@ -1,15 +1,9 @@
-"""The participant's time zone (IANA name), given at enrolment.
-
-Revision ID: 0003
-Revises: 0002
-"""
+"""The participant's time zone (IANA name), given at enrolment."""
 
 from alembic import op
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

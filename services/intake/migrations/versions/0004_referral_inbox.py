@@ -1,17 +1,12 @@
 """The referral inbox: one row per referral, read by the referring agency (outcome) and the
 receiving agency (its inbox: only the consented categories, as disclosed); the disclosure ledger
 records the receiving side too, and an enrolment remembers the referral it accepted.
-
-Revision ID: 0004
-Revises: 0004
 """
 
 from alembic import op
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

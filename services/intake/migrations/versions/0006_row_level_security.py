@@ -1,24 +1,15 @@
-"""Row-level security: each table holding participant or agency data shows a transaction only the
-rows of the agency it declared (or all of them in the system scope); FORCE holds the owner to it.
-See shared/tenancy.py.
-
-Revision ID: 0006
-Revises: 0005
-"""
+"""Row-level security: a transaction sees only its agency's rows (or all in the system scope);
+FORCE holds the owner to it too. See shared/tenancy.py."""
 
 from shared.tenancy import disable_agency_rls, enable_agency_rls
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
-TABLES: dict[str, tuple[str, ...]] = {
-    "events": (),
-    "participants": (),
-    "support_contacts": (),
-    "assessments": (),
-    "consents": (),
+#: each table holding agency data with its agency columns (none named: ``agency_id``)
+TABLES: dict[str, tuple[str, ...]] = dict.fromkeys(
+    ("events", "participants", "support_contacts", "assessments", "consents"), ()
+) | {
     "disclosures": ("agency_id", "recipient_agency_id"),  # the recipient sees its own "received" lines
     "referrals": ("disclosing_agency_id", "recipient_agency_id"),  # both ends of a referral
     "access_log": (),

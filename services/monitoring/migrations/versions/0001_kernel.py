@@ -1,8 +1,4 @@
-"""Kernel tables and the participant timeline read model.
-
-Revision ID: 0001
-Revises:
-"""
+"""Kernel tables and the participant timeline read model."""
 
 from alembic import op
 
@@ -10,8 +6,6 @@ from shared.migrations import create_kernel_tables
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

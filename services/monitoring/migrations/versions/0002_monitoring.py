@@ -1,16 +1,11 @@
 """Monitoring's tables: participants, due-time tables for the schedulers, private texts and the
 caseload and overview read models.
-
-Revision ID: 0002
-Revises: 0001
 """
 
 from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 STATEMENTS = (
     # Inline projection of the participant-monitor streams, written in the command's transaction,

@@ -1,15 +1,9 @@
-"""Snapshots of participant-monitor state (a cache: the events stay the truth).
-
-Revision ID: 0003
-Revises: 0002
-"""
+"""Snapshots of participant-monitor state (a cache: the events stay the truth)."""
 
 from alembic import op
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

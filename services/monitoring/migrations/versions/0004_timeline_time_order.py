@@ -1,15 +1,9 @@
-"""The timeline is read in the order events occurred: index it that way.
-
-Revision ID: 0004
-Revises: 0003
-"""
+"""The timeline is read in the order events occurred: index it that way."""
 
 from alembic import op
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,4 @@
-"""Access audit of every read of participant data in monitoring (the kernel's access_log).
-
-Revision ID: 0005
-Revises: 0004
-"""
+"""Access audit of every read of participant data in monitoring (the kernel's access_log)."""
 
 from alembic import op
 
@@ -10,8 +6,6 @@ from shared.access_audit import create_access_log
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

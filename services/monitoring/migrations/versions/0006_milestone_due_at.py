@@ -5,17 +5,12 @@ milestone's local date begins. Existing rows are backfilled from ``milestone_on`
 which is what they meant so far (every participant monitored before this revision counts in UTC:
 their ``MonitoringStarted`` carries no time zone). The sweep claims rows by this column with the
 same partial index as before, so its cost still grows with the rows due, not with the schedules.
-
-Revision ID: 0006
-Revises: 0005
 """
 
 from alembic import op
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,28 +1,16 @@
-"""Row-level security: each table holding participant or agency data shows a transaction only the
-rows of the agency it declared (or all of them in the system scope); FORCE holds the owner to it.
-See shared/tenancy.py.
-
-Revision ID: 0008
-Revises: 0007
-"""
+"""Row-level security: a transaction sees only its agency's rows (or all in the system scope);
+FORCE holds the owner to it too. See shared/tenancy.py."""
 
 from shared.tenancy import disable_agency_rls, enable_agency_rls
 
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
-TABLES: dict[str, tuple[str, ...]] = {
-    "events": (),
-    "monitored_participants": (),
-    "private_texts": (),
-    "caseload": (),
-    "open_alerts": (),
-    "daily_counts": (),
-    "timeline": (),
-    "access_log": (),
-}
+#: each table holding agency data with its agency columns (none named: ``agency_id``)
+TABLES: dict[str, tuple[str, ...]] = dict.fromkeys((
+    "events", "monitored_participants", "private_texts", "caseload", "open_alerts", "daily_counts", "timeline",
+    "access_log"
+), ())
 
 
 def upgrade() -> None:

@@ -1,16 +1,11 @@
 """Notifications' own tables: recipient directory, contact configuration, alerts, staff inbox and
 the delivery queue.
-
-Revision ID: 0002
-Revises: 0001
 """
 
 from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 STATEMENTS = (
     # The recipient directory: folded from other services' events, one row per participant.

@@ -1,17 +1,12 @@
 """The participant's time zone and preferred contact hours in the recipient directory (from
 ``ParticipantEnrolled``): outside those hours, in that zone, are the participant's default quiet
 hours.
-
-Revision ID: 0003
-Revises: 0002
 """
 
 from alembic import op
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

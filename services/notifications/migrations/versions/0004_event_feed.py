@@ -1,16 +1,11 @@
 """The HTTP event feed's store: every published event once, in the order the feed serves it.
 (The feed's reads are audited in ``access_log``, created by ``0006``.)
-
-Revision ID: 0004
-Revises: 0003
 """
 
 from alembic import op
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

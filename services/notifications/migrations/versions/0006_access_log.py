@@ -1,8 +1,5 @@
 """Access audit in notifications (the kernel's append-only access_log): inbox reads, and reads of
 another person's preferences (their e-mail address).
-
-Revision ID: 0006
-Revises: 0005
 """
 
 import sqlalchemy as sa
@@ -12,8 +9,6 @@ from shared.access_audit import create_access_log
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,6 @@
 """Consents revoked or expired and referrals withdrawn in intake, as notifications heard them: a
 referral's webhook checks them again at send time (a disclosure waiting for a retry is not sent
 once the participant took the consent back).
-
-Revision ID: 0008
-Revises: 0007
 """
 
 from alembic import op
@@ -12,8 +9,6 @@ from shared.tenancy import disable_agency_rls, enable_agency_rls
 
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -2,17 +2,12 @@
 
 The full content of every plan version lives in the event store as private ``PlanVersionRecorded``
 rows (never published); ``plans`` only mirrors the current version for fast reads.
-
-Revision ID: 0002
-Revises: 0001
 """
 
 from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,4 @@
-"""Access audit of every read of a participant's plan in planning (the kernel's access_log).
-
-Revision ID: 0003
-Revises: 0002
-"""
+"""Access audit of every read of a participant's plan in planning (the kernel's access_log)."""
 
 from alembic import op
 
@@ -10,8 +6,6 @@ from shared.access_audit import create_access_log
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

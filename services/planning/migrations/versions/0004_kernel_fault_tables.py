@@ -1,21 +1,7 @@
-"""Kernel tables for what is set aside: dead letters, outbox quarantine, set-aside rows of the
-polling loops, Idempotency-Key responses.
-
-Revision ID: 0004
-Revises: 0003
-"""
+"""Kernel tables for what is set aside (dead letters, quarantine, set-aside rows, Idempotency-Key)."""
 
 from shared.migrations import create_kernel_fault_tables, drop_kernel_fault_tables
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    create_kernel_fault_tables()
-
-
-def downgrade() -> None:
-    drop_kernel_fault_tables()
+upgrade, downgrade = create_kernel_fault_tables, drop_kernel_fault_tables
