@@ -43,16 +43,14 @@ async def record_assessment(participant_id: UUID, body: AssessmentForm, call: St
 
 @router.get("/participants/{participant_id}/assessments")
 async def list_assessments(participant_id: UUID, call: StaffCall) -> Json:
-    found = await views.assessments(call.pool, call.agency_id, participant_id)
-    await call.audit("list assessments", participant_id)
-    return {"assessments": found}
+    found = views.assessments(call.pool, call.agency_id, participant_id)
+    return {"assessments": await call.shown("list assessments", participant_id, found)}
 
 
 @router.get("/participants/{participant_id}/assessments/{assessment_id}")
 async def get_assessment(participant_id: UUID, assessment_id: UUID, call: StaffCall) -> Json:
-    found = await views.assessment(call.pool, call.agency_id, participant_id, assessment_id)
-    await call.audit(f"read assessment {assessment_id}", participant_id)
-    return found
+    found = views.assessment(call.pool, call.agency_id, participant_id, assessment_id)
+    return await call.shown(f"read assessment {assessment_id}", participant_id, found)
 
 
 @router.get("/participants/{participant_id}/assessments/{assessment_id}/fhir")

@@ -68,16 +68,14 @@ async def revoke_consent(participant_id: UUID, consent_id: UUID, call: StaffCall
 
 @router.get("/participants/{participant_id}/consents")
 async def list_consents(participant_id: UUID, call: StaffCall) -> Json:
-    found = await views.consents(call.pool, call.agency_id, participant_id)
-    await call.audit("list consents", participant_id)
-    return {"consents": found}
+    return {"consents": await call.shown("list consents", participant_id,
+                                         views.consents(call.pool, call.agency_id, participant_id))}
 
 
 @router.get("/participants/{participant_id}/consents/{consent_id}")
 async def get_consent(participant_id: UUID, consent_id: UUID, call: StaffCall) -> Json:
-    found = await views.consent(call.pool, call.agency_id, participant_id, consent_id)
-    await call.audit(f"read consent {consent_id}", participant_id)
-    return found
+    found = views.consent(call.pool, call.agency_id, participant_id, consent_id)
+    return await call.shown(f"read consent {consent_id}", participant_id, found)
 
 
 @router.post("/participants/{participant_id}/referrals", status_code=status.HTTP_201_CREATED)
@@ -93,6 +91,5 @@ async def request_referral(participant_id: UUID, body: ReferralForm, call: Staff
 async def list_disclosures(
     participant_id: UUID, call: StaffCall, years: int | None = Query(None, ge=1, le=50)
 ) -> Json:
-    found = await views.disclosures(call.pool, call.agency_id, participant_id, years)
-    await call.audit("list disclosures", participant_id)
-    return {"disclosures": found}
+    found = views.disclosures(call.pool, call.agency_id, participant_id, years)
+    return {"disclosures": await call.shown("list disclosures", participant_id, found)}

@@ -88,6 +88,5 @@ async def outgoing_referrals_of_the_agency(
 async def outgoing_referrals(participant_id: UUID, call: StaffCall) -> Json:
     """The referrals made for this participant by the caller's agency, with their outcome."""
     await records.require_participant(call.pool, participant_id, call.agency_id)  # type: ignore[arg-type]
-    found = await rows.outgoing(call.pool, call.agency_id, participant_id)
-    await call.audit("list referrals", participant_id)
-    return {"referrals": found}
+    return {"referrals": await call.shown("list referrals", participant_id,
+                                          rows.outgoing(call.pool, call.agency_id, participant_id))}

@@ -167,8 +167,8 @@ async def revise_plan(
 @router.get("/participants/{participant_id}/plan/history")
 async def plan_history(participant_id: UUID, call: ReaderCall) -> dict[str, Any]:
     check_readable(call.caller, participant_id)
-    entries = await views.history(call.pool, participant_id, call.agency_id)
-    await call.audit("read plan history", participant_id)
+    entries = await call.shown("read plan history", participant_id, views.history(call.pool, participant_id,
+                                                                                    call.agency_id))
     return {"participant_id": str(participant_id), "versions": entries}
 
 
