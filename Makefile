@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser-deps vendor-assets tools up down status demo test test-unit lint catalogue-check bench bench-checkins bench-sweep bench-alerts bench-rebuild bench-console screenshots clean soak
+.PHONY: install browser-deps vendor-assets tools up down status demo test test-unit lint catalogue-check bench bench-checkins bench-sweep bench-alerts bench-kafka-path bench-rebuild bench-console bench-tenancy screenshots clean soak
 
 # Browser tests drive Debian's Chromium through Playwright (Playwright's own browser download cannot
 # work here and is never used). Installed with apt only when missing; sudo only when not root.
@@ -81,6 +81,14 @@ bench-sweep: install
 
 bench-alerts: install
 	$(BIN)/python -m benchmarks alerts
+
+# The kernel's Kafka path (outbox, relay, broker, inbox consumer) vs raw aiokafka, same run (docs/benchmarks.md)
+bench-kafka-path: install
+	$(BIN)/python -m benchmarks kafkapath
+
+# a transaction with the agency set (row-level security) vs without, same run (docs/benchmarks.md)
+bench-tenancy: install
+	$(BIN)/python -m benchmarks tenancy
 
 # The console: caseload page (2,000 participants) and participant page (5,000-event timeline), on a stack of its own.
 bench-console: install

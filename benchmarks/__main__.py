@@ -1,4 +1,4 @@
-"""`python -m benchmarks [eventstore|relay|memory|all]`: starts its own Kafka and PostgreSQL
+"""`python -m benchmarks [eventstore|relay|memory|all|tenancy|...]`: starts its own Kafka and PostgreSQL
 (ports 19392 / 19432, state in .waypoint/bench) unless KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL are set."""
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ SERVICE_BENCHMARKS = {
     "checkins": "benchmarks.check_ins",
     "sweep": "benchmarks.missed_sweep",
     "alerts": "benchmarks.alerts",
+    "kafkapath": "benchmarks.kafka_path",
 }
 
 
 @app.command()
 def main(
     which: str = typer.Argument(
-        "all", help="all (eventstore, relay, memory), one of those, or checkins|sweep|alerts|rebuild"
+        "all", help="all (eventstore, relay, memory), one of those, or checkins|sweep|alerts|kafkapath|rebuild|tenancy"
     ),
     keep: bool = False,
     events: int = typer.Option(1_000_000, help="rebuild: events on the topics"),
@@ -57,6 +58,11 @@ def main(
             report["rebuild"] = asyncio.run(rebuild.run(endpoints.database_url, endpoints.kafka_bootstrap,
                                                         events=events, participants=participants))
             print(json.dumps(report["rebuild"], indent=2), flush=True)
+        if which == "tenancy":
+            from benchmarks import tenancy
+
+            report["tenancy"] = asyncio.run(tenancy.run(endpoints.database_url))
+            print(json.dumps(report["tenancy"], indent=2), flush=True)
         if which in ("eventstore", "all"):
             from benchmarks import eventstore
 

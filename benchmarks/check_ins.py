@@ -48,7 +48,9 @@ from shared.envelope import Metadata, NewEvent
 from shared.settings import database_for
 from shared.testing.auth import DEV_SECRET
 
-PORTS = {"intake": 31871, "planning": 31872, "monitoring": 31873, "notifications": 31874}
+#: the four services' ports: BENCH_HTTP_BASE + 1..4 (default 31870), so runs side by side can keep apart
+_BASE = int(os.environ.get("BENCH_HTTP_BASE", "31870"))
+PORTS = {"intake": _BASE + 1, "planning": _BASE + 2, "monitoring": _BASE + 3, "notifications": _BASE + 4}
 AGENCY = "agency-bench"
 
 
@@ -238,7 +240,8 @@ async def enrol(urls: dict[str, str], bootstrap: str, participants: int, monitor
     return ids
 
 
-async def load(url: str, ids: list[str], rate: float, duration: float, connections: int) -> list[dict[str, Any]]:
+async def load(url: str, ids: list[str], rate: float, duration: float, connections: int,
+               idempotency_keys: bool = False) -> list[dict[str, Any]]:
     token = issue_token(DEV_SECRET, sub="crs-bench", agency_id=AGENCY, roles=["specialist"], ttl_s=7200)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     host, port = "127.0.0.1", int(url.rsplit(":", 1)[1])
@@ -255,7 +258,8 @@ async def load(url: str, ids: list[str], rate: float, duration: float, connectio
             craving = rng.choice([0, 1, 2, 2, 3, 3, 4, 5, 6, 7]) if rng.random() > 0.05 else rng.randint(8, 10)
             body = orjson.dumps({"craving": craving, "mood": rng.randint(1, 5), "support_meeting_attended": True})
             sent = time.time()
-            status, out = await conn.request("POST", f"/v1/participants/{pid}/check-ins", headers, body)
+            keyed = {**headers, "Idempotency-Key": f'"{uuid.uuid4()}"'} if idempotency_keys else headers
+            status, out = await conn.request("POST", f"/v1/participants/{pid}/check-ins", keyed, body)
             results.append(
                 {
                     "status": status,
@@ -370,7 +374,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         watcher = asyncio.create_task(watch_topic(bootstrap, on_kafka, watching))
         await asyncio.wait_for(watching.wait(), 60)
         cpu_before, wall_before = cpu_seconds(state), time.monotonic()
-        results = await load(urls["monitoring"], ids, args.rate, args.duration, args.connections)
+        results = await load(urls["monitoring"], ids, args.rate, args.duration, args.connections,
+                             args.idempotency_keys)
         accepted = [r for r in results if r["status"] == 201]
         rows = await timeline_rows(monitoring_dsn, len(accepted))
         wait_until = time.monotonic() + 60
@@ -401,6 +406,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "rate_target_per_s": args.rate,
         "monitoring_workers": args.monitoring_workers,
+        "idempotency_keys": args.idempotency_keys,
         "duration_s": args.duration,
         "participants": len(ids),
         "requests": len(results),
@@ -438,6 +444,8 @@ def main() -> None:
     parser.add_argument("--participants", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=48)
     parser.add_argument("--monitoring-workers", type=int, default=1, help="uvicorn worker processes for monitoring")
+    parser.add_argument("--idempotency-keys", action="store_true",
+                        help="send an Idempotency-Key with every check-in (as a client that retries would)")
     parser.add_argument("--out")
     args = parser.parse_args()
     from shared.tenancy import system_scope

@@ -91,6 +91,8 @@ async def measure(urls: dict[str, str], pid: str, rounds: int) -> dict[str, Any]
         csrf = form.split('name="csrf" value="')[1].split('"')[0]
         await browser.post(f"{console}/sign-in", data={"user": SPECIALIST, "agency": AGENCY, "role": "specialist",
                                                        "csrf": csrf})
+        ranked = (await api.get(f"{urls['monitoring']}/v1/caseload", params={"limit": 1000})).json()["participants"]
+        first_200 = [r["participant_id"] for r in ranked[:200]]
         pages = {"caseload page (200 most in need)": f"{console}/caseload",
                  "caseload page (1,000 most in need)": f"{console}/caseload?show=all",
                  "participant page": f"{console}/participants/{pid}",
@@ -101,6 +103,8 @@ async def measure(urls: dict[str, str], pid: str, rounds: int) -> dict[str, Any]
                  "participants API (intake, 500 of the 2,000)": (
                      f"{urls['intake']}/v1/participants", {"specialist_id": SPECIALIST, "status": "active",
                                                            "limit": 500}),
+                 "names lookup API (intake, 200 ids)": (
+                     f"{urls['intake']}/v1/participants", {"participant_id": first_200, "limit": 200}),
                  "latest timeline API (monitoring)": (f"{urls['monitoring']}/v1/participants/{pid}/timeline/latest",
                                                       {"limit": 15}),
                  "check-ins API (monitoring, 300 of the last 30 days)": (

@@ -8,6 +8,7 @@ import fcntl
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -144,3 +145,44 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
         if time.monotonic() >= deadline:
             return False
         time.sleep(interval)
+
+
+def spawn_detached(cmd: list[str], *, what: str, log_file: Path, pid_file: Path, cwd: Path,
+                   env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start a long-lived server process whose output goes to `log_file`, and record its pid.
+
+    A new session: the server must outlive the command that started it (`make up`) and must not
+    receive the terminal's Ctrl-C meant for a test run.
+    """
+    with log_file.open("ab") as out:
+        out.write(f"\n===== starting {what} at {time.ctime()} =====\n".encode())
+        out.flush()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                cwd=cwd, env=env, start_new_session=True)
+    pid_file.write_text(f"{proc.pid}\n")
+    return proc
+
+
+def stop_child(proc: subprocess.Popen[bytes], grace: float = 30.0) -> None:
+    """Stop a process we spawned by its handle: SIGTERM, `grace` seconds, then SIGKILL; reaped."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def wait_for_server(is_ready: Callable[[], bool], *, alive: Callable[[], bool], timeout: float,
+                    interval: float, exited: Callable[[], str], late: Callable[[], str]) -> None:
+    """Poll `is_ready` until it is true; raise with `exited()` if the process dies meanwhile, or
+    with `late()` when `timeout` seconds pass (both build the message, e.g. with the log tail)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive():
+            raise RuntimeError(exited())
+        if is_ready():
+            return
+        time.sleep(interval)
+    raise RuntimeError(late())

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from deploy import infra, kafka_security, ops_cli
+from deploy import infra, kafka_security, keys_cli, ops_cli
 from deploy.mailbox import start_mailbox, stop_mailbox
 from deploy.services import DEFAULT_PORTS, start_services, stop_services
 
@@ -52,12 +52,11 @@ def up(
         except kafka_security.KafkaSecurityError as exc:  # a broker started before SASL existed
             console.print(f"[yellow]kafka sasl not enabled[/] ({exc}); `make down && make up` restarts Kafka with it")
         else:
-            console.print(f"kafka sasl         {sasl} (SCRAM-SHA-512, ACLs; "
-                          "`waypoint integrator <agency>` creates an agency's principal)")
-            # the agency copier runs in notifications, as its own principal on the SASL listener
-            per_service["notifications"] = {
-                "NOTIFICATIONS_AGENCY_TOPICS": "true", "KAFKA_SASL_BOOTSTRAP_SERVERS": sasl,
-                "KAFKA_SASL_USERNAME": kafka_security.COPIER, "KAFKA_SASL_PASSWORD": users[kafka_security.COPIER]}
+            console.print(f"kafka sasl         {sasl} (SCRAM-SHA-512, ACLs; the services connect as "
+                          "svc-<service>; `waypoint integrator <agency>` creates an agency's principal)")
+            # each service on the SASL listener as its own principal; the agency copier (in
+            # notifications) as its own too
+            per_service = {s: kafka_security.service_env(s, sasl, users) for s in kafka_security.CONSUMES}
     console.print(f"postgres   {endpoints.postgres_source:<7} {endpoints.database_url}")
     # Before notifications: its emails go to the catcher from the first alert on.
     try:
@@ -212,6 +211,7 @@ def catalogue(
 
 
 ops_cli.register(app)
+keys_cli.register(app)
 
 if __name__ == "__main__":
     app()

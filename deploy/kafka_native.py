@@ -19,12 +19,23 @@ import logging
 import os
 import shutil
 import subprocess
-import time
 import uuid
 from base64 import urlsafe_b64encode
 from pathlib import Path
 
-from deploy._util import ensure_port_free, file_lock, find_process, port_is_open, read_pid, run_async, tail, terminate
+from deploy._util import (
+    ensure_port_free,
+    file_lock,
+    find_process,
+    port_is_open,
+    read_pid,
+    run_async,
+    spawn_detached,
+    stop_child,
+    tail,
+    terminate,
+    wait_for_server,
+)  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +143,21 @@ def _sasl_props(port: int, controller_port: int, sasl_port: int) -> dict[str, st
     }
 
 
+def _sasl_ssl_props(props: dict[str, str], sasl_ssl_port: int, keystore: Path) -> dict[str, str]:
+    """``props`` (of the SASL listener) plus a SASL_SSL listener: the same SCRAM logins and ACLs,
+    over TLS with the broker's PEM key and certificate chain (deploy/kafka_tls.py)."""
+    listener = f"SASL_SSL://127.0.0.1:{sasl_ssl_port}"
+    return props | {
+        "listeners": f"{props['listeners']},{listener}",
+        "advertised.listeners": f"{props['advertised.listeners']},{listener}",
+        "listener.security.protocol.map": f"{props['listener.security.protocol.map']},SASL_SSL:SASL_SSL",
+        "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config":
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+        "listener.name.sasl_ssl.ssl.keystore.type": "PEM",
+        "listener.name.sasl_ssl.ssl.keystore.location": str(keystore),
+    }
+
+
 def probe(bootstrap: str) -> None:
     """Raise unless a Kafka broker at `bootstrap` answers a metadata request."""
     run_async(lambda: _probe(bootstrap))
@@ -150,6 +176,7 @@ class NativeKafka:
         cache_dir: Path | None = None,
         sasl_port: int | None = None,
         *,
+        sasl_ssl_port: int | None = None,
         node_id: int = 1,
         quorum_voters: str | None = None,
         replication: int = 1,
@@ -172,10 +199,17 @@ class NativeKafka:
         #: An extra SASL_PLAINTEXT listener (SCRAM-SHA-512) with ACLs enforced: see deploy/kafka_security.py.
         #: The PLAINTEXT listener (and the controller) stay open to localhost as super users.
         self.sasl_port = sasl_port
+        #: Beside it (``sasl_port`` needed), a SASL_SSL listener: its CA is :attr:`tls_ca`.
+        self.sasl_ssl_port = sasl_ssl_port
         self.data_dir = self.home / "data"
         self.config_file = self.home / "server.properties"
         self.pid_file = self.home / "kafka.pid"
         self.log_file = self.home / "kafka.log"
+
+    @property
+    def tls_ca(self) -> Path:
+        """The CA file clients of the SASL_SSL listener trust (``KAFKA_SSL_CAFILE``)."""
+        return self.home / "tls" / "ca.pem"
 
     @property
     def bootstrap(self) -> str:
@@ -240,6 +274,10 @@ class NativeKafka:
         }
         if self.sasl_port:
             props |= _sasl_props(self.port, self.controller_port, self.sasl_port)
+            if self.sasl_ssl_port:
+                from deploy.kafka_tls import broker_tls
+
+                props = _sasl_ssl_props(props, self.sasl_ssl_port, broker_tls(self.home / "tls").keystore)
         self.config_file.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
 
     def _format_storage(self, classpath: str, cluster_id: str | None = None) -> None:
@@ -275,13 +313,7 @@ class NativeKafka:
         except BaseException:
             # Our own child: stop it by its handle. (Just after fork its command line may not yet
             # name the config file, so looking it up by pid file and marker could miss it.)
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(10)
+            stop_child(proc)
             self.stop()
             raise
         return True
@@ -296,36 +328,30 @@ class NativeKafka:
             _java(), *JVM_OPTS, f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
             "-cp", classpath, "kafka.Kafka", str(self.config_file),
         ]  # fmt: skip
-        with self.log_file.open("ab") as out:
-            out.write(f"\n===== starting Kafka {self.version} at {time.ctime()} =====\n".encode())
-            out.flush()
-            # New session: the broker must outlive `python -m deploy.infra up` and must not
-            # receive the terminal's Ctrl-C meant for a test run.
-            proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                cwd=self.home, start_new_session=True,
-            )  # fmt: skip
-        self.pid_file.write_text(f"{proc.pid}\n")
-        return proc
+        return spawn_detached(cmd, what=f"Kafka {self.version}", log_file=self.log_file, pid_file=self.pid_file,
+                              cwd=self.home)
 
     def wait_ready(self, timeout: float = 120.0, child: subprocess.Popen[bytes] | None = None) -> None:
         """Block until the broker answers a metadata request, or raise with the log tail."""
-        deadline = time.monotonic() + timeout
-        last_error: Exception | None = None
-        while time.monotonic() < deadline:
-            alive = child.poll() is None if child is not None else self.is_running()
-            if not alive:
-                raise RuntimeError(f"Kafka process exited during startup. Last log lines:\n{tail(self.log_file)}")
-            if port_is_open("127.0.0.1", self.port):
-                try:
-                    probe(self.bootstrap)
-                    return
-                except Exception as exc:  # not ready yet; remember why for the error message
-                    last_error = exc
-            time.sleep(0.25)
-        raise RuntimeError(
-            f"Kafka at {self.bootstrap} did not answer within {timeout:.0f}s "
-            f"(last error: {last_error!r}). Last lines of {self.log_file}:\n{tail(self.log_file)}"
+        last_error: list[Exception] = []
+
+        def answers() -> bool:
+            if not port_is_open("127.0.0.1", self.port):
+                return False
+            try:
+                probe(self.bootstrap)
+                return True
+            except Exception as exc:  # not ready yet; remember why for the error message
+                last_error[:] = [exc]
+                return False
+
+        wait_for_server(
+            answers, alive=(lambda: child.poll() is None) if child is not None else self.is_running,
+            timeout=timeout, interval=0.25,
+            exited=lambda: f"Kafka process exited during startup. Last log lines:\n{tail(self.log_file)}",
+            late=lambda: (f"Kafka at {self.bootstrap} did not answer within {timeout:.0f}s "
+                          f"(last error: {last_error[0] if last_error else None!r}). "
+                          f"Last lines of {self.log_file}:\n{tail(self.log_file)}"),
         )
 
     def stop(self, timeout: float = 30.0) -> bool:

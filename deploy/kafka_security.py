@@ -8,13 +8,19 @@ Who may do what on the SASL listener (``NativeKafka(sasl_port=...)``):
 | ``agency-copier`` | read the four service topics; write and create ``waypoint.agency.*`` (transactional) |
 | ``integrator-<agency>`` | read ``waypoint.agency.<agency>.v1`` only (its groups ``integrator-<agency>.*``) |
 
+The services' principals create no topic and change no topic configuration (no Create, no
+AlterConfigs: a service that could set ``retention.ms`` on its topic could erase the log the read
+models are rebuilt from). :func:`provision` creates the service topics and DLQs instead, with the
+partitions, replication and retention of the settings, through the super-user listener.
+
 Credentials are set with the AlterUserScramCredentials admin API (KIP-554) and ACLs with
 CreateAcls, both spoken directly over the Kafka protocol (aiokafka's request framework), so no
-extra JVM starts. Both operations are idempotent: run at every start.
+extra JVM starts. All of it is idempotent: run at every start.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -29,14 +35,21 @@ from aiokafka.protocol.admin import CreateAclsRequest
 from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.types import CompactArray, CompactBytes, CompactString, Int8, Int16, Int32, Schema, TaggedFields
 
+from shared import agency_copier as copier
+from shared.agency_copier import agency_topic
+from shared.cloudevents import topic_for
+from shared.inbox import dlq_topic
+from shared.settings import ServiceSettings
+
 SCRAM_SHA_512 = 2  # the mechanism's id in AlterUserScramCredentials
 ITERATIONS = 8192
-SERVICE_TOPIC = "waypoint.{service}.v1"
-AGENCY_TOPIC_PREFIX = "waypoint.agency."
+AGENCY_TOPIC_PREFIX = agency_topic("").removesuffix(".v1")
 COPIER = "agency-copier"
-COPIER_GROUP = "waypoint.agency-copier"
-COPIER_TRANSACTIONAL_ID = "waypoint.agency-copier"
-#: What each service's consumers read: keep in step with the ConsumerSpecs in services/*/entrypoints/app.py.
+COPIER_HOST = "notifications"  # the service whose process runs the copier (NOTIFICATIONS_AGENCY_TOPICS)
+COPIER_GROUP = copier.GROUP
+COPIER_TRANSACTIONAL_ID = copier.TRANSACTIONAL_ID
+#: The services whose topics each service's consumers read. tests/unit/kernel/test_kafka_security_plan.py
+#: compares it with the ConsumerSpecs the apps really start (services/*/entrypoints/app.py).
 CONSUMES: dict[str, tuple[str, ...]] = {
     "intake": (),
     "planning": ("intake", "monitoring"),
@@ -60,10 +73,6 @@ class Acl:
     operation: int
 
 
-def agency_topic(agency_id: str) -> str:
-    return f"{AGENCY_TOPIC_PREFIX}{agency_id}.v1"
-
-
 def integrator(agency_id: str) -> str:
     return f"integrator-{agency_id}"
 
@@ -76,18 +85,17 @@ def service_acls() -> list[Acl]:
     out: list[Acl] = []
     for service, consumed in CONSUMES.items():
         user = service_principal(service)
-        for topic in (SERVICE_TOPIC.format(service=service), f"waypoint.{service}.dlq"):
-            out += [Acl(user, TOPIC, topic, LITERAL, op) for op in (WRITE, DESCRIBE, CREATE, DESCRIBE_CONFIGS,
-                                                                   ALTER_CONFIGS)]
+        for topic in (topic_for(service), dlq_topic(service)):
+            out += [Acl(user, TOPIC, topic, LITERAL, op) for op in (WRITE, DESCRIBE)]
         for other in consumed:
-            out += [Acl(user, TOPIC, SERVICE_TOPIC.format(service=other), LITERAL, op) for op in (READ, DESCRIBE)]
+            out += [Acl(user, TOPIC, topic_for(other), LITERAL, op) for op in (READ, DESCRIBE)]
         out.append(Acl(user, GROUP, f"waypoint.{service}.", PREFIXED, READ))
         out.append(Acl(user, CLUSTER, "kafka-cluster", LITERAL, IDEMPOTENT_WRITE))
     return out
 
 
 def copier_acls() -> list[Acl]:
-    out = [Acl(COPIER, TOPIC, SERVICE_TOPIC.format(service=s), LITERAL, op)
+    out = [Acl(COPIER, TOPIC, topic_for(s), LITERAL, op)
            for s in CONSUMES for op in (READ, DESCRIBE)]
     out += [Acl(COPIER, TOPIC, AGENCY_TOPIC_PREFIX, PREFIXED, op) for op in (WRITE, DESCRIBE, CREATE)]
     out += [Acl(COPIER, GROUP, COPIER_GROUP, LITERAL, READ),
@@ -194,30 +202,74 @@ class Credentials:
         return {n: known[n] for n in names}
 
 
-async def provision(bootstrap: str, credentials: Credentials, agencies: Iterable[str] = ()) -> dict[str, str]:
-    """Create (or refresh) every service principal, the copier and the integrators of ``agencies``,
-    with their ACLs. Returns name -> password of those principals."""
+async def provision_topics(bootstrap: str, settings: ServiceSettings | None = None) -> None:
+    """Create the four service topics and their DLQs (partitions, replication, retention and
+    min.insync.replicas of ``settings``, the environment's by default) through the super-user
+    listener ``bootstrap``: the same code a service runs when it connects as the super user."""
+    from shared.runtime import ensure_topics  # the whole service kernel: only when provisioning
+
+    base = settings or ServiceSettings()
+    for service in CONSUMES:
+        await ensure_topics(base.model_copy(update={
+            "service": service, "kafka_bootstrap_servers": bootstrap, "kafka_security_protocol": "PLAINTEXT"}))
+
+
+async def provision(bootstrap: str, credentials: Credentials, agencies: Iterable[str] = (),
+                    settings: ServiceSettings | None = None) -> dict[str, str]:
+    """Create (or refresh) the service topics, every service principal, the copier and the
+    integrators of ``agencies``, with their ACLs. Returns name -> password of those principals."""
     agencies = list(agencies)
     names = [service_principal(s) for s in CONSUMES] + [COPIER] + [integrator(a) for a in agencies]
     users = credentials.ensure(names)
     acls = service_acls() + copier_acls() + [acl for a in agencies for acl in integrator_acls(a)]
     await apply(bootstrap, users, acls)
+    await provision_topics(bootstrap, settings)
     return users
+
+
+def service_env(service: str, bootstrap: str, users: dict[str, str]) -> dict[str, str]:
+    """The environment of ``service`` connecting to the SASL listener ``bootstrap`` as its own
+    principal (``waypoint up`` and the tests; docker-compose.yml says the same with password files)."""
+    user = service_principal(service)
+    env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+           "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "KAFKA_SASL_USERNAME": user, "KAFKA_SASL_PASSWORD": users[user]}
+    if service == COPIER_HOST:
+        env |= {"NOTIFICATIONS_AGENCY_TOPICS": "true", "NOTIFICATIONS_COPIER_KAFKA_USERNAME": COPIER,
+                "NOTIFICATIONS_COPIER_KAFKA_PASSWORD": users[COPIER]}
+    return env
+
+
+def write_secrets(directory: Path, users: dict[str, str]) -> None:
+    """One file per principal holding its password (``KAFKA_SASL_PASSWORD_FILE``): how the
+    containers of docker-compose.yml receive theirs."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, password in users.items():
+        path = directory / name
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(password)
+        os.chmod(tmp, 0o644)  # the services' containers run as another user than kafka-setup
+        tmp.replace(path)
+
+
+def argument_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--bootstrap", required=True, help="a super-user (PLAINTEXT) listener")
+    parser.add_argument("--credentials", type=Path, required=True, help="JSON file of the passwords (kept)")
+    parser.add_argument("--agency", action="append", default=[], help="an agency whose integrator to create")
+    parser.add_argument("--secrets-dir", type=Path, help="also write each password to DIR/<principal>")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m deploy.kafka_security --bootstrap kafka:9092 --credentials FILE [--agency A ...]``:
     provision the principals through a super-user listener (docker compose's kafka-setup)."""
-    import argparse
     import asyncio
 
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--bootstrap", required=True)
-    parser.add_argument("--credentials", type=Path, required=True)
-    parser.add_argument("--agency", action="append", default=[])
-    args = parser.parse_args(argv)
+    args = argument_parser().parse_args(argv)
     users = asyncio.run(provision(args.bootstrap, Credentials(args.credentials), agencies=args.agency))
-    print(f"provisioned {len(users)} principals; passwords in {args.credentials}")
+    if args.secrets_dir:
+        write_secrets(args.secrets_dir, users)
+    print(f"provisioned the service topics and {len(users)} principals; passwords in {args.credentials}")
 
 
 if __name__ == "__main__":

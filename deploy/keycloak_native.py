@@ -14,12 +14,22 @@ import logging
 import os
 import shutil
 import subprocess
-import time
 import urllib.request
 import zipfile
 from pathlib import Path
 
-from deploy._util import ensure_port_free, file_lock, find_process, port_is_open, read_pid, tail, terminate
+from deploy._util import (
+    ensure_port_free,
+    file_lock,
+    find_process,
+    port_is_open,
+    read_pid,
+    spawn_detached,
+    stop_child,
+    tail,
+    terminate,
+    wait_for_server,
+)  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -153,22 +163,12 @@ class NativeKeycloak:
             "--http-host=127.0.0.1", f"--http-port={self.port}", f"--http-management-port={self.management_port}",
             "--hostname-strict=false", "--log-level=warn",
         ]
-        with self.log_file.open("ab") as out:
-            out.write(f"\n===== starting Keycloak {self.version} at {time.ctime()} =====\n".encode())
-            out.flush()
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                    cwd=self.home, env=env, start_new_session=True)
-        self.pid_file.write_text(f"{proc.pid}\n")
+        proc = spawn_detached(cmd, what=f"Keycloak {self.version}", log_file=self.log_file,
+                              pid_file=self.pid_file, cwd=self.home, env=env)
         try:
             self.wait_ready(timeout, child=proc)
         except BaseException:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(10)
+            stop_child(proc)
             self.stop()
             raise
         return True
@@ -181,16 +181,14 @@ class NativeKeycloak:
             return False
 
     def wait_ready(self, timeout: float = 240.0, child: subprocess.Popen[bytes] | None = None) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            alive = child.poll() is None if child is not None else self.is_running()
-            if not alive:
-                raise RuntimeError(f"Keycloak exited during startup. Last log lines:\n{tail(self.log_file)}")
-            if port_is_open("127.0.0.1", self.port) and self.realm_ready():
-                return
-            time.sleep(0.5)
-        raise RuntimeError(f"Keycloak at {self.url} did not serve realm {REALM} within {timeout:.0f}s. "
-                           f"Last lines of {self.log_file}:\n{tail(self.log_file)}")
+        wait_for_server(
+            lambda: port_is_open("127.0.0.1", self.port) and self.realm_ready(),
+            alive=(lambda: child.poll() is None) if child is not None else self.is_running,
+            timeout=timeout, interval=0.5,
+            exited=lambda: f"Keycloak exited during startup. Last log lines:\n{tail(self.log_file)}",
+            late=lambda: (f"Keycloak at {self.url} did not serve realm {REALM} within {timeout:.0f}s. "
+                          f"Last lines of {self.log_file}:\n{tail(self.log_file)}"),
+        )
 
     def stop(self, timeout: float = 30.0) -> bool:
         proc = self.process()

@@ -41,9 +41,13 @@ async def _monitoring(pool: asyncpg.Pool, bootstrap: str, progress: Progress) ->
 async def _planning(pool: asyncpg.Pool, bootstrap: str, progress: Progress) -> dict[str, Any]:
     from services.planning.projections.current_plan import rebuild_current_plans
     from shared.eventstore.postgres import PostgresEventStore
+    from shared.keyring import EventSealer, KeyRing
+    from shared.settings import load_settings
 
+    keys = KeyRing(load_settings("planning").master_keys())  # plan content is sealed under data keys
     async with pool.acquire() as conn, conn.transaction():
-        return {"plans": await rebuild_current_plans(conn, PostgresEventStore(pool), progress)}
+        store = PostgresEventStore(pool, sealer=EventSealer(keys))
+        return {"plans": await rebuild_current_plans(conn, store, keys, progress)}
 
 
 READ_MODELS: dict[str, dict[str, ReadModel]] = {

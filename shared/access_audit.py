@@ -3,8 +3,8 @@
 Every service that shows participant data to a person records each read here, in its own
 database: one row per participant shown, with the reader (token ``sub``), the agency and what was
 read. The table is append-only: a trigger refuses UPDATE, DELETE and TRUNCATE, so an audit row
-cannot be edited away by the application. Retention (six years) is an operations matter: rows
-are never removed by the services.
+cannot be edited away by the application. Rows older than the retention (six years at least) are
+removed by the retention purge alone (:mod:`shared.retention`), the one DELETE the guard lets through.
 
 A service adds the table with :func:`create_access_log` in one of its migrations, records reads
 with :func:`record` and lets supervisors read the log with :func:`read`.

@@ -32,6 +32,10 @@ class DomainEvent(BaseModel):
     #: A private event is stored in its service's event store but never published: the unit of
     #: work leaves it out of the outbox (e.g. planning's full plan versions, whose text stays home).
     private: ClassVar[bool] = False
+    #: Dotted paths into the payload that the event store keeps sealed under the participant's
+    #: data key (shared.keyring.EventSealer); each must be a field with a default (what an erased
+    #: participant's event reads). Private events only.
+    sealed: ClassVar[tuple[str, ...]] = ()
 
     def published(self) -> dict[str, Any]:
         """The JSON payload that leaves the service (Kafka record value).
@@ -71,6 +75,8 @@ def event(service: str, version: int = 1) -> Callable[[E], E]:
         cls.service = service
         cls.event_name = cls.__name__
         cls.schema_version = version
+        if cls.sealed and not cls.private:
+            raise ValueError(f"event {cls.__name__} seals text but is published: only private events may")
         if cls.__name__ in _by_name and _by_name[cls.__name__] is not cls:
             raise ValueError(f"event {cls.__name__} registered twice")
         _by_name[cls.__name__] = cls

@@ -27,6 +27,7 @@ POINTS = (
     "inbox.after_dlq_send",  # a consumer: DLQ acknowledged, the inbox row not yet written
     "uow.after_commit",  # a command: its transaction committed, the relay not yet woken
     "notifications.after_send_before_record",  # an email/webhook went out, its outcome not recorded
+    "monitoring.check_ins.after_commit",  # a batch of check-ins committed, no caller answered yet
 )
 
 

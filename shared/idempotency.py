@@ -14,7 +14,9 @@ responses. They live in the service's own database (kernel table ``idempotency_k
 ``KEEP_HOURS`` hours. The key is claimed (a row committed, status 0) before the command runs, so
 two copies of a request can never both run it. The command's unit of work marks the key
 (status 1) inside its own transaction (:func:`mark_committed`), so the key's row knows whether the
-command's effects were committed. The response is recorded when the command has answered. A
+command's effects were committed. Work committed by another task on the request's behalf (monitoring's
+group-commit check-in writer) carries the key along (:func:`current`) and marks it in the shared
+transaction (:func:`mark_many_committed`). The response is recorded when the command has answered. A
 response of 500 or more releases the key. A claim whose command never committed (status 0: the
 process died, or the database went away before the release) may be claimed again after
 ``CLAIM_LEASE_S``; a command that committed but whose response was never recorded (a crash in that
@@ -26,9 +28,10 @@ Implemented once as ASGI middleware (:class:`IdempotencyMiddleware`, installed b
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -58,6 +61,38 @@ ON CONFLICT (scope, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, sta
        OR (idempotency_keys.status = 0 AND idempotency_keys.created_at < clock_timestamp() - make_interval(secs => $5))
 RETURNING 1
 """
+
+
+#: An Idempotency-Key as the kernel stores it: (scope = ``agency/subject``, key).
+Key = tuple[str, str]
+
+
+def current() -> Key | None:
+    """The key of the request being handled (None without the header). Code that commits the
+    request's effects in another task (a group-commit writer) takes it along with the work."""
+    return _current.get()
+
+
+@contextlib.contextmanager
+def acting_for(key: Key | None) -> Iterator[None]:
+    """Run a block as the request owning ``key``: a unit of work opened inside marks that key."""
+    token = _current.set(key)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+async def mark_many_committed(conn: Any, keys: Iterable[Key | None]) -> None:
+    """Inside one transaction holding the effects of several requests: mark each one's key."""
+    wanted = [k for k in keys if k is not None]
+    if wanted:
+        await conn.execute(
+            "UPDATE idempotency_keys SET status = 1 FROM unnest($1::text[], $2::text[]) AS k(scope, key)"
+            " WHERE idempotency_keys.scope = k.scope AND idempotency_keys.key = k.key"
+            " AND idempotency_keys.status = 0",
+            [scope for scope, _ in wanted], [key for _, key in wanted],
+        )
 
 
 async def mark_committed(conn: Any) -> None:

@@ -1,8 +1,10 @@
 """Idempotent Kafka consumers: effects and inbox row in one transaction, offsets committed after.
 
-Each batch of records is handled in one PostgreSQL transaction, each record inside its own
-savepoint: the record's id goes into ``inbox`` (consumer, event_id) and, only if it was not there
-yet, the handler runs. A redelivered record therefore changes nothing. Offsets are committed to
+Each batch of records is handled in one PostgreSQL transaction: the records' ids go into ``inbox``
+(consumer, event_id) and, only for an id that was not there yet, the handler runs. A redelivered
+record therefore changes nothing. The batch first runs without savepoints; if a handler fails for
+a reason that is not transient, it is rolled back and run again with each record in its own
+savepoint, so that only the record at fault is dead-lettered. Offsets are committed to
 Kafka only after the transaction committed, so a crash in between means redelivery, never loss.
 
 A consumer may also give a batch handler (read models that can apply many events at once):
@@ -114,8 +116,11 @@ class EventConsumer:
         max_attempts: int = 5,
         batch_handler: BatchHandler | None = None,
         event_types: Collection[str] | None = None,
+        client_options: dict[str, Any] | None = None,
     ) -> None:
         self.name = name
+        #: security options of its consumer and DLQ producer (ServiceSettings.kafka_client_options: SASL)
+        self._client_options = client_options or {}
         self.group_id = f"waypoint.{service}.{name}"
         self._service = service
         self._topics = list(topics)
@@ -143,8 +148,9 @@ class EventConsumer:
                 auto_offset_reset="earliest",
                 max_poll_records=self._batch_size,
                 fetch_max_wait_ms=100,
+                **self._client_options,
             )
-            dlq = producer_for(self._bootstrap)
+            dlq = producer_for(self._bootstrap, **self._client_options)
             try:
                 await consumer.start()
                 await dlq.start()
@@ -254,6 +260,52 @@ class EventConsumer:
         return dead
 
     async def _process_each(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, str]]:
+        """The whole batch in one transaction without savepoints (the common case: every handler
+        succeeds), with one inbox insert; if a handler fails for a reason that is not transient,
+        that transaction is rolled back and the batch is done again record by record, each in a
+        savepoint, so that only the culprit is dead-lettered."""
+        if len(records) > 1:
+            try:
+                return await self._process_together(records)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                log.info("batch failed, isolating its records", consumer=self.group_id, error=repr(exc))
+        return await self._process_isolated(records)
+
+    async def _process_together(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, str]]:
+        dead: list[tuple[ConsumerRecord, str]] = []
+        decoded: list[ReceivedEvent] = []
+        for record in records:
+            try:
+                decoded.append(
+                    cloudevents.decode(record.topic, record.partition, record.offset, record.value, record.headers)
+                )
+            except PoisonRecord as exc:  # no inbox row, as on the isolated path
+                dead.append((record, str(exc)))
+        handled = 0
+        async with self._pool.acquire() as conn, conn.transaction():
+            new_ids = {
+                r["event_id"]
+                for r in await conn.fetch(
+                    "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING"
+                    " RETURNING event_id",
+                    self.group_id,
+                    list({e.event_id for e in decoded}),
+                )
+            }
+            for received in decoded:
+                if received.event_id not in new_ids:
+                    continue  # seen before, or twice in this batch: once
+                new_ids.discard(received.event_id)
+                uow = UnitOfWork(conn=conn, store=self._store, service=self._service, metadata=caused_by(received))
+                await self._handler(received, uow)
+                handled += 1
+        CONSUMED.labels(self.group_id).inc(handled)
+        DUPLICATES.labels(self.group_id).inc(len(decoded) - handled)
+        return dead
+
+    async def _process_isolated(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, str]]:
         dead: list[tuple[ConsumerRecord, str]] = []
         async with self._pool.acquire() as conn, conn.transaction():
             for record in records:

@@ -130,12 +130,15 @@ async def _committed(admin: AIOKafkaAdminClient, group: str) -> dict[TopicPartit
 
 
 async def kafka_figures(
-    bootstrap: str, groups: Sequence[GroupSpec], dlq_topics: dict[str, str]
+    bootstrap: str, groups: Sequence[GroupSpec], dlq_topics: dict[str, str],
+    client_options: dict[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Consumer lag of ``groups`` and depth of the dead-letter topics (``{service: topic}``)."""
+    """Consumer lag of ``groups`` and depth of the dead-letter topics (``{service: topic}``);
+    ``client_options``: the security options of the clients (ServiceSettings.kafka_client_options)."""
+    options = client_options or {}
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                request_timeout_ms=10000)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+                                request_timeout_ms=10000, **options)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000, **options)
     await consumer.start()
     try:
         await admin.start()
@@ -219,13 +222,14 @@ async def collect(
     groups: Sequence[GroupSpec],
     dlq_topic: str,
     probes: Sequence[Probe] = (),
+    client_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every figure of ``service`` as a JSON-ready dict, with the ``problems`` an operator should act on."""
     async with pool.acquire() as conn:
         figures = await database_figures(conn, service, probes)
     status: dict[str, Any] = {"service": service, "checked_at": datetime.now(UTC).isoformat(), **figures}
     try:
-        lag, dlq = await asyncio.wait_for(kafka_figures(bootstrap, groups, {service: dlq_topic}), 20)
+        lag, dlq = await asyncio.wait_for(kafka_figures(bootstrap, groups, {service: dlq_topic}, client_options), 20)
         status["consumers"], status["dlq"] = lag, dlq[0]
         status["kafka"] = True
     except Exception as exc:  # Kafka unreachable: the database figures still count
@@ -316,4 +320,5 @@ async def collect_for(rt: Any) -> dict[str, Any]:
         groups=[GroupSpec(c.group_id, c.topics) for c in rt.consumers],
         dlq_topic=dlq_topic(rt.service),
         probes=rt.probes,
+        client_options=rt.settings.kafka_client_options(),
     )

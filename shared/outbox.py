@@ -17,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import zlib
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, cast
 
 import asyncpg
 import orjson
@@ -121,8 +121,11 @@ class OutboxRelay:
         *,
         batch_size: int = 2000,
         poll_interval: float = 0.5,
+        client_options: dict[str, Any] | None = None,
     ) -> None:
         self._pool = pool
+        #: security options of the producer (ServiceSettings.kafka_client_options: SASL)
+        self._client_options = client_options or {}
         self._dsn = dsn
         self._bootstrap = bootstrap
         self._service = service
@@ -161,13 +164,12 @@ class OutboxRelay:
             self.lock_backend_pid = conn.get_server_pid()
             await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
             await self._count_quarantine()
-            producer = producer_for(self._bootstrap)
+            producer = producer_for(self._bootstrap, **self._client_options)
             await producer.start()
 
 
             async def step() -> int:
-                await self._still_leader(conn)
-                return await self.relay_once(producer)
+                return await self.relay_once(producer, still_leader=lambda: self._still_leader(conn))
 
             # Any failure ends this leadership (producer and lock connection closed); run() backs
             # off and competes for the lock again.
@@ -198,12 +200,24 @@ class OutboxRelay:
                       error=repr(exc))
             raise LeadershipLost(repr(exc)) from exc
 
-    async def relay_once(self, producer: AIOKafkaProducer) -> int:
-        """Send one batch of outbox rows and delete them once acknowledged; returns the count."""
-        rows = await self._pool.fetch(
+    async def relay_once(
+        self, producer: AIOKafkaProducer, still_leader: Callable[[], Awaitable[None]] | None = None
+    ) -> int:
+        """Send one batch of outbox rows and delete them once acknowledged; returns the count.
+        ``still_leader`` (the lock connection's check) runs beside the read of the rows, and
+        nothing is sent unless it passed: one round trip less per batch on the hot path."""
+        fetch = self._pool.fetch(
             "SELECT id, topic, record_key, value, headers::text AS headers FROM outbox ORDER BY id LIMIT $1",
             self._batch_size,
         )
+        if still_leader is None:
+            rows = await fetch
+        else:
+            outcomes: tuple[Any, ...] = await asyncio.gather(fetch, still_leader(), return_exceptions=True)
+            for outcome in reversed(outcomes):  # leadership first: a lost lock explains a failed read
+                if isinstance(outcome, BaseException):
+                    raise outcome
+            rows = cast(list[asyncpg.Record], outcomes[0])
         BACKLOG.labels(self._service).set(len(rows))
         if not rows:
             return 0

@@ -38,6 +38,7 @@ from shared import access_audit, roles
 from shared.access_audit import AccessAudit
 from shared.auth import AuthError, Principal
 from shared.http import principal
+from shared.keyring import KeyRing
 from shared.paging import Page
 from shared.runtime import Runtime, command_metadata
 from shared.uow import UnitOfWork
@@ -62,6 +63,11 @@ class Call:
     @property
     def pool(self) -> asyncpg.Pool:
         return self.rt.pool
+
+    @property
+    def keys(self) -> KeyRing:
+        """The service's key ring: opens the participants' sealed texts (``shared.keyring``)."""
+        return self.rt.keys
 
     def now(self) -> datetime:
         """The service's time (its typed clock)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,11 +34,13 @@ from shared.eventstore.base import ConcurrencyError
 from shared.eventstore.postgres import PostgresEventStore
 from shared.http import install_conventions, install_docs, problem
 from shared.inbox import BatchHandler, EventConsumer, Handler, dlq_topic
+from shared.keyring import EventSealer, KeyRing
 from shared.observability import configure_logging
 from shared.operations import Probe, run_sampler
 from shared.operations_api import router as operations_router
 from shared.outbox import OutboxRelay
 from shared.polling import Backoff
+from shared.retention import RetentionPurge
 from shared.settings import InsecureSettings, ServiceSettings, load_settings
 from shared.tenancy import ensure_app_role, system_scope, with_credentials
 from shared.uow import UnitOfWork, unit_of_work
@@ -69,6 +72,8 @@ class Runtime:
     pool: asyncpg.Pool
     store: PostgresEventStore
     relay: OutboxRelay
+    #: the service's per-participant data keys (shared.keyring); handlers see it as ``uow.keys``
+    keys: KeyRing
     consumers: list[EventConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     #: set once the Kafka topics exist: the relay and consumers start then
@@ -78,9 +83,16 @@ class Runtime:
     #: the service's time: every unit of work reads ``now`` from it, and so do its background loops
     clock: Clock = system_clock
     #: builds the service's own tables adapter over a unit of work's connection (``uow.tables``)
-    tables: Callable[[Any], Any] | None = None
+    tables: Callable[..., Any] | None = None
     #: service-specific figures (sweep lateness, queue age) for shared.operations
     probes: Sequence[Probe] = ()
+
+    def _tables(self) -> Callable[[Any], Any] | None:
+        """The tables factory over a connection; one that takes ``keys`` gets the key ring too."""
+        factory = self.tables
+        if factory is None or "keys" not in inspect.signature(factory).parameters:
+            return factory
+        return lambda conn: factory(conn, keys=self.keys)
 
     @property
     def service(self) -> str:
@@ -102,7 +114,7 @@ class Runtime:
     ) -> contextlib.AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work (one transaction) for a command."""
         return unit_of_work(self.pool, self.store, self.service, metadata, agency_id=agency_id, clock=self.clock,
-                            tables=self.tables)
+                            tables=self._tables(), keys=self.keys)
 
     def with_tables(self, handler: Handler) -> Handler:
         """A consumer's handler whose unit of work has the service's clock and tables too, and
@@ -110,8 +122,10 @@ class Runtime:
 
         async def handle(received: ReceivedEvent, uow: UnitOfWork) -> None:
             uow.clock, uow.now, uow.agency_id = self.clock, self.clock(), received.agency_id
-            if self.tables is not None:
-                uow.tables = self.tables(uow.conn)
+            uow.keys = self.keys
+            factory = self._tables()
+            if factory is not None:
+                uow.tables = factory(uow.conn)
             await handler(received, uow)
 
         return handle
@@ -178,14 +192,28 @@ def _raise_topic_errors(response: Any) -> None:
         raise TopicSetupError("; ".join(failed))
 
 
-async def ensure_topics(settings: ServiceSettings) -> None:
+class TopicsNotProvisioned(Exception):
+    """SASL mode: a topic this service writes or reads does not exist (yet); services create none."""
+
+
+async def ensure_topics(settings: ServiceSettings, consumed: Collection[str] = ()) -> None:
     """Create the four service topics and this service's DLQ if missing, once; raises if Kafka is
-    unreachable (KafkaError, OSError) or refuses a topic (:class:`TopicSetupError`)."""
+    unreachable (KafkaError, OSError) or refuses a topic (:class:`TopicSetupError`).
+
+    As its own SASL principal a service creates nothing (its ACLs allow no Create, no AlterConfigs):
+    the topics are provisioned by deploy/kafka_security.py; it checks that its own topic, its DLQ
+    and the ``consumed`` topics exist (:class:`TopicsNotProvisioned` otherwise)."""
     names = [topic_for(s) for s in SERVICES] + [dlq_topic(settings.service)]
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=10000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=10000,
+                                **settings.kafka_client_options())
     try:
         await admin.start()
         existing = set(await admin.list_topics())
+        if settings.kafka_authenticated:
+            needed = dict.fromkeys([topic_for(settings.service), dlq_topic(settings.service), *consumed])
+            if absent := [n for n in needed if n not in existing]:
+                raise TopicsNotProvisioned(", ".join(absent))
+            return
         missing = [
             NewTopic(n, settings.kafka_partitions, settings.kafka_replication_factor,
                      topic_configs=topic_configs(settings))
@@ -200,16 +228,20 @@ async def ensure_topics(settings: ServiceSettings) -> None:
             await admin.close()
 
 
-async def prepare_kafka(settings: ServiceSettings, ready: asyncio.Event) -> None:
+async def prepare_kafka(settings: ServiceSettings, ready: asyncio.Event, consumed: Collection[str] = ()) -> None:
     """Background task: :func:`ensure_topics` until it succeeds, then set ``ready``. While Kafka is
     down the service serves commands (the outbox keeps their events); each failure is logged
     (an error when Kafka refuses a topic, a warning when it does not answer) and retried."""
     backoff = Backoff(first=0.5, cap=10.0)
     while True:
         try:
-            await ensure_topics(settings)
+            await ensure_topics(settings, consumed)
         except asyncio.CancelledError:
             raise
+        except TopicsNotProvisioned as exc:
+            # absent, or invisible to this principal (no ACL on it): both need deploy.kafka_security
+            log.warning("kafka topics not provisioned yet (python -m deploy.kafka_security creates them)",
+                        topics=str(exc), retry_in=backoff.next)
         except TopicSetupError as exc:
             log.error("kafka refused to create topics", error=str(exc), retry_in=backoff.next)
         except Exception as exc:
@@ -249,8 +281,9 @@ async def _converge_retention(admin: AIOKafkaAdminClient, topics: list[str], ret
         )
 
 
-async def kafka_reachable(bootstrap: str) -> bool:
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
+async def kafka_reachable(bootstrap: str, client_options: dict[str, Any] | None = None) -> bool:
+    """Kafka answers (and, with SASL, accepts this process's credentials)."""
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=2000, **(client_options or {}))
     try:
         await asyncio.wait_for(client.bootstrap(), 3)
         return True
@@ -292,7 +325,7 @@ def create_service_app(
     settings: ServiceSettings | None = None,
     title: str | None = None,
     clock: Clock = system_clock,
-    tables: Callable[[Any], Any] | None = None,
+    tables: Callable[..., Any] | None = None,
     probes: Sequence[Probe] = (),
 ) -> FastAPI:
     """Build the FastAPI app of ``service`` with its lifespan, routers and kernel conventions.
@@ -320,6 +353,7 @@ def create_service_app(
     app = FastAPI(title=title or f"Waypoint {service}", version="1.0.0", lifespan=lifespan,
                   docs_url=None, redoc_url=None)
     app.state.authenticator = authenticator_for(cfg)
+    app.state.consumer_specs = consumers  # what it reads: the Kafka ACLs are checked against it
     install_conventions(app, service, max_body_bytes=cfg.max_body_bytes)
     install_docs(app)
     app.add_api_route("/health/ready", _ready, methods=["GET"], include_in_schema=False)
@@ -331,7 +365,7 @@ def create_service_app(
 
 
 async def _open_runtime(
-    cfg: ServiceSettings, migrations: Path, *, clock: Clock, tables: Callable[[Any], Any] | None,
+    cfg: ServiceSettings, migrations: Path, *, clock: Clock, tables: Callable[..., Any] | None,
     probes: Sequence[Probe],
 ) -> Runtime:
     """The service's database (created and migrated if needed), its pool, store and relay."""
@@ -345,9 +379,11 @@ async def _open_runtime(
     pool = await create_pool(with_credentials(cfg.dsn, cfg.db_app_user, cfg.db_app_password),
                              min_size=cfg.db_pool_min, max_size=cfg.db_pool_max)
     relay = OutboxRelay(pool, cfg.dsn, cfg.kafka_bootstrap_servers, cfg.service,
-                        batch_size=cfg.relay_batch_size, poll_interval=cfg.relay_poll_interval_s)
-    return Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool), relay=relay, clock=clock,
-                   tables=tables, probes=probes)
+                        batch_size=cfg.relay_batch_size, poll_interval=cfg.relay_poll_interval_s,
+                        client_options=cfg.kafka_client_options())
+    keys = KeyRing(cfg.master_keys())
+    return Runtime(settings=cfg, pool=pool, store=PostgresEventStore(pool, sealer=EventSealer(keys)), relay=relay,
+                   clock=clock, tables=tables, probes=probes, keys=keys)
 
 
 def _start_tasks(
@@ -360,14 +396,18 @@ def _start_tasks(
     They work for every agency: they, and only they, run in the system scope (a task keeps the
     context it was created in)."""
     cfg, service = rt.settings, rt.service
+    specs = list(consumers(rt))
+    consumed = {topic for spec in specs for topic in spec.topics}
     with system_scope():
-        rt.tasks.append(asyncio.create_task(prepare_kafka(cfg, rt.kafka_ready), name=f"{service}-topic-setup"))
+        rt.tasks.append(asyncio.create_task(prepare_kafka(cfg, rt.kafka_ready, consumed),
+                                            name=f"{service}-topic-setup"))
         rt.tasks.append(asyncio.create_task(_after(rt.kafka_ready, rt.relay.run()), name=f"{service}-outbox-relay"))
-        for spec in consumers(rt):
+        for spec in specs:
             consumer = EventConsumer(
                 name=spec.name, service=service, topics=spec.topics, handler=rt.with_tables(spec.handler),
                 pool=rt.pool, store=rt.store, bootstrap=cfg.kafka_bootstrap_servers,
                 batch_size=cfg.consumer_batch_size, batch_handler=spec.batch_handler, event_types=spec.event_types,
+                client_options=cfg.kafka_client_options(),
             )
             rt.consumers.append(consumer)
             rt.tasks.append(asyncio.create_task(_after(rt.kafka_ready, consumer.run()),
@@ -379,6 +419,10 @@ def _start_tasks(
         if cfg.operations_sample_interval_s > 0:
             rt.tasks.append(asyncio.create_task(run_sampler(rt, cfg.operations_sample_interval_s),
                                                 name=f"{service}-operations-sampler"))
+        if cfg.retention_purge_interval_s > 0:
+            purge = RetentionPurge(rt.pool, service, keep_years=cfg.retention_years, batch=cfg.retention_purge_batch,
+                                   interval=cfg.retention_purge_interval_s)
+            rt.tasks.append(asyncio.create_task(purge.run(), name=f"{service}-retention-purge"))
 
 
 async def _ready(request: Request) -> Any:
@@ -389,7 +433,7 @@ async def _ready(request: Request) -> Any:
     checks = {"database": False, "kafka": False, "topics": rt.kafka_ready.is_set()}
     with contextlib.suppress(Exception):
         checks["database"] = await rt.pool.fetchval("SELECT 1") == 1
-    checks["kafka"] = await kafka_reachable(rt.settings.kafka_bootstrap_servers)
+    checks["kafka"] = await kafka_reachable(rt.settings.kafka_bootstrap_servers, rt.settings.kafka_client_options())
     kafka_bound = "ready" if checks["kafka"] and checks["topics"] else "waiting"
     if checks["database"]:
         return {"status": "ready", "checks": checks, "kafka_bound": kafka_bound}
@@ -399,7 +443,8 @@ async def _ready(request: Request) -> Any:
 async def _kafka_ready(request: Request) -> Any:
     """/health/ready/kafka: Kafka-bound work (relay, consumers) can run: Kafka answers, topics exist."""
     rt: Runtime = request.app.state.runtime
-    checks = {"kafka": await kafka_reachable(rt.settings.kafka_bootstrap_servers), "topics": rt.kafka_ready.is_set()}
+    checks = {"kafka": await kafka_reachable(rt.settings.kafka_bootstrap_servers, rt.settings.kafka_client_options()),
+              "topics": rt.kafka_ready.is_set()}
     if all(checks.values()):
         return {"status": "ready", "checks": checks}
     return problem(503, "Kafka-bound work waiting", code="kafka-not-ready", checks=checks)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.keyring import MasterKeyProblem, MasterKeys
 
 DEFAULT_PORTS = {"intake": 8001, "planning": 8002, "monitoring": 8003, "notifications": 8004}
 DEVELOPMENT = "development"
@@ -16,6 +20,10 @@ MIN_SECRET_LENGTH = 32
 
 class InsecureSettings(ValueError):
     """The settings cannot run outside development; the message says what to set."""
+
+
+class KafkaCredentialsMissing(InsecureSettings):
+    """SASL is configured for Kafka but a username or password is missing; the message says which."""
 
 
 class ServiceSettings(BaseSettings):
@@ -34,11 +42,18 @@ class ServiceSettings(BaseSettings):
     #: three-broker cluster, replication factor 3 and 2 here: a write survives one broker lost.
     kafka_min_insync_replicas: int | None = None
     kafka_retention_ms: int = -1  # -1: keep events forever (read models are rebuilt from the topics)
-    #: The SASL/SCRAM-SHA-512 listener and this process's principal; used by the agency copier
-    #: (the outbox and inbox still use the plaintext bootstrap above).
-    kafka_sasl_bootstrap_servers: str | None = None
+    #: How this process authenticates to Kafka: ``PLAINTEXT`` (development and tests: the local
+    #: listener, an anonymous super user) or ``SASL_PLAINTEXT``/``SASL_SSL`` as its own principal
+    #: (SCRAM; ``svc-<service>`` with the ACLs of deploy/kafka_security.py). Every Kafka client a
+    #: service builds takes :meth:`ServiceSettings.kafka_client_options`.
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = "SCRAM-SHA-512"
     kafka_sasl_username: str | None = None
     kafka_sasl_password: str | None = None
+    #: a file holding the password (a container secret); read when a client is built
+    kafka_sasl_password_file: Path | None = None
+    #: SASL_SSL: the CA bundle that signed the brokers' certificates (the system's CAs if unset)
+    kafka_ssl_cafile: Path | None = None
     http_host: str = "127.0.0.1"
     http_port: int | None = None
     http_workers: int = 1
@@ -65,6 +80,16 @@ class ServiceSettings(BaseSettings):
     relay_poll_interval_s: float = 0.5
     consumer_batch_size: int = 500
     operations_sample_interval_s: float = 15.0  # how often /metrics' operational gauges are refreshed (0: never)
+    # retention of the access log and the disclosure ledger (shared/retention.py): at least six years
+    retention_years: int = Field(default=6, ge=6)
+    retention_purge_interval_s: float = 3600.0  # how often the purge looks for expired rows (0: never)
+    retention_purge_batch: int = Field(default=1000, ge=1, le=100_000)
+    #: The master key wrapping each participant's data key (base64 of 32 random bytes) and its id;
+    #: earlier keys (``id=base64,...``) still unwrap until ``waypoint keys rotate`` re-wrapped them.
+    #: Development falls back to a public key; elsewhere a missing or weak key stops the service.
+    waypoint_master_key: str | None = None
+    waypoint_master_key_id: str = "k1"
+    waypoint_previous_master_keys: str = ""
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -79,7 +104,8 @@ class ServiceSettings(BaseSettings):
 
     def check_security(self) -> None:
         """Raise :class:`InsecureSettings` (one line naming what to set) if this configuration
-        must not serve outside development."""
+        must not serve outside development (or, with SASL, lacks its Kafka credentials)."""
+        self.kafka_client_options()  # KafkaCredentialsMissing, in every environment
         if self.development:
             return
         missing = [name for name, value in (
@@ -101,19 +127,57 @@ class ServiceSettings(BaseSettings):
                 f"WAYPOINT_ENV={self.waypoint_env}: {why}set {', '.join(missing)} "
                 "(HS256 tokens signed with JWT_SECRET are accepted only with WAYPOINT_ENV=development)"
             )
+        try:
+            self.master_keys()
+        except MasterKeyProblem as exc:
+            raise InsecureSettings(f"WAYPOINT_ENV={self.waypoint_env}: {exc} (set WAYPOINT_MASTER_KEY to base64 of"
+                                   " 32 random bytes, e.g. `openssl rand -base64 32`)") from None
+
+    def master_keys(self) -> MasterKeys:
+        """The master keys these settings name (raises :class:`MasterKeyProblem`)."""
+        return MasterKeys.parse(self.waypoint_master_key, self.waypoint_master_key_id,
+                                self.waypoint_previous_master_keys, development=self.development)
 
     @property
     def port(self) -> int:
         return self.http_port or DEFAULT_PORTS.get(self.service, 8000)
 
-    def kafka_sasl_client(self) -> tuple[str, dict[str, str]]:
-        """Bootstrap and aiokafka keyword arguments of the SASL listener when it is configured
-        (SASL_PLAINTEXT + SCRAM-SHA-512), else the plaintext bootstrap and no options."""
-        if not (self.kafka_sasl_bootstrap_servers and self.kafka_sasl_username):
-            return self.kafka_bootstrap_servers, {}
-        return self.kafka_sasl_bootstrap_servers, {
-            "security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "SCRAM-SHA-512",
-            "sasl_plain_username": self.kafka_sasl_username, "sasl_plain_password": self.kafka_sasl_password or ""}
+    @property
+    def kafka_authenticated(self) -> bool:
+        """True when this process connects as its own principal (SASL), not as the local super user."""
+        return self.kafka_security_protocol != "PLAINTEXT"
+
+    def kafka_client_options(self) -> dict[str, Any]:
+        """The security keyword arguments of every aiokafka client of this process (producer,
+        consumer, admin, bare client), beside ``bootstrap_servers=kafka_bootstrap_servers``.
+        Empty for PLAINTEXT; raises :class:`KafkaCredentialsMissing` when SASL lacks a credential."""
+        if not self.kafka_authenticated:
+            return {}
+        password = self.kafka_sasl_password
+        if self.kafka_sasl_password_file is not None:
+            try:
+                password = self.kafka_sasl_password_file.read_text().strip()
+            except OSError as exc:
+                raise KafkaCredentialsMissing(f"KAFKA_SASL_PASSWORD_FILE cannot be read: {exc}") from exc
+        if not self.kafka_sasl_username or not password:
+            raise KafkaCredentialsMissing(
+                f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs KAFKA_SASL_USERNAME and "
+                "KAFKA_SASL_PASSWORD (or KAFKA_SASL_PASSWORD_FILE)")
+        options: dict[str, Any] = {
+            "security_protocol": self.kafka_security_protocol, "sasl_mechanism": self.kafka_sasl_mechanism,
+            "sasl_plain_username": self.kafka_sasl_username, "sasl_plain_password": password}
+        if self.kafka_security_protocol == "SASL_SSL":
+            from aiokafka.helpers import create_ssl_context
+
+            options["ssl_context"] = create_ssl_context(
+                cafile=str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else None)
+        return options
+
+    def as_kafka_principal(self, username: str | None, password: str | None = None,
+                           password_file: Path | None = None) -> ServiceSettings:
+        """These settings with another Kafka principal (e.g. the agency copier inside notifications)."""
+        return self.model_copy(update={"kafka_sasl_username": username, "kafka_sasl_password": password,
+                                       "kafka_sasl_password_file": password_file})
 
     @property
     def dsn(self) -> str:

@@ -104,6 +104,9 @@ class UnitOfWork:
     clock: Clock = system_clock
     #: the service's own tables for this unit of work (its adapter over ``conn``, or a fake)
     tables: Any = None
+    #: the service's key ring (shared.keyring.KeyRing): seals a participant's text before it is
+    #: written; ``None`` in memory
+    keys: Any = None
     now: datetime = field(init=False)
 
     def __post_init__(self) -> None:
@@ -225,12 +228,13 @@ async def unit_of_work(
     agency_id: str | None = None,
     clock: Clock = system_clock,
     tables: Callable[[Any], Any] | None = None,
+    keys: Any = None,
 ) -> AsyncIterator[UnitOfWork]:
     """Open a transaction; commit if the block succeeds, roll back if it raises."""
     async with pool.acquire() as conn:
         async with conn.transaction():
             yield UnitOfWork(conn=conn, store=store, service=service, metadata=metadata, agency_id=agency_id,
-                             clock=clock, tables=tables(conn) if tables else None)
+                             clock=clock, tables=tables(conn) if tables else None, keys=keys)
             await idempotency.mark_committed(conn)  # an Idempotency-Key's effects commit with these
         faults.point("uow.after_commit")  # fault tests: committed, nothing sent to Kafka yet
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -13,8 +13,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from services.console.clients import NotVisible, ServiceDown, Services, SignedOut
+from services.console.clients import GlassRequired, NotVisible, ServiceDown, Services, SignedOut
 from services.console.routes import ROUTERS
+from services.console.routes.glass import glass_required
 from services.console.session import COOKIE, SessionCodec
 from services.console.settings import ConsoleSettings
 from services.console.web import NotSignedIn, Refused, redirect, render
@@ -49,7 +50,7 @@ def create_app(settings: ConsoleSettings | None = None, transport: httpx.AsyncBa
         return {"status": "ok"}
 
     @app.middleware("http")
-    async def headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         response: Response = await call_next(request)
         response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
@@ -87,6 +88,8 @@ def _errors(app: FastAPI) -> None:
             return render(request, "partials/down.html", down=[exc.service])
         return render(request, "error.html", 503, down=[exc.service], title="Service not answering",
                       message="Part of Waypoint is not answering. Try again in a minute.")
+
+    app.add_exception_handler(GlassRequired, glass_required)
 
     @app.exception_handler(NotVisible)
     async def not_visible(request: Request, _: Exception) -> Response:

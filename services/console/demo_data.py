@@ -78,6 +78,15 @@ async def _plan_edit(http: httpx.AsyncClient, planning: str, pid: str) -> None:
         await asyncio.sleep(0.2)
     sections = {"warning_signs": [{"text": "Skipping meals"}, {"text": "Not answering my sister's calls"}],
                 "healthy_alternatives": [{"activity": "Evening walk with the dog"}],
-                "goals": [{"description": "Back at work three days a week"}]}
+                "high_risk_situations": [{"category": "negative_emotional_states",
+                                          "description": "Sunday evenings alone after a hard week",
+                                          "strategies": [{"text": "Call Dana before 7 pm"},
+                                                         {"text": "Go to the 8 pm meeting"}]}],
+                "support_network": [{"name": "Dana Rivera", "role": "family", "may_contact": True,
+                                     "phone": "+1 555 0142"}],
+                "daily_routine": [{"at": "07:30", "activity": "Breakfast, then walk the dog"}],
+                "goals": [{"description": "Back at work three days a week", "status": "active",
+                           "target_date": "2027-02-01"}],
+                "support_groups": [{"kind": "smart-recovery", "schedule": "Tuesdays 7 pm", "status": "attending"}]}
     await http.put(f"{planning}/v1/participants/{pid}/plan", json={"sections": sections, "status": "active"},
                    headers={"If-Match": f'"{r.json()["version"]}"'})

@@ -21,11 +21,11 @@ from cryptography.fernet import InvalidToken
 from fastapi import Request
 from fastapi.responses import Response
 
-from services.console.session import Session, _fernet
+from services.console.session import Session, SessionCodec, _fernet
 from services.console.web import Refused, redirect
 
 FLOW_COOKIE = "waypoint_oidc"
-_discovery: dict[str, Any] = {}
+_discovery: dict[str, dict[str, Any]] = {}
 
 
 async def _metadata(request: Request, issuer: str) -> dict[str, Any]:
@@ -64,7 +64,9 @@ async def begin(request: Request, next_path: str) -> Response:
 def _flow(request: Request) -> dict[str, Any]:
     s = request.app.state.settings
     try:
-        return orjson.loads(_fernet(s.session_secret).decrypt(request.cookies.get(FLOW_COOKIE, "").encode(), ttl=600))
+        flow: dict[str, Any] = orjson.loads(
+            _fernet(s.session_secret).decrypt(request.cookies.get(FLOW_COOKIE, "").encode(), ttl=600))
+        return flow
     except (InvalidToken, ValueError):
         raise Refused("The sign-in took too long or was started elsewhere. Sign in again.") from None
 
@@ -103,7 +105,8 @@ async def finish(request: Request) -> Session:
         raise Refused("Your account has no agency. Ask your agency admin.")
     exp = float(access.get("exp") or time.time() + 300)
     name = str(id_claims.get("name") or id_claims.get("preferred_username") or access["sub"])
-    return request.app.state.codec.new(sub=str(access["sub"]), agency_id=str(agency), roles=[str(r) for r in roles],
+    codec: SessionCodec = request.app.state.codec
+    return codec.new(sub=str(access["sub"]), agency_id=str(agency), roles=[str(r) for r in roles],
                                        token=token["access_token"], token_exp=exp, display=name)
 
 

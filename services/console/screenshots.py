@@ -51,20 +51,36 @@ async def capture(console: str, demo: Demo) -> None:
         await shoot(page, f"{console}/participants/{alex}", "participant")
         await shoot(page, f"{console}/participants/{alex}/assessments/new?instrument=phq9", "assessment-phq9")
         await shoot(page, f"{console}/participants/{alex}/plan", "plan")
+        await shoot(page, f"{console}/participants/{alex}/plan/edit", "plan-edit")
         await shoot(page, f"{console}/participants/{alex}/timeline", "timeline")
         await shoot(page, f"{console}/participants/{alex}/consents", "consents")
         await shoot(page, f"{console}/alerts", "alerts")
         page = await (await browser.new_context(viewport=DESKTOP)).new_page()
+        await sign_in(page, console, "specialist-2", "specialist")  # Alex is not on their caseload
+        await shoot(page, f"{console}/participants/{alex}", "break-the-glass", full=False)
+        if await page.get_by_label("Why").count():  # services that hold specialists to their caseload
+            await page.get_by_label("Why").select_option("covering")
+            await page.get_by_label("Reason").fill("Covering for specialist-1, who is away today")
+            await page.get_by_role("button", name="Open the record").click()
+            await page.wait_for_load_state("networkidle")
+        page = await (await browser.new_context(viewport=DESKTOP)).new_page()
         await sign_in(page, console, "supervisor-1", "supervisor")
         await shoot(page, f"{console}/overview", "overview")
         await shoot(page, f"{console}/queue", "queue")
+        await shoot(page, f"{console}/flagged-accesses", "flagged-accesses")
         page = await (await browser.new_context(viewport=DESKTOP)).new_page()
         await sign_in(page, console, "admin-1", "agency_admin")
         await shoot(page, f"{console}/admin", "admin")
+        await shoot(page, f"{console}/participants/{demo.participants['Riley Chen']}/erasure", "erasure")
         phone = await (await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
                                                  device_scale_factor=2)).new_page()
         await sign_in(phone, console, alex, "participant")
         await shoot(phone, f"{console}/me", "participant-phone", full=False)
+        staff_phone = await (await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                                                       device_scale_factor=2)).new_page()
+        await sign_in(staff_phone, console, SPECIALIST, "specialist")
+        await shoot(staff_phone, f"{console}/caseload", "caseload-phone", full=False)
+        await shoot(staff_phone, f"{console}/participants/{alex}/plan/edit", "plan-edit-phone", full=False)
         await browser.close()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from services.console import format as fmt
 from services.console.clients import Api
+from services.console.glass import reasons_of
 from services.console.session import COOKIE, Session
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -34,7 +36,8 @@ class Refused(Exception):
 def session_of(request: Request) -> Session | None:
     if not hasattr(request.state, "session"):
         request.state.session = request.app.state.codec.decode(request.cookies.get(COOKIE))
-    return request.state.session
+    session: Session | None = request.state.session
+    return session
 
 
 def signed_in(request: Request) -> Session:
@@ -44,7 +47,7 @@ def signed_in(request: Request) -> Session:
     return session
 
 
-def role(*roles: str):
+def role(*roles: str) -> Callable[[Session], Session]:
     def check(session: Session = Depends(signed_in)) -> Session:
         if not session.has_any(*roles):
             raise Refused("This page is not part of your role.")
@@ -54,7 +57,7 @@ def role(*roles: str):
 
 
 def api(request: Request, session: Session = Depends(signed_in)) -> Api:
-    return Api(request.app.state.services, session.token)
+    return Api(request.app.state.services, session.token, reasons_of(request, session))
 
 
 async def form_with_csrf(request: Request, session: Session = Depends(signed_in)) -> dict[str, Any]:

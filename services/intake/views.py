@@ -10,11 +10,13 @@ from uuid import UUID
 import asyncpg
 import orjson
 
-from services.intake.adapters.records import PARTICIPANT_NOT_FOUND
+from services.intake.adapters.records import PARTICIPANT_NOT_FOUND, TEXT_KEYS, open_texts
+from services.intake.adapters.referral_records import LEDGER_NOTE
 from services.intake.domain.assessment import RecordAssessment, score_assessment
-from services.intake.domain.referral import DisclosureEntry, within_years
+from services.intake.domain.referral import years_cutoff
 from shared import access_audit
 from shared.domain import NotFound
+from shared.keyring import KeyRing, ParticipantKeys
 
 _PARTICIPANT_COLUMNS = (
     "participant_id, status, specialist_id, display_name, contact::text AS contact, recovery_start_date,"
@@ -32,7 +34,8 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if value is not None else None
 
 
-def _participant(row: asyncpg.Record, with_identity: bool) -> dict[str, Any]:
+def _participant(row: asyncpg.Record, with_identity: bool, opened: ParticipantKeys) -> dict[str, Any]:
+    pid = row["participant_id"]
     out: dict[str, Any] = {
         "participant_id": str(row["participant_id"]),
         "status": row["status"],
@@ -48,14 +51,19 @@ def _participant(row: asyncpg.Record, with_identity: bool) -> dict[str, Any]:
         "waiting_since": _iso(row["waiting_since"]),
         "discharged_at": _iso(row["discharged_at"]),
         "discharge_reason": row["discharge_reason"],
-        "display_name": row["display_name"],
+        "display_name": opened.open(pid, "participants.display_name", row["display_name"]),
     }
     if with_identity:
-        out["contact"] = _json(row["contact"])
-    return out
+        out["contact"] = opened.open_json(pid, "participants.contact", _json(row["contact"]))
+    return opened.mark(out, pid)
 
 
-async def participant(pool: asyncpg.Pool, agency_id: str, participant_id: UUID) -> dict[str, Any]:
+async def _rows(pool: asyncpg.Pool, keys: KeyRing, rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
+    opened = await keys.keys(pool, [r["participant_id"] for r in rows])
+    return [_participant(r, False, opened) for r in rows]
+
+
+async def participant(pool: asyncpg.Pool, agency_id: str, participant_id: UUID, keys: KeyRing) -> dict[str, Any]:
     row = await pool.fetchrow(
         f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE participant_id = $1 AND agency_id = $2",
         participant_id,
@@ -65,17 +73,25 @@ async def participant(pool: asyncpg.Pool, agency_id: str, participant_id: UUID) 
         raise NotFound(PARTICIPANT_NOT_FOUND, field="participant_id")
     contacts = await pool.fetch(
         "SELECT support_contact_id, name, relation, channel, phone, email, consent_to_contact FROM support_contacts"
-        " WHERE participant_id = $1 AND agency_id = $2 ORDER BY name",
+        " WHERE participant_id = $1 AND agency_id = $2",
         participant_id,
         agency_id,
     )
-    out = _participant(row, with_identity=True)
-    out["support_contacts"] = [{**dict(c), "support_contact_id": str(c["support_contact_id"])} for c in contacts]
+    opened = await keys.keys(pool, [participant_id])
+    out = _participant(row, True, opened)
+    fields = ("name", "phone", "email")
+    listed = [
+        opened.mark({**dict(c), "support_contact_id": str(c["support_contact_id"]),
+                     **{f: opened.open(participant_id, f"support_contacts.{f}", c[f]) for f in fields}},
+                    participant_id)
+        for c in contacts
+    ]
+    out["support_contacts"] = sorted(listed, key=lambda c: (c["name"] or "", c["support_contact_id"]))
     return out
 
 
 async def participants(
-    pool: asyncpg.Pool, agency_id: str, *, specialist_id: str | None = None, status: str | None = None,
+    pool: asyncpg.Pool, agency_id: str, keys: KeyRing, *, specialist_id: str | None = None, status: str | None = None,
     limit: int | None = None, offset: int = 0, participant_ids: list[UUID] | None = None,
 ) -> list[dict[str, Any]]:
     """The agency's participants in enrolment order; ``participant_ids`` keeps only those (ids of
@@ -92,11 +108,11 @@ async def participants(
         offset,
         participant_ids,
     )
-    return [_participant(r, with_identity=False) for r in rows]
+    return await _rows(pool, keys, rows)
 
 
 async def waiting_queue(
-    pool: asyncpg.Pool, agency_id: str, *, limit: int | None = None, offset: int = 0
+    pool: asyncpg.Pool, agency_id: str, keys: KeyRing, *, limit: int | None = None, offset: int = 0
 ) -> list[dict[str, Any]]:
     """Participants waiting for a specialist, longest wait first."""
     rows = await pool.fetch(
@@ -106,7 +122,7 @@ async def waiting_queue(
         limit,
         offset,
     )
-    return [_participant(r, with_identity=False) for r in rows]
+    return await _rows(pool, keys, rows)
 
 
 async def specialists(pool: asyncpg.Pool, agency_id: str, *, limit: int, offset: int = 0) -> list[dict[str, Any]]:
@@ -136,32 +152,42 @@ _ASSESSMENT_COLUMNS = (
 )
 
 
-def _assessment(row: asyncpg.Record) -> dict[str, Any]:
-    return {
+def _assessment(row: asyncpg.Record, opened: ParticipantKeys) -> dict[str, Any]:
+    pid = row["participant_id"]
+    return opened.mark({
         "assessment_id": str(row["assessment_id"]),
         "participant_id": str(row["participant_id"]),
         "completed_at": _iso(row["completed_at"]),
         "recorded_by": row["recorded_by"],
         "instruments": _json(row["instruments"]),
-        "answers": _json(row["answers"]),
+        "answers": open_texts(opened, pid, "assessments.answers", _json(row["answers"])),
         "scores": _json(row["scores"]),
         "risk_level": row["risk_level"],
         "risk_reasons": _json(row["risk_reasons"]),
-    }
+    }, pid)
 
 
-async def assessments(pool: asyncpg.Pool, agency_id: str, participant_id: UUID) -> list[dict[str, Any]]:
+async def assessments(
+    pool: asyncpg.Pool, agency_id: str, participant_id: UUID, keys: KeyRing, *, limit: int | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """The participant's assessments, oldest first (``limit`` of them after ``offset``, or all)."""
     await _require(pool, agency_id, participant_id)
     rows = await pool.fetch(
         f"SELECT {_ASSESSMENT_COLUMNS} FROM assessments WHERE participant_id = $1 AND agency_id = $2"
-        " ORDER BY completed_at, assessment_id",
+        " ORDER BY completed_at, assessment_id LIMIT $3 OFFSET $4",
         participant_id,
         agency_id,
+        limit,
+        offset,
     )
-    return [_assessment(r) for r in rows]
+    opened = await keys.keys(pool, [participant_id])
+    return [_assessment(r, opened) for r in rows]
 
 
-async def assessment(pool: asyncpg.Pool, agency_id: str, participant_id: UUID, assessment_id: UUID) -> dict[str, Any]:
+async def assessment(
+    pool: asyncpg.Pool, agency_id: str, participant_id: UUID, assessment_id: UUID, keys: KeyRing
+) -> dict[str, Any]:
     await _require(pool, agency_id, participant_id)
     row = await pool.fetchrow(
         f"SELECT {_ASSESSMENT_COLUMNS} FROM assessments WHERE assessment_id = $1 AND participant_id = $2"
@@ -172,15 +198,25 @@ async def assessment(pool: asyncpg.Pool, agency_id: str, participant_id: UUID, a
     )
     if row is None:
         raise NotFound("assessment not found", field="assessment_id")
-    return _assessment(row)
+    return _assessment(row, await keys.keys(pool, [participant_id]))
 
 
 def rescored(record: dict[str, Any]) -> tuple[Any, datetime]:
     """The stored raw answers scored again (for the FHIR export) and the completion time."""
+    # An erased participant's own words read null; scoring never looks at them.
+    answers = _fill_erased(record["answers"])
     cmd = RecordAssessment.model_validate(
-        {**record["answers"], "participant_id": record["participant_id"], "assessment_id": record["assessment_id"]}
+        {**answers, "participant_id": record["participant_id"], "assessment_id": record["assessment_id"]}
     )
     return score_assessment(cmd), datetime.fromisoformat(record["completed_at"])
+
+
+def _fill_erased(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: ("(erased)" if k in TEXT_KEYS and v is None else _fill_erased(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill_erased(v) for v in value]
+    return value
 
 
 _CONSENT_COLUMNS = (
@@ -189,34 +225,45 @@ _CONSENT_COLUMNS = (
 )
 
 
-def _consent(row: asyncpg.Record, now: datetime) -> dict[str, Any]:
+def _consent(row: asyncpg.Record, now: datetime, opened: ParticipantKeys) -> dict[str, Any]:
+    pid = row["participant_id"]
     status = row["status"]
     if status == "active" and row["expires_on"] is not None and now.date() > row["expires_on"]:
         status = "expired"  # fail closed even before the sweep records it
-    return {
+    return opened.mark({
         "consent_id": str(row["consent_id"]),
         "participant_id": str(row["participant_id"]),
         "status": status,
         "version": row["version"],
-        **_json(row["terms"]),
-        "signature": _json(row["signature"]),
+        **open_texts(opened, pid, "consents.terms", _json(row["terms"])),
+        "signature": opened.open_json(pid, "consents.signature", _json(row["signature"])),
         "created_at": _iso(row["created_at"]),
         "updated_at": _iso(row["updated_at"]),
-    }
+    }, pid)
 
 
-async def consents(pool: asyncpg.Pool, agency_id: str, participant_id: UUID) -> list[dict[str, Any]]:
+async def consents(
+    pool: asyncpg.Pool, agency_id: str, participant_id: UUID, keys: KeyRing, *, limit: int | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """The participant's consents, oldest first (``limit`` of them after ``offset``, or all)."""
     await _require(pool, agency_id, participant_id)
     rows = await pool.fetch(
-        f"SELECT {_CONSENT_COLUMNS} FROM consents WHERE participant_id = $1 AND agency_id = $2 ORDER BY created_at",
+        f"SELECT {_CONSENT_COLUMNS} FROM consents WHERE participant_id = $1 AND agency_id = $2"
+        " ORDER BY created_at, consent_id LIMIT $3 OFFSET $4",
         participant_id,
         agency_id,
+        limit,
+        offset,
     )
     now = datetime.now(UTC)
-    return [_consent(r, now) for r in rows]
+    opened = await keys.keys(pool, [participant_id])
+    return [_consent(r, now, opened) for r in rows]
 
 
-async def consent(pool: asyncpg.Pool, agency_id: str, participant_id: UUID, consent_id: UUID) -> dict[str, Any]:
+async def consent(
+    pool: asyncpg.Pool, agency_id: str, participant_id: UUID, consent_id: UUID, keys: KeyRing
+) -> dict[str, Any]:
     await _require(pool, agency_id, participant_id)
     row = await pool.fetchrow(
         f"SELECT {_CONSENT_COLUMNS} FROM consents WHERE consent_id = $1 AND participant_id = $2 AND agency_id = $3",
@@ -226,57 +273,46 @@ async def consent(pool: asyncpg.Pool, agency_id: str, participant_id: UUID, cons
     )
     if row is None:
         raise NotFound("consent not found", field="consent_id")
-    return _consent(row, datetime.now(UTC))
+    return _consent(row, datetime.now(UTC), await keys.keys(pool, [participant_id]))
 
 
 async def disclosures(
-    pool: asyncpg.Pool, agency_id: str, participant_id: UUID, years: int | None
+    pool: asyncpg.Pool, agency_id: str, participant_id: UUID, years: int | None, keys: KeyRing, *,
+    limit: int | None = None, offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """The disclosure ledger of one participant, newest first (optionally only the last ``years``)."""
+    """The disclosure ledger of one participant, newest first (optionally only the last ``years``;
+    ``limit`` lines after ``offset``, or all)."""
     await _require(pool, agency_id, participant_id)
     rows = await pool.fetch(
         "SELECT disclosure_id, participant_id, disclosed_at, recipient_agency_id, purpose,"
         " information::text AS information, consent_id, consent_version, note, requested_by, direction,"
         " source_agency_id, referral_id FROM disclosures"
-        " WHERE participant_id = $1 AND agency_id = $2",
+        " WHERE participant_id = $1 AND agency_id = $2 AND ($3::timestamptz IS NULL OR disclosed_at >= $3)"
+        " ORDER BY disclosed_at DESC, disclosure_id LIMIT $4 OFFSET $5",
         participant_id,
         agency_id,
+        years_cutoff(years, datetime.now(UTC)) if years else None,
+        limit,
+        offset,
     )
-    by_id = {r["disclosure_id"]: r for r in rows}
-    entries = [
-        DisclosureEntry(
-            r["disclosure_id"],
-            r["participant_id"],
-            r["disclosed_at"],
-            r["recipient_agency_id"],
-            r["purpose"],
-            tuple(_json(r["information"])),
-            r["consent_id"],
-        )
-        for r in rows
-    ]
-    kept = (
-        within_years(entries, years, datetime.now(UTC))
-        if years
-        else sorted(entries, key=lambda e: e.disclosed_at, reverse=True)
-    )
+    opened = await keys.keys(pool, [participant_id])
     return [
-        {
-            "disclosure_id": str(e.disclosure_id),
-            "referral_id": str(by_id[e.disclosure_id]["referral_id"] or e.disclosure_id),
+        opened.mark({
+            "disclosure_id": str(r["disclosure_id"]),
+            "referral_id": str(r["referral_id"] or r["disclosure_id"]),
             # sent: this agency disclosed; received: it accepted a partner's referral under consent
-            "direction": by_id[e.disclosure_id]["direction"],
-            "source_agency_id": by_id[e.disclosure_id]["source_agency_id"],
-            "disclosed_at": _iso(e.disclosed_at),
-            "recipient_agency_id": e.recipient_agency_id,
-            "purpose": e.purpose,
-            "information": list(e.information),
-            "consent_id": str(e.consent_id),
-            "consent_version": by_id[e.disclosure_id]["consent_version"],
-            "note": by_id[e.disclosure_id]["note"],
-            "requested_by": by_id[e.disclosure_id]["requested_by"],
-        }
-        for e in kept
+            "direction": r["direction"],
+            "source_agency_id": r["source_agency_id"],
+            "disclosed_at": _iso(r["disclosed_at"]),
+            "recipient_agency_id": r["recipient_agency_id"],
+            "purpose": r["purpose"],
+            "information": list(_json(r["information"])),
+            "consent_id": str(r["consent_id"]),
+            "consent_version": r["consent_version"],
+            "note": opened.open(participant_id, LEDGER_NOTE, r["note"]),
+            "requested_by": r["requested_by"],
+        }, participant_id)
+        for r in rows
     ]
 
 

@@ -16,8 +16,10 @@ from uuid import UUID
 import asyncpg
 import orjson
 
+from services.monitoring.adapters.tables import PRIVATE_BODY
 from services.monitoring.domain.caseload import need, ranking_key
 from services.monitoring.projections.overview import COUNTED
+from shared.keyring import KeyRing
 from shared.limits import MAX_BIGINT
 
 #: Events that set a participant's risk level: intake's (from an assessment) and monitoring's own.
@@ -301,6 +303,7 @@ async def private_texts(
     pool: asyncpg.Pool,
     participant_id: UUID,
     agency_id: str,
+    keys: KeyRing,
     *,
     kind: str | None = None,
     ref_id: UUID | None = None,
@@ -320,14 +323,15 @@ async def private_texts(
         before,
         limit,
     )
+    opened = await keys.keys(pool, [participant_id])
     return [
-        {
+        opened.mark({
             "id": r["id"],
             "kind": r["kind"],
             "ref_id": str(r["ref_id"]),
-            "body": r["body"],
+            "body": opened.open(participant_id, PRIVATE_BODY, r["body"]),
             "written_by": r["written_by"],
             "written_at": r["written_at"].isoformat(),
-        }
+        }, participant_id)
         for r in rows
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cached_property
+from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -32,6 +33,11 @@ class NotificationSettings(BaseSettings):
     details_for_staff: bool = False
     #: Run the per-agency topic copier (waypoint.agency.<agency>.v1) in this process; `waypoint up` turns it on.
     agency_topics: bool = False
+    #: The copier's own Kafka principal when the services connect with SASL (it reads every
+    #: service topic and writes the agency topics: rights the notifications principal has not).
+    copier_kafka_username: str = "agency-copier"
+    copier_kafka_password: str | None = None
+    copier_kafka_password_file: Path | None = None
 
     #: networks webhooks may reach although they are private (on-premises partners), comma separated
     #: CIDRs such as ``10.20.0.0/16,192.168.7.12``; loopback/private/link-local/metadata are refused otherwise

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from services.notifications.adapters import repository
 from shared.domain import InvalidCommand, NotFound
+from shared.keyring import KeyRing
 
 INBOX = """
 SELECT i.notification_id, i.participant_id, i.recipient_role, i.rule, i.urgency, i.alert_id, i.subject,
@@ -47,7 +48,7 @@ async def inbox(
 
 
 def preferences_view(row: dict[str, Any]) -> dict[str, Any]:
-    return {
+    view = {
         "recipient_id": row["recipient_id"],
         "email": row["email"],
         "channels": row["channels"],
@@ -55,11 +56,14 @@ def preferences_view(row: dict[str, Any]) -> dict[str, Any]:
         "time_zone": row["time_zone"],
         "updated_at": row["updated_at"].isoformat(),
     }
+    if row.get("erased_at") is not None:  # the erased-field shape of docs/security.md
+        view |= {"erased": True, "erased_at": row["erased_at"].isoformat()}
+    return view
 
 
-async def preferences(pool: Any, agency_id: str, recipient_id: str) -> dict[str, Any]:
+async def preferences(pool: Any, agency_id: str, recipient_id: str, keys: KeyRing) -> dict[str, Any]:
     async with pool.acquire() as conn:
-        row = await repository.load_preferences_row(conn, agency_id, recipient_id)
+        row = await repository.load_preferences_row(conn, agency_id, recipient_id, keys)
     if row is None:
         raise NotFound("no preferences for this recipient", field="recipient_id")
     return preferences_view(row)

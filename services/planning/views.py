@@ -13,7 +13,9 @@ import orjson
 from services.planning.adapters.streams import stream_of
 from services.planning.domain.lifecycle import PlanNotFound
 from services.planning.domain.recorded import PlanDocument, PlanVersionRecorded
+from services.planning.projections.current_plan import CONTENT
 from shared.events import load_event
+from shared.keyring import KeyRing, open_event_data
 
 _VERSIONS = (
     "SELECT schema_version, data::text AS data FROM events"
@@ -35,7 +37,7 @@ def document_view(document: PlanDocument) -> dict[str, Any]:
     }
 
 
-async def current_plan(pool: asyncpg.Pool, participant_id: UUID, agency_id: str) -> dict[str, Any]:
+async def current_plan(pool: asyncpg.Pool, participant_id: UUID, agency_id: str, keys: KeyRing) -> dict[str, Any]:
     row = await pool.fetchrow(
         "SELECT plan_id, version, content::text AS content, open_reviews::text AS open_reviews, risk_level,"
         " updated_at FROM plans WHERE participant_id = $1 AND agency_id = $2",
@@ -44,8 +46,15 @@ async def current_plan(pool: asyncpg.Pool, participant_id: UUID, agency_id: str)
     )
     if row is None:
         raise _no_plan()
-    document = PlanDocument.model_validate_json(row["content"])
-    return {
+    stored = orjson.loads(row["content"])
+    opened = await keys.keys(pool, [participant_id])
+    content = opened.open_json(participant_id, CONTENT, stored.get("content"))
+    if content is None:
+        stored.pop("content", None)  # erased: the plan reads with empty sections
+    else:
+        stored["content"] = content
+    document = PlanDocument.model_validate(stored)
+    return opened.mark({
         "participant_id": str(participant_id),
         "plan_id": str(row["plan_id"]),
         "version": row["version"],
@@ -53,13 +62,16 @@ async def current_plan(pool: asyncpg.Pool, participant_id: UUID, agency_id: str)
         "open_reviews": orjson.loads(row["open_reviews"]),
         "risk_level": row["risk_level"],
         "updated_at": row["updated_at"].isoformat(),
-    }
+    }, participant_id)
 
 
-def _record(row: asyncpg.Record | None) -> PlanVersionRecorded:
+async def _record(pool: asyncpg.Pool, keys: KeyRing, participant_id: UUID, row: asyncpg.Record | None
+                  ) -> PlanVersionRecorded:
     if row is None:
         raise _no_plan()
-    record = load_event("PlanVersionRecorded", row["schema_version"], orjson.loads(row["data"]))
+    data = orjson.loads(row["data"])
+    open_event_data(await keys.keys(pool, [participant_id]), participant_id, "PlanVersionRecorded", data)
+    record = load_event("PlanVersionRecorded", row["schema_version"], data)
     assert isinstance(record, PlanVersionRecorded)
     return record
 
@@ -75,15 +87,25 @@ def version_view(record: PlanVersionRecorded) -> dict[str, Any]:
     }
 
 
-async def plan_version(pool: asyncpg.Pool, participant_id: UUID, agency_id: str, version: int) -> PlanVersionRecorded:
+async def erasure_marked(pool: asyncpg.Pool, keys: KeyRing, participant_id: UUID, body: dict[str, Any]
+                         ) -> dict[str, Any]:
+    """``body`` with ``erased``/``erased_at`` when the participant was erased (docs/security.md)."""
+    return (await keys.keys(pool, [participant_id])).mark(body, participant_id)
+
+
+async def plan_version(
+    pool: asyncpg.Pool, participant_id: UUID, agency_id: str, version: int, keys: KeyRing
+) -> PlanVersionRecorded:
     """The plan as it was at ``version`` (404 when the plan never had that version)."""
     row = await pool.fetchrow(
         _VERSIONS + " AND (data->>'version')::int = $3", stream_of(participant_id), agency_id, version
     )
-    return _record(row)
+    return await _record(pool, keys, participant_id, row)
 
 
-async def plan_as_of(pool: asyncpg.Pool, participant_id: UUID, agency_id: str, at: datetime) -> PlanVersionRecorded:
+async def plan_as_of(
+    pool: asyncpg.Pool, participant_id: UUID, agency_id: str, at: datetime, keys: KeyRing
+) -> PlanVersionRecorded:
     """The version in force at ``at``: the last one recorded at or before it (404 before the first)."""
     row = await pool.fetchrow(
         _VERSIONS + " AND occurred_at <= $3 ORDER BY stream_version DESC LIMIT 1",
@@ -91,23 +113,34 @@ async def plan_as_of(pool: asyncpg.Pool, participant_id: UUID, agency_id: str, a
         agency_id,
         at,
     )
-    return _record(row)
+    return await _record(pool, keys, participant_id, row)
 
 
-async def latest_version(pool: asyncpg.Pool, participant_id: UUID, agency_id: str) -> PlanVersionRecorded:
+async def latest_version(
+    pool: asyncpg.Pool, participant_id: UUID, agency_id: str, keys: KeyRing
+) -> PlanVersionRecorded:
     row = await pool.fetchrow(_VERSIONS + " ORDER BY stream_version DESC LIMIT 1", stream_of(participant_id), agency_id)
-    return _record(row)
+    return await _record(pool, keys, participant_id, row)
 
 
-async def history(pool: asyncpg.Pool, participant_id: UUID, agency_id: str) -> list[dict[str, Any]]:
-    """Every version with who made it, when, what kind of change and which sections (no content)."""
+async def history(
+    pool: asyncpg.Pool, participant_id: UUID, agency_id: str, *, limit: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
+    """The versions, oldest first (``limit`` of them after ``offset``, or all), with who made each,
+    when, what kind of change and which sections (no content)."""
     rows = await pool.fetch(
         "SELECT (data - 'document')::text AS data, data->'document'->>'status' AS status FROM events"
-        " WHERE stream_id = $1 AND agency_id = $2 AND event_type = 'PlanVersionRecorded' ORDER BY stream_version",
+        " WHERE stream_id = $1 AND agency_id = $2 AND event_type = 'PlanVersionRecorded' ORDER BY stream_version"
+        " LIMIT $3 OFFSET $4",
         stream_of(participant_id),
         agency_id,
+        limit,
+        offset,
     )
-    if not rows:
+    if not rows and not await pool.fetchval(
+        "SELECT 1 FROM events WHERE stream_id = $1 AND agency_id = $2 AND event_type = 'PlanVersionRecorded' LIMIT 1",
+        stream_of(participant_id), agency_id,
+    ):
         raise _no_plan()
     entries = []
     for row in rows:

@@ -314,6 +314,16 @@ class ParticipantDischarged(DomainEvent):
 
 
 @event("intake")
+class ParticipantErased(DomainEvent):
+    """The participant's agency erased their identifying data and free text (crypto-shredding:
+    intake destroyed its key for them). Every service destroys its own keys for this participant
+    on this event. It carries no reason and no text: only who (the opaque id) and when."""
+
+    participant_id: UUID
+    erased_at: datetime
+
+
+@event("intake")
 class AssessmentCompleted(DomainEvent):
     participant_id: UUID
     assessment_id: UUID

@@ -49,12 +49,15 @@ WHERE x.exp = 0 OR EXISTS (SELECT 1 FROM events e WHERE e.stream_id = x.s AND e.
 """
 
 
-async def append_streams(conn: asyncpg.Connection, groups: Sequence[tuple[Sequence[NewEvent], int]]) -> None:
+async def append_streams(
+    conn: asyncpg.Connection, groups: Sequence[tuple[Sequence[NewEvent], int]],
+    payloads: Mapping[Any, dict[str, Any]] | None = None,
+) -> None:
     """Append several streams' events in one statement, inside the caller's transaction.
 
     ``groups`` holds (events of one stream, that stream's expected version). Either every stream
     gets its events or :class:`ConcurrencyError` is raised and the caller's transaction must roll
-    back.
+    back. ``payloads`` (by event id) replaces the payload of some events (their sealed form).
     """
     rows: list[tuple[NewEvent, int, int]] = []
     for events, expected in groups:
@@ -76,7 +79,8 @@ async def append_streams(conn: asyncpg.Connection, groups: Sequence[tuple[Sequen
             [e.agency_id for e, _, _ in rows],
             [e.participant_id for e, _, _ in rows],
             [e.occurred_at for e, _, _ in rows],
-            [orjson.dumps(e.event.model_dump(mode="json")).decode() for e, _, _ in rows],
+            [orjson.dumps((payloads or {}).get(e.event_id) or e.event.model_dump(mode="json")).decode()
+             for e, _, _ in rows],
             [orjson.dumps(e.metadata.as_dict()).decode() for e, _, _ in rows],
         )
     except asyncpg.UniqueViolationError as exc:
@@ -112,10 +116,28 @@ def _row_to_event(row: asyncpg.Record) -> StoredEvent:
 
 
 class PostgresEventStore:
-    """Event store over an asyncpg pool; pass ``conn`` to take part in a caller's transaction."""
+    """Event store over an asyncpg pool; pass ``conn`` to take part in a caller's transaction.
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    With a ``sealer`` (shared.keyring.EventSealer) the parts of payloads that event types declare
+    ``sealed`` are stored encrypted under the participant's data key and opened on read; without
+    one, appending such an event is refused (its text would be stored in clear)."""
+
+    def __init__(self, pool: asyncpg.Pool, *, sealer: Any = None) -> None:
         self._pool = pool
+        self._sealer = sealer
+
+    async def _seal(self, conn: Any, events: Sequence[NewEvent], datas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not any(type(e.event).sealed for e in events):
+            return datas
+        if self._sealer is None:
+            raise RuntimeError("an event with sealed text cannot be appended without a sealer (shared.keyring)")
+        sealed: list[dict[str, Any]] = await self._sealer.seal(conn, events, datas)
+        return sealed
+
+    async def _open(self, conn: Any, events: list[StoredEvent]) -> list[StoredEvent]:
+        if self._sealer is not None and events:
+            await self._sealer.open(conn if conn is not None else self._pool, events)
+        return events
 
     async def append(
         self, events: Sequence[NewEvent], *, expected_version: int, conn: Any = None
@@ -124,12 +146,16 @@ class PostgresEventStore:
         first = events[0]
         versions = list(range(expected_version + 1, expected_version + 1 + len(events)))
         datas = [e.event.model_dump(mode="json") for e in events]
+        if conn is None:
+            async with self._pool.acquire() as own, own.transaction():
+                return await self.append(events, expected_version=expected_version, conn=own)
+        written = await self._seal(conn, events, datas)
         head = (stream_id, first.stream_type, first.agency_id, first.participant_id)
         if len(events) == 1:
             sql = _APPEND_ONE
             args: tuple[Any, ...] = (
                 *head, versions[0], first.event_id, first.event_type, first.schema_version, first.occurred_at,
-                orjson.dumps(datas[0]).decode(), orjson.dumps(first.metadata.as_dict()).decode(), expected_version,
+                orjson.dumps(written[0]).decode(), orjson.dumps(first.metadata.as_dict()).decode(), expected_version,
             )
         else:
             sql = _APPEND
@@ -140,16 +166,12 @@ class PostgresEventStore:
                 [e.event_type for e in events],
                 [e.schema_version for e in events],
                 [e.occurred_at for e in events],
-                [orjson.dumps(d).decode() for d in datas],
+                [orjson.dumps(d).decode() for d in written],
                 [orjson.dumps(e.metadata.as_dict()).decode() for e in events],
                 expected_version,
             )
         try:
-            if conn is None:
-                async with self._pool.acquire() as own, own.transaction():
-                    rows = await own.fetch(sql, *args)
-            else:
-                rows = await conn.fetch(sql, *args)
+            rows = await conn.fetch(sql, *args)
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == "events_pkey":
                 raise ConcurrencyError(stream_id, expected_version) from None
@@ -179,11 +201,16 @@ class PostgresEventStore:
         self, groups: Sequence[tuple[Sequence[NewEvent], int]], *, conn: Any = None
     ) -> None:
         """See :func:`append_streams`; runs in its own transaction without ``conn``."""
-        if conn is not None:
-            await append_streams(conn, groups)
+        if conn is None:
+            async with self._pool.acquire() as own, own.transaction():
+                await self.append_streams(groups, conn=own)
             return
-        async with self._pool.acquire() as own, own.transaction():
-            await append_streams(own, groups)
+        payloads: dict[Any, dict[str, Any]] = {}
+        for events, _ in groups:
+            if any(type(e.event).sealed for e in events):
+                datas = await self._seal(conn, events, [e.event.model_dump(mode="json") for e in events])
+                payloads.update((e.event_id, d) for e, d in zip(events, datas, strict=True))
+        await append_streams(conn, groups, payloads)
 
     async def read_stream(
         self, stream_id: str, *, from_version: int = 1, to_version: int | None = None, conn: Any = None
@@ -196,7 +223,7 @@ class PostgresEventStore:
             rows = await self._pool.fetch(sql, stream_id, from_version, to_version)
         else:
             rows = await conn.fetch(sql, stream_id, from_version, to_version)
-        return [_row_to_event(r) for r in rows]
+        return await self._open(conn, [_row_to_event(r) for r in rows])
 
     async def read_streams(self, after: Mapping[str, int], *, conn: Any = None) -> dict[str, list[StoredEvent]]:
         found: dict[str, list[StoredEvent]] = {sid: [] for sid in after}
@@ -210,11 +237,12 @@ class PostgresEventStore:
         rows = await (conn.fetch(sql, *args) if conn is not None else self._pool.fetch(sql, *args))
         for row in rows:
             found[row["stream_id"]].append(_row_to_event(row))
+        await self._open(conn, [e for events in found.values() for e in events])
         return found
 
     async def read_all(self, *, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
         sql = f"SELECT {_COLUMNS} FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2"
-        return [_row_to_event(r) for r in await self._pool.fetch(sql, after_position, limit)]
+        return await self._open(None, [_row_to_event(r) for r in await self._pool.fetch(sql, after_position, limit)])
 
     async def read_participant(
         self, participant_id: Any, *, after_position: int = 0, limit: int = 1000
@@ -223,4 +251,5 @@ class PostgresEventStore:
             f"SELECT {_COLUMNS} FROM events WHERE participant_id = $1 AND global_position > $2 "
             "ORDER BY global_position LIMIT $3"
         )
-        return [_row_to_event(r) for r in await self._pool.fetch(sql, participant_id, after_position, limit)]
+        found = [_row_to_event(r) for r in await self._pool.fetch(sql, participant_id, after_position, limit)]
+        return await self._open(None, found)

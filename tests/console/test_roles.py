@@ -117,6 +117,11 @@ async def test_consent_then_referral_lands_in_the_disclosure_ledger(stack, page)
     await page.locator("label[for=ri-assessment_scores]").click()
     await page.get_by_role("button", name="Send referral").click()
     await page.get_by_role("cell", name="agency-clinic").last.wait_for()
+    # the ledger records the disclosure when the recipient is shown the referral
+    async with httpx.AsyncClient(base_url=stack.urls["intake"], timeout=10,
+                                 headers=bearer(sub="clinic-1", agency_id="agency-clinic")) as clinic:
+        assert (await clinic.get("/v1/referrals/incoming")).status_code == 200
+    await page.reload()
     ledger = await page.locator("#ledger-h + table").inner_text()
     assert "care coordination" in ledger and "assessment scores" in ledger
     await page.get_by_role("button", name="Record revocation").click()

@@ -167,3 +167,34 @@ def test_every_alerted_metric_is_exported_by_the_kernel():
     rules = [r for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"]]
     for metric in set().union(*(_metrics(r["expr"]) for r in rules)) - {"up"}:
         assert f'"{metric.removesuffix("_total")}' in source, f"{metric} is alerted on but no code exports it"
+
+
+def test_with_sasl_each_service_logs_in_as_its_own_principal_from_its_own_secret():
+    """The chart's SASL mode says what deploy.kafka_security.service_env says (passwords from one
+    Secret per principal), passes kubeconform, and PLAINTEXT adds nothing."""
+    from deploy import kafka_security as sec
+
+    rendered = _render(CHART, "--set", "kafka.securityProtocol=SASL_SSL", "--set", "kafka.caSecret=kafka-ca",
+                       "--set", "services.notifications.env.NOTIFICATIONS_AGENCY_TOPICS=true")
+    assert rendered.returncode == 0, rendered.stderr
+    result = _kubeconform(rendered.stdout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    deployments = {d["metadata"]["name"].removeprefix("wp-waypoint-"): d
+                   for d in yaml.safe_load_all(rendered.stdout) if d and d["kind"] == "Deployment"}
+    users = {name: f"<{name}>" for name in [sec.service_principal(s) for s in sec.CONSUMES] + [sec.COPIER]}
+    for service, deployment in deployments.items():
+        pod = deployment["spec"]["template"]["spec"]
+        env = {e["name"]: e for e in pod["containers"][0]["env"]}
+        expected = sec.service_env(service, "kafka-0.kafka:9092,kafka-1.kafka:9092,kafka-2.kafka:9092", users)
+        for name, value in expected.items():
+            if value.startswith("<"):  # a password: from the principal's own Secret
+                assert env[name]["valueFrom"]["secretKeyRef"] == {"name": f"waypoint-kafka-{value.strip('<>')}",
+                                                                  "key": "password"}, name
+            elif name == "KAFKA_SECURITY_PROTOCOL":
+                assert env[name]["value"] == "SASL_SSL"
+            else:
+                assert env[name]["value"] == value, name
+        assert env["KAFKA_SSL_CAFILE"]["value"] == "/etc/waypoint/kafka-ca/ca.pem"
+        assert {"name": "kafka-ca", "secret": {"secretName": "kafka-ca"}} in pod["volumes"]
+    plain = _render()
+    assert "KAFKA_SECURITY_PROTOCOL" not in plain.stdout and "kafka-ca" not in plain.stdout

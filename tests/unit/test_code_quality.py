@@ -1,5 +1,5 @@
 """The tools that keep the code in shape run with the tests (so in CI): ruff, mypy (strict on the
-kernel and every domain layer, see pyproject.toml), the import-linter contracts (the layering), and
+kernel, every domain layer and the console, see pyproject.toml), the import-linter contracts (the layering), and
 a check that every test says which kind it is."""
 
 from __future__ import annotations

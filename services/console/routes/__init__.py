@@ -8,6 +8,8 @@ from services.console.routes import (
     auth,
     caseload,
     consents,
+    erasure,
+    glass,
     mailbox,
     me,
     operations,
@@ -19,4 +21,5 @@ from services.console.routes import (
 
 ROUTERS = [auth.router, caseload.router, participant.router, assessments.router, plan.router, alerts.router,
            actions.router, me.router, supervisor.router, admin.router,
-           mailbox.router, consents.router, operations.router, referrals.router]
+           mailbox.router, consents.router, operations.router, referrals.router, glass.router,
+           erasure.router]

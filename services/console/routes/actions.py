@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
@@ -20,7 +21,8 @@ OUTCOMES = ("reached", "no_answer", "left_message", "declined")
 REASONS = ("plan_completed", "transferred_out", "moved_away", "declined_support", "lost_contact", "deceased", "other")
 
 
-async def _check_in_page(request: Request, client: Api, pid: str, values: dict, problem: Invalid | None) -> Response:
+async def _check_in_page(request: Request, client: Api, pid: str, values: dict[str, Any],
+                         problem: Invalid | None) -> Response:
     down: list[str] = []
     got = await gather(down, plan=client.get("planning", f"/v1/participants/{pid}/plan"))
     signs, strategies = plan_choices(got["plan"])
@@ -36,7 +38,7 @@ async def check_in_form(request: Request, participant_id: UUID, _: Session = Dep
 
 @router.post("/participants/{participant_id}/check-in")
 async def check_in(request: Request, participant_id: UUID, _: Session = Depends(role(*STAFF)),
-                   client: Api = Depends(api), form: dict = Depends(form_with_csrf)) -> Response:
+                   client: Api = Depends(api), form: dict[str, Any] = Depends(form_with_csrf)) -> Response:
     try:
         await client.post("monitoring", f"/v1/participants/{participant_id}/check-ins", check_in_body(form))
     except Invalid as problem:
@@ -52,7 +54,7 @@ async def contact_form(request: Request, participant_id: UUID, _: Session = Depe
 
 @router.post("/participants/{participant_id}/contact-log")
 async def log_contact(request: Request, participant_id: UUID, _: Session = Depends(role(*STAFF)),
-                      client: Api = Depends(api), form: dict = Depends(form_with_csrf)) -> Response:
+                      client: Api = Depends(api), form: dict[str, Any] = Depends(form_with_csrf)) -> Response:
     body = {k: form[k] for k in ("channel", "direction", "outcome", "note") if form.get(k)}
     if str(form.get("duration_minutes", "")).strip():
         body["duration_minutes"] = form["duration_minutes"]
@@ -72,7 +74,7 @@ async def discharge_form(request: Request, participant_id: UUID, _: Session = De
 
 @router.post("/participants/{participant_id}/discharge")
 async def discharge(request: Request, participant_id: UUID, _: Session = Depends(role(*STAFF)),
-                    client: Api = Depends(api), form: dict = Depends(form_with_csrf)) -> Response:
+                    client: Api = Depends(api), form: dict[str, Any] = Depends(form_with_csrf)) -> Response:
     try:
         await client.post("intake", f"/v1/participants/{participant_id}/discharge", {"reason": form.get("reason")})
     except Invalid as problem:

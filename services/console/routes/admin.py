@@ -35,7 +35,7 @@ async def admin(request: Request, saved: str = "", _: Session = Depends(role(*AD
 
 @router.post("/admin/webhooks")
 async def create_webhook(request: Request, _: Session = Depends(role(*ADMIN)), client: Api = Depends(api),
-                         form: dict = Depends(form_with_csrf)) -> Response:
+                         form: dict[str, Any] = Depends(form_with_csrf)) -> Response:
     types = [t.strip() for t in str(form.get("event_types", "")).replace("\n", ",").split(",") if t.strip()]
     body = {"url": str(form.get("url", "")).strip(), "event_types": types,
             "description": str(form.get("description", "")).strip() or None}
@@ -48,14 +48,14 @@ async def create_webhook(request: Request, _: Session = Depends(role(*ADMIN)), c
 
 @router.post("/admin/webhooks/{subscription_id}/deactivate")
 async def deactivate(request: Request, subscription_id: UUID, _: Session = Depends(role(*ADMIN)),
-                     client: Api = Depends(api), form: dict = Depends(form_with_csrf)) -> Response:
+                     client: Api = Depends(api), form: dict[str, Any] = Depends(form_with_csrf)) -> Response:
     await client.send("notifications", "DELETE", f"/v1/webhook-subscriptions/{subscription_id}")
     return redirect("/admin?saved=deactivated")
 
 
 @router.post("/admin/staff")
 async def agency_staff(request: Request, _: Session = Depends(role(*ADMIN)), client: Api = Depends(api),
-                       form: dict = Depends(form_with_csrf)) -> Response:
+                       form: dict[str, Any] = Depends(form_with_csrf)) -> Response:
     body = {k: str(form[k]).strip() for k in ("supervisor_id", "agency_admin_id") if str(form.get(k, "")).strip()}
     try:
         await client.send("notifications", "PUT", "/v1/agency-staff", body)

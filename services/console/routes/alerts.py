@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
@@ -35,7 +36,7 @@ async def live(request: Request, _: Session = Depends(role(*STAFF)), client: Api
 
 @router.post("/alerts/{alert_id}/acknowledge")
 async def acknowledge(request: Request, alert_id: UUID, _: Session = Depends(role(*STAFF)),
-                      client: Api = Depends(api), form: dict = Depends(form_with_csrf)) -> Response:
+                      client: Api = Depends(api), form: dict[str, Any] = Depends(form_with_csrf)) -> Response:
     try:
         await client.post("notifications", f"/v1/alerts/{alert_id}/acknowledge")
     except Invalid as problem:  # e.g. already acknowledged by someone else

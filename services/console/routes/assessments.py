@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
@@ -16,7 +17,8 @@ router = APIRouter()
 STAFF = ("specialist", "supervisor", "agency_admin")
 
 
-def _page(request: Request, pid: str, specs: dict, key: str, values: dict, problem: Invalid | None) -> Response:
+def _page(request: Request, pid: str, specs: dict[str, Any], key: str, values: dict[str, Any],
+          problem: Invalid | None) -> Response:
     item_errors: dict[int, str] = {}
     general = None
     keys = [item.get("key") for item in specs[key]["items"]]
@@ -44,7 +46,7 @@ async def assessment_form(request: Request, participant_id: UUID, instrument: st
 
 @router.post("/participants/{participant_id}/assessments/new")
 async def record(request: Request, participant_id: UUID, _: Session = Depends(role(*STAFF)),
-                 client: Api = Depends(api), form: dict = Depends(form_with_csrf)) -> Response:
+                 client: Api = Depends(api), form: dict[str, Any] = Depends(form_with_csrf)) -> Response:
     specs = await catalogue(request.app.state, client)
     key = str(form.get("instrument", "phq9"))
     if key not in specs:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from services.console import oidc
+from services.console import glass, oidc
 from services.console.session import COOKIE, Session
 from services.console.web import form_with_csrf, redirect, render, session_of, signed_in
 from shared.auth import ROLES, issue_token
@@ -86,7 +87,9 @@ async def oidc_callback(request: Request) -> Response:
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, _: Session = Depends(signed_in), __: dict = Depends(form_with_csrf)) -> Response:
+async def sign_out(request: Request, _: Session = Depends(signed_in),
+                   __: dict[str, Any] = Depends(form_with_csrf)) -> Response:
     response = redirect("/sign-in")
     response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(glass.COOKIE, path="/")  # the reasons given in this session go with it
     return response

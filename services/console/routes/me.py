@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
@@ -14,7 +16,7 @@ from services.console.web import api, form_with_csrf, redirect, render, role
 router = APIRouter()
 
 
-async def _page(request: Request, session: Session, client: Api, values: dict, problem: Invalid | None,
+async def _page(request: Request, session: Session, client: Api, values: dict[str, Any], problem: Invalid | None,
                 done: str = "", prefs_problem: Invalid | None = None) -> Response:
     me, down = session.sub, list[str]()
     got = await gather(
@@ -38,7 +40,7 @@ async def today(request: Request, done: str = "", session: Session = Depends(rol
 
 @router.post("/me/check-in")
 async def check_in(request: Request, session: Session = Depends(role("participant")), client: Api = Depends(api),
-                   form: dict = Depends(form_with_csrf)) -> Response:
+                   form: dict[str, Any] = Depends(form_with_csrf)) -> Response:
     try:
         await client.post("monitoring", f"/v1/participants/{session.sub}/check-ins", check_in_body(form))
     except Invalid as problem:
@@ -48,14 +50,14 @@ async def check_in(request: Request, session: Session = Depends(role("participan
 
 @router.post("/me/help")
 async def help_now(request: Request, session: Session = Depends(role("participant")), client: Api = Depends(api),
-                   form: dict = Depends(form_with_csrf)) -> Response:
+                   form: dict[str, Any] = Depends(form_with_csrf)) -> Response:
     await client.post("monitoring", f"/v1/participants/{session.sub}/help-requests", {"channel": "web"})
     return redirect("/me?done=help")
 
 
 @router.post("/me/preferences")
 async def preferences(request: Request, session: Session = Depends(role("participant")), client: Api = Depends(api),
-                      form: dict = Depends(form_with_csrf)) -> Response:
+                      form: dict[str, Any] = Depends(form_with_csrf)) -> Response:
     body = {"email": str(form.get("email", "")).strip() or None,
             "quiet_hours": str(form.get("quiet_hours", "")).strip() or None}
     try:

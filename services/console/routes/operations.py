@@ -21,7 +21,7 @@ SERVICES = ("intake", "planning", "monitoring", "notifications")
 
 async def _status(client: Api, service: str) -> dict[str, Any]:
     try:
-        body = await client.get(service, "/v1/operations/status")
+        body: dict[str, Any] = await client.get(service, "/v1/operations/status")
     except ServiceDown:
         return {"service": service, "down": True, "problems": [f"{service} is not answering"]}
     except NotVisible:

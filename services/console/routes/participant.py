@@ -27,6 +27,12 @@ async def open_alerts(client: Api, participant_id: str) -> list[dict[str, Any]]:
     return [n for n in inbox["notifications"] if n["participant_id"] == participant_id and not n["urgent"]]
 
 
+def _title(person: dict[str, Any], pid: str) -> str:
+    if person.get("erased"):
+        return "Erased participant"
+    return str(person.get("display_name") or pid)
+
+
 @router.get("/participants/{participant_id}")
 async def participant_page(request: Request, participant_id: UUID, session: Session = Depends(role(*STAFF)),
                            client: Api = Depends(api)) -> Response:
@@ -35,7 +41,7 @@ async def participant_page(request: Request, participant_id: UUID, session: Sess
     got = await gather(
         down,
         person=client.get("intake", f"/v1/participants/{pid}"),
-        assessments=client.get("intake", f"/v1/participants/{pid}/assessments"),
+        assessments=client.all_pages("intake", f"/v1/participants/{pid}/assessments", "assessments"),
         plan=client.get("planning", f"/v1/participants/{pid}/plan"),
         check_ins=client.get("monitoring", f"/v1/participants/{pid}/check-ins", limit=CHART_POINTS,
                              since=(datetime.now(UTC) - CHART_SPAN).isoformat()),
@@ -49,7 +55,7 @@ async def participant_page(request: Request, participant_id: UUID, session: Sess
         raise NotVisible(404)
     check_ins = (got["check_ins"] or {}).get("check_ins")  # oldest first
     return render(
-        request, "participant.html", pid=pid, down=down, title=(got["person"] or {}).get("display_name") or pid,
+        request, "participant.html", pid=pid, down=down, title=_title(got["person"] or {}, pid),
         person=got["person"] or {}, assessments=list(reversed((got["assessments"] or {}).get("assessments", []))),
         plan=got["plan"], recovery=got["recovery"], schedule=got["schedule"], alerts=got["alerts"] or [],
         risk_changes=(got["risk"] or {}).get("changes"), chart_capped=bool((got["check_ins"] or {}).get("next_after")),

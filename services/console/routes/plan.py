@@ -12,6 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from services.console import plan_form
 from services.console.clients import Api, Invalid
 from services.console.parts import gather
 from services.console.session import Session
@@ -20,8 +21,6 @@ from services.console.web import api, form_with_csrf, redirect, render, role
 router = APIRouter()
 STAFF = ("specialist", "supervisor", "agency_admin")
 STATUSES = ("draft", "active", "on-hold", "completed", "revoked")
-#: the sections edited as one line per item: (section, the item's text field)
-LINE_SECTIONS = {"warning_signs": "text", "healthy_alternatives": "activity", "goals": "description"}
 
 
 @router.get("/participants/{participant_id}/plan")
@@ -31,7 +30,7 @@ async def plan_page(request: Request, participant_id: UUID, version: int | None 
     instant = f"{as_of}T23:59:59Z" if as_of and len(as_of) == 10 else as_of
     got = await gather(down, plan=client.get("planning", f"/v1/participants/{pid}/plan", version=version,
                                              as_of=instant),
-                       history=client.get("planning", f"/v1/participants/{pid}/plan/history"))
+                       history=client.all_pages("planning", f"/v1/participants/{pid}/plan/history", "versions"))
     return render(request, "plan.html", pid=pid, plan=got["plan"], history=(got["history"] or {}).get("versions", []),
                   version=version, as_of=as_of or "", down=down, title="Plan")
 
@@ -40,29 +39,27 @@ async def plan_page(request: Request, participant_id: UUID, version: int | None 
 async def edit_page(request: Request, participant_id: UUID, _: Session = Depends(role(*STAFF)),
                     client: Api = Depends(api)) -> Response:
     plan = await client.get("planning", f"/v1/participants/{participant_id}/plan")
-    return render(request, "plan_edit.html", pid=str(participant_id), plan=plan, values=_lines(plan), problem=None,
-                  conflict=None, statuses=STATUSES, title="Edit the plan")
+    return _editor(request, str(participant_id), plan=plan, values=plan_form.values_of(plan))
 
 
-def _lines(plan: dict[str, Any]) -> dict[str, str]:
-    out = {s: "\n".join(item[field] for item in plan["sections"].get(s, [])) for s, field in LINE_SECTIONS.items()}
-    return {**out, "status": plan["status"], "version": str(plan["version"])}
-
-
-def _section(old: list[dict[str, Any]], field: str, text: str) -> list[dict[str, Any]]:
-    """One item per non-empty line; a line equal to an existing item keeps that item (its id, tags...)."""
-    by_text = {item[field]: item for item in old}
-    return [by_text.get(line, {field: line}) for line in (raw.strip() for raw in text.splitlines()) if line]
+def _editor(request: Request, pid: str, status_code: int = 200, *, plan: dict[str, Any], values: dict[str, Any],
+            problem: Invalid | None = None, conflict: dict[str, Any] | None = None,
+            errors: dict[str, str] | None = None) -> Response:
+    return render(request, "plan_edit.html", status_code, pid=pid, plan=plan, values=values, problem=problem,
+                  conflict=conflict, errors=errors or {}, statuses=STATUSES, line_sections=plan_form.LINE_SECTIONS,
+                  item_sections=plan_form.ITEM_SECTIONS, title="Edit the plan")
 
 
 @router.post("/participants/{participant_id}/plan/edit")
 async def save_plan(request: Request, participant_id: UUID, _: Session = Depends(role(*STAFF)),
-                    client: Api = Depends(api), form: dict = Depends(form_with_csrf)) -> Response:
+                    client: Api = Depends(api), form: dict[str, Any] = Depends(form_with_csrf)) -> Response:
     pid = str(participant_id)
     based_on = str(form.get("version", ""))
     current = await client.get("planning", f"/v1/participants/{pid}/plan", version=based_on or None)
-    sections = {s: _section(current["sections"].get(s, []), f, str(form.get(s, ""))) for s, f in LINE_SECTIONS.items()}
-    body: dict[str, Any] = {"sections": sections}
+    if form.get("add"):  # "Add another ...": the same form again with one more empty row, nothing saved
+        return _editor(request, pid, plan=current, values=plan_form.values_from(form, add=str(form["add"])))
+    edit = plan_form.edit_from(form, current)
+    body: dict[str, Any] = {"sections": edit.sections}
     if form.get("status") and form["status"] != current["status"]:
         body["status"] = form["status"]
     try:
@@ -72,6 +69,7 @@ async def save_plan(request: Request, participant_id: UUID, _: Session = Depends
         conflict = None
         if problem.status == 412:
             conflict = await client.get("planning", f"/v1/participants/{pid}/plan")
-        return render(request, "plan_edit.html", 409 if conflict else 422, pid=pid, plan=conflict or current,
-                      values=form, problem=problem, conflict=conflict, statuses=STATUSES, title="Edit the plan")
+        return _editor(request, pid, 409 if conflict else 422, plan=conflict or current,
+                       values=plan_form.values_from(form), problem=problem, conflict=conflict,
+                       errors=edit.field_errors(problem.errors))
     return redirect(f"/participants/{pid}/plan")

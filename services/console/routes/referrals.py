@@ -5,6 +5,7 @@ redisclosure notice beside it; a referral whose consent was revoked is gone from
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
@@ -23,9 +24,9 @@ DECLINE_REASONS = {
 
 
 async def _page(request: Request, client: Api, status: int = 200, **context: object) -> Response:
-    pending = (await client.get("intake", "/v1/referrals/incoming"))["referrals"]
-    decided = [r for r in (await client.get("intake", "/v1/referrals/incoming", status="all"))["referrals"]
-               if r["status"] != "pending"]
+    pending = (await client.all_pages("intake", "/v1/referrals/incoming", "referrals"))["referrals"]
+    every = (await client.all_pages("intake", "/v1/referrals/incoming", "referrals", status="all"))["referrals"]
+    decided = [r for r in every if r["status"] != "pending"]
     return render(request, "referrals.html", status, pending=pending, decided=decided, reasons=DECLINE_REASONS,
                   title="Incoming referrals", **context)
 
@@ -37,7 +38,7 @@ async def incoming(request: Request, _: Session = Depends(role(*STAFF)), client:
 
 @router.post("/referrals/{referral_id}/accept")
 async def accept(request: Request, referral_id: UUID, _: Session = Depends(role(*STAFF)),
-                 client: Api = Depends(api), form: dict = Depends(form_with_csrf)) -> Response:
+                 client: Api = Depends(api), form: dict[str, Any] = Depends(form_with_csrf)) -> Response:
     body = {k: str(form.get(k, "")).strip() for k in ("specialist_id", "display_name")}
     try:
         done = await client.post("intake", f"/v1/referrals/incoming/{referral_id}/accept",
@@ -49,7 +50,7 @@ async def accept(request: Request, referral_id: UUID, _: Session = Depends(role(
 
 @router.post("/referrals/{referral_id}/decline")
 async def decline(request: Request, referral_id: UUID, _: Session = Depends(role(*STAFF)),
-                  client: Api = Depends(api), form: dict = Depends(form_with_csrf)) -> Response:
+                  client: Api = Depends(api), form: dict[str, Any] = Depends(form_with_csrf)) -> Response:
     body = {"reason": str(form.get("reason", "")), "note": str(form.get("note", "")).strip() or None}
     try:
         await client.post("intake", f"/v1/referrals/incoming/{referral_id}/decline",

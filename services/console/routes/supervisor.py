@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
@@ -11,6 +13,7 @@ from services.console import chart
 from services.console.clients import Api, Invalid
 from services.console.format import risk_label
 from services.console.parts import gather
+from services.console.routes.glass import flagged_accesses, grouped
 from services.console.session import Session
 from services.console.web import api, form_with_csrf, redirect, render, role
 
@@ -25,7 +28,8 @@ async def overview(request: Request, _: Session = Depends(role(*MANAGERS)), clie
     got = await gather(down, overview=client.get("monitoring", "/v1/overview"),
                        queue=client.all_pages("intake", "/v1/assignment-queue", "waiting"),
                        alerts=client.get("notifications", "/v1/notifications", unacknowledged="true", limit=100),
-                       agency_alerts=client.get("notifications", "/v1/alerts", urgency="urgent", limit=50))
+                       agency_alerts=client.get("notifications", "/v1/alerts", urgency="urgent", limit=50),
+                       flagged=flagged_accesses(client, down, datetime.now(UTC) - timedelta(days=7)))
     o = got["overview"]
     charts = {}
     if o:
@@ -38,6 +42,7 @@ async def overview(request: Request, _: Session = Depends(role(*MANAGERS)), clie
     return render(request, "overview.html", o=o, charts=charts, queue=(got["queue"] or {}).get("waiting"),
                   unanswered=sorted(unanswered, key=lambda a: a["raised_at"]) if unanswered is not None else None,
                   alerts=sorted(alerts, key=lambda a: (not a["urgent"], a["created_at"])), down=down,
+                  flagged=None if got["flagged"] is None else grouped(got["flagged"]),
                   title="Agency overview")
 
 
@@ -49,7 +54,7 @@ async def queue(request: Request, _: Session = Depends(role(*MANAGERS)), client:
 
 @router.post("/participants/{participant_id}/specialist")
 async def assign(request: Request, participant_id: UUID, _: Session = Depends(role(*STAFF)),
-                 client: Api = Depends(api), form: dict = Depends(form_with_csrf)) -> Response:
+                 client: Api = Depends(api), form: dict[str, Any] = Depends(form_with_csrf)) -> Response:
     """Assign someone waiting, or transfer someone to another specialist."""
     try:
         await client.send("intake", "PUT", f"/v1/participants/{participant_id}/specialist",

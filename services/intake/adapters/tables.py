@@ -18,10 +18,10 @@ from services.intake.adapters import records, referral_records
 from services.intake.domain.assessment import ScoredAssessment
 from services.intake.domain.consent_terms import ConsentTerms, Signature
 from services.intake.domain.enrolment import EnrolParticipant
-from services.intake.domain.referral import DisclosureEntry
 from services.intake.domain.referral_inbox import Referral, ReferralStatus, disclosed_packet
 from services.intake.projections import directory
 from shared.catalogue.intake import ParticipantDischarged, ReferralRequested
+from shared.keyring import KeyRing
 from shared.streams import Written
 
 
@@ -59,14 +59,12 @@ class Tables(Protocol):
         signature: Signature | None = None,
     ) -> None: ...
 
-    async def append_disclosure(
-        self, entry: DisclosureEntry, agency_id: str, consent_version: int, note: str | None, actor: str | None
-    ) -> None: ...
-
     async def open_referral(
-        self, requested: ReferralRequested, agency_id: str, consent_version: int, note: str | None
+        self, requested: ReferralRequested, agency_id: str, consent_version: int, note: str | None,
+        actor: str | None = None,
     ) -> None:
-        """The referral's row, with the snapshot of what the consent lets the receiving agency see."""
+        """The referral's row, with the snapshot of what the consent lets the receiving agency see
+        (its disclosure-ledger line is written when the receiving agency is first shown it)."""
         ...
 
     async def pending_referrals(self, consent_id: UUID) -> list[Referral]:
@@ -79,6 +77,8 @@ class Tables(Protocol):
 @dataclass(frozen=True)
 class PostgresTables:
     conn: Any
+    #: seals the participant's names, contacts and free text before they are written
+    keys: KeyRing
 
     async def owning_agency(self, participant_id: UUID) -> str | None:
         return await records.owning_agency(self.conn, participant_id)
@@ -90,7 +90,7 @@ class PostgresTables:
         return status
 
     async def insert_participant(self, cmd: EnrolParticipant, agency_id: str, now: datetime) -> None:
-        await records.insert_participant(self.conn, cmd, agency_id, now)
+        await records.insert_participant(self.conn, cmd, agency_id, now, self.keys)
 
     async def apply_directory(self, stored: Sequence[Written]) -> None:
         await directory.apply(self.conn, stored)
@@ -98,7 +98,7 @@ class PostgresTables:
     async def insert_assessment(
         self, scored: ScoredAssessment, agency_id: str, actor: str | None, risk: tuple[str, list[str]], now: datetime
     ) -> None:
-        await records.insert_assessment(self.conn, scored, agency_id, actor, risk, now)
+        await records.insert_assessment(self.conn, scored, agency_id, actor, risk, now, self.keys)
 
     async def lock_consent(self, consent_id: UUID) -> None:
         await self.conn.execute("SELECT 1 FROM consents WHERE consent_id = $1 FOR UPDATE", consent_id)
@@ -114,28 +114,25 @@ class PostgresTables:
     async def save_consent(
         self, cmd: ConsentTerms, agency_id: str, status: str, version: int, signature: Signature | None, now: datetime
     ) -> None:
-        await records.save_consent(self.conn, cmd, agency_id, status, version, signature, now)
+        await records.save_consent(self.conn, cmd, agency_id, status, version, signature, now, self.keys)
 
     async def set_consent_status(
         self, consent_id: UUID, status: str, now: datetime, *, version: int | None = None,
         signature: Signature | None = None,
     ) -> None:
-        await records.set_consent_status(self.conn, consent_id, status, now, version=version, signature=signature)
-
-    async def append_disclosure(
-        self, entry: DisclosureEntry, agency_id: str, consent_version: int, note: str | None, actor: str | None
-    ) -> None:
-        await records.append_disclosure(self.conn, entry, agency_id, consent_version, note, actor)
+        await records.set_consent_status(self.conn, consent_id, status, now, self.keys, version=version,
+                                         signature=signature)
 
     async def open_referral(
-        self, requested: ReferralRequested, agency_id: str, consent_version: int, note: str | None
+        self, requested: ReferralRequested, agency_id: str, consent_version: int, note: str | None,
+        actor: str | None = None,
     ) -> None:
-        person, assessments = await referral_records.source_material(self.conn, requested.participant_id)
+        person, assessments = await referral_records.source_material(self.conn, requested.participant_id, self.keys)
         packet = disclosed_packet(requested.information, person, assessments)
-        await referral_records.insert(self.conn, requested, agency_id, consent_version, note, packet)
+        await referral_records.insert(self.conn, requested, agency_id, consent_version, note, packet, self.keys, actor)
 
     async def pending_referrals(self, consent_id: UUID) -> list[Referral]:
-        return await referral_records.pending_of_consent(self.conn, consent_id)
+        return await referral_records.pending_of_consent(self.conn, consent_id, self.keys)
 
     async def mark_referral_withdrawn(self, referral_id: UUID, at: datetime, reason: str) -> None:
         await referral_records.mark(self.conn, referral_id, ReferralStatus.WITHDRAWN, at, withdrawal_reason=reason)
@@ -157,7 +154,6 @@ class InMemoryTables:
     enrolments: dict[UUID, EnrolParticipant] = field(default_factory=dict)
     consents: dict[UUID, ConsentRow] = field(default_factory=dict)
     assessments: list[tuple[ScoredAssessment, str, tuple[str, list[str]]]] = field(default_factory=list)
-    disclosures: list[tuple[DisclosureEntry, int, str | None, str | None]] = field(default_factory=list)
     directory_events: list[Written] = field(default_factory=list)
     referrals: dict[UUID, tuple[Referral, str]] = field(default_factory=dict)  # referral -> (it, agency)
 
@@ -208,13 +204,9 @@ class InMemoryTables:
         row.version = row.version if version is None else version
         row.signature = signature or row.signature
 
-    async def append_disclosure(
-        self, entry: DisclosureEntry, agency_id: str, consent_version: int, note: str | None, actor: str | None
-    ) -> None:
-        self.disclosures.append((entry, consent_version, note, actor))
-
     async def open_referral(
-        self, requested: ReferralRequested, agency_id: str, consent_version: int, note: str | None
+        self, requested: ReferralRequested, agency_id: str, consent_version: int, note: str | None,
+        actor: str | None = None,
     ) -> None:
         referral = Referral(
             referral_id=requested.referral_id, participant_id=requested.participant_id, disclosing_agency_id=agency_id,

@@ -59,7 +59,7 @@ async def _on_referring_stream(uow: UnitOfWork, referral: Referral, events: list
 
 
 async def _visible(uow: UnitOfWork, referral_id: UUID, agency_id: str) -> Referral:
-    return require_visible_to(await rows.load(uow.conn, referral_id, lock=True), agency_id)
+    return require_visible_to(await rows.load(uow.conn, referral_id, uow.keys, lock=True), agency_id)
 
 
 async def accept(cmd: AcceptIncomingReferral, uow: UnitOfWork) -> UUID:
@@ -81,10 +81,13 @@ async def accept(cmd: AcceptIncomingReferral, uow: UnitOfWork) -> UUID:
     order = order.model_copy(update={"referral_id": referral.referral_id, "referral_consent_id": referral.consent_id})
     await participants.execute(uow, order.participant_id, lambda s: decide_enrol(s, order, now),
                                agency_id=agency_id, participant_id=order.participant_id)
-    await records.insert_participant(uow.conn, order, agency_id, now)
+    await records.insert_participant(uow.conn, order, agency_id, now, uow.keys)
     await rows.link_enrolment(uow.conn, order.participant_id, referral)
     async with referring_side(uow, agency_id):
         await _on_referring_stream(uow, referral, list(outcome))
+    # Accepting copies the disclosed records into the caller's agency: the disclosure has happened
+    # (a no-op when the referral was already shown to the receiving agency).
+    await rows.record_disclosures(uow.conn, [referral_id], now)
     await rows.mark(uow.conn, referral_id, ReferralStatus.ACCEPTED, now, by=uow.metadata.actor,
                     enrolled_participant_id=order.participant_id)
     await rows.record_receipt(uow.conn, uuid.uuid5(referral.referral_id, "received"), referral, now, meta["purpose"],
@@ -99,7 +102,7 @@ async def decline(cmd: DeclineIncomingReferral, uow: UnitOfWork) -> None:
     async with referring_side(uow, agency_id):
         await _on_referring_stream(uow, referral, list(outcome))
     await rows.mark(uow.conn, referral_id, ReferralStatus.DECLINED, now, by=uow.metadata.actor,
-                    decline_reason=cmd.reason.value, decline_note=cmd.note)
+                    decline_reason=cmd.reason.value, decline_note=cmd.note, keys=uow.keys)
 
 
 async def withdraw_pending(uow: UnitOfWork, consent_id: UUID, reason: ReferralWithdrawalReason,

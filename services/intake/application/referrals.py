@@ -1,11 +1,14 @@
 """A consent-gated referral: decided against the participant and all their consents, appended
-with its disclosure-ledger row in one transaction. Refusals never reveal whether the person exists."""
+with the receiving agency's inbox row in one transaction. Refusals never reveal whether the person
+exists. The disclosure-ledger line is written when the disclosure happens, that is when the
+receiving agency is first shown the referral (``referral_records.record_disclosures``), not here:
+a referral withdrawn before anyone at the receiving agency saw it disclosed nothing."""
 
 from __future__ import annotations
 
 from services.intake.adapters.streams import consents, participants
 from services.intake.adapters.tables import Tables
-from services.intake.domain.referral import NOT_FOUND_MESSAGE, RequestReferral, decide_request_referral, ledger_entry
+from services.intake.domain.referral import NOT_FOUND_MESSAGE, RequestReferral, decide_request_referral
 from shared.catalogue.intake import ReferralRequested
 from shared.domain import NotFound
 from shared.uow import UnitOfWork
@@ -24,6 +27,5 @@ async def request_referral(cmd: RequestReferral, uow: UnitOfWork) -> ReferralReq
     requested = events[0]
     assert isinstance(requested, ReferralRequested)
     consent_version = next(c.version for c in covering if c.consent_id == requested.consent_id)
-    await tables.append_disclosure(ledger_entry(requested), uow.caller_agency, consent_version, cmd.note, uow.actor)
-    await tables.open_referral(requested, uow.caller_agency, consent_version, cmd.note)
+    await tables.open_referral(requested, uow.caller_agency, consent_version, cmd.note, uow.actor)
     return requested

@@ -123,8 +123,13 @@ def ledger_entry(e: ReferralRequested) -> DisclosureEntry:
     )
 
 
+def years_cutoff(years: int, now: datetime) -> datetime:
+    """The instant ``years`` years before ``now`` (on 29 February: the 28th of that year)."""
+    day = 28 if (now.month, now.day) == (2, 29) else now.day  # 29 February has no twin in most years
+    return now.replace(year=now.year - years, day=day)
+
+
 def within_years(entries: Iterable[DisclosureEntry], years: int, now: datetime) -> list[DisclosureEntry]:
     """Entries of the last ``years`` years, newest first (Part 2 asks for 3 and 6)."""
-    day = 28 if (now.month, now.day) == (2, 29) else now.day  # 29 February has no twin in most years
-    cutoff = now.replace(year=now.year - years, day=day)
+    cutoff = years_cutoff(years, now)
     return sorted((e for e in entries if e.disclosed_at >= cutoff), key=lambda e: e.disclosed_at, reverse=True)

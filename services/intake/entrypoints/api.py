@@ -6,10 +6,11 @@ answers exactly like a missing one. Reads of a participant's data are written to
 
 from fastapi import APIRouter
 
-from services.intake.entrypoints import assessments_api, consents_api, participants_api, referrals_api
+from services.intake.entrypoints import assessments_api, consents_api, erasure_api, participants_api, referrals_api
 
 router = APIRouter()
 router.include_router(participants_api.router)
 router.include_router(assessments_api.router)
 router.include_router(consents_api.router)
 router.include_router(referrals_api.router)
+router.include_router(erasure_api.router)

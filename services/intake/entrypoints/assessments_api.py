@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
 
 from services.intake import views
 from services.intake.application import assessments
@@ -13,6 +13,7 @@ from services.intake.domain.assessment import AssessmentForm, RecordAssessment
 from services.intake.domain.fhir import assessment_bundle
 from services.intake.domain.instrument_catalogue import catalogue
 from services.intake.entrypoints.common import Json
+from shared.paging import Page, page
 from shared.routes import StaffCall, StaffOrIntegrationCall
 
 router = APIRouter(prefix="/v1", tags=["intake"])
@@ -42,20 +43,23 @@ async def record_assessment(participant_id: UUID, body: AssessmentForm, call: St
 
 
 @router.get("/participants/{participant_id}/assessments")
-async def list_assessments(participant_id: UUID, call: StaffCall) -> Json:
-    found = views.assessments(call.pool, call.agency_id, participant_id)
-    return {"assessments": await call.shown("list assessments", participant_id, found)}
+async def list_assessments(participant_id: UUID, call: StaffCall, paged: Page = Depends(page)) -> Json:
+    """The participant's assessments, oldest first, paged (``next_offset``)."""
+    found, next_offset = paged.cut(await views.assessments(
+        call.pool, call.agency_id, participant_id, call.keys, limit=paged.fetch, offset=paged.offset))
+    await call.audit("list assessments", participant_id)
+    return {"assessments": found, "next_offset": next_offset}
 
 
 @router.get("/participants/{participant_id}/assessments/{assessment_id}")
 async def get_assessment(participant_id: UUID, assessment_id: UUID, call: StaffCall) -> Json:
-    found = views.assessment(call.pool, call.agency_id, participant_id, assessment_id)
+    found = views.assessment(call.pool, call.agency_id, participant_id, assessment_id, call.keys)
     return await call.shown(f"read assessment {assessment_id}", participant_id, found)
 
 
 @router.get("/participants/{participant_id}/assessments/{assessment_id}/fhir")
 async def export_assessment(participant_id: UUID, assessment_id: UUID, call: StaffOrIntegrationCall) -> Json:
-    record = await views.assessment(call.pool, call.agency_id, participant_id, assessment_id)
+    record = await views.assessment(call.pool, call.agency_id, participant_id, assessment_id, call.keys)
     scored, completed_at = views.rescored(record)
     await call.audit(f"export assessment {assessment_id}", participant_id)
     return assessment_bundle(scored, completed_at).model_dump(mode="json")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
 from services.intake import views
 from services.intake.application import consents, referrals
@@ -21,6 +21,7 @@ from services.intake.domain.consent_terms import (
 )
 from services.intake.domain.referral import ReferralForm, RequestReferral
 from services.intake.entrypoints.common import Json
+from shared.paging import Page, page
 from shared.routes import StaffCall
 
 router = APIRouter(prefix="/v1", tags=["intake"])
@@ -49,7 +50,7 @@ async def draft_consent(participant_id: UUID, body: ConsentForm, call: StaffCall
 
 @router.put("/participants/{participant_id}/consents/{consent_id}")
 async def amend_consent(participant_id: UUID, consent_id: UUID, body: SignedConsentForm, call: StaffCall) -> Json:
-    await views.consent(call.pool, call.agency_id, participant_id, consent_id)  # amend only what exists
+    await views.consent(call.pool, call.agency_id, participant_id, consent_id, call.keys)  # amend only what exists
     cmd = order(GrantConsent, body, participant_id=participant_id, consent_id=consent_id)
     return _consent(await call.run(consents.grant_consent, cmd))
 
@@ -67,14 +68,17 @@ async def revoke_consent(participant_id: UUID, consent_id: UUID, call: StaffCall
 
 
 @router.get("/participants/{participant_id}/consents")
-async def list_consents(participant_id: UUID, call: StaffCall) -> Json:
-    return {"consents": await call.shown("list consents", participant_id,
-                                         views.consents(call.pool, call.agency_id, participant_id))}
+async def list_consents(participant_id: UUID, call: StaffCall, paged: Page = Depends(page)) -> Json:
+    """The participant's consents (drafts, active, revoked, expired), oldest first, paged."""
+    found, next_offset = paged.cut(await views.consents(
+        call.pool, call.agency_id, participant_id, call.keys, limit=paged.fetch, offset=paged.offset))
+    await call.audit("list consents", participant_id)
+    return {"consents": found, "next_offset": next_offset}
 
 
 @router.get("/participants/{participant_id}/consents/{consent_id}")
 async def get_consent(participant_id: UUID, consent_id: UUID, call: StaffCall) -> Json:
-    found = views.consent(call.pool, call.agency_id, participant_id, consent_id)
+    found = views.consent(call.pool, call.agency_id, participant_id, consent_id, call.keys)
     return await call.shown(f"read consent {consent_id}", participant_id, found)
 
 
@@ -89,7 +93,11 @@ async def request_referral(participant_id: UUID, body: ReferralForm, call: Staff
 
 @router.get("/participants/{participant_id}/disclosures")
 async def list_disclosures(
-    participant_id: UUID, call: StaffCall, years: int | None = Query(None, ge=1, le=50)
+    participant_id: UUID, call: StaffCall, years: int | None = Query(None, ge=1, le=50),
+    paged: Page = Depends(page),
 ) -> Json:
-    found = views.disclosures(call.pool, call.agency_id, participant_id, years)
-    return {"disclosures": await call.shown("list disclosures", participant_id, found)}
+    """The participant's disclosure ledger, newest first (only the last ``years`` if given), paged."""
+    found, next_offset = paged.cut(await views.disclosures(
+        call.pool, call.agency_id, participant_id, years, call.keys, limit=paged.fetch, offset=paged.offset))
+    await call.audit("list disclosures", participant_id)
+    return {"disclosures": found, "next_offset": next_offset}

@@ -67,7 +67,7 @@ async def list_participants(
     paged: Page = Depends(page),
 ) -> Json:
     found, next_offset = paged.cut(await views.participants(
-        call.pool, call.agency_id, specialist_id=specialist_id, status=status_, limit=paged.fetch,
+        call.pool, call.agency_id, call.keys, specialist_id=specialist_id, status=status_, limit=paged.fetch,
         offset=paged.offset, participant_ids=participant_ids,
     ))
     await call.audit("list participants", *_ids(found))
@@ -77,7 +77,7 @@ async def list_participants(
 @router.get("/assignment-queue")
 async def assignment_queue(call: StaffCall, paged: Page = Depends(page)) -> Json:
     found, next_offset = paged.cut(
-        await views.waiting_queue(call.pool, call.agency_id, limit=paged.fetch, offset=paged.offset)
+        await views.waiting_queue(call.pool, call.agency_id, call.keys, limit=paged.fetch, offset=paged.offset)
     )
     await call.audit("list assignment queue", *_ids(found))
     return {"waiting": found, "next_offset": next_offset}
@@ -95,7 +95,7 @@ async def list_specialists(call: StaffCall, paged: Page = Depends(page)) -> Json
 
 @router.get("/participants/{participant_id}")
 async def get_participant(participant_id: UUID, call: StaffCall) -> Json:
-    found = views.participant(call.pool, call.agency_id, participant_id)
+    found = views.participant(call.pool, call.agency_id, participant_id, call.keys)
     return await call.shown("read participant", participant_id, found)
 
 

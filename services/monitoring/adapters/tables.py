@@ -19,10 +19,13 @@ from services.monitoring.domain import milestones
 from services.monitoring.domain.monitor_state import MonitorState
 from services.monitoring.projections import read_models
 from shared.envelope import NewEvent, StoredEvent
+from shared.keyring import KeyRing, seal_with
 from shared.time_zones import local_date
 
 #: (participant, agency, kind, ref id, text, written by)
 PrivateText = tuple[UUID, str, str, UUID, str, str | None]
+#: the purpose (associated data) of a sealed private text
+PRIVATE_BODY = "private_texts.body"
 
 
 def due_times(state: MonitorState, now: datetime) -> tuple[datetime | None, datetime | None]:
@@ -87,6 +90,8 @@ _INSERT_PRIVATE = (
 @dataclass(frozen=True)
 class PostgresTables:
     conn: Any
+    #: seals private texts under the participant's data key (writers of texts must have it)
+    keys: KeyRing | None = None
 
     async def ensure_participant(self, participant_id: UUID, agency_id: str) -> None:
         await self.conn.execute(
@@ -140,8 +145,20 @@ class PostgresTables:
         )
 
     async def keep_private(self, texts: Sequence[PrivateText]) -> None:
-        if texts:
-            await self.conn.executemany(_INSERT_PRIVATE, list(texts))
+        """Write the texts sealed under each participant's data key (an erased participant's new
+        texts are not kept: nothing more may be written about them)."""
+        if not texts:
+            return
+        if self.keys is None:
+            raise RuntimeError("private texts are written sealed: these tables were built without a key ring")
+        found = await self.keys.keys_for(self.conn, ((t[0], t[1]) for t in texts))
+        sealed = []
+        for pid, agency, kind, ref_id, body, by in texts:
+            key = found.get(pid)
+            if key is not None:
+                sealed.append((pid, agency, kind, ref_id, seal_with(key, pid, PRIVATE_BODY, body), by))
+        if sealed:
+            await self.conn.executemany(_INSERT_PRIVATE, sealed)
 
     async def project(self, written: Sequence[NewEvent | StoredEvent]) -> None:
         await read_models.project_written(self.conn, written)

@@ -14,6 +14,11 @@ gets its own error and does not affect the others. If the batch's transaction fa
 lost connection, a concurrency conflict, a bug), each check-in of the batch is retried in its own
 transaction through :func:`handlers.record_check_in`, so one bad order cannot fail its neighbours.
 The HTTP response is sent only after the transaction that holds the check-in committed.
+
+A check-in sent with an ``Idempotency-Key`` carries its key to the writer, and the transaction that
+records it marks the key (shared/idempotency.py), exactly as a unit of work would: if the process
+fails after that commit and before the response is recorded, a retry with the same key is never
+recorded a second time.
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ from prometheus_client import Histogram
 from services.monitoring.adapters.tables import PostgresTables
 from services.monitoring.application import handlers
 from services.monitoring.application.handlers import CheckInOrder, CheckInRecorded
+from shared import faults, idempotency
 from shared.domain import DomainError
 from shared.eventstore.base import EventStore
+from shared.keyring import KeyRing
 from shared.uow import UnitOfWork, unit_of_work
 
 log = structlog.get_logger(__name__)
@@ -50,6 +57,8 @@ BATCH_SECONDS = Histogram(
 class _Pending:
     order: CheckInOrder
     answer: asyncio.Future[CheckInRecorded]
+    #: the request's Idempotency-Key, marked in the transaction that records the check-in
+    key: idempotency.Key | None = None
 
 
 class CheckInWriter:
@@ -63,8 +72,10 @@ class CheckInWriter:
         service: str = "monitoring",
         max_batch: int = 128,
         writers: int = 2,
+        keys: KeyRing | None = None,
     ) -> None:
         self._pool = pool
+        self._keys = keys  # seals the check-ins' private texts
         self._store = store
         self._service = service
         self._max_batch = max_batch
@@ -77,7 +88,7 @@ class CheckInWriter:
         if self._stopped:
             raise ConnectionError("the check-in writer has stopped")
         answer: asyncio.Future[CheckInRecorded] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Pending(order, answer))
+        self._queue.put_nowait(_Pending(order, answer, idempotency.current()))
         return await answer
 
     async def run(self) -> None:
@@ -115,6 +126,8 @@ class CheckInWriter:
             with BATCH_SECONDS.time():
                 async with self._pool.acquire() as conn, conn.transaction():
                     results = await handlers.record_check_ins([p.order for p in batch], self._batch_uow(conn, batch))
+                    await idempotency.mark_many_committed(
+                        conn, [p.key for p, r in zip(batch, results, strict=True) if not isinstance(r, DomainError)])
         except Exception as exc:
             if len(batch) == 1:
                 _settle(batch[0], exc)
@@ -122,6 +135,7 @@ class CheckInWriter:
             log.warning("check-in batch failed, writing its check-ins one by one", size=len(batch), error=repr(exc))
             await asyncio.gather(*(self._write_one(p) for p in batch))
             return
+        faults.point("monitoring.check_ins.after_commit")  # fault tests: committed, nobody answered yet
         for pending, result in zip(batch, results, strict=True):
             _settle(pending, result)
 
@@ -130,14 +144,17 @@ class CheckInWriter:
         # due rows are computed at the latest of them.
         latest = max(p.order.now for p in batch)
         return UnitOfWork(conn=conn, store=self._store, service=self._service, metadata=batch[0].order.metadata,
-                          clock=lambda: latest, tables=PostgresTables(conn))
+                          clock=lambda: latest, tables=PostgresTables(conn, self._keys), keys=self._keys)
 
     async def _write_one(self, pending: _Pending) -> None:
         order = pending.order
         try:
-            async with unit_of_work(self._pool, self._store, self._service, order.metadata, agency_id=order.agency_id,
-                                    clock=lambda: order.now, tables=PostgresTables) as uow:
-                result = await handlers.record_check_in(order.command(), uow)
+            with idempotency.acting_for(pending.key):  # the unit of work marks the request's key
+                async with unit_of_work(self._pool, self._store, self._service, order.metadata,
+                                        agency_id=order.agency_id, clock=lambda: order.now,
+                                        tables=lambda conn: PostgresTables(conn, self._keys),
+                                        keys=self._keys) as uow:
+                    result = await handlers.record_check_in(order.command(), uow)
         except Exception as exc:
             _settle(pending, exc)
         else:

@@ -169,7 +169,7 @@ async def get_private_notes(
     if not (caller.has_any("supervisor") or (caller.has_any("specialist") and caller.sub == specialist)):
         raise AuthError("only the participant's specialist or a supervisor reads private notes", status=403)
     texts = await views.private_texts(
-        call.pool, participant_id, call.agency_id, kind=kind, ref_id=ref_id, before=before, limit=limit
+        call.pool, participant_id, call.agency_id, call.keys, kind=kind, ref_id=ref_id, before=before, limit=limit
     )
     await call.audit("read private notes", participant_id)
     return {

@@ -21,6 +21,7 @@ from services.monitoring.settings import MonitoringSettings
 from shared.clock import Clock
 from shared.cloudevents import topic_for
 from shared.events import SERVICES
+from shared.keyring import ERASURE_EVENTS, on_participant_erased
 from shared.operations import Probe
 from shared.runtime import ConsumerSpec, Runtime, create_service_app
 from shared.settings import ServiceSettings
@@ -51,11 +52,12 @@ def create_app(
                 read_models.apply,
                 batch_handler=read_models.apply_fresh,
             ),
+            ConsumerSpec("erasure", [topic_for("intake")], on_participant_erased, event_types=ERASURE_EVENTS),
         ]
 
     def background(rt: Runtime) -> Sequence[Coroutine[Any, Any, None]]:
         writer = CheckInWriter(
-            rt.pool, rt.store, max_batch=options.check_in_batch_max, writers=options.check_in_writers
+            rt.pool, rt.store, max_batch=options.check_in_batch_max, writers=options.check_in_writers, keys=rt.keys
         )
         rt.provide(writer)
         if not options.scheduler_enabled:

@@ -42,19 +42,23 @@ Progress = Callable[[int, int], None]
 
 
 async def rebuild(
-    pool: asyncpg.Pool, bootstrap: str, progress: Progress | None = None, *, topics: Sequence[str] | None = None
+    pool: asyncpg.Pool, bootstrap: str, progress: Progress | None = None, *, topics: Sequence[str] | None = None,
+    client_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Rebuild the read models from ``topics`` (default: the four services' topics): every
-    agency's rows, so a cross-agency job, in the system scope of row-level security."""
+    agency's rows, so a cross-agency job, in the system scope of row-level security.
+    ``client_options``: Kafka security options (ServiceSettings.kafka_client_options)."""
     with system_scope():
-        return await _rebuild(pool, bootstrap, progress, topics=topics)
+        return await _rebuild(pool, bootstrap, progress, topics=topics, client_options=client_options)
 
 
 async def _rebuild(
-    pool: asyncpg.Pool, bootstrap: str, progress: Progress | None = None, *, topics: Sequence[str] | None = None
+    pool: asyncpg.Pool, bootstrap: str, progress: Progress | None = None, *, topics: Sequence[str] | None = None,
+    client_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
+        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, auto_offset_reset="earliest",
+        **(client_options or {}),
     )
     await consumer.start()
     applied = skipped = 0
@@ -155,7 +159,7 @@ def main() -> None:
         cfg = load_settings("monitoring")
         pool = await create_pool(cfg.dsn, min_size=1, max_size=2)
         try:
-            print(await rebuild(pool, cfg.kafka_bootstrap_servers))
+            print(await rebuild(pool, cfg.kafka_bootstrap_servers, client_options=cfg.kafka_client_options()))
         finally:
             await pool.close()
 

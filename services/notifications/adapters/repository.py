@@ -18,6 +18,7 @@ from services.notifications.domain.preferences import RecipientPreferences
 from services.notifications.domain.quiet_hours import QuietHours
 from services.notifications.domain.subscriptions import WebhookSubscription
 from services.notifications.domain.vocabulary import Channel
+from shared.keyring import KeyRing, is_sealed
 
 
 def _record(row: asyncpg.Record) -> ParticipantRecord:
@@ -122,27 +123,74 @@ async def save_staff(conn: asyncpg.Connection, staff: AgencyStaff) -> None:
     )
 
 
-def _preferences(row: asyncpg.Record) -> RecipientPreferences:
+#: the purpose (associated data) of a participant's sealed e-mail address
+PREFERENCES_EMAIL = "recipient_preferences.email"
+
+
+async def seal_email(conn: Any, keys: KeyRing, agency_id: str, recipient_id: str, email: str | None) -> str | None:
+    """A participant's own address is sealed under their data key. Every recipient named by a
+    UUID is sealed so (participants are; the directory may not know one yet, so no lookup decides
+    it): a staff member with a UUID ``sub`` gets a key of their own, which no erasure targets."""
+    if email is None:
+        return None
+    participant = _participant_id(recipient_id)
+    if participant is None:
+        return email
+    return await keys.seal(conn, participant, agency_id, PREFERENCES_EMAIL, email)
+
+
+def _participant_id(recipient_id: str) -> UUID | None:
+    try:
+        return UUID(recipient_id)
+    except ValueError:
+        return None
+
+
+async def open_email(conn: Any, keys: KeyRing | None, recipient_id: str, email: str | None
+                     ) -> tuple[str | None, datetime | None]:
+    """The address in clear, and since when it is erased (a sealed address without a key ring
+    reads as none: it is never sent to in clear)."""
+    participant = _participant_id(recipient_id)
+    if not is_sealed(email) or participant is None:
+        return email, None
+    if keys is None:
+        return None, None
+    opened = await keys.keys(conn, [participant])
+    return opened.open(participant, PREFERENCES_EMAIL, email), opened.erased_at(participant)
+
+
+def _preferences(row: asyncpg.Record, email: str | None) -> RecipientPreferences:
     quiet = QuietHours.parse(row["quiet_hours"], row["time_zone"]) if row["quiet_hours"] else None
     channels = frozenset(Channel(c) for c in row["channels"]) if row["channels"] is not None else None
-    return RecipientPreferences(row["recipient_id"], row["email"], channels, quiet)
+    return RecipientPreferences(row["recipient_id"], email, channels, quiet)
 
 
-async def load_preferences(conn: asyncpg.Connection, agency_id: str, recipient_id: str) -> RecipientPreferences | None:
+async def load_preferences(
+    conn: asyncpg.Connection, agency_id: str, recipient_id: str, keys: KeyRing | None = None
+) -> RecipientPreferences | None:
     row = await conn.fetchrow(
         "SELECT * FROM recipient_preferences WHERE agency_id = $1 AND recipient_id = $2", agency_id, recipient_id
     )
-    return None if row is None else _preferences(row)
+    if row is None:
+        return None
+    email, _ = await open_email(conn, keys, recipient_id, row["email"])
+    return _preferences(row, email)
 
 
-async def load_preferences_row(conn: asyncpg.Connection, agency_id: str, recipient_id: str) -> dict[str, Any] | None:
+async def load_preferences_row(
+    conn: asyncpg.Connection, agency_id: str, recipient_id: str, keys: KeyRing | None = None
+) -> dict[str, Any] | None:
+    """The row as the API shows it: the address opened; ``erased_at`` when the participant was erased."""
     row = await conn.fetchrow(
         "SELECT recipient_id, email, channels, quiet_hours, time_zone, updated_at FROM recipient_preferences"
         " WHERE agency_id = $1 AND recipient_id = $2",
         agency_id,
         recipient_id,
     )
-    return None if row is None else dict(row)
+    if row is None:
+        return None
+    email, erased_at = await open_email(conn, keys, recipient_id, row["email"])
+    return {**dict(row), "email": email, "erased_at": erased_at}
 
 
 async def save_preferences(

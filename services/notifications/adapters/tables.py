@@ -17,6 +17,7 @@ from services.notifications.adapters import repository
 from services.notifications.domain.alerts import Alert
 from services.notifications.domain.directory import AgencyStaff, ParticipantRecord
 from services.notifications.domain.subscriptions import CreateWebhookSubscription
+from shared.keyring import KeyRing
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ class Tables(Protocol):
 @dataclass(frozen=True)
 class PostgresTables:
     conn: Any
+    #: seals a participant's own e-mail address under their data key
+    keys: KeyRing | None = None
 
     async def lock_alert(self, alert_id: UUID, agency_id: str) -> AlertRow | None:
         row = await self.conn.fetchrow(
@@ -94,10 +97,13 @@ class PostgresTables:
         self, agency_id: str, recipient_id: str, email: str | None, channels: Sequence[str] | None,
         quiet_hours: str | None, time_zone: str,
     ) -> None:
+        if self.keys is None:
+            raise RuntimeError("preferences are written with a key ring (a participant's address is sealed)")
+        email = await repository.seal_email(self.conn, self.keys, agency_id, recipient_id, email)
         await repository.save_preferences(self.conn, agency_id, recipient_id, email, channels, quiet_hours, time_zone)
 
     async def preferences(self, agency_id: str, recipient_id: str) -> dict[str, Any] | None:
-        return await repository.load_preferences_row(self.conn, agency_id, recipient_id)
+        return await repository.load_preferences_row(self.conn, agency_id, recipient_id, self.keys)
 
     async def insert_subscription(self, new: NewSubscription) -> None:
         o = new.order

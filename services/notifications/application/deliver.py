@@ -68,7 +68,7 @@ async def deliver(
     alert_id = existing_alert_id
     if intent.is_alert and alert_id is None:
         alert_id = await _raise_alert(uow, intent, agency_id, now, cfg)
-    preferences = await repository.load_preferences(uow.conn, agency_id, intent.recipient_id)
+    preferences = await repository.load_preferences(uow.conn, agency_id, intent.recipient_id, uow.keys)
     cause = Cause(cause_event_type, cause_occurred_at, payload)
     queued = 0
     for planned in plan_deliveries(intent, preferences, now, participant_quiet_hours):

@@ -91,13 +91,14 @@ class Dispatcher:
             try:
                 assert self._http is not None
                 try:
-                    outcome = await attempt(row, self.rt.pool, self.cfg, self._http)
+                    outcome = await attempt(row, self.rt.pool, self.cfg, self._http, self.rt.keys)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
                     log.error("delivery crashed", notification_id=str(row["notification_id"]), error=repr(exc))
                     outcome = (False, f"delivery-crashed: {type(exc).__name__}")
-                faults.point("notifications.after_send_before_record")
+                if outcome[0]:  # accepted by the SMTP server or the endpoint: not yet recorded
+                    faults.point("notifications.after_send_before_record")
                 await self._record(row, *outcome)
             except asyncio.CancelledError:
                 raise

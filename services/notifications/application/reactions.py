@@ -21,6 +21,7 @@ from services.notifications.settings import NotificationSettings
 from shared.cloudevents import ReceivedEvent
 from shared.eventstore.base import EventStore
 from shared.inbox import BatchHandler
+from shared.keyring import KeyRing
 from shared.uow import UnitOfWork, caused_by
 
 log = structlog.get_logger(__name__)
@@ -155,7 +156,8 @@ async def react(received: ReceivedEvent, uow: UnitOfWork, cfg: NotificationSetti
 
 
 async def react_batch(
-    conn: asyncpg.Connection, events: Sequence[ReceivedEvent], store: EventStore, cfg: NotificationSettings
+    conn: asyncpg.Connection, events: Sequence[ReceivedEvent], store: EventStore, cfg: NotificationSettings,
+    keys: KeyRing | None = None,
 ) -> None:
     """:func:`react` for a batch of events not seen before, in the caller's transaction: one query
     each for the records, staff and subscriptions involved, the events folded in order in memory,
@@ -189,7 +191,7 @@ async def react_batch(
             written.setdefault(pid, received.agency_id)
 
         def unit(received: ReceivedEvent = received) -> UnitOfWork:
-            return UnitOfWork(conn=conn, store=store, service=SERVICE, metadata=caused_by(received))
+            return UnitOfWork(conn=conn, store=store, service=SERVICE, metadata=caused_by(received), keys=keys)
 
         await carry_out(unit, received, reaction.intents, now, cfg, reaction.record)
     await repository.save_records(
@@ -205,11 +207,12 @@ def handler(cfg: NotificationSettings) -> Callable[[ReceivedEvent, UnitOfWork], 
     return on_event
 
 
-def batch_handler(store: EventStore, cfg: NotificationSettings) -> BatchHandler:
+def batch_handler(store: EventStore, cfg: NotificationSettings, keys: KeyRing | None = None) -> BatchHandler:
     """The consumer's batch path (``ConsumerSpec.batch_handler``); ``store`` is the service's
-    event store, the one the kernel gives the per-event path's unit of work."""
+    event store, the one the kernel gives the per-event path's unit of work; ``keys`` opens
+    participants' sealed addresses."""
 
     async def on_batch(conn: asyncpg.Connection, events: list[ReceivedEvent]) -> None:
-        await react_batch(conn, events, store, cfg)
+        await react_batch(conn, events, store, cfg, keys)
 
     return on_batch

@@ -23,6 +23,7 @@ from services.notifications.domain.vocabulary import STAFF_ROLES, Channel, Role,
 from services.notifications.domain.webhooks import signed_headers
 from services.notifications.settings import NotificationSettings
 from shared.egress import EgressRefused
+from shared.keyring import KeyRing
 
 Outcome = tuple[bool | None, str]
 
@@ -50,8 +51,10 @@ async def consent_still_holds(pool: asyncpg.Pool, row: asyncpg.Record) -> bool:
 
 
 async def attempt(
-    row: asyncpg.Record, pool: asyncpg.Pool, cfg: NotificationSettings, http: httpx.AsyncClient
+    row: asyncpg.Record, pool: asyncpg.Pool, cfg: NotificationSettings, http: httpx.AsyncClient,
+    keys: KeyRing | None = None,
 ) -> Outcome:
+    """``keys`` opens a participant's own (sealed) address; without it such an address is unknown."""
     intent = intent_of(row)
     details: dict[str, Any] = orjson.loads(row["details"]) if isinstance(row["details"], str) else row["details"]
     if intent.recipient_role is Role.SUPPORT_CONTACT and not await consent_still_holds(pool, row):
@@ -59,7 +62,7 @@ async def attempt(
     if intent.rule is Rule.REFERRAL_WEBHOOK and not await disclosure_still_allowed(pool, details):
         return None, "consent-withdrawn: the consent no longer allows this disclosure"
     if intent.channels[0] is Channel.EMAIL:
-        return await _email(row, intent, details, pool, cfg)
+        return await _email(row, intent, details, pool, cfg, keys)
     return await _webhook(row, intent, details, pool, cfg, http)
 
 
@@ -69,9 +72,10 @@ async def _email(
     details: dict[str, Any],
     pool: asyncpg.Pool,
     cfg: NotificationSettings,
+    keys: KeyRing | None,
 ) -> Outcome:
     async with pool.acquire() as conn:
-        prefs = await repository.load_preferences(conn, row["agency_id"], row["recipient_id"])
+        prefs = await repository.load_preferences(conn, row["agency_id"], row["recipient_id"], keys)
     if prefs is None or not prefs.email:
         return None, "no email address on file for the recipient"
     entitled = cfg.details_for_staff and intent.recipient_role in STAFF_ROLES

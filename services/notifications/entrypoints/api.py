@@ -93,7 +93,7 @@ async def put_preferences(
 @router.get("/recipients/{recipient_id}/preferences")
 async def get_preferences(call: AnyCall, recipient_id: str = Path(max_length=MAX_ID_LENGTH)) -> dict[str, Any]:
     await _may_configure(call, recipient_id, reading=True)
-    return await views.preferences(call.pool, call.agency_id, recipient_id)
+    return await views.preferences(call.pool, call.agency_id, recipient_id, call.keys)
 
 
 @router.post("/webhook-subscriptions", status_code=201)

@@ -21,9 +21,10 @@ from services.notifications.settings import NotificationSettings
 from shared.agency_copier import AgencyCopier
 from shared.cloudevents import topic_for
 from shared.events import SERVICES
+from shared.keyring import ERASURE_EVENTS, on_participant_erased
 from shared.operations import Probe
 from shared.runtime import ConsumerSpec, Runtime, create_service_app
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, load_settings
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -40,14 +41,22 @@ PROBES = (
 COPIER_LOCK = 0x636F7079
 
 
-async def _agency_copier(rt: Runtime) -> None:
-    s = rt.settings
+def copier_settings(s: ServiceSettings, cfg: NotificationSettings) -> ServiceSettings:
+    """The service's Kafka settings with the copier's principal (when the services use SASL)."""
+    if not s.kafka_authenticated:
+        return s
+    return s.as_kafka_principal(cfg.copier_kafka_username, cfg.copier_kafka_password, cfg.copier_kafka_password_file)
+
+
+async def _agency_copier(rt: Runtime, cfg: NotificationSettings) -> None:
+    s = copier_settings(rt.settings, cfg)
+    options = s.kafka_client_options()
     leader = await asyncpg.connect(s.dsn)  # a session of its own: the lock lives as long as it does
     try:
         await leader.execute("SELECT pg_advisory_lock($1)", COPIER_LOCK)
-        bootstrap, options = s.kafka_sasl_client()
-        await AgencyCopier(bootstrap, partitions=s.kafka_partitions, replication_factor=s.kafka_replication_factor,
-                           retention_ms=s.kafka_retention_ms, client_options=options).run()
+        await AgencyCopier(s.kafka_bootstrap_servers, partitions=s.kafka_partitions,
+                           replication_factor=s.kafka_replication_factor, retention_ms=s.kafka_retention_ms,
+                           client_options=options).run()
     finally:
         await leader.close()
 
@@ -56,6 +65,9 @@ def create_app(
     settings: ServiceSettings | None = None, notification_settings: NotificationSettings | None = None
 ) -> FastAPI:
     cfg = notification_settings or NotificationSettings()
+    settings = settings or load_settings("notifications")
+    if cfg.agency_topics:
+        copier_settings(settings, cfg).kafka_client_options()  # a copier without its credential: no start
     app = create_service_app(
         "notifications",
         routers=[router, feed_router],
@@ -67,7 +79,7 @@ def create_app(
                 "alerts",
                 [topic_for("intake"), topic_for("planning"), topic_for("monitoring")],
                 handler(cfg),
-                batch_handler=batch_handler(rt.store, cfg),
+                batch_handler=batch_handler(rt.store, cfg, rt.keys),
             ),
             # The HTTP event feed's store: every published event of every service, its own group.
             ConsumerSpec("event-feed", [topic_for(s) for s in SERVICES], event_feed.store_one,
@@ -75,9 +87,10 @@ def create_app(
             # revoked/expired consents and withdrawn referrals, checked again before a referral is sent
             ConsumerSpec("consents", [topic_for("intake")], remember_withdrawal,
                          event_types=frozenset(WITHDRAWING_EVENTS)),
+            ConsumerSpec("erasure", [topic_for("intake")], on_participant_erased, event_types=ERASURE_EVENTS),
         ],
         background=lambda rt: [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg),
-                               *([_agency_copier(rt)] if cfg.agency_topics else [])],
+                               *([_agency_copier(rt, cfg)] if cfg.agency_topics else [])],
         probes=PROBES,
     )
     app.state.notification_settings = cfg

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from services.planning.domain.state import PlanState
 from services.planning.projections import current_plan
+from shared.keyring import KeyRing
 
 
 class Tables(Protocol):
@@ -32,6 +33,8 @@ class Tables(Protocol):
 @dataclass(frozen=True)
 class PostgresTables:
     conn: Any
+    #: seals the current plan's content under the participant's data key
+    keys: KeyRing
 
     async def is_enrolled(self, participant_id: UUID, agency_id: str) -> bool:
         return await current_plan.is_enrolled(self.conn, participant_id, agency_id)
@@ -43,7 +46,7 @@ class PostgresTables:
         await current_plan.record_discharge(self.conn, participant_id, agency_id, at)
 
     async def save_current_plan(self, participant_id: UUID, agency_id: str, state: PlanState, at: datetime) -> None:
-        await current_plan.project_current_plan(self.conn, participant_id, agency_id, state, at)
+        await current_plan.project_current_plan(self.conn, participant_id, agency_id, state, at, self.keys)
 
 
 @dataclass

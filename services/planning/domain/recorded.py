@@ -57,7 +57,11 @@ class _PrivateEvent(DomainEvent):
 
 @event("planning")
 class PlanVersionRecorded(_PrivateEvent):
-    """Private: the full document of plan version ``version``, who made it and why."""
+    """Private: the full document of plan version ``version``, who made it and why. Its content is
+    sealed under the participant's data key in the event store (an erased participant's versions
+    read with empty content)."""
+
+    sealed: ClassVar[tuple[str, ...]] = ("document.content",)
 
     participant_id: UUID
     plan_id: UUID

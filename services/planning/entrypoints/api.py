@@ -105,7 +105,8 @@ async def edit_plan(
     shows the plan's content, so it is an audited read (``shown_as``).
     """
     await call.run(handle, command, attempts=WRITE_ATTEMPTS)
-    body = with_etag(await views.current_plan(call.pool, command.participant_id, call.agency_id), status_code)
+    plan = await views.current_plan(call.pool, command.participant_id, call.agency_id, call.keys)
+    body = with_etag(plan, status_code)
     await call.audit(shown_as, command.participant_id)
     return body
 
@@ -127,14 +128,14 @@ async def get_plan(
     if as_of is not None:
         if as_of.tzinfo is None:
             raise InvalidCommand("as_of needs a time zone, e.g. 2026-03-02T09:00:00Z", field="as_of")
-        record = await views.plan_as_of(call.pool, participant_id, call.agency_id, as_of)
+        record = await views.plan_as_of(call.pool, participant_id, call.agency_id, as_of, call.keys)
         await call.audit("read plan as of date", participant_id)
-        return with_etag(views.version_view(record))
+        return with_etag(await views.erasure_marked(call.pool, call.keys, participant_id, views.version_view(record)))
     if version is not None:
-        record = await views.plan_version(call.pool, participant_id, call.agency_id, version)
+        record = await views.plan_version(call.pool, participant_id, call.agency_id, version, call.keys)
         await call.audit("read plan version", participant_id)
-        return with_etag(views.version_view(record))
-    plan = await views.current_plan(call.pool, participant_id, call.agency_id)
+        return with_etag(await views.erasure_marked(call.pool, call.keys, participant_id, views.version_view(record)))
+    plan = await views.current_plan(call.pool, participant_id, call.agency_id, call.keys)
     await call.audit("read plan", participant_id)
     return with_etag(plan)
 
@@ -165,11 +166,14 @@ async def revise_plan(
 
 
 @router.get("/participants/{participant_id}/plan/history")
-async def plan_history(participant_id: UUID, call: ReaderCall) -> dict[str, Any]:
+async def plan_history(participant_id: UUID, call: ReaderCall, paged: Page = Depends(page)) -> dict[str, Any]:
+    """The plan's versions, oldest first, paged (``next_offset``)."""
     check_readable(call.caller, participant_id)
-    entries = await call.shown("read plan history", participant_id, views.history(call.pool, participant_id,
-                                                                                    call.agency_id))
-    return {"participant_id": str(participant_id), "versions": entries}
+    entries, next_offset = paged.cut(
+        await views.history(call.pool, participant_id, call.agency_id, limit=paged.fetch, offset=paged.offset)
+    )
+    await call.audit("read plan history", participant_id)
+    return {"participant_id": str(participant_id), "versions": entries, "next_offset": next_offset}
 
 
 @router.get("/participants/{participant_id}/plan/fhir", response_class=Response)
@@ -179,9 +183,9 @@ async def plan_as_fhir(
     """The plan (current, or a past ``version``) as a FHIR R4 Bundle with a CarePlan and its Goals."""
     check_readable(call.caller, participant_id)
     if version is None:
-        record = await views.latest_version(call.pool, participant_id, call.agency_id)
+        record = await views.latest_version(call.pool, participant_id, call.agency_id, call.keys)
     else:
-        record = await views.plan_version(call.pool, participant_id, call.agency_id, version)
+        record = await views.plan_version(call.pool, participant_id, call.agency_id, version, call.keys)
     bundle = plan_bundle(record.participant_id, record.plan_id, record.version, record.document, record.recorded_at)
     await call.audit("export plan (FHIR)", participant_id)
     return JSONResponse(bundle, media_type="application/fhir+json")

@@ -11,6 +11,7 @@ from services.planning.domain.lifecycle import PlanVersionConflict
 from services.planning.entrypoints import api, education_api
 from shared.cloudevents import topic_for
 from shared.http import problem
+from shared.keyring import ERASURE_EVENTS, on_participant_erased
 from shared.runtime import ConsumerSpec, create_service_app
 from shared.settings import ServiceSettings
 
@@ -43,6 +44,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         consumers=lambda rt: [
             ConsumerSpec("plans", [topic_for("intake")], on_intake_event, event_types=INTAKE_EVENTS),
             ConsumerSpec("relapses", [topic_for("monitoring")], on_monitoring_event, event_types={"RelapseReported"}),
+            ConsumerSpec("erasure", [topic_for("intake")], on_participant_erased, event_types=ERASURE_EVENTS),
         ],
     )
     app.add_exception_handler(PlanVersionConflict, _stale_version)

@@ -17,6 +17,10 @@ import orjson
 
 from services.planning.domain.state import PLAN, PlanState
 from shared.eventstore.base import EventStore
+from shared.keyring import EventSealer, KeyRing
+
+#: the purpose (associated data) of the current plan's sealed content
+CONTENT = "plans.content"
 
 _UPSERT = """
 INSERT INTO plans (participant_id, agency_id, plan_id, version, status, content, open_reviews, risk_level,
@@ -37,11 +41,18 @@ def _reviews(state: PlanState) -> list[dict[str, Any]]:
 
 
 async def project_current_plan(
-    conn: asyncpg.Connection, participant_id: UUID, agency_id: str, state: PlanState, at: datetime
+    conn: asyncpg.Connection, participant_id: UUID, agency_id: str, state: PlanState, at: datetime, keys: KeyRing
 ) -> None:
-    """Upsert the participant's current plan from the aggregate state after a decision."""
+    """Upsert the participant's current plan from the aggregate state after a decision; the
+    plan's content is sealed under the participant's data key."""
     if state.document is None or state.plan_id is None:
         return
+    document = state.document.model_dump(mode="json")
+    sealed = await keys.seal(conn, participant_id, agency_id, CONTENT, orjson.dumps(document["content"]).decode())
+    if sealed is None:
+        del document["content"]  # an erased participant: the content is not written again
+    else:
+        document["content"] = sealed
     await conn.execute(
         _UPSERT,
         participant_id,
@@ -49,7 +60,7 @@ async def project_current_plan(
         state.plan_id,
         state.version,
         state.document.status.value,
-        state.document.model_dump_json(),
+        orjson.dumps(document).decode(),
         orjson.dumps(_reviews(state)).decode(),
         state.risk_level,
         at,
@@ -57,7 +68,7 @@ async def project_current_plan(
 
 
 async def rebuild_current_plans(
-    conn: asyncpg.Connection, store: EventStore, progress: Callable[[int, int], None] | None = None
+    conn: asyncpg.Connection, store: EventStore, keys: KeyRing, progress: Callable[[int, int], None] | None = None
 ) -> int:
     """Recompute every row of ``plans`` from the plan streams; returns the number of plans.
 
@@ -74,7 +85,7 @@ async def rebuild_current_plans(
     for done, row in enumerate(streams, 1):
         stored = await store.read_stream(row["stream_id"], conn=conn)
         state = PLAN.fold(e.event for e in stored)
-        await project_current_plan(conn, row["participant_id"], row["agency_id"], state, stored[-1].occurred_at)
+        await project_current_plan(conn, row["participant_id"], row["agency_id"], state, stored[-1].occurred_at, keys)
         if progress and (done % 100 == 0 or done == len(streams)):
             progress(done, len(streams))
     return len(streams)
@@ -118,11 +129,14 @@ def main() -> None:
     from shared.tenancy import system_scope
 
     async def run() -> None:
-        pool = await create_pool(load_settings("planning").dsn, min_size=1, max_size=2)
+        settings = load_settings("planning")
+        pool = await create_pool(settings.dsn, min_size=1, max_size=2)
+        keys = KeyRing(settings.master_keys())
         try:  # every agency's plans: a cross-agency job, in the system scope
             with system_scope():
                 async with pool.acquire() as conn, conn.transaction():
-                    print(f"rebuilt {await rebuild_current_plans(conn, PostgresEventStore(pool))} plans")
+                    store = PostgresEventStore(pool, sealer=EventSealer(keys))
+                    print(f"rebuilt {await rebuild_current_plans(conn, store, keys)} plans")
         finally:
             await pool.close()
 

@@ -42,10 +42,15 @@ REFERRAL = {"recipient_agency_id": "agency-mh", "purpose": "mental_health_referr
 class Agency:
     """A fresh agency per test, so tests sharing one intake never see each other's data."""
 
-    def __init__(self, client: Any, roles: tuple[str, ...] = ("specialist",)) -> None:
-        self.id = f"agency-{uuid.uuid4().hex[:8]}"
+    def __init__(self, client: Any, roles: tuple[str, ...] = ("specialist",), agency_id: str | None = None) -> None:
+        self.id = agency_id or f"agency-{uuid.uuid4().hex[:8]}"
         self.client = client
         self.auth = bearer(sub=f"user-{uuid.uuid4().hex[:6]}", agency_id=self.id, roles=roles)
+
+    async def shown(self, referral_id: str) -> None:
+        """As the receiving agency, open a referral made to it (the moment it is disclosed)."""
+        r = await self.get(f"/v1/referrals/incoming/{referral_id}")
+        assert r.status_code == 200, r.text
 
     async def post(self, path: str, body: Any = None) -> Any:
         return await self.client.post(path, json=body, headers=self.auth)

@@ -397,6 +397,9 @@ async def test_a_referral_needs_a_covering_consent_and_is_written_to_the_ledger(
     assert "42 CFR part 2" in referral["redisclosure_notice"]
 
     ledger = (await agency.get(f"/v1/participants/{pid}/disclosures", years=3)).json()["disclosures"]
+    assert ledger == []  # requested, not yet disclosed: nobody at the recipient has seen it
+    await Agency(intake.client, agency_id="agency-mh").shown(referral["referral_id"])
+    ledger = (await agency.get(f"/v1/participants/{pid}/disclosures", years=3)).json()["disclosures"]
     assert [(d["referral_id"], d["consent_id"], d["purpose"], d["information"]) for d in ledger] == [
         (referral["referral_id"], cid, "mental_health_referral", ["risk_level"])
     ]
@@ -416,7 +419,8 @@ async def test_the_disclosure_ledger_is_append_only(intake):
     agency = Agency(intake.client)
     pid = await agency.enrol()
     await agency.consent(pid)
-    await agency.post(f"/v1/participants/{pid}/referrals", REFERRAL)
+    rid = (await agency.post(f"/v1/participants/{pid}/referrals", REFERRAL)).json()["referral_id"]
+    await Agency(intake.client, agency_id="agency-mh").shown(rid)
     for statement in ("UPDATE disclosures SET purpose = 'payment'", "DELETE FROM disclosures"):
         with pytest.raises(asyncpg.RaiseError):
             await intake.runtime.pool.execute(statement)
@@ -555,6 +559,7 @@ async def test_the_disclosure_ledger_answers_for_the_last_three_and_six_years(in
     pid = await agency.enrol()
     cid = await agency.consent(pid)
     recent = (await agency.post(f"/v1/participants/{pid}/referrals", REFERRAL)).json()["referral_id"]
+    await Agency(intake.client, agency_id="agency-mh").shown(recent)
     now = datetime.now(UTC)
     ages = {"two years": 2 * 365, "four years": 4 * 365, "seven years": 7 * 365}
     old = {}

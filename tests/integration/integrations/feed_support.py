@@ -23,6 +23,15 @@ from shared.envelope import Metadata, NewEvent
 from shared.events import DomainEvent, event_class
 
 HTTP_BASE = int(os.environ.get("WAYPOINT_TEST_HTTP_BASE", "18000"))
+RUN = uuid.uuid4().hex[:6]
+#: the two agencies whose integrators the SASL fixtures provision
+AGENCY_A, AGENCY_B = f"agency-a-{RUN}", f"agency-b-{RUN}"
+
+
+def sasl(user: str, password: str) -> dict[str, str]:
+    """aiokafka options of an independent client logging in as ``user`` (SCRAM-SHA-512)."""
+    return {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_plain_username": user, "sasl_plain_password": password}
 
 
 def port(offset: int) -> int:

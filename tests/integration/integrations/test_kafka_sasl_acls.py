@@ -4,13 +4,10 @@ topics filled by the copier, read by an independent aiokafka SASL client."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import uuid
-from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
     GroupAuthorizationFailedError,
     KafkaConnectionError,
@@ -19,53 +16,13 @@ from aiokafka.errors import (
 )
 
 from deploy import kafka_security as sec
-from deploy.kafka_native import NativeKafka
 from shared.agency_copier import AgencyCopier, agency_topic
 from shared.cloudevents import topic_for
-from shared.events import SERVICES
 from shared.testing.services import running_service
 
-from .feed_support import Publisher, example_process, json_lines_until, port, sample
+from .feed_support import AGENCY_A, AGENCY_B, Publisher, example_process, json_lines_until, sample, sasl
 
 pytestmark = [pytest.mark.integration]
-STATE = Path(__file__).resolve().parents[3] / ".waypoint" / "test"
-RUN = uuid.uuid4().hex[:6]
-AGENCY_A, AGENCY_B = f"agency-a-{RUN}", f"agency-b-{RUN}"
-
-
-@pytest.fixture(scope="module")
-def sasl_broker():
-    """A broker with a SASL listener (ports from this suite's HTTP range), stopped afterwards."""
-    kafka = NativeKafka(STATE / "kafka-sasl", port=port(90), controller_port=port(91), sasl_port=port(92),
-                        num_partitions=3)
-    if not kafka.is_running():
-        shutil.rmtree(kafka.home, ignore_errors=True)  # a fresh cluster: no offsets or topics of earlier runs
-    kafka.start()
-    try:
-        yield kafka
-    finally:
-        kafka.stop()
-
-
-@pytest.fixture(scope="module")
-async def principals(sasl_broker):
-    """The principals and ACLs, and the service topics (the services create them at start)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=sasl_broker.bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        await admin.create_topics([NewTopic(topic_for(s), 3, 1) for s in SERVICES if topic_for(s) not in existing])
-    finally:
-        await admin.close()
-    creds = sec.Credentials(Path(sasl_broker.home) / "credentials.json")
-    return await sec.provision(sasl_broker.bootstrap, creds, agencies=[AGENCY_A, AGENCY_B])
-
-
-def sasl(user: str, password: str) -> dict:
-    return {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "SCRAM-SHA-512",
-            "sasl_plain_username": user, "sasl_plain_password": password}
-
-
 async def read_all(bootstrap: str, topic: str, options: dict, count: int, group: str | None = None) -> list:
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest",
                                 enable_auto_commit=False, isolation_level="read_committed", **options)
@@ -201,14 +158,18 @@ async def test_the_example_consumer_reads_its_agency_topic_over_sasl(sasl_broker
 
 async def test_notifications_runs_the_copier_as_its_own_principal(sasl_broker, principals, database_url,
                                                                   monkeypatch):
-    """The wiring `waypoint up` uses: notifications with NOTIFICATIONS_AGENCY_TOPICS=true and the
-    copier's SASL credentials; an agency's integrator then reads the new events."""
-    monkeypatch.setenv("NOTIFICATIONS_AGENCY_TOPICS", "true")
+    """The wiring `waypoint up` uses (deploy.kafka_security.service_env): notifications on the SASL
+    listener as svc-notifications, its agency copier as agency-copier; an agency's integrator then
+    reads the new events."""
     sasl_bootstrap = f"127.0.0.1:{sasl_broker.sasl_port}"
+    env = sec.service_env("notifications", sasl_bootstrap, principals)
+    for name, value in env.items():
+        if name.startswith("NOTIFICATIONS_"):
+            monkeypatch.setenv(name, value)
     pid = uuid.uuid4()
-    async with running_service("notifications", kafka_bootstrap=sasl_broker.bootstrap, database_url=database_url,
-                               kafka_sasl_bootstrap_servers=sasl_bootstrap, kafka_sasl_username=sec.COPIER,
-                               kafka_sasl_password=principals[sec.COPIER]):
+    async with running_service("notifications", kafka_bootstrap=sasl_bootstrap, database_url=database_url,
+                               kafka_security_protocol="SASL_PLAINTEXT", kafka_sasl_username=env["KAFKA_SASL_USERNAME"],
+                               kafka_sasl_password=env["KAFKA_SASL_PASSWORD"]):
         async with Publisher(sasl_broker.bootstrap) as relay:
             ours = {str(await relay.publish(sample("MilestoneReached", participant_id=str(pid), days=d),
                                             agency_id=AGENCY_B, participant_id=pid)) for d in (60, 90)}

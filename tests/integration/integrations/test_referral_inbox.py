@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from intake_http import CONSENT, FULL_ENROLMENT, IDENTIFIERS, Agency
@@ -142,3 +143,61 @@ async def test_a_referral_that_does_not_exist_answers_404(intake_service):
     assert (await b.get(f"/v1/referrals/incoming/{uuid.uuid4()}")).status_code == 404
     r = await b.post(f"/v1/referrals/incoming/{uuid.uuid4()}/decline", {"reason": "other"})
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+
+
+# --- the disclosure happens when the receiving agency is shown the referral ----------------------
+
+
+async def sent_ledger(a, pid):
+    return (await a.get(f"/v1/participants/{pid}/disclosures")).json()["disclosures"]
+
+
+async def test_the_ledger_records_the_referral_when_b_is_first_shown_it_not_when_it_is_requested(intake_service):
+    a, b, pid, cid, rid = await referred(intake_service)
+    assert await sent_ledger(a, pid) == []  # requested and waiting in B's inbox: nothing reached B yet
+    before = datetime.now(UTC)
+    assert [r["referral_id"] for r in (await b.get("/v1/referrals/incoming")).json()["referrals"]] == [rid]
+    (line,) = await sent_ledger(a, pid)
+    assert (line["direction"], line["referral_id"], line["recipient_agency_id"], line["consent_id"]) == (
+        "sent", rid, b.id, cid)
+    assert line["requested_by"] and line["note"] == "prefers mornings"
+    shown_at = datetime.fromisoformat(line["disclosed_at"])
+    assert shown_at >= before - timedelta(seconds=1)
+    # shown again (list and detail): still one line, with the first showing's time
+    await b.shown(rid)
+    await b.get("/v1/referrals/incoming")
+    (again,) = await sent_ledger(a, pid)
+    assert again == line
+
+
+async def test_a_referral_withdrawn_before_b_saw_it_disclosed_nothing(intake_service):
+    a, b, pid, cid, rid = await referred(intake_service)
+    r = await a.post(f"/v1/participants/{pid}/consents/{cid}/revocation")
+    assert r.status_code == 200, r.text
+    assert (await b.get("/v1/referrals/incoming", status="all")).json()["referrals"] == []
+    assert (await b.get(f"/v1/referrals/incoming/{rid}")).status_code == 404
+    assert await sent_ledger(a, pid) == []
+
+
+async def test_accepting_a_referral_never_opened_records_its_disclosure(intake_service):
+    a, b, pid, _, rid = await referred(intake_service)
+    r = await b.post(f"/v1/referrals/incoming/{rid}/accept", {"specialist_id": "b-spec-1"})
+    assert r.status_code == 201, r.text
+    assert [(d["direction"], d["referral_id"]) for d in await sent_ledger(a, pid)] == [("sent", rid)]
+
+
+async def test_b_s_inbox_is_paged(intake_service):
+    a, b, pid, _, first = await referred(intake_service)
+    more = []
+    for _ in range(2):
+        r = await a.post(f"/v1/participants/{pid}/referrals",
+                         {"recipient_agency_id": b.id, "purpose": "care_coordination", "information": ["risk_level"]})
+        assert r.status_code == 201, r.text
+        more.append(r.json()["referral_id"])
+    page1 = (await b.get("/v1/referrals/incoming", limit=2)).json()
+    assert [r["referral_id"] for r in page1["referrals"]] == [first, more[0]] and page1["next_offset"] == 2
+    # only what was shown is disclosed
+    assert sorted(d["referral_id"] for d in await sent_ledger(a, pid)) == sorted([first, more[0]])
+    page2 = (await b.get("/v1/referrals/incoming", limit=2, offset=2)).json()
+    assert [r["referral_id"] for r in page2["referrals"]] == [more[1]] and page2["next_offset"] is None
+    assert (await b.get("/v1/referrals/incoming", limit=501)).status_code == 422

@@ -185,3 +185,61 @@ async def test_the_command_marks_its_key_in_its_own_transaction(intake):
         idempotency.mark_committed = real
     assert r.status_code == 201
     assert seen and set(seen) == {1}  # marked inside the command's transaction, before its commit
+
+
+async def test_a_check_in_committed_by_the_batch_writer_is_never_recorded_again_for_its_key(kafka_bootstrap,
+                                                                                            database_url):
+    """Monitoring's group-commit writer records check-ins in a task of its own, outside the
+    request: it must still mark the request's key in the transaction that commits the check-in.
+    Here the process fails after that commit and before anyone is answered (a fault point armed
+    to raise): the key must not be released, so the client's retries record nothing more."""
+    import httpx
+
+    from shared import faults
+    from tests.integration.monitoring.helpers import STAFF, enrol_directly
+
+    point = "monitoring.check_ins.after_commit"
+    pid = uuid.uuid4()
+    async with running_service("monitoring", kafka_bootstrap=kafka_bootstrap, database_url=database_url) as svc:
+        await enrol_directly(svc.runtime, pid)
+        headers = {**STAFF, **_key()}
+        body = {"craving": 2, "mood": 4}
+        transport = httpx.ASGITransport(app=svc.app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://monitoring") as client:
+            faults.arm(point, RuntimeError("failed after the commit, before answering"))
+            try:
+                lost = await client.post(f"/v1/participants/{pid}/check-ins", headers=headers, json=body)
+            finally:
+                faults.disarm(point)
+            assert lost.status_code == 500
+            retries = [await client.post(f"/v1/participants/{pid}/check-ins", headers=headers, json=body)
+                       for _ in range(2)]
+        count = await svc.runtime.pool.fetchval(
+            "SELECT count(*) FROM events WHERE event_type = 'CheckInCompleted' AND participant_id = $1", pid)
+        assert count == 1  # committed once, before the failure
+        assert [r.status_code for r in retries] == [500, 500]  # the first answer, replayed: no second check-in
+        assert all(r.headers.get("idempotent-replayed") == "true" for r in retries)
+
+
+async def test_concurrent_check_ins_written_in_one_batch_each_keep_their_own_key(kafka_bootstrap, database_url):
+    from tests.integration.monitoring.helpers import STAFF, enrol_directly
+
+    pids = [uuid.uuid4() for _ in range(6)]
+    async with running_service("monitoring", kafka_bootstrap=kafka_bootstrap, database_url=database_url) as svc:
+        for pid in pids:
+            await enrol_directly(svc.runtime, pid)
+        keys = [_key() for _ in pids]
+
+        async def check_in(pid, key):
+            return await svc.client.post(f"/v1/participants/{pid}/check-ins", headers={**STAFF, **key},
+                                         json={"craving": 3, "mood": 3})
+
+        first = await asyncio.gather(*(check_in(p, k) for p, k in zip(pids, keys, strict=True)))
+        again = await asyncio.gather(*(check_in(p, k) for p, k in zip(pids, keys, strict=True)))
+        assert [r.status_code for r in first] == [201] * len(pids)
+        assert [r.json() for r in again] == [r.json() for r in first]
+        assert all(r.headers.get("idempotent-replayed") == "true" for r in again)
+        count = await svc.runtime.pool.fetchval(
+            "SELECT count(*) FROM events WHERE event_type = 'CheckInCompleted' AND participant_id = ANY($1::uuid[])",
+            pids)
+        assert count == len(pids)

@@ -1,7 +1,9 @@
 """SIGKILL of a service process at its risky moments (real processes, Kafka and PostgreSQL): after
 the command's commit before anything is sent; after Kafka acknowledged before the outbox rows are
-deleted; after a consumer's commit before its offsets. The process kills itself at the named point
-(``WAYPOINT_FAULT``, shared/faults.py), is started again, and each effect happens exactly once."""
+deleted; after a consumer's commit before its offsets; after the SMTP server accepted an email
+before the dispatcher recorded it. The process kills itself at the named point (``WAYPOINT_FAULT``,
+shared/faults.py), is started again, and each effect happens exactly once; the email, by design,
+at least once: see the last test."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime
 
 import asyncpg
 import httpx
@@ -26,10 +29,10 @@ BASE = int(os.environ.get("WAYPOINT_TEST_HTTP_BASE", "18000"))
 PORT = BASE + 60
 
 
-def _spawn(service: str, infra, dsn: str, fault: str | None) -> subprocess.Popen[bytes]:
+def _spawn(service: str, infra, dsn: str, fault: str | None, **extra: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap, "DATABASE_URL": infra.database_url,
            f"{service.upper()}_DATABASE_URL": dsn, "HTTP_PORT": str(PORT), "LOG_JSON": "false",
-           "RELAY_POLL_INTERVAL_S": "0.1", "HTTP_WORKERS": "1"}
+           "RELAY_POLL_INTERVAL_S": "0.1", "HTTP_WORKERS": "1", **extra}
     env.pop("WAYPOINT_FAULT", None)
     if fault:
         env["WAYPOINT_FAULT"] = fault
@@ -166,3 +169,86 @@ async def test_monitoring_killed_after_its_commit_before_the_offsets_starts_moni
             assert await _count(dsn, started, pid) == 1  # redelivered, and the inbox made it a no-op
         finally:
             _stop(proc)
+
+
+async def test_notifications_killed_after_the_smtp_send_sends_that_email_again_with_its_message_id(
+        infra, fresh_database):
+    """The chosen outcome for a crash between the SMTP server's acceptance and the record of it:
+    at least once. After the restart the lease runs out and the very same email (same Message-ID,
+    same X-Waypoint-Notification) is sent again; the notification is recorded as sent once; every
+    other email goes exactly once. A lost alert about someone at risk of relapse costs more than a
+    copy a mail system or a reader recognises as the same message (docs/architecture.md, Faults)."""
+    from services.notifications.adapters.channels import message_id
+    from shared.catalogue.intake import ParticipantEnrolled
+    from shared.catalogue.monitoring import HelpRequested
+    from tests.integration.notifications.notifications_harness import Upstream, smtp_server
+
+    agency = f"agency-{uuid.uuid4().hex[:6]}"
+    staff = {"specialist": f"spec-{agency}", "supervisor": f"sup-{agency}", "agency_admin": f"admin-{agency}"}
+    dsn = fresh_database("sk_notifications")
+    sender = "Waypoint <alerts@waypoint.test>"
+    knobs = {"NOTIFICATIONS_SMTP_PORT": str(BASE + 62), "NOTIFICATIONS_SMTP_SENDER": sender,
+             "NOTIFICATIONS_DISPATCH_LEASE_S": "2", "NOTIFICATIONS_DISPATCH_POLL_S": "0.2",
+             "NOTIFICATIONS_DISPATCH_CONCURRENCY": "1"}  # one send in flight: exactly one is cut short
+    upstream = Upstream(infra.kafka_bootstrap)
+    await upstream.start()
+    with smtp_server(BASE + 62) as mail:
+        proc = _spawn("notifications", infra, dsn, "notifications.after_send_before_record", **knobs)
+        try:
+            url = await _ready(proc)
+            admin = bearer(sub=staff["agency_admin"], agency_id=agency, roles=("agency_admin",))
+            async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+                r = await client.put("/v1/agency-staff", headers=admin, json={
+                    "supervisor_id": staff["supervisor"], "agency_admin_id": staff["agency_admin"]})
+                assert r.status_code == 204, r.text
+                for who in staff.values():
+                    r = await client.put(f"/v1/recipients/{who}/preferences", headers=admin,
+                                         json={"email": f"{who}@{agency}.test"})
+                    assert r.status_code == 200, r.text
+            pid = uuid.uuid4()
+            await upstream.publish(ParticipantEnrolled(participant_id=pid, specialist_id=staff["specialist"],
+                                                       enrolled_at=datetime.now(UTC)),
+                                   agency_id=agency, participant_id=pid)
+            await eventually(lambda: _count(dsn, "SELECT count(*) FROM recipient_directory WHERE participant_id = $1",
+                                            pid), timeout=30, message="the enrolment in the directory")
+            await upstream.publish(HelpRequested(participant_id=pid, help_request_id=uuid.uuid4(),
+                                                 requested_at=datetime.now(UTC)), agency_id=agency, participant_id=pid)
+            assert await _died(proc) == -9, "the process was to kill itself right after an accepted send"
+            [cut_short] = [str(m.message["X-Waypoint-Notification"]) for m in mail.mails]
+            unrecorded = "SELECT count(*) FROM deliveries WHERE notification_id = $1 AND status = 'pending'"
+            assert await _count(dsn, unrecorded, uuid.UUID(cut_short)) == 1  # sent, but not recorded
+
+            proc = _spawn("notifications", infra, dsn, None, **knobs)
+            await _ready(proc)
+            emails = "SELECT count(*) FROM deliveries WHERE participant_id = $1 AND channel = 'email'"
+            sent = emails + " AND status = 'sent'"
+            await eventually(lambda: _both_equal(dsn, emails, sent, pid), timeout=45,
+                             message="every email sent after the restart")
+            ids = [str(r) for r in await _ids(dsn, pid)]
+            assert cut_short in ids
+            by_id: dict[str, list[str]] = {}
+            for m in mail.mails:
+                by_id.setdefault(str(m.message["X-Waypoint-Notification"]), []).append(str(m.message["Message-ID"]))
+            assert set(by_id) == set(ids)
+            assert by_id[cut_short] == [message_id(cut_short, sender)] * 2  # the same message, once more
+            assert all(by_id[i] == [message_id(i, sender)] for i in ids if i != cut_short)  # the others once
+            recorded = ("SELECT count(*) FROM events WHERE event_type = 'NotificationSent'"
+                        " AND data->>'notification_id' = $1")
+            assert await _count(dsn, recorded, cut_short) == 1
+        finally:
+            _stop(proc)
+            await upstream.stop()
+
+
+async def _both_equal(dsn: str, first: str, second: str, *args) -> bool:
+    one, two = await _count(dsn, first, *args), await _count(dsn, second, *args)
+    return one > 0 and one == two
+
+
+async def _ids(dsn: str, pid: uuid.UUID) -> list[uuid.UUID]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return [r["notification_id"] for r in await conn.fetch(
+            "SELECT notification_id FROM deliveries WHERE participant_id = $1 AND channel = 'email'", pid)]
+    finally:
+        await conn.close()

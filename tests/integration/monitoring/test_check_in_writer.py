@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from services.monitoring.adapters.tables import PRIVATE_BODY
 from services.monitoring.application import check_in_writer, handlers
 from services.monitoring.application.check_in_writer import CheckInWriter
 from services.monitoring.application.handlers import CheckInOrder, CheckInRecorded
@@ -123,7 +124,9 @@ async def test_a_refused_order_fails_alone_and_writes_nothing(svc, infra):
     assert [e["type"] for e in await stored(rt, ok)].count("CheckInCompleted") == 2
     assert {pid: len(await stored(rt, pid)) for pid in (gone, other_agency)} == before
     notes = await rt.pool.fetch("SELECT body, ref_id FROM private_texts WHERE participant_id = $1", ok)
-    assert [(n["body"], n["ref_id"]) for n in notes] == [("x", orders[-1].check_in_id)]
+    opened = await rt.keys.keys(rt.pool, [ok])  # stored sealed under the participant's data key
+    assert [(opened.open(ok, PRIVATE_BODY, n["body"]), n["ref_id"]) for n in notes] == [("x", orders[-1].check_in_id)]
+    assert all(n["body"] != "x" for n in notes)
 
 
 async def test_concurrent_requests_share_transactions_and_each_gets_its_own_answer(svc):

@@ -280,6 +280,24 @@ async def test_history_and_past_versions(planning, kafka_bootstrap):
     assert naive.status_code == 422 and fields(naive) == ["as_of"]
 
 
+async def test_the_history_is_paged(planning, kafka_bootstrap):
+    pid = await with_plan(planning, kafka_bootstrap)
+    for version in (1, 2):
+        revised = await put(planning, pid, {"sections": {"warning_signs": [SIGN] * version}}, if_match=f'"{version}"')
+        assert revised.status_code == 200, revised.text
+    url = f"/v1/participants/{pid}/plan/history"
+    first = (await planning.client.get(url, headers=STAFF, params={"limit": 2})).json()
+    assert [v["version"] for v in first["versions"]] == [1, 2] and first["next_offset"] == 2
+    rest = (await planning.client.get(url, headers=STAFF, params={"limit": 2, "offset": 2})).json()
+    assert [v["version"] for v in rest["versions"]] == [3] and rest["next_offset"] is None
+    past_the_end = await planning.client.get(url, headers=STAFF, params={"offset": 9})
+    assert past_the_end.status_code == 200 and past_the_end.json()["versions"] == []
+    assert (await planning.client.get(url, headers=STAFF, params={"limit": 501})).status_code == 422
+    nobody = await planning.client.get(f"/v1/participants/{uuid.uuid4()}/plan/history", headers=STAFF,
+                                       params={"offset": 9})
+    assert nobody.status_code == 404
+
+
 async def test_the_fhir_export_is_a_care_plan_bundle(planning, kafka_bootstrap):
     pid = await with_plan(planning, kafka_bootstrap, {"goals": [{"description": "Volunteer weekly"}]})
     response = await planning.client.get(f"/v1/participants/{pid}/plan/fhir", headers=STAFF)
@@ -405,7 +423,7 @@ async def test_the_current_plan_read_model_can_be_rebuilt_from_the_event_store(p
     before = (await planning.client.get(f"/v1/participants/{pid}/plan", headers=STAFF)).json()
     async with planning.runtime.pool.acquire() as conn, conn.transaction():
         await conn.execute("DELETE FROM plans WHERE participant_id = $1", pid)  # lost read model
-        assert await rebuild_current_plans(conn, planning.runtime.store) >= 1
+        assert await rebuild_current_plans(conn, planning.runtime.store, planning.runtime.keys) >= 1
     after = (await planning.client.get(f"/v1/participants/{pid}/plan", headers=STAFF)).json()
     assert {k: v for k, v in after.items() if k != "updated_at"} == {
         k: v for k, v in before.items() if k != "updated_at"

@@ -132,7 +132,7 @@ async def test_a_risk_rise_asks_for_exactly_one_review(planning, kafka_bootstrap
     # The read model, open reviews and risk baseline included, comes back from the event store alone.
     async with planning.runtime.pool.acquire() as conn, conn.transaction():
         await conn.execute("DELETE FROM plans WHERE participant_id = $1", pid)
-        await rebuild_current_plans(conn, planning.runtime.store)
+        await rebuild_current_plans(conn, planning.runtime.store, planning.runtime.keys)
     rebuilt = await plan_of(planning, pid)
     assert rebuilt is not None
     assert {k: v for k, v in rebuilt.items() if k != "updated_at"} == {

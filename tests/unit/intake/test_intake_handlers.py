@@ -176,15 +176,16 @@ async def test_the_expiry_sweep_ends_a_consent_past_its_date_once(intake: Intake
     assert intake.tables.consents[consent_id].status == "expired"
 
 
-async def test_a_referral_under_a_covering_consent_is_recorded_in_the_ledger(intake: Intake) -> None:
+async def test_a_referral_under_a_covering_consent_opens_the_recipients_inbox_row(intake: Intake) -> None:
     pid = await intake.enrolled()
     consent_id = await intake.granted(pid)
     order = RequestReferral(participant_id=pid, disclosing_agency_id=AGENCY, recipient_agency_id="agency-mh",
                             purpose="mental_health_referral", information=["risk_level"], note="urgent")
     requested = await intake.run(referrals.request_referral, order)
     assert isinstance(requested, ReferralRequested) and requested.consent_id == consent_id
-    [(entry, version, note, actor)] = intake.tables.disclosures
-    assert (entry.recipient_agency_id, version, note, actor) == ("agency-mh", 1, "urgent", "spec-1")
+    # the ledger line is written when the recipient is shown it (tests/integration/integrations)
+    [(referral, agency)] = intake.tables.referrals.values()
+    assert (referral.recipient_agency_id, referral.consent_id, agency) == ("agency-mh", consent_id, AGENCY)
 
 
 async def test_a_referral_without_consent_or_from_another_agency_discloses_nothing(intake: Intake) -> None:
@@ -195,4 +196,4 @@ async def test_a_referral_without_consent_or_from_another_agency_discloses_nothi
         await intake.run(referrals.request_referral, order)
     with pytest.raises(NotFound):
         await intake.run(referrals.request_referral, order, agency="agency-b")
-    assert intake.tables.disclosures == [] and ReferralRequested not in intake.published()
+    assert intake.tables.referrals == {} and ReferralRequested not in intake.published()

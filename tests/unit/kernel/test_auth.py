@@ -278,7 +278,8 @@ def test_outside_development_missing_settings_stop_the_service(env: dict[str, st
 
 def test_outside_development_the_hs256_secret_is_not_used() -> None:
     s = _settings(waypoint_env="production", jwt_jwks_url="https://idp/certs", jwt_issuer="https://idp",
-                  jwt_audience="waypoint-api", db_app_password="a-real-password-from-the-vault")
+                  jwt_audience="waypoint-api", db_app_password="a-real-password-from-the-vault",
+                  waypoint_master_key="q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=")
     s.check_security()
     assert s.hs256_secret is None
 

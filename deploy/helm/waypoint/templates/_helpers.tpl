@@ -59,3 +59,31 @@ app.kubernetes.io/component: {{ .name }}
   value: {{ $value | quote }}
 {{- end }}
 {{- end -}}
+
+{{/* A service's Kafka login (nothing with PLAINTEXT): its own principal svc-<service>, the password
+from its own Secret; in notifications, the agency copier's principal too when it runs there. */}}
+{{- define "waypoint.kafkaPrincipal" -}}
+{{- $kafka := .root.Values.kafka -}}
+{{- if ne $kafka.securityProtocol "PLAINTEXT" }}
+- name: KAFKA_SECURITY_PROTOCOL
+  value: {{ $kafka.securityProtocol | quote }}
+- name: KAFKA_SASL_MECHANISM
+  value: {{ $kafka.sasl.mechanism | quote }}
+- name: KAFKA_SASL_USERNAME
+  value: svc-{{ .name }}
+- name: KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef: {name: {{ $kafka.sasl.secretPrefix }}-svc-{{ .name }}, key: password}
+{{- if $kafka.caSecret }}
+- name: KAFKA_SSL_CAFILE
+  value: /etc/waypoint/kafka-ca/ca.pem
+{{- end }}
+{{- if and (eq .name "notifications") (eq (toString (index .cfg.env "NOTIFICATIONS_AGENCY_TOPICS" | default "false")) "true") }}
+- name: NOTIFICATIONS_COPIER_KAFKA_USERNAME
+  value: agency-copier
+- name: NOTIFICATIONS_COPIER_KAFKA_PASSWORD
+  valueFrom:
+    secretKeyRef: {name: {{ $kafka.sasl.secretPrefix }}-agency-copier, key: password}
+{{- end }}
+{{- end }}
+{{- end -}}
