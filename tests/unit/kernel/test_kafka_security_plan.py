@@ -55,7 +55,7 @@ def consumed_by_app(service):
     from types import SimpleNamespace
 
     app = import_module(f"services.{service}.entrypoints.app").create_app()
-    specs = app.state.consumer_specs(SimpleNamespace(store=None, settings=None, pool=None))
+    specs = app.state.consumer_specs(SimpleNamespace(store=None, settings=None, pool=None, keys=None))
     return {topic for spec in specs for topic in spec.topics}
 
 
