@@ -93,6 +93,13 @@ class Call:
         await self.audit(action, participant_id)
         return found
 
+    async def listed(self, key: str, action: str, participant_id: UUID, paged: Page, read: Awaitable[list[T]]
+                     ) -> dict[str, Any]:
+        """One page of a participant's records (``read`` fetched ``paged.fetch`` of them), recorded
+        as shown, answered as ``{key: [...], "next_offset": ...}``."""
+        found, next_offset = paged.cut(await self.shown(action, participant_id, read))
+        return {key: found, "next_offset": next_offset}
+
     async def access_log(self, participant_id: UUID, paged: Page) -> dict[str, Any]:
         """The ``GET /participants/{id}/access-log`` answer of every service: who read this
         participant's data here, newest first; reading a non-empty log is itself recorded."""
