@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser-deps vendor-assets tools up down status demo test test-unit lint catalogue-check bench bench-checkins bench-sweep bench-alerts bench-kafka-path bench-rebuild bench-console bench-tenancy screenshots clean soak
+.PHONY: install browser-deps vendor-assets tools up down status demo test test-unit lint catalogue-check bench bench-checkins bench-sweep bench-alerts bench-kafka-path bench-rebuild bench-encryption bench-console bench-tenancy screenshots clean soak
 
 # Browser tests drive Debian's Chromium through Playwright (Playwright's own browser download cannot
 # work here and is never used). Installed with apt only when missing; sudo only when not root.
@@ -54,7 +54,7 @@ test: install tools
 
 # Minutes-long chaos on a three-broker cluster (SOAK_SECONDS, CHAOS_PERIOD_S, CHAOS_DOWN_S); not in `make test`.
 soak: install
-	WAYPOINT_SOAK=1 $(BIN)/pytest tests/soak --timeout=3600
+	WAYPOINT_SOAK=1 $(BIN)/pytest tests/soak --timeout=3600 -s
 
 test-unit: install
 	$(BIN)/pytest -m unit
@@ -101,6 +101,10 @@ screenshots: install
 # monitoring's read models rebuilt from Kafka vs raw consume + COPY, 1M events (docs/benchmarks.md)
 bench-rebuild: install
 	$(BIN)/python -m benchmarks rebuild
+
+# enrolment and check-in append, texts sealed vs not encrypted (docs/benchmarks.md, Encryption)
+bench-encryption: install
+	$(BIN)/python -m benchmarks.encryption
 
 clean: down
 	rm -rf .waypoint

@@ -5,10 +5,13 @@ Three ways to run one transaction, as the services' role (``waypoint_app``), int
 repeated so that machine noise hits all of them alike:
 
 - ``scoped``: the services' path. A pooled :class:`shared.tenancy.ScopedConnection` declares the
-  agency when the transaction starts (``set_config`` x2, one round trip), on ``access_log``, which
-  has FORCE ROW LEVEL SECURITY and the agency policy.
-- ``declared only``: the same connection class and declaration, on ``access_log_plain`` (the same
-  table, ``LIKE access_log INCLUDING ALL``, without row-level security): the round trip alone.
+  agency when the transaction starts (``set_config`` x2, sent with the ``BEGIN`` in one round
+  trip), on ``access_log``, which has FORCE ROW LEVEL SECURITY and the agency policy.
+- ``scoped_two_trips``: the same, with the declaration in a round trip of its own (how it was
+  done before; ``ScopedConnection.scope_with_begin = False``).
+- ``declared_only``: the services' connection class and declaration, on ``access_log_plain`` (the
+  same table, ``LIKE access_log INCLUDING ALL``, without row-level security): the policy's cost
+  is ``scoped`` against this.
 - ``unscoped``: a plain asyncpg pool on ``access_log_plain``: no declaration, no policy.
 
 Workloads: a read (a supervisor's page of one participant's access log: 20 rows by index) and a
@@ -41,6 +44,10 @@ AGENCIES, PARTICIPANTS, ROWS = 10, 200, 10  # 20,000 rows in each table
 READ = ("SELECT at, actor, action FROM {table} WHERE participant_id = $1 AND agency_id = $2"
         " ORDER BY id DESC LIMIT 20")
 WRITE = "INSERT INTO {table} (participant_id, agency_id, actor, action) VALUES ($1, $2, 'bench', 'read record')"
+
+
+class _TwoTrips(tenancy.ScopedConnection):
+    scope_with_begin = False
 
 
 async def _prepare(server_url: str) -> tuple[str, list[tuple[str, uuid.UUID]]]:
@@ -97,13 +104,16 @@ async def _drive(concurrency: int, total: int, op: Callable[[], Awaitable[None]]
     return per_task * concurrency / (time.perf_counter() - started)
 
 
-async def run(server_url: str, *, rounds: int = 3, per_round: int = 3000) -> dict:
+async def run(server_url: str, *, rounds: int = 5, per_round: int = 3000) -> dict:
     app_dsn, keys = await _prepare(server_url)
     scoped_pool = await create_pool(app_dsn, min_size=16, max_size=16)
     plain_pool = await asyncpg.create_pool(app_dsn, min_size=16, max_size=16, command_timeout=60, reset=_release)
-    assert plain_pool is not None
+    two_trips_pool = await asyncpg.create_pool(app_dsn, min_size=16, max_size=16, command_timeout=60,
+                                               reset=_release, connection_class=_TwoTrips)
+    assert plain_pool is not None and two_trips_pool is not None
     variants = {
         "scoped": (scoped_pool, "access_log", True),
+        "scoped_two_trips": (two_trips_pool, "access_log", True),
         "declared_only": (scoped_pool, "access_log_plain", True),
         "unscoped": (plain_pool, "access_log_plain", False),
     }
@@ -121,6 +131,7 @@ async def run(server_url: str, *, rounds: int = 3, per_round: int = 3000) -> dic
                 report[f"{kind}_c{concurrency}"] = {
                     "tx_per_s": medians,
                     "scoped_vs_unscoped": round(medians["scoped"] / medians["unscoped"], 3),
+                    "scoped_two_trips_vs_unscoped": round(medians["scoped_two_trips"] / medians["unscoped"], 3),
                     "declared_only_vs_unscoped": round(medians["declared_only"] / medians["unscoped"], 3),
                     "scoped_vs_declared_only": round(medians["scoped"] / medians["declared_only"], 3),
                 }
@@ -128,6 +139,7 @@ async def run(server_url: str, *, rounds: int = 3, per_round: int = 3000) -> dic
     finally:
         await scoped_pool.close()
         await plain_pool.close()
+        await two_trips_pool.close()
     return report
 
 
@@ -135,7 +147,7 @@ if __name__ == "__main__":
     import typer
 
     def main(database_url: str = typer.Option(..., help="PostgreSQL server URL (an owner who may create roles)"),
-             rounds: int = 3, per_round: int = 3000) -> None:
+             rounds: int = 5, per_round: int = 3000) -> None:
         print(json.dumps(asyncio.run(run(database_url, rounds=rounds, per_round=per_round)), indent=2))
 
     typer.run(main)

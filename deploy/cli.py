@@ -153,7 +153,7 @@ async def _demo(specialist: str, agency: str, urls: dict[str, str] | None = None
         entries: list[dict] = []
         for _ in range(100):
             r = await http.get(f"{urls['monitoring']}/v1/participants/{pid}/timeline")
-            entries = r.json()["entries"]
+            entries = r.json().get("entries", [])  # 404 until monitoring has the assignment
             if {"PlanCreated", "NotificationSent"} <= {e["type"] for e in entries}:
                 break
             await asyncio.sleep(0.2)

@@ -158,6 +158,14 @@ def _sasl_ssl_props(props: dict[str, str], sasl_ssl_port: int, keystore: Path) -
     }
 
 
+def new_cluster_id() -> str:
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding, never starting with
+    "-" (the storage tool would read such an id as an option: one start in 64 failed so)."""
+    while (cluster_id := urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"):
+        pass
+    return cluster_id
+
+
 def probe(bootstrap: str) -> None:
     """Raise unless a Kafka broker at `bootstrap` answers a metadata request."""
     run_async(lambda: _probe(bootstrap))
@@ -283,8 +291,7 @@ class NativeKafka:
     def _format_storage(self, classpath: str, cluster_id: str | None = None) -> None:
         if (self.data_dir / "meta.properties").exists():
             return
-        # Kafka cluster ids are 16 random bytes, URL-safe base64 without padding.
-        cluster_id = cluster_id or urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = cluster_id or new_cluster_id()
         cmd = [
             _java(), "-cp", classpath, f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
             "kafka.tools.StorageTool", "format", "--config", str(self.config_file),
@@ -394,7 +401,7 @@ class NativeKafkaCluster:
         path = self.home / "cluster.id"
         if not path.exists():
             self.home.mkdir(parents=True, exist_ok=True)
-            path.write_text(urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+            path.write_text(new_cluster_id())
         return path.read_text().strip()
 
     def start(self, timeout: float = 180.0) -> bool:

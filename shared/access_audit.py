@@ -13,6 +13,7 @@ with :func:`record` and lets supervisors read the log with :func:`read`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -47,11 +48,29 @@ ACCESS_LOG_DDL: tuple[str, ...] = (
 )
 
 
+#: the break-the-glass columns (shared.minimum_necessary): a flagged row carries why the record
+#: was opened outside the caller's caseload
+ACCESS_REASON_DDL: tuple[str, ...] = (
+    "ALTER TABLE access_log ADD COLUMN flagged BOOLEAN NOT NULL DEFAULT false",
+    "ALTER TABLE access_log ADD COLUMN reason_kind TEXT",
+    "ALTER TABLE access_log ADD COLUMN reason TEXT",
+    "CREATE INDEX access_log_flagged_idx ON access_log (agency_id, id) WHERE flagged",
+)
+
+
 def create_access_log() -> None:
     """Create the append-only ``access_log`` table (call from an Alembic migration)."""
     from alembic import op
 
     for statement in ACCESS_LOG_DDL:
+        op.execute(statement)
+
+
+def add_access_reasons() -> None:
+    """Add the break-the-glass columns to ``access_log`` (call from an Alembic migration)."""
+    from alembic import op
+
+    for statement in ACCESS_REASON_DDL:
         op.execute(statement)
 
 
@@ -77,6 +96,30 @@ async def record(
     )
 
 
+async def record_broken_glass(
+    conn: asyncpg.Connection | asyncpg.Pool, *, agency_id: str, actor: str, action: str, participant_id: UUID,
+    reason_kind: str, reason: str,
+) -> None:
+    """One flagged row: ``actor`` opened ``participant_id``'s record outside their caseload, and why."""
+    await conn.execute(
+        "INSERT INTO access_log (participant_id, agency_id, actor, action, flagged, reason_kind, reason)"
+        " VALUES ($1, $2, $3, $4, true, $5, $6)",
+        participant_id,
+        agency_id,
+        actor,
+        action,
+        reason_kind,
+        reason,
+    )
+
+
+def _entry(r: asyncpg.Record) -> dict[str, Any]:
+    out = {"at": r["at"].isoformat(), "actor": r["actor"], "action": r["action"]}
+    if r["flagged"]:  # the glass was broken: why
+        out.update(flagged=True, reason_kind=r["reason_kind"], reason=r["reason"])
+    return out
+
+
 async def read(
     conn: asyncpg.Connection | asyncpg.Pool, *, agency_id: str, participant_id: UUID, limit: int | None = None,
     offset: int = 0,
@@ -84,14 +127,46 @@ async def read(
     """The reads of one participant's data in this service, newest first (all, or ``limit`` of
     them after skipping ``offset``)."""
     rows = await conn.fetch(
-        "SELECT at, actor, action FROM access_log WHERE participant_id = $1 AND agency_id = $2"
+        "SELECT at, actor, action, flagged, reason_kind, reason FROM access_log"
+        " WHERE participant_id = $1 AND agency_id = $2"
         " ORDER BY id DESC LIMIT $3 OFFSET $4",
         participant_id,
         agency_id,
         limit,
         offset,
     )
-    return [{"at": r["at"].isoformat(), "actor": r["actor"], "action": r["action"]} for r in rows]
+    return [_entry(r) for r in rows]
+
+
+async def flagged(
+    conn: asyncpg.Connection | asyncpg.Pool, *, agency_id: str, since: datetime | None = None,
+    actor: str | None = None, participant_id: UUID | None = None, limit: int | None = None, offset: int = 0,
+) -> list[dict[str, Any]]:
+    """The agency's flagged accesses (records opened by breaking the glass), newest first."""
+    rows = await conn.fetch(
+        "SELECT id, at, participant_id, actor, action, reason_kind, reason FROM access_log"
+        " WHERE agency_id = $1 AND flagged AND ($2::timestamptz IS NULL OR at >= $2)"
+        " AND ($3::text IS NULL OR actor = $3) AND ($4::uuid IS NULL OR participant_id = $4)"
+        " ORDER BY id DESC LIMIT $5 OFFSET $6",
+        agency_id,
+        since,
+        actor,
+        participant_id,
+        limit,
+        offset,
+    )
+    return [
+        {
+            "id": r["id"],
+            "at": r["at"].isoformat(),
+            "participant_id": str(r["participant_id"]),
+            "actor": r["actor"],
+            "action": r["action"],
+            "reason_kind": r["reason_kind"],
+            "reason": r["reason"],
+        }
+        for r in rows
+    ]
 
 
 class AccessAudit:

@@ -93,7 +93,7 @@ async def _record_refused_read(request: Request, status: int) -> None:
 async def _domain_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     await _record_refused_read(request, exc.status)
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = dict(getattr(exc, "problem_extra", None) or {})  # members a client acts on
     if exc.field:
         extra["errors"] = [{"field": exc.field, "message": exc.message}]
     return problem(exc.status, type(exc).__name__, exc.message, code=exc.code, **extra)

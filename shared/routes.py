@@ -39,6 +39,7 @@ from shared.access_audit import AccessAudit
 from shared.auth import AuthError, Principal
 from shared.http import principal
 from shared.keyring import KeyRing
+from shared.minimum_necessary import record_reader
 from shared.paging import Page
 from shared.runtime import Runtime, command_metadata
 from shared.uow import UnitOfWork
@@ -140,3 +141,12 @@ StaffOrParticipantCall = Annotated[Call, Depends(call_of(roles.staff_or_particip
 ReaderCall = Annotated[Call, Depends(call_of(roles.readers))]
 #: staff, or the participant of the path's ``participant_id`` themselves
 SelfOrStaffCall = Annotated[Call, Depends(call_of(_self_or_staff))]
+
+# A participant's full record, held to minimum necessary (shared.minimum_necessary): after the role
+# check, a specialist or agency admin off the participant's caseload needs a reason
+# (Waypoint-Access-Reason), and the access is then flagged in the access log; a supervisor opens
+# any record of the agency; a participant their own, an integration as before.
+StaffRecordCall = Annotated[Call, Depends(call_of(record_reader(roles.staff)))]
+StaffOrIntegrationRecordCall = Annotated[Call, Depends(call_of(record_reader(roles.staff_or_integration)))]
+ReaderRecordCall = Annotated[Call, Depends(call_of(record_reader(roles.readers)))]
+SelfOrStaffRecordCall = Annotated[Call, Depends(call_of(record_reader(_self_or_staff)))]

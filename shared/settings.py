@@ -169,8 +169,11 @@ class ServiceSettings(BaseSettings):
         if self.kafka_security_protocol == "SASL_SSL":
             from aiokafka.helpers import create_ssl_context
 
-            options["ssl_context"] = create_ssl_context(
-                cafile=str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else None)
+            try:
+                options["ssl_context"] = create_ssl_context(
+                    cafile=str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else None)
+            except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                raise KafkaCredentialsMissing(f"KAFKA_SSL_CAFILE cannot be used: {exc}") from exc
         return options
 
     def as_kafka_principal(self, username: str | None, password: str | None = None,

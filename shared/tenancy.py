@@ -13,8 +13,8 @@ the system scope (``waypoint.system = on``). A transaction that declared nothing
   database) must enter one too.
 * The scope is applied with ``set_config(..., true)``: local to the transaction, never to the
   connection, so a pooled connection carries nothing from one use to the next. Pooled
-  connections (:class:`ScopedConnection`) apply it when a transaction starts, and wrap a
-  statement run outside any transaction in one of its own.
+  connections (:class:`ScopedConnection`) apply it when a transaction starts, in the same round
+  trip as the ``BEGIN``, and wrap a statement run outside any transaction in one of its own.
 
 The services connect as a role that owns nothing and has no BYPASSRLS (:func:`ensure_app_role`);
 the migrations run as the owner, and ``FORCE ROW LEVEL SECURITY`` holds the owner to the policies
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -101,22 +102,43 @@ def scope_arguments(scope: str) -> tuple[str, str]:
     return ("" if scope == DENIED else scope), "off"
 
 
+#: agency ids written into the BEGIN's round trip as literals; anything else is sent as a parameter
+_PLAIN_AGENCY = re.compile(r"^[A-Za-z0-9._:@-]{0,200}$")
+
+
+def scope_literal_statement(scope: str) -> str | None:
+    """:data:`SCOPE_STATEMENT` with the scope written in as literals (None if the agency id is not
+    plain enough to be written into SQL: then it goes as a parameter, in a round trip of its own)."""
+    agency, system = scope_arguments(scope)
+    if not _PLAIN_AGENCY.match(agency):
+        return None
+    return (f"SELECT set_config('waypoint.agency_id', {_literal(agency)}, true),"
+            f" set_config('waypoint.system', {_literal(system)}, true);")
+
+
 class ScopedTransaction(_tx.Transaction):  # type: ignore[misc]
-    """An asyncpg transaction that declares the task's scope as soon as it starts."""
+    """An asyncpg transaction that declares the task's scope as soon as it starts: in the BEGIN's
+    own round trip (one simple-query message, ``BEGIN; SELECT set_config(...)``), or right after
+    it when the agency id must travel as a parameter."""
 
     async def start(self) -> None:
         connection = self._connection
-        connection._starting = True  # its BEGIN goes straight to the server
+        connection._starting = True  # its BEGIN goes straight to the server (with the scope)
+        connection._scope_sent = False
         try:
             await super().start()
         finally:
             connection._starting = False
-        if not self._nested:
-            await self._connection._declare_scope()
+        if not self._nested and not connection._scope_sent:
+            await connection._declare_scope()
 
 
 class ScopedConnection(asyncpg.Connection):  # type: ignore[misc]
     """A pooled connection whose every transaction carries the current task's scope."""
+
+    #: declare the scope in the BEGIN's round trip (False: a round trip of its own; for the benchmark)
+    scope_with_begin = True
+    _scope_sent = False
 
     async def _declare_scope(self) -> None:
         await asyncpg.Connection.execute(self, SCOPE_STATEMENT, *scope_arguments(_scope.get()))
@@ -135,6 +157,11 @@ class ScopedConnection(asyncpg.Connection):  # type: ignore[misc]
             return await method(self, *args, **kwargs)
 
     async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
+        if self._starting and not args and self.scope_with_begin and query.startswith("BEGIN"):
+            declare = scope_literal_statement(_scope.get())
+            if declare is not None:
+                self._scope_sent = True
+                return await asyncpg.Connection.execute(self, f"{query} {declare}", timeout=timeout)  # type: ignore[no-any-return]
         return await self._in_scope(asyncpg.Connection.execute, query, *args, timeout=timeout)  # type: ignore[no-any-return]
 
     async def executemany(self, command: str, args: Any, *, timeout: float | None = None) -> None:

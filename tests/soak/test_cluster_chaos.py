@@ -78,3 +78,4 @@ async def test_commands_flow_through_rolling_broker_kills(cluster, database_url)
         started = await mon.runtime.pool.fetchval(
             "SELECT count(*) FROM events WHERE event_type = 'MonitoringStarted' AND agency_id = $1", agency)
         assert started == len(enrolled)
+        print(f"soak: {SOAK_SECONDS:.0f} s, {kills} broker SIGKILLs, {len(enrolled)} enrolments, each monitored once")

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from services.intake.adapters.tables import PostgresTables
 from services.intake.application.consents import consent_expiry_loop
 from services.intake.entrypoints.api import router
+from shared import minimum_necessary
 from shared.runtime import Runtime, create_service_app
 from shared.settings import ServiceSettings
 
@@ -23,7 +24,8 @@ def _background(rt: Runtime) -> list[Coroutine[Any, Any, None]]:
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app = create_service_app(
-        "intake", routers=[router], migrations=MIGRATIONS, background=_background, settings=settings,
+        "intake", routers=[router, minimum_necessary.router], migrations=MIGRATIONS, background=_background,
+        settings=settings,
         tables=PostgresTables,
     )
     return app

@@ -14,7 +14,7 @@ from services.intake.domain.fhir import assessment_bundle
 from services.intake.domain.instrument_catalogue import catalogue
 from services.intake.entrypoints.common import Json
 from shared.paging import Page, page
-from shared.routes import StaffCall, StaffOrIntegrationCall
+from shared.routes import StaffCall, StaffOrIntegrationRecordCall, StaffRecordCall
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
@@ -43,7 +43,7 @@ async def record_assessment(participant_id: UUID, body: AssessmentForm, call: St
 
 
 @router.get("/participants/{participant_id}/assessments")
-async def list_assessments(participant_id: UUID, call: StaffCall, paged: Page = Depends(page)) -> Json:
+async def list_assessments(participant_id: UUID, call: StaffRecordCall, paged: Page = Depends(page)) -> Json:
     """The participant's assessments, oldest first, paged (``next_offset``)."""
     found = views.assessments(call.pool, call.agency_id, participant_id, call.keys, limit=paged.fetch,
                               offset=paged.offset)
@@ -51,13 +51,13 @@ async def list_assessments(participant_id: UUID, call: StaffCall, paged: Page = 
 
 
 @router.get("/participants/{participant_id}/assessments/{assessment_id}")
-async def get_assessment(participant_id: UUID, assessment_id: UUID, call: StaffCall) -> Json:
+async def get_assessment(participant_id: UUID, assessment_id: UUID, call: StaffRecordCall) -> Json:
     found = views.assessment(call.pool, call.agency_id, participant_id, assessment_id, call.keys)
     return await call.shown(f"read assessment {assessment_id}", participant_id, found)
 
 
 @router.get("/participants/{participant_id}/assessments/{assessment_id}/fhir")
-async def export_assessment(participant_id: UUID, assessment_id: UUID, call: StaffOrIntegrationCall) -> Json:
+async def export_assessment(participant_id: UUID, assessment_id: UUID, call: StaffOrIntegrationRecordCall) -> Json:
     record = await views.assessment(call.pool, call.agency_id, participant_id, assessment_id, call.keys)
     scored, completed_at = views.rescored(record)
     await call.audit(f"export assessment {assessment_id}", participant_id)

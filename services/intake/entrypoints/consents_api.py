@@ -22,7 +22,7 @@ from services.intake.domain.consent_terms import (
 from services.intake.domain.referral import ReferralForm, RequestReferral
 from services.intake.entrypoints.common import Json
 from shared.paging import Page, page
-from shared.routes import StaffCall
+from shared.routes import StaffCall, StaffRecordCall
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
@@ -68,7 +68,7 @@ async def revoke_consent(participant_id: UUID, consent_id: UUID, call: StaffCall
 
 
 @router.get("/participants/{participant_id}/consents")
-async def list_consents(participant_id: UUID, call: StaffCall, paged: Page = Depends(page)) -> Json:
+async def list_consents(participant_id: UUID, call: StaffRecordCall, paged: Page = Depends(page)) -> Json:
     """The participant's consents (drafts, active, revoked, expired), oldest first, paged."""
     found = views.consents(call.pool, call.agency_id, participant_id, call.keys, limit=paged.fetch,
                            offset=paged.offset)
@@ -76,7 +76,7 @@ async def list_consents(participant_id: UUID, call: StaffCall, paged: Page = Dep
 
 
 @router.get("/participants/{participant_id}/consents/{consent_id}")
-async def get_consent(participant_id: UUID, consent_id: UUID, call: StaffCall) -> Json:
+async def get_consent(participant_id: UUID, consent_id: UUID, call: StaffRecordCall) -> Json:
     found = views.consent(call.pool, call.agency_id, participant_id, consent_id, call.keys)
     return await call.shown(f"read consent {consent_id}", participant_id, found)
 
@@ -92,7 +92,7 @@ async def request_referral(participant_id: UUID, body: ReferralForm, call: Staff
 
 @router.get("/participants/{participant_id}/disclosures")
 async def list_disclosures(
-    participant_id: UUID, call: StaffCall, years: int | None = Query(None, ge=1, le=50),
+    participant_id: UUID, call: StaffRecordCall, years: int | None = Query(None, ge=1, le=50),
     paged: Page = Depends(page),
 ) -> Json:
     """The participant's disclosure ledger, newest first (only the last ``years`` if given), paged."""

@@ -26,7 +26,7 @@ from services.intake.domain.enrolment import (
 from services.intake.entrypoints.common import Json
 from shared.limits import MAX_ID_LENGTH, MAX_PAGE_SIZE
 from shared.paging import Page, page
-from shared.routes import ManagerCall, StaffCall
+from shared.routes import ManagerCall, StaffCall, StaffRecordCall
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
@@ -94,7 +94,7 @@ async def list_specialists(call: StaffCall, paged: Page = Depends(page)) -> Json
 
 
 @router.get("/participants/{participant_id}")
-async def get_participant(participant_id: UUID, call: StaffCall) -> Json:
+async def get_participant(participant_id: UUID, call: StaffRecordCall) -> Json:
     found = views.participant(call.pool, call.agency_id, participant_id, call.keys)
     return await call.shown("read participant", participant_id, found)
 

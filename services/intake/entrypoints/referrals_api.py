@@ -22,7 +22,7 @@ from services.intake.domain.referral_inbox import (
 from services.intake.entrypoints.common import Json
 from shared.domain import NotFound
 from shared.paging import Page, page
-from shared.routes import StaffCall
+from shared.routes import StaffCall, StaffRecordCall
 from shared.tenancy import system_scope
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
@@ -105,7 +105,7 @@ async def outgoing_referrals_of_the_agency(
 
 
 @router.get("/participants/{participant_id}/referrals")
-async def outgoing_referrals(participant_id: UUID, call: StaffCall, paged: Page = Depends(page)) -> Json:
+async def outgoing_referrals(participant_id: UUID, call: StaffRecordCall, paged: Page = Depends(page)) -> Json:
     """The referrals made for this participant by the caller's agency, newest first and paged,
     with their outcome."""
     await records.require_participant(call.pool, participant_id, call.agency_id)  # type: ignore[arg-type]

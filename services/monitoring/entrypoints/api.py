@@ -28,13 +28,18 @@ from services.monitoring.domain.monitor_state import MonitorState
 from shared.auth import AuthError
 from shared.catalogue.monitoring import RiskEscalated
 from shared.domain import InvalidCommand, NotFound
+from shared.http import require_roles
 from shared.limits import MAX_BIGINT, MAX_ID_LENGTH
+from shared.minimum_necessary import record_reader
 from shared.paging import Page, page
 from shared.roles import STAFF
-from shared.routes import ManagerCall, SelfOrStaffCall, StaffCall
+from shared.routes import Call, ManagerCall, SelfOrStaffCall, SelfOrStaffRecordCall, StaffCall, StaffRecordCall, call_of
 from shared.runtime import command_metadata
 
 router = APIRouter(prefix="/v1")
+#: private notes: the participant's specialist, a supervisor, another specialist by breaking the glass;
+#: agency admins never (shared.minimum_necessary)
+NotesReaderCall = Annotated[Call, Depends(call_of(record_reader(require_roles("specialist", "supervisor"))))]
 
 
 def _schedule(state: MonitorState) -> dict[str, Any]:
@@ -60,7 +65,7 @@ async def set_check_in_schedule(participant_id: UUID, body: CheckInScheduleChoic
 
 
 @router.get("/participants/{participant_id}/check-in-schedule")
-async def get_check_in_schedule(participant_id: UUID, call: SelfOrStaffCall) -> dict[str, Any]:
+async def get_check_in_schedule(participant_id: UUID, call: SelfOrStaffRecordCall) -> dict[str, Any]:
     async with call.uow() as uow:
         state = await handlers.read_monitor(uow, participant_id)
         await call.audit("read check-in schedule", participant_id, conn=uow.conn)
@@ -105,7 +110,7 @@ async def log_contact(participant_id: UUID, body: ContactReport, call: StaffCall
 @router.get("/participants/{participant_id}/timeline")
 async def get_timeline(
     participant_id: UUID,
-    call: StaffCall,
+    call: StaffRecordCall,
     after: str | None = Query(None, max_length=64, description="cursor of the last entry already seen"),
     limit: int = Query(100, ge=1, le=500),
     service: list[Literal["intake", "planning", "monitoring", "notifications"]] | None = Query(
@@ -154,20 +159,17 @@ async def get_overview(call: ManagerCall) -> dict[str, Any]:
 @router.get("/participants/{participant_id}/private-notes")
 async def get_private_notes(
     participant_id: UUID,
-    call: StaffCall,
+    call: NotesReaderCall,
     kind: views.Kind | None = Query(None, description="only texts of this kind"),
     ref_id: UUID | None = Query(None, description="only the texts of one check-in, SOS, relapse or contact"),
     before: int | None = Query(None, ge=1, le=MAX_BIGINT, description="the id of the last text already seen"),
     limit: int = Query(100, ge=1, le=500),
 ) -> dict[str, Any]:
     """The free text kept out of events, for the participant's own specialist and supervisors
-    (minimum necessary: not every specialist of the agency, not agency admins). Audited."""
-    caller = call.caller
-    known, specialist = await views.assigned_specialist(call.pool, participant_id, call.agency_id)
+    (minimum necessary: another specialist only by breaking the glass, agency admins never). Audited."""
+    known, _ = await views.assigned_specialist(call.pool, participant_id, call.agency_id)
     if not known:
         raise NotFound("participant is not known to monitoring", field="participant_id")
-    if not (caller.has_any("supervisor") or (caller.has_any("specialist") and caller.sub == specialist)):
-        raise AuthError("only the participant's specialist or a supervisor reads private notes", status=403)
     texts = await views.private_texts(
         call.pool, participant_id, call.agency_id, call.keys, kind=kind, ref_id=ref_id, before=before, limit=limit
     )

@@ -18,6 +18,7 @@ from services.monitoring.entrypoints.api import router
 from services.monitoring.entrypoints.progress_api import router as progress_router
 from services.monitoring.projections import read_models
 from services.monitoring.settings import MonitoringSettings
+from shared import minimum_necessary
 from shared.clock import Clock
 from shared.cloudevents import topic_for
 from shared.events import SERVICES
@@ -52,6 +53,7 @@ def create_app(
                 read_models.apply,
                 batch_handler=read_models.apply_fresh,
             ),
+            minimum_necessary.assignment_consumer(),  # who is on whose caseload
             ConsumerSpec("erasure", [topic_for("intake")], on_participant_erased, event_types=ERASURE_EVENTS),
         ]
 
@@ -77,7 +79,7 @@ def create_app(
 
     return create_service_app(
         "monitoring",
-        routers=[router, progress_router, latest_api.router],
+        routers=[router, progress_router, latest_api.router, minimum_necessary.router],
         migrations=MIGRATIONS,
         settings=settings,
         consumers=consumers,

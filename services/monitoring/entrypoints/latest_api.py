@@ -12,14 +12,14 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from services.monitoring import views
-from shared.routes import StaffCall
+from shared.routes import StaffRecordCall
 
 router = APIRouter(prefix="/v1", tags=["monitoring"])
 
 
 @router.get("/participants/{participant_id}/timeline/latest")
 async def latest_timeline(
-    participant_id: UUID, call: StaffCall, limit: int = Query(15, ge=1, le=100)
+    participant_id: UUID, call: StaffRecordCall, limit: int = Query(15, ge=1, le=100)
 ) -> dict[str, Any]:
     """The newest timeline lines, newest first (another agency's participant: none)."""
     entries = await views.latest_timeline(call.pool, participant_id, call.agency_id, limit)

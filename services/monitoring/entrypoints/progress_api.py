@@ -19,7 +19,7 @@ from services.monitoring.domain.milestones import Milestone
 from services.monitoring.domain.recovery import recovery_progress
 from shared.domain import InvalidCommand, NotFound
 from shared.limits import MAX_PAGE_SIZE
-from shared.routes import Call, SelfOrStaffCall, StaffCall
+from shared.routes import Call, SelfOrStaffRecordCall, StaffRecordCall
 from shared.time_zones import local_date
 
 router = APIRouter(prefix="/v1", tags=["monitoring"])
@@ -41,7 +41,7 @@ def _aware(value: datetime | None, field: str) -> datetime | None:
 
 
 @router.get("/participants/{participant_id}/recovery")
-async def get_recovery(participant_id: UUID, call: SelfOrStaffCall) -> dict[str, Any]:
+async def get_recovery(participant_id: UUID, call: SelfOrStaffRecordCall) -> dict[str, Any]:
     """Days in recovery, milestones reached in the current count and the next one, counted on the
     participant's own calendar (their time zone). The participant themself or their agency's staff."""
     async with call.uow() as uow:
@@ -64,7 +64,7 @@ async def get_recovery(participant_id: UUID, call: SelfOrStaffCall) -> dict[str,
 @router.get("/participants/{participant_id}/check-ins")
 async def list_check_ins(
     participant_id: UUID,
-    call: SelfOrStaffCall,
+    call: SelfOrStaffRecordCall,
     since: datetime | None = Query(None, description="only check-ins at or after this instant (ISO 8601, with zone)"),
     until: datetime | None = Query(None, description="only check-ins before this instant"),
     after: str | None = Query(None, max_length=64, description="cursor of the last check-in already seen"),
@@ -91,7 +91,7 @@ async def list_check_ins(
 @router.get("/participants/{participant_id}/risk-history")
 async def get_risk_history(
     participant_id: UUID,
-    call: StaffCall,
+    call: StaffRecordCall,
     before: str | None = Query(None, max_length=64, description="cursor of the last change already seen"),
     limit: int = Query(50, ge=1, le=MAX_PAGE_SIZE),
 ) -> dict[str, Any]:

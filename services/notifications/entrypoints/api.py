@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notifications import views
@@ -15,6 +15,7 @@ from services.notifications.domain.alerts import AcknowledgeAlert
 from services.notifications.domain.directory import SetAgencyStaff
 from services.notifications.domain.preferences import PreferenceChoices, SetPreferences
 from services.notifications.domain.subscriptions import CreateWebhookSubscription, DeactivateWebhookSubscription
+from shared import minimum_necessary
 from shared.auth import AuthError
 from shared.domain import InvalidCommand
 from shared.egress import EgressPolicy, EgressRefused
@@ -91,7 +92,19 @@ async def put_preferences(
 
 
 @router.get("/recipients/{recipient_id}/preferences")
-async def get_preferences(call: AnyCall, recipient_id: str = Path(max_length=MAX_ID_LENGTH)) -> dict[str, Any]:
+async def get_preferences(
+    call: AnyCall, recipient_id: str = Path(max_length=MAX_ID_LENGTH),
+    _reason: str | None = Header(None, alias=minimum_necessary.REASON_HEADER, max_length=512,
+                                 description=f"break the glass: {minimum_necessary.REASON_FORMAT}"),
+) -> dict[str, Any]:
+    """A recipient's preferences. A participant's (their e-mail address among them) is part of their
+    record: staff off their caseload break the glass (shared.minimum_necessary)."""
+    if call.caller.sub != recipient_id and (participant_id := await _participant_of_agency(call, recipient_id)):
+        try:
+            await minimum_necessary.enforce(call.request, call.caller, participant_id)
+        except minimum_necessary.BreakTheGlassRequired:
+            await call.audit("refused read attempt (403): read preferences of participant", participant_id)
+            raise
     await _may_configure(call, recipient_id, reading=True)
     return await views.preferences(call.pool, call.agency_id, recipient_id, call.keys)
 

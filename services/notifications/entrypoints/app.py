@@ -18,6 +18,7 @@ from services.notifications.entrypoints.api import router
 from services.notifications.entrypoints.feed import router as feed_router
 from services.notifications.projections import event_feed
 from services.notifications.settings import NotificationSettings
+from shared import minimum_necessary
 from shared.agency_copier import AgencyCopier
 from shared.cloudevents import topic_for
 from shared.events import SERVICES
@@ -70,7 +71,7 @@ def create_app(
         copier_settings(settings, cfg).kafka_client_options()  # a copier without its credential: no start
     app = create_service_app(
         "notifications",
-        routers=[router, feed_router],
+        routers=[router, feed_router, minimum_necessary.router],
         migrations=MIGRATIONS,
         settings=settings,
         tables=PostgresTables,
@@ -87,6 +88,7 @@ def create_app(
             # revoked/expired consents and withdrawn referrals, checked again before a referral is sent
             ConsumerSpec("consents", [topic_for("intake")], remember_withdrawal,
                          event_types=frozenset(WITHDRAWING_EVENTS)),
+            minimum_necessary.assignment_consumer(),  # who is on whose caseload
             ConsumerSpec("erasure", [topic_for("intake")], on_participant_erased, event_types=ERASURE_EVENTS),
         ],
         background=lambda rt: [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg),

@@ -30,7 +30,7 @@ from shared.catalogue.planning import PlanStatus
 from shared.domain import DomainError, InvalidCommand, NotFound
 from shared.limits import MAX_VERSION
 from shared.paging import Page, page
-from shared.routes import Call, ManagerCall, ReaderCall, StaffCall
+from shared.routes import Call, ManagerCall, ReaderRecordCall, StaffCall
 from shared.uow import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["planning"])
@@ -118,7 +118,7 @@ def with_etag(body: dict[str, Any], status_code: int = 200) -> JSONResponse:
 @router.get("/participants/{participant_id}/plan")
 async def get_plan(
     participant_id: UUID,
-    call: ReaderCall,
+    call: ReaderRecordCall,
     version: int | None = Query(None, ge=1, le=MAX_VERSION, description="a past version number"),
     as_of: datetime | None = Query(None, description="the version in force at this instant (ISO 8601, with zone)"),
 ) -> JSONResponse:
@@ -166,7 +166,7 @@ async def revise_plan(
 
 
 @router.get("/participants/{participant_id}/plan/history")
-async def plan_history(participant_id: UUID, call: ReaderCall, paged: Page = Depends(page)) -> dict[str, Any]:
+async def plan_history(participant_id: UUID, call: ReaderRecordCall, paged: Page = Depends(page)) -> dict[str, Any]:
     """The plan's versions, oldest first, paged (``next_offset``)."""
     check_readable(call.caller, participant_id)
     entries, next_offset = paged.cut(
@@ -178,7 +178,7 @@ async def plan_history(participant_id: UUID, call: ReaderCall, paged: Page = Dep
 
 @router.get("/participants/{participant_id}/plan/fhir", response_class=Response)
 async def plan_as_fhir(
-    participant_id: UUID, call: ReaderCall, version: int | None = Query(None, ge=1, le=MAX_VERSION)
+    participant_id: UUID, call: ReaderRecordCall, version: int | None = Query(None, ge=1, le=MAX_VERSION)
 ) -> JSONResponse:
     """The plan (current, or a past ``version``) as a FHIR R4 Bundle with a CarePlan and its Goals."""
     check_readable(call.caller, participant_id)

@@ -9,6 +9,7 @@ from services.planning.adapters.tables import PostgresTables
 from services.planning.application.consumers import INTAKE_EVENTS, on_intake_event, on_monitoring_event
 from services.planning.domain.lifecycle import PlanVersionConflict
 from services.planning.entrypoints import api, education_api
+from shared import minimum_necessary
 from shared.cloudevents import topic_for
 from shared.http import problem
 from shared.keyring import ERASURE_EVENTS, on_participant_erased
@@ -37,12 +38,13 @@ def _stale_version(_: Request, exc: Exception) -> JSONResponse:
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app = create_service_app(
         "planning",
-        routers=[api.router, education_api.router],
+        routers=[api.router, education_api.router, minimum_necessary.router],
         migrations=MIGRATIONS,
         settings=settings,
         tables=PostgresTables,
         consumers=lambda rt: [
             ConsumerSpec("plans", [topic_for("intake")], on_intake_event, event_types=INTAKE_EVENTS),
+            minimum_necessary.assignment_consumer(),  # who is on whose caseload
             ConsumerSpec("relapses", [topic_for("monitoring")], on_monitoring_event, event_types={"RelapseReported"}),
             ConsumerSpec("erasure", [topic_for("intake")], on_participant_erased, event_types=ERASURE_EVENTS),
         ],

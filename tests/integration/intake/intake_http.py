@@ -45,7 +45,10 @@ class Agency:
     def __init__(self, client: Any, roles: tuple[str, ...] = ("specialist",), agency_id: str | None = None) -> None:
         self.id = agency_id or f"agency-{uuid.uuid4().hex[:8]}"
         self.client = client
-        self.auth = bearer(sub=f"user-{uuid.uuid4().hex[:6]}", agency_id=self.id, roles=roles)
+        self.sub = f"user-{uuid.uuid4().hex[:6]}"
+        self.auth = bearer(sub=self.sub, agency_id=self.id, roles=roles)
+        #: the agency's supervisor: opens every record of the agency (shared.minimum_necessary)
+        self.supervisor = bearer(sub=f"supervisor-{uuid.uuid4().hex[:6]}", agency_id=self.id, roles=("supervisor",))
 
     async def shown(self, referral_id: str) -> None:
         """As the receiving agency, open a referral made to it (the moment it is disclosed)."""
@@ -65,7 +68,8 @@ class Agency:
         return await self.client.delete(path, headers=self.auth)
 
     async def enrol(self, **overrides: Any) -> str:
-        r = await self.post("/v1/participants", {**FULL_ENROLMENT, **overrides})
+        """Enrol a participant onto the caller's own caseload (unless ``specialist_id`` says otherwise)."""
+        r = await self.post("/v1/participants", {**FULL_ENROLMENT, "specialist_id": self.sub, **overrides})
         assert r.status_code == 201, r.text
         return str(r.json()["participant_id"])
 

@@ -8,6 +8,7 @@ import pytest
 from intake_http import CONSENT, REFERRAL, Agency, fields
 
 from shared.auth import issue_token
+from shared.minimum_necessary import REASON_HEADER
 from shared.testing.auth import DEV_SECRET, bearer
 
 pytestmark = pytest.mark.integration
@@ -121,14 +122,25 @@ async def test_an_integration_token_may_only_export_fhir(intake, route):
 
 
 @pytest.mark.parametrize("role", ["specialist", "supervisor", "agency_admin"])
-async def test_every_staff_role_may_read_the_record(intake, role):
+async def test_every_staff_role_may_read_the_record_the_minimum_necessary_way(intake, role):
+    """A supervisor and the participant's own specialist open the record; other staff only by
+    breaking the glass (shared.minimum_necessary)."""
     owner = Agency(intake.client)
     records = await owned_records(owner)
     staff = bearer(sub=f"{role}-1", agency_id=owner.id, roles=(role,))
+    reason = {REASON_HEADER: "covering: on call for the weekend team"}
     for method, path, body in PARTICIPANT_ROUTES:
         if method == "GET":
             r = await call(intake.client, method, path.format(**records), body, staff)
+            if role == "supervisor":
+                assert r.status_code == 200, (path, r.text)
+                continue
+            assert r.status_code == 403, (path, r.text)
+            assert r.json()["type"] == "https://waypoint.dev/problems/break-the-glass-required"
+            r = await call(intake.client, method, path.format(**records), body, {**staff, **reason})
             assert r.status_code == 200, (path, r.text)
+            mine = await call(intake.client, method, path.format(**records), body, owner.auth)
+            assert mine.status_code == 200, (path, mine.text)
 
 
 # --- agency scoping ------------------------------------------------------------------------------
@@ -206,7 +218,7 @@ async def test_a_body_that_is_not_an_object_is_422(intake, body):
 
 async def test_the_e2e_contract_enrol_then_assess_with_a_phq9(intake):
     agency = Agency(intake.client)
-    r = await agency.post("/v1/participants", {"display_name": "Robin", "specialist_id": "spec-1"})
+    r = await agency.post("/v1/participants", {"display_name": "Robin", "specialist_id": agency.sub})
     assert r.status_code == 201
     pid = r.json()["participant_id"]
     assert uuid.UUID(pid)
@@ -271,7 +283,9 @@ async def test_supervisors_and_admins_can_see_who_read_a_record_specialists_cann
     records = await owned_records(agency)
     pid = records["pid"]
     reader = bearer(sub="curious-specialist", agency_id=agency.id, roles=("specialist",))
-    await intake.client.get(f"/v1/participants/{pid}/assessments/{records['aid']}/fhir", headers=reader)
+    exported = await intake.client.get(f"/v1/participants/{pid}/assessments/{records['aid']}/fhir",
+                                       headers={**reader, REASON_HEADER: "quality-review: checking the FHIR export"})
+    assert exported.status_code == 200, exported.text
     r = await intake.client.get(f"/v1/participants/{pid}/access-log", headers=reader)
     assert r.status_code == 403
     for role in ("supervisor", "agency_admin"):

@@ -42,7 +42,7 @@ async def test_enrolment_keeps_identity_and_contacts_in_intake_and_returns_them_
     assert r.status_code == 200
     body = r.json()
     assert body["contact"]["family_name"] == "Quill"
-    assert (body["specialist_id"], body["status"], body["preferred_channel"]) == ("spec-1", "active", "sms")
+    assert (body["specialist_id"], body["status"], body["preferred_channel"]) == (agency.sub, "active", "sms")
     assert body["primary_substances"] == ["alcohol", "opioids"]
     assert body["preferred_hours"] == {"start": "09:00:00", "end": "18:00:00"}
     assert sorted(c["name"] for c in body["support_contacts"]) == ["Alex Sibling", "Sam Sponsor"]
@@ -53,7 +53,8 @@ async def test_enrolment_keeps_identity_and_contacts_in_intake_and_returns_them_
 
 async def test_the_participants_time_zone_is_kept_and_shown(intake):
     agency = Agency(intake.client)
-    r = await agency.post("/v1/participants", {**FULL_ENROLMENT, "time_zone": "America/Chicago"})
+    r = await agency.post("/v1/participants",
+                          {**FULL_ENROLMENT, "specialist_id": agency.sub, "time_zone": "America/Chicago"})
     assert r.status_code == 201, r.text
     body = (await agency.get(f"/v1/participants/{r.json()['participant_id']}")).json()
     assert body["time_zone"] == "America/Chicago"
@@ -66,7 +67,8 @@ async def test_the_participants_time_zone_is_kept_and_shown(intake):
 
 async def test_the_time_zone_can_be_corrected_and_the_change_is_published(intake):
     agency = Agency(intake.client)
-    r = await agency.post("/v1/participants", {**FULL_ENROLMENT, "time_zone": "America/Chicago"})
+    r = await agency.post("/v1/participants",
+                          {**FULL_ENROLMENT, "specialist_id": agency.sub, "time_zone": "America/Chicago"})
     pid = r.json()["participant_id"]
     url = f"/v1/participants/{pid}/time-zone"
     changed = await agency.put(url, {"time_zone": "America/Denver"})

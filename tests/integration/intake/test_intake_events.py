@@ -42,7 +42,7 @@ async def test_every_command_publishes_its_events_with_cloudevents_headers_and_n
     r = await intake.client.post("/v1/participants", json={**FULL_ENROLMENT, "specialist_id": None},
                                  headers={**agency.auth, "x-correlation-id": correlation})  # fmt: skip
     pid = r.json()["participant_id"]
-    profile = (await agency.get(f"/v1/participants/{pid}")).json()
+    profile = (await intake.client.get(f"/v1/participants/{pid}", headers=agency.supervisor)).json()  # nobody's yet
     sponsor = next(c for c in profile["support_contacts"] if c["name"] == "Sam Sponsor")
 
     await agency.put(f"/v1/participants/{pid}/specialist", {"specialist_id": "spec-1"})

@@ -54,7 +54,7 @@ async def test_b_sees_only_the_consented_categories_and_accepting_enrols_the_per
     assert (await c.post(f"/v1/referrals/incoming/{rid}/accept", {})).status_code == 404
     assert (await a.post(f"/v1/referrals/incoming/{rid}/accept", {})).status_code == 404  # A is not the recipient
 
-    r = await b.post(f"/v1/referrals/incoming/{rid}/accept", {"specialist_id": "b-spec-1"})
+    r = await b.post(f"/v1/referrals/incoming/{rid}/accept", {"specialist_id": b.sub})
     assert r.status_code == 201, r.text
     new_pid = r.json()["participant_id"]
     person = (await b.get(f"/v1/participants/{new_pid}")).json()
@@ -133,7 +133,7 @@ async def test_without_consent_to_the_enrolment_details_nothing_of_them_is_copie
     assert r.status_code == 422 and "display_name" in r.text
     r = await b.post(f"/v1/referrals/incoming/{rid}/accept", {"display_name": "R."})
     assert r.status_code == 201, r.text
-    person = (await b.get(f"/v1/participants/{r.json()['participant_id']}")).json()
+    person = (await b.client.get(f"/v1/participants/{r.json()['participant_id']}", headers=b.supervisor)).json()
     assert person["display_name"] == "R." and person["recovery_start_date"] is None
     assert not person.get("primary_substances")
 

@@ -20,6 +20,7 @@ from shared.catalogue.intake import ParticipantDischarged, ParticipantEnrolled
 from shared.clock import ManualClock
 from shared.envelope import Metadata, NewEvent
 from shared.events import DomainEvent
+from shared.minimum_necessary import upsert_assignment
 from shared.runtime import Runtime
 from shared.testing.auth import bearer
 from shared.testing.kafka import collect, header, produce_raw
@@ -80,9 +81,11 @@ async def enrol_directly(
     agency: str = AGENCY,
     specialist: str = "crs-1",
 ) -> None:
-    """Start monitoring through the application layer (faster than via Kafka for many people)."""
+    """Start monitoring through the application layer (faster than via Kafka for many people), and
+    put the participant on ``specialist``'s caseload as intake's enrolment event would."""
     async with rt.uow(Metadata(correlation_id=str(uuid.uuid4()), actor="test"), agency_id=agency) as uow:
         await handlers.start_monitoring(StartMonitoring(participant_id=pid, specialist_id=specialist), uow)
+        await upsert_assignment(uow.conn, pid, agency, specialist, uow.now)
         if interval:
             schedule = SetCheckInSchedule(participant_id=pid, interval=interval, grace=grace)
             await handlers.set_check_in_schedule(schedule, uow)

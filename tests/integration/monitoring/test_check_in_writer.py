@@ -227,3 +227,41 @@ async def test_during_a_rebuild_check_ins_go_on_and_the_consumer_projects_them_a
 
     await eventually(projected, timeout=30)
     assert (await svc.client.get("/v1/overview", headers=supervisor)).json()["today"]["check_ins"] == 1
+
+
+@pytest.mark.parametrize("batch_fails", [False, True], ids=["one batch", "batch failed, one by one"])
+async def test_each_check_in_marks_its_own_idempotency_key_where_it_commits(svc, monkeypatch, batch_fails):
+    """The writer runs outside the requests: each order carries its request's Idempotency-Key, and
+    the transaction that commits the check-in marks it (the batch's, or the check-in's own when the
+    batch failed). A refused order commits nothing and leaves its key unmarked."""
+    from shared import idempotency
+
+    rt = svc.runtime
+    people = [uuid.uuid4() for _ in range(3)]
+    for pid in people:
+        await enrol_directly(rt, pid)
+    orders = [_order(pid, 4) for pid in people] + [_order(uuid.uuid4(), 4)]  # the last: nobody
+    keys = [(f"{AGENCY}/crs-1", str(uuid.uuid4())) for _ in orders]
+    await rt.pool.executemany(
+        "INSERT INTO idempotency_keys (scope, key, request_hash, status, body) VALUES ($1, $2, 'h', 0, ''::bytea)",
+        keys)
+    if batch_fails:
+        async def broken(orders, uow):
+            raise RuntimeError("the batch statement failed")
+
+        monkeypatch.setattr(handlers, "record_check_ins", broken)
+    writer = CheckInWriter(rt.pool, rt.store, writers=1)
+    runner = asyncio.create_task(writer.run())
+    try:
+        submitted = []
+        for order, key in zip(orders, keys, strict=True):
+            with idempotency.acting_for(key):  # as the middleware does for the request
+                submitted.append(asyncio.ensure_future(writer.submit(order)))
+        results = await asyncio.gather(*submitted, return_exceptions=True)
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+    assert [type(r) for r in results] == [CheckInRecorded] * 3 + [NotFound]
+    statuses = [await rt.pool.fetchval("SELECT status FROM idempotency_keys WHERE scope = $1 AND key = $2", *k)
+                for k in keys]
+    assert statuses == [1, 1, 1, 0]

@@ -41,7 +41,9 @@ async def test_latest_lines_newest_first_scoped_to_the_agency_and_audited(svc):
     assert [e["event_id"] for e in latest] == [e["event_id"] for e in reversed(oldest_first)][:2]
     assert "craving 7/10" in latest[0]["summary"] or latest[0]["type"] != "CheckInCompleted"
     hidden = await svc.client.get(f"/v1/participants/{pid}/timeline/latest", headers=ELSEWHERE)
-    assert hidden.status_code == 200 and hidden.json()["entries"] == []
+    nobody = await svc.client.get(f"/v1/participants/{uuid.uuid4()}/timeline/latest", headers=ELSEWHERE)
+    # not on any caseload of theirs: exactly what an unknown id gets (minimum necessary, then tenancy)
+    assert hidden.status_code == nobody.status_code == 404 and hidden.json() == nobody.json()
     conn = await asyncpg.connect(svc.dsn)
     try:
         audited = await conn.fetchval(

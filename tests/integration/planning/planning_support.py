@@ -13,7 +13,7 @@ from shared import cloudevents
 from shared.cloudevents import topic_for
 from shared.envelope import Metadata, NewEvent
 from shared.events import DomainEvent
-from shared.testing.kafka import collect, header, produce_raw
+from shared.testing.kafka import collect, eventually, header, produce_raw
 
 AGENCY = "agency-plan"
 
@@ -33,6 +33,17 @@ async def publish(bootstrap: str, service: str, event: Any, *, agency: str = AGE
     for _ in range(times):
         await produce_raw(bootstrap, topic_for(service), value, key=key.encode() if key else None, headers=headers)
     return new
+
+
+async def on_caseload(pool: Any, participant_id: UUID, specialist_id: str | None) -> None:
+    """Wait until planning's projection of assignments has the participant with this specialist."""
+    await eventually(
+        lambda: pool.fetchval(
+            "SELECT specialist_id IS NOT DISTINCT FROM $2 FROM caseload_assignments WHERE participant_id = $1",
+            participant_id, specialist_id,
+        ),
+        message="the assignment to reach planning",
+    )
 
 
 async def planning_records(

@@ -11,7 +11,7 @@ from uuid import UUID
 
 import asyncpg
 import pytest
-from planning_support import AGENCY, publish
+from planning_support import AGENCY, on_caseload, publish
 
 from shared.catalogue.intake import ParticipantEnrolled
 from shared.testing.auth import bearer
@@ -30,11 +30,13 @@ SIGN = {"text": "Skipping meetings", "tags": ["skipping-support"]}
 
 async def participant_with_plan(planning: RunningService, bootstrap: str) -> UUID:
     pid = uuid.uuid4()
-    await publish(bootstrap, "intake", ParticipantEnrolled(participant_id=pid, enrolled_at=datetime.now(UTC)))
+    await publish(bootstrap, "intake",
+                  ParticipantEnrolled(participant_id=pid, specialist_id="crs-audit", enrolled_at=datetime.now(UTC)))
     await eventually(
         lambda: planning.runtime.pool.fetchval("SELECT 1 FROM planning_participants WHERE participant_id = $1", pid),
         message="the enrolment to reach planning",
     )
+    await on_caseload(planning.runtime.pool, pid, "crs-audit")  # SPECIALIST's own caseload
     drafted = await planning.client.post(
         f"/v1/participants/{pid}/plan", headers=SPECIALIST, json={"sections": {"warning_signs": [SIGN]}}
     )

@@ -9,7 +9,15 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from planning_support import AGENCY, all_planning_records, event_names, payload, planning_records, publish
+from planning_support import (
+    AGENCY,
+    all_planning_records,
+    event_names,
+    on_caseload,
+    payload,
+    planning_records,
+    publish,
+)
 
 from services.planning.projections.current_plan import rebuild_current_plans
 from shared.catalogue.intake import DischargeReason, ParticipantDischarged, ParticipantEnrolled
@@ -26,12 +34,15 @@ SIGN = {"text": "Snapping at my partner", "tags": ["irritability"]}
 async def enrolled(planning: RunningService, bootstrap: str, agency: str = AGENCY) -> UUID:
     pid = uuid.uuid4()
     await publish(
-        bootstrap, "intake", ParticipantEnrolled(participant_id=pid, enrolled_at=datetime.now(UTC)), agency=agency
+        bootstrap, "intake",
+        ParticipantEnrolled(participant_id=pid, specialist_id="specialist-api", enrolled_at=datetime.now(UTC)),
+        agency=agency,
     )
     await eventually(
         lambda: planning.runtime.pool.fetchval("SELECT 1 FROM planning_participants WHERE participant_id = $1", pid),
         message="the enrolment to reach planning",
     )
+    await on_caseload(planning.runtime.pool, pid, "specialist-api")  # STAFF's own caseload
     return pid
 
 

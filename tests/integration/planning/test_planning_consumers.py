@@ -31,6 +31,8 @@ from shared.testing.services import RunningService
 pytestmark = pytest.mark.integration
 
 AUTH = bearer(sub="specialist-int", agency_id=AGENCY)
+#: reads plans whoever's caseload they are on (some of these participants were never enrolled)
+SUPERVISOR = bearer(sub="supervisor-int", agency_id=AGENCY, roles=("supervisor",))
 
 
 def assessed(participant_id: UUID, risk: str, **extra: Any) -> AssessmentCompleted:
@@ -45,13 +47,14 @@ def assessed(participant_id: UUID, risk: str, **extra: Any) -> AssessmentComplet
 
 
 async def plan_of(planning: RunningService, participant_id: UUID, **params: Any) -> dict[str, Any] | None:
-    response = await planning.client.get(f"/v1/participants/{participant_id}/plan", headers=AUTH, params=params)
+    response = await planning.client.get(f"/v1/participants/{participant_id}/plan", headers=SUPERVISOR, params=params)
     return response.json() if response.status_code == 200 else None
 
 
 async def a_seeded_plan(planning: RunningService, bootstrap: str, risk: str = "low") -> tuple[UUID, dict[str, Any]]:
     pid = uuid.uuid4()
-    await publish(bootstrap, "intake", ParticipantEnrolled(participant_id=pid, enrolled_at=datetime.now(UTC)))
+    enrolment = ParticipantEnrolled(participant_id=pid, specialist_id="specialist-int", enrolled_at=datetime.now(UTC))
+    await publish(bootstrap, "intake", enrolment)
     await publish(bootstrap, "intake", assessed(pid, risk))
     plan = await eventually(lambda: plan_of(planning, pid), message="the seeded draft plan")
     return pid, plan
@@ -191,7 +194,7 @@ async def test_as_of_returns_the_version_in_force_at_that_moment(planning, kafka
         ["Skipping meetings"],
     ]
     before = await planning.client.get(
-        f"/v1/participants/{pid}/plan", headers=AUTH, params={"as_of": "2000-01-01T00:00:00Z"}
+        f"/v1/participants/{pid}/plan", headers=SUPERVISOR, params={"as_of": "2000-01-01T00:00:00Z"}
     )
     assert before.status_code == 404
 

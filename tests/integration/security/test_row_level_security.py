@@ -55,8 +55,9 @@ async def test_the_service_connects_as_a_role_that_owns_nothing_and_cannot_bypas
 
 async def test_raw_sql_as_the_service_role_with_another_agency_set_sees_nothing(sec_intake):
     mine, other = f"agency-{uuid.uuid4().hex[:8]}", f"agency-{uuid.uuid4().hex[:8]}"
-    created = await sec_intake.client.post("/v1/participants", json={"display_name": "Robin"},
-                                           headers=bearer(agency_id=mine))
+    created = await sec_intake.client.post("/v1/participants", json={"display_name": "Robin",
+                                                                     "specialist_id": "specialist-1"},
+                                           headers=bearer(agency_id=mine))  # on the caller's own caseload
     assert created.status_code == 201, created.text
     pid = uuid.UUID(created.json()["participant_id"])
     assert (await sec_intake.client.get(f"/v1/participants/{pid}", headers=bearer(agency_id=mine))).status_code == 200
@@ -108,3 +109,39 @@ async def test_a_query_missing_its_agency_filter_returns_only_the_callers_rows(s
         assert await pool.fetchval("SELECT count(*) FROM participants") == 0
     with tenancy.system_scope():  # the relay's and consumers' scope: every agency
         assert await pool.fetchval("SELECT count(DISTINCT agency_id) FROM participants") >= 2
+
+
+@pytest.mark.parametrize("agency", ["agency-plain.1", "o'brien; DROP TABLE notes; --", "agency\\with\\backslash"])
+async def test_the_scope_travels_with_the_begin_or_as_a_parameter_and_holds_either_way(fresh_database, agency):
+    """A plain agency id is written into the BEGIN's round trip; any other goes as a parameter.
+    Both see their own rows only; nothing in an id is ever run as SQL."""
+    from shared.db import create_pool
+
+    dsn = fresh_database("t_scope")
+    owner = await asyncpg.connect(dsn)
+    try:
+        await owner.execute("CREATE TABLE notes (agency_id TEXT NOT NULL, body TEXT NOT NULL)")
+        for statement in tenancy.agency_policy_ddl("notes"):
+            await owner.execute(statement)
+        async with owner.transaction():
+            await owner.execute("SELECT set_config('waypoint.system', 'on', true)")
+            await owner.executemany("INSERT INTO notes VALUES ($1, $2)", [(agency, "mine"), ("agency-other", "theirs")])
+    finally:
+        await owner.close()
+    await tenancy.ensure_app_role(dsn, "waypoint_app", DEV_DB_APP_PASSWORD, create=True)
+    pool = await create_pool(_as_app_role(dsn), min_size=1, max_size=1)
+    try:
+        literal = tenancy.scope_literal_statement(agency)
+        assert (literal is not None) == (agency == "agency-plain.1")
+        with tenancy.agency_scope(agency):
+            async with pool.acquire() as conn, conn.transaction():
+                assert [r["body"] for r in await conn.fetch("SELECT body FROM notes")] == ["mine"]
+                assert await conn.fetchval("SELECT current_setting('waypoint.agency_id', true)") == agency
+            assert [r["body"] for r in await pool.fetch("SELECT body FROM notes")] == ["mine"]  # implicit transaction
+        with tenancy.system_scope():
+            assert await pool.fetchval("SELECT count(*) FROM notes") == 2  # the table is still there
+        async with pool.acquire() as conn:  # a pooled connection keeps nothing from the last transaction
+            seen = await asyncpg.Connection.fetchval(conn, "SELECT current_setting('waypoint.agency_id', true)")
+            assert seen in (None, "")  # read outside any transaction, bypassing the scoping wrapper
+    finally:
+        await pool.close()

@@ -52,10 +52,10 @@ def test_services_may_not_create_topics_or_change_their_configuration():
 def consumed_by_app(service):
     """The topics the service's app really consumes: its ConsumerSpecs, as create_service_app got them."""
     from importlib import import_module
-    from types import SimpleNamespace
+    from unittest.mock import MagicMock
 
     app = import_module(f"services.{service}.entrypoints.app").create_app()
-    specs = app.state.consumer_specs(SimpleNamespace(store=None, settings=None, pool=None, keys=None))
+    specs = app.state.consumer_specs(MagicMock())  # a runtime: only its attributes are passed on
     return {topic for spec in specs for topic in spec.topics}
 
 
@@ -95,6 +95,19 @@ def test_sasl_ssl_verifies_the_broker_with_a_context():
                               kafka_sasl_password="p").kafka_client_options()
     assert options["security_protocol"] == "SASL_SSL" and isinstance(options["ssl_context"], ssl.SSLContext)
     assert options["ssl_context"].verify_mode == ssl.CERT_REQUIRED
+
+
+@pytest.mark.parametrize("content", [None, "not a certificate"])
+def test_an_unusable_ca_file_stops_the_start_with_its_name(tmp_path, content):
+    from shared.settings import KafkaCredentialsMissing, ServiceSettings
+
+    cafile = tmp_path / "ca.pem"
+    if content is not None:
+        cafile.write_text(content)
+    settings = ServiceSettings(kafka_security_protocol="SASL_SSL", kafka_sasl_username="u", kafka_sasl_password="p",
+                               kafka_ssl_cafile=cafile)
+    with pytest.raises(KafkaCredentialsMissing, match="KAFKA_SSL_CAFILE"):
+        settings.check_security()
 
 
 @pytest.mark.parametrize("missing", [{"kafka_sasl_username": None}, {"kafka_sasl_password": None},
@@ -161,3 +174,44 @@ def test_every_kafka_client_the_services_build_takes_the_security_options():
                                   any(k.arg is None for k in node.keywords)))
     assert len(calls) >= 8  # the relay, the consumers and their DLQ, topic setup, readiness, figures, copier, rebuild
     assert [where for where, name, passes in calls if not passes] == []
+
+
+@pytest.mark.parametrize("sasl_enabled", [True, False])
+def test_waypoint_up_starts_each_service_as_its_principal_or_stays_on_plaintext(monkeypatch, tmp_path, sasl_enabled):
+    """`waypoint up`'s wiring, without starting anything: provisioned -> every service gets
+    service_env on the SASL listener; a broker without SASL -> the services keep plaintext."""
+    from deploy import cli, infra
+
+    started: dict = {}
+    users = {n: f"pw-{n}" for n in [sec.service_principal(s) for s in sec.CONSUMES] + [sec.COPIER]}
+
+    async def provision(bootstrap, credentials, agencies=(), settings=None):
+        if not sasl_enabled:
+            raise sec.KafkaSecurityError("ACL refused: SECURITY_DISABLED")
+        return users
+
+    monkeypatch.setenv("WAYPOINT_KAFKA_SASL_PORT", "19999")
+    monkeypatch.setenv("WAYPOINT_KEYCLOAK", "false")
+    monkeypatch.setattr(cli.infra, "start", lambda *a: infra.Endpoints("127.0.0.1:19998", "postgresql://x/postgres"))
+    monkeypatch.setattr(cli.kafka_security, "provision", provision)
+    monkeypatch.setattr(cli, "start_mailbox", lambda state: (_ for _ in ()).throw(RuntimeError("no mailbox")))
+    monkeypatch.setattr(cli, "start_services", lambda state, env, service_env: started.update(
+        env=env, service_env=service_env) or {})
+    cli.up(state_dir=tmp_path, kafka_port=19998, pg_port=19997)
+    per_service = started["service_env"]
+    if sasl_enabled:
+        assert {s: per_service[s] for s in sec.CONSUMES} == {
+            s: sec.service_env(s, "127.0.0.1:19999", users) for s in sec.CONSUMES}
+    else:
+        assert not any(s in per_service for s in sec.CONSUMES)
+    assert started["env"]["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:19998"
+
+
+def test_the_secret_files_kafka_setup_writes_are_what_the_settings_read(tmp_path):
+    from shared.settings import ServiceSettings
+
+    sec.write_secrets(tmp_path / "secrets", {"svc-intake": "pw-intake", "agency-copier": "pw-copier"})
+    settings = ServiceSettings(kafka_security_protocol="SASL_PLAINTEXT", kafka_sasl_username="svc-intake",
+                               kafka_sasl_password_file=tmp_path / "secrets" / "svc-intake")
+    assert settings.kafka_client_options()["sasl_plain_password"] == "pw-intake"
+    assert sorted(p.name for p in (tmp_path / "secrets").iterdir()) == ["agency-copier", "svc-intake"]
