@@ -53,3 +53,27 @@ def data_keys_steps() -> tuple[Step, Step]:
         op.execute("DROP TABLE data_keys")
 
     return upgrade, downgrade
+
+
+def drop_access_reasons() -> None:
+    """Undo ``shared.access_audit.add_access_reasons`` (the break-the-glass columns and index)."""
+    op.execute("DROP INDEX access_log_flagged_idx")
+    for column in ("reason", "reason_kind", "flagged"):
+        op.execute(f"ALTER TABLE access_log DROP COLUMN {column}")
+
+
+def minimum_necessary_steps() -> tuple[Step, Step]:
+    """A revision's ``upgrade, downgrade`` for minimum necessary in a service that projects intake's
+    assignments: the access log's break-the-glass columns and the ``caseload_assignments`` table."""
+    from shared.access_audit import add_access_reasons
+    from shared.minimum_necessary import create_assignments
+
+    def upgrade() -> None:
+        add_access_reasons()
+        create_assignments()
+
+    def downgrade() -> None:
+        op.execute("DROP TABLE caseload_assignments")
+        drop_access_reasons()
+
+    return upgrade, downgrade
