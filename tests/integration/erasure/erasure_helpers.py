@@ -114,3 +114,23 @@ async def data_key(dsn: str, participant_id: str) -> Any:
         return await conn.fetchrow("SELECT * FROM data_keys WHERE participant_id = $1", uuid.UUID(participant_id))
     finally:
         await conn.close()
+
+
+async def found_on_kafka(bootstrap: str, participant_id: str, texts: list[str]) -> list[str]:
+    """Which of ``texts`` travel, in clear, in any record about the participant on the four
+    service topics (what other services, agencies' copies and integrators read)."""
+    from shared.cloudevents import topic_for
+    from shared.events import SERVICES
+    from shared.testing.kafka import collect, header
+
+    found: list[str] = []
+    read = 0
+    for service in SERVICES:
+        records = await collect(bootstrap, topic_for(service), lambda r: header(r, "ce_subject") == participant_id,
+                                count=1_000_000, timeout=3)
+        read += len(records)
+        for record in records:
+            value = (record.value or b"").decode(errors="replace")
+            found += [t for t in texts if t in value and t not in found]
+    assert read > 0, "no record about the participant was read: the check would prove nothing"
+    return found

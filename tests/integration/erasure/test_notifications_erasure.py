@@ -23,7 +23,9 @@ async def test_after_erasure_notifications_returns_no_address(er_intake, er_noti
     async def set_preferences():  # staff may, once the enrolment has reached notifications' directory
         r = await notifications.put(f"/v1/recipients/{pid}/preferences",
                                     {"email": person.email, "channels": ["email"], "quiet_hours": "22:00-07:00"})
-        return r.status_code == 200
+        # and the specialist's assignment, which opens the record to them (minimum necessary)
+        shown = await notifications.get(f"/v1/recipients/{pid}/preferences")
+        return r.status_code == 200 and shown.status_code == 200
 
     await eventually(set_preferences, timeout=60, interval=0.5, message="the enrolment to reach notifications")
     shown = (await notifications.get(f"/v1/recipients/{pid}/preferences")).json()
