@@ -1,27 +1,9 @@
 """Minimum necessary, with break-the-glass (shared/minimum_necessary.py): the access log records
 why a record was opened outside the caller's caseload (a flagged row), and the service keeps a
-projection of intake's assignments (who is on whose caseload), with row-level security.
+projection of intake's assignments (who is on whose caseload), with row-level security."""
 
-Revision ID: 0010_glass
-Revises: 0009_security_retention
-"""
-
-from alembic import op
-
-from shared.access_audit import add_access_reasons
-from shared.minimum_necessary import create_assignments
+from shared.migrations import minimum_necessary_steps
 
 revision = "0010_glass"
 down_revision = "0010_erasure_data_keys"
-
-
-def upgrade() -> None:
-    add_access_reasons()
-    create_assignments()
-
-
-def downgrade() -> None:
-    op.execute("DROP TABLE caseload_assignments")
-    op.execute("DROP INDEX access_log_flagged_idx")
-    for column in ("reason", "reason_kind", "flagged"):
-        op.execute(f"ALTER TABLE access_log DROP COLUMN {column}")
+upgrade, downgrade = minimum_necessary_steps()
