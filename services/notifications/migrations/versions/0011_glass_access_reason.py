@@ -2,8 +2,8 @@
 why a record was opened outside the caller's caseload (a flagged row), and the service keeps a
 projection of intake's assignments (who is on whose caseload), with row-level security.
 
-Revision ID: 0007_glass
-Revises: 0006_security_retention
+Revision ID: 0011_glass
+Revises: 0010_erasure_data_keys
 """
 
 from alembic import op
@@ -11,8 +11,8 @@ from alembic import op
 from shared.access_audit import add_access_reasons
 from shared.minimum_necessary import create_assignments
 
-revision = "0007_glass"
-down_revision = "0006_security_retention"
+revision = "0011_glass"
+down_revision = "0010_erasure_data_keys"
 
 
 def upgrade() -> None:

@@ -3,16 +3,16 @@ why a record was opened outside the caller's caseload (a flagged row), and the p
 on whose caseload from intake's own participants table, through a view that row-level security
 still holds (``security_invoker``: the view reads as the service's role, not as its owner).
 
-Revision ID: 0009_glass
-Revises: 0008_security_retention
+Revision ID: 0010_glass
+Revises: 0009_erasure_data_keys
 """
 
 from alembic import op
 
 from shared.access_audit import add_access_reasons
 
-revision = "0009_glass"
-down_revision = "0008_security_retention"
+revision = "0010_glass"
+down_revision = "0009_erasure_data_keys"
 
 
 def upgrade() -> None:
