@@ -4,6 +4,6 @@ projection of intake's assignments (who is on whose caseload), with row-level se
 
 from shared.migrations import minimum_necessary_steps
 
-revision = "0010_glass"
+revision = "0011_glass"
 down_revision = "0010_erasure_data_keys"
 upgrade, downgrade = minimum_necessary_steps()

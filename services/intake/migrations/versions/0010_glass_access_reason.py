@@ -8,7 +8,7 @@ from alembic import op
 from shared.access_audit import add_access_reasons
 from shared.migrations import drop_access_reasons
 
-revision = "0009_glass"
+revision = "0010_glass"
 down_revision = "0009_erasure_data_keys"
 
 
