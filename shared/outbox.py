@@ -8,17 +8,19 @@ broker acknowledged. If Kafka is down, rows simply wait: events are delayed, nev
 A row Kafka refuses for good (too large for the broker, an invalid record) is moved to
 ``outbox_quarantine`` with the reason, counted (``waypoint_outbox_quarantined_total``, and the
 gauge ``waypoint_outbox_quarantined_rows``) and logged; the rows behind it keep flowing. The
-leader re-checks its lock connection before every batch and steps down when it is gone (the
-session lock went with it, and another relay may hold it now).
+leader reads and deletes its rows on its lock connection, so every batch proves that connection
+alive, and steps down when it is gone (the session lock went with it, and another relay may hold it
+now); the relay also never waits behind the service's requests for a pooled connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import zlib
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, cast
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
 
 import asyncpg
 import orjson
@@ -41,6 +43,9 @@ from shared.polling import Backoff, PollingWorker
 log = structlog.get_logger(__name__)
 
 NOTIFY_CHANNEL = "waypoint_outbox"
+#: A statement on the relay's lock connection that takes longer means the connection is lost.
+LOCK_QUERY_TIMEOUT_S = 15.0
+T = TypeVar("T")
 RELAYED = Counter("waypoint_outbox_relayed_total", "Events relayed from the outbox to Kafka", ["service"])
 BACKLOG = Gauge("waypoint_outbox_backlog", "Outbox rows seen waiting at the last poll", ["service"])
 RELAY_ERRORS = Counter("waypoint_outbox_errors_total", "Relay attempts that failed", ["service"])
@@ -169,7 +174,7 @@ class OutboxRelay:
 
 
             async def step() -> int:
-                return await self.relay_once(producer, still_leader=lambda: self._still_leader(conn))
+                return await self.relay_once(producer, conn)
 
             # Any failure ends this leadership (producer and lock connection closed); run() backs
             # off and competes for the lock again.
@@ -185,39 +190,36 @@ class OutboxRelay:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.close(), 5)
 
-    async def _still_leader(self, conn: asyncpg.Connection) -> None:
-        """Raise :class:`LeadershipLost` unless the lock connection still answers (a session lock
-        lives exactly as long as its session)."""
+    async def _as_leader(self, conn: asyncpg.Connection, statement: Awaitable[T]) -> T:
+        """Run a statement on the lock connection; if that connection is gone (closed, broken, or
+        silent for ``LOCK_QUERY_TIMEOUT_S``) the session lock went with it: raise
+        :class:`LeadershipLost` (the relay steps down and competes for the lock again)."""
         try:
             if conn.is_closed():
                 raise LeadershipLost("lock connection closed")
-            await asyncio.wait_for(conn.fetchval("SELECT 1"), 5)
+            return await asyncio.wait_for(statement, LOCK_QUERY_TIMEOUT_S)
         except LeadershipLost:
             raise
-        except Exception as exc:
+        except (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
             STEP_DOWNS.labels(self._service).inc()
             log.error("outbox relay lost its lock connection; stepping down", service=self._service,
                       error=repr(exc))
             raise LeadershipLost(repr(exc)) from exc
+        finally:
+            if inspect.iscoroutine(statement) and inspect.getcoroutinestate(statement) == inspect.CORO_CREATED:
+                statement.close()  # never started (the connection was closed): no "never awaited" warning
 
-    async def relay_once(
-        self, producer: AIOKafkaProducer, still_leader: Callable[[], Awaitable[None]] | None = None
-    ) -> int:
+    async def relay_once(self, producer: AIOKafkaProducer, conn: asyncpg.Connection) -> int:
         """Send one batch of outbox rows and delete them once acknowledged; returns the count.
-        ``still_leader`` (the lock connection's check) runs beside the read of the rows, and
-        nothing is sent unless it passed: one round trip less per batch on the hot path."""
-        fetch = self._pool.fetch(
+
+        The rows are read and deleted on the lock connection (``conn``), not a pooled one: the
+        relay never queues for a connection behind the service's requests, and every statement
+        also proves the lock's session alive, so nothing is sent or deleted by a relay that may
+        have lost its leadership."""
+        rows = await self._as_leader(conn, conn.fetch(
             "SELECT id, topic, record_key, value, headers::text AS headers FROM outbox ORDER BY id LIMIT $1",
             self._batch_size,
-        )
-        if still_leader is None:
-            rows = await fetch
-        else:
-            outcomes: tuple[Any, ...] = await asyncio.gather(fetch, still_leader(), return_exceptions=True)
-            for outcome in reversed(outcomes):  # leadership first: a lost lock explains a failed read
-                if isinstance(outcome, BaseException):
-                    raise outcome
-            rows = cast(list[asyncpg.Record], outcomes[0])
+        ))
         BACKLOG.labels(self._service).set(len(rows))
         if not rows:
             return 0
@@ -247,7 +249,7 @@ class OutboxRelay:
         if failure is not None:
             raise failure
         faults.point("outbox.after_send_before_delete")
-        await self._pool.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", acked)
+        await self._as_leader(conn, conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", acked))
         RELAYED.labels(self._service).inc(len(acked))
         return len(rows)
 
