@@ -18,7 +18,6 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import Request
 
 from shared.auth import Principal
 
@@ -183,11 +182,3 @@ class AccessAudit:
         """``conn``: record inside that transaction (with the read it audits) instead of on the pool."""
         await record(conn or self.conn, agency_id=self.caller.agency_id, actor=self.caller.sub, action=action,
                      participant_ids=list(participant_ids))
-
-
-async def auditor(request: Request) -> AccessAudit:
-    """FastAPI dependency: the access log of this service for the calling person (the route's
-    role dependency has already refused a request without a valid token)."""
-    from shared.http import authenticate  # shared.http imports this module
-
-    return AccessAudit(request.app.state.runtime.pool, await authenticate(request))

@@ -9,6 +9,7 @@ with its CloudEvents headers and ``ce_type`` fixed, so that generated code has o
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -148,76 +149,19 @@ def asyncapi() -> dict[str, Any]:
     for cls in published:
         messages[cls.type_name()] = _kafka_message(cls)
         messages[f"feed.{cls.type_name()}"] = _feed_message(cls)
-
-    def refs(classes: list[type[DomainEvent]], prefix: str = "") -> dict[str, Any]:
-        return {cls.__name__: {"$ref": f"#/components/messages/{prefix}{cls.type_name()}"} for cls in classes}
-
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     for service, events in by_service.items():
-        channels[service] = {
-            "address": topic_for(service),
-            "title": topic_for(service),
-            "description": f"Every event of the {service} service, all agencies (service principals only). "
-                           + HEADERS_DOC,
-            "servers": [{"$ref": "#/servers/development"}, {"$ref": "#/servers/kafka-sasl"}],
-            "messages": refs(events),
-            "bindings": {"kafka": {"bindingVersion": "0.5.0", "topic": topic_for(service)}},
-        }
-        operations[f"publish-{service}"] = {
-            "action": "send", "channel": {"$ref": f"#/channels/{service}"},
-            "summary": f"The {service} service publishes its events (through its outbox).",
-            "messages": [{"$ref": f"#/channels/{service}/messages/{cls.__name__}"} for cls in events],
-        }
-    channels["agency"] = {
-        "address": AGENCY_TOPIC,
-        "title": "Per-agency topic",
-        "description": "Every published event of one agency, copied from the service topics in order per "
-                       "participant, exactly once in effect (read with isolation.level=read_committed). "
-                       "An agency's integrator principal may read only its own agency's topic. " + HEADERS_DOC,
-        "parameters": {"agency_id": {"description": "The agency (the `agency_id` claim of its tokens)."}},
-        "servers": [{"$ref": "#/servers/kafka-sasl"}],
-        "messages": refs(published),
-    }
-    operations["publish-agency"] = {
-        "action": "send", "channel": {"$ref": "#/channels/agency"},
-        "summary": "The agency copier republishes each event of an agency on that agency's topic.",
-        "messages": [{"$ref": f"#/channels/agency/messages/{cls.__name__}"} for cls in published],
-    }
-    channels["feed"] = {
-        "address": FEED_PATH,
-        "title": "HTTP event feed",
-        "description": (f"Served by the {FEED_SERVICE} service: GET {FEED_PATH}?after=<cursor>[&type=<ce type>] "
-                        "with a bearer token holding the integration role returns the caller's agency's events "
-                        "in CloudEvents JSON structured mode, as server-sent events (Accept: text/event-stream; "
-                        "the SSE id is the cursor) or as a JSON page {events, next_cursor}. Resume from the last "
-                        "cursor: nothing is missed and nothing repeats."),
-        "servers": [{"$ref": "#/servers/feed"}],
-        "messages": refs(published, "feed."),
-        "bindings": {"http": {"bindingVersion": "0.3.0"}},
-    }
-    operations["serve-feed"] = {
-        "action": "send", "channel": {"$ref": "#/channels/feed"},
-        "summary": "The feed sends the caller's agency's events after a cursor.",
-        "bindings": {"http": {"bindingVersion": "0.3.0", "method": "GET"}},
-        "messages": [{"$ref": f"#/channels/feed/messages/{cls.__name__}"} for cls in published],
-    }
+        channels[service], operations[f"publish-{service}"] = _service_topic(service, events)
+    channels["agency"], operations["publish-agency"] = _agency_topic(published)
+    channels["feed"], operations["serve-feed"] = _feed(published)
     return {
         "asyncapi": "3.0.0",
         "info": {"title": "Waypoint events", "version": "1.0.0",
                  "description": "The published language of Waypoint: every event, where to read it, and the "
                                 "compatibility promise (docs/integrations.md). " + HEADERS_DOC},
         "defaultContentType": "application/json",
-        "servers": {
-            "development": {"host": "localhost:9092", "protocol": "kafka",
-                            "description": "Development plaintext listener (localhost only)."},
-            "kafka-sasl": {"host": f"localhost:{SASL_DEV_PORT}", "protocol": "kafka",
-                           "description": "SASL/SCRAM-SHA-512 listener with ACLs (integrators and services).",
-                           "security": [{"$ref": "#/components/securitySchemes/scram"}]},
-            "feed": {"host": f"localhost:{8004}", "protocol": "http",
-                     "description": f"The {FEED_SERVICE} service's HTTP API.",
-                     "security": [{"$ref": "#/components/securitySchemes/bearer"}]},
-        },
+        "servers": copy.deepcopy(_SERVERS),  # the caller may change its document
         "channels": channels,
         "operations": operations,
         "components": {
@@ -229,6 +173,84 @@ def asyncapi() -> dict[str, Any]:
             },
         },
     }
+
+
+_SERVERS: dict[str, Any] = {
+    "development": {"host": "localhost:9092", "protocol": "kafka",
+                    "description": "Development plaintext listener (localhost only)."},
+    "kafka-sasl": {"host": f"localhost:{SASL_DEV_PORT}", "protocol": "kafka",
+                   "description": "SASL/SCRAM-SHA-512 listener with ACLs (integrators and services).",
+                   "security": [{"$ref": "#/components/securitySchemes/scram"}]},
+    "feed": {"host": f"localhost:{8004}", "protocol": "http",
+             "description": f"The {FEED_SERVICE} service's HTTP API.",
+             "security": [{"$ref": "#/components/securitySchemes/bearer"}]},
+}
+
+
+def _refs(classes: list[type[DomainEvent]], prefix: str = "") -> dict[str, Any]:
+    return {cls.__name__: {"$ref": f"#/components/messages/{prefix}{cls.type_name()}"} for cls in classes}
+
+
+def _service_topic(service: str, events: list[type[DomainEvent]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The channel of a service's topic and its publishing operation."""
+    channel = {
+        "address": topic_for(service),
+        "title": topic_for(service),
+        "description": f"Every event of the {service} service, all agencies (service principals only). "
+                       + HEADERS_DOC,
+        "servers": [{"$ref": "#/servers/development"}, {"$ref": "#/servers/kafka-sasl"}],
+        "messages": _refs(events),
+        "bindings": {"kafka": {"bindingVersion": "0.5.0", "topic": topic_for(service)}},
+    }
+    operation = {
+        "action": "send", "channel": {"$ref": f"#/channels/{service}"},
+        "summary": f"The {service} service publishes its events (through its outbox).",
+        "messages": [{"$ref": f"#/channels/{service}/messages/{cls.__name__}"} for cls in events],
+    }
+    return channel, operation
+
+
+def _agency_topic(published: list[type[DomainEvent]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The per-agency topic's channel and the copier's operation."""
+    channel = {
+        "address": AGENCY_TOPIC,
+        "title": "Per-agency topic",
+        "description": "Every published event of one agency, copied from the service topics in order per "
+                       "participant, exactly once in effect (read with isolation.level=read_committed). "
+                       "An agency's integrator principal may read only its own agency's topic. " + HEADERS_DOC,
+        "parameters": {"agency_id": {"description": "The agency (the `agency_id` claim of its tokens)."}},
+        "servers": [{"$ref": "#/servers/kafka-sasl"}],
+        "messages": _refs(published),
+    }
+    operation = {
+        "action": "send", "channel": {"$ref": "#/channels/agency"},
+        "summary": "The agency copier republishes each event of an agency on that agency's topic.",
+        "messages": [{"$ref": f"#/channels/agency/messages/{cls.__name__}"} for cls in published],
+    }
+    return channel, operation
+
+
+def _feed(published: list[type[DomainEvent]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The HTTP feed's channel and its serving operation."""
+    channel = {
+        "address": FEED_PATH,
+        "title": "HTTP event feed",
+        "description": (f"Served by the {FEED_SERVICE} service: GET {FEED_PATH}?after=<cursor>[&type=<ce type>] "
+                        "with a bearer token holding the integration role returns the caller's agency's events "
+                        "in CloudEvents JSON structured mode, as server-sent events (Accept: text/event-stream; "
+                        "the SSE id is the cursor) or as a JSON page {events, next_cursor}. Resume from the last "
+                        "cursor: nothing is missed and nothing repeats."),
+        "servers": [{"$ref": "#/servers/feed"}],
+        "messages": _refs(published, "feed."),
+        "bindings": {"http": {"bindingVersion": "0.3.0"}},
+    }
+    operation = {
+        "action": "send", "channel": {"$ref": "#/channels/feed"},
+        "summary": "The feed sends the caller's agency's events after a cursor.",
+        "bindings": {"http": {"bindingVersion": "0.3.0", "method": "GET"}},
+        "messages": [{"$ref": f"#/channels/feed/messages/{cls.__name__}"} for cls in published],
+    }
+    return channel, operation
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

@@ -10,9 +10,8 @@ A route names the people allowed to call it by the parameter's type and gets a :
 
     @router.get("/participants/{participant_id}/consents")
     async def list_consents(participant_id: UUID, call: StaffCall) -> Json:
-        found = await views.consents(call.pool, call.agency_id, participant_id)
-        await call.audit("list consents", participant_id)
-        return {"consents": found}
+        found = views.consents(call.pool, call.agency_id, participant_id)
+        return {"consents": await call.shown("list consents", participant_id, found)}
 
 The aliases (``StaffCall``, ``ManagerCall``...) are FastAPI ``Annotated`` dependencies over the
 role sets of :mod:`shared.roles`: a request without a valid token is 401, one without the role 403,
@@ -20,7 +19,7 @@ before the route runs. ``SelfOrStaffCall`` also lets a participant act on their 
 ``sub`` = the path's ``participant_id``). Commands go through :meth:`Call.run` (one unit of work
 carrying the caller's agency, their ``sub`` as actor and the request's correlation id); reads use
 :attr:`Call.pool` with :attr:`Call.agency_id`, or :meth:`Call.uow` for a read inside a transaction,
-and record what they showed with :meth:`Call.audit`.
+and record what they showed with :meth:`Call.shown` (one participant's view) or :meth:`Call.audit`.
 """
 
 from __future__ import annotations
@@ -47,6 +46,7 @@ from shared.uow import UnitOfWork
 
 C = TypeVar("C")
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,20 @@ class Call:
         """Record that the caller was shown these participants' data (``shared.access_audit``);
         ``conn``: inside that transaction, with the read it audits."""
         await AccessAudit(self.pool, self.caller)(action, *participant_ids, conn=conn)
+
+    async def shown(self, action: str, participant_id: UUID, read: Awaitable[T]) -> T:
+        """The result of ``read`` (a view of one participant's data), recorded as shown to the
+        caller once it is read (a read that fails, e.g. 404, records nothing)."""
+        found = await read
+        await self.audit(action, participant_id)
+        return found
+
+    async def listed(self, key: str, action: str, participant_id: UUID, paged: Page, read: Awaitable[list[T]]
+                     ) -> dict[str, Any]:
+        """One page of a participant's records (``read`` fetched ``paged.fetch`` of them), recorded
+        as shown, answered as ``{key: [...], "next_offset": ...}``."""
+        found, next_offset = paged.cut(await self.shown(action, participant_id, read))
+        return {key: found, "next_offset": next_offset}
 
     async def access_log(self, participant_id: UUID, paged: Page) -> dict[str, Any]:
         """The ``GET /participants/{id}/access-log`` answer of every service: who read this

@@ -18,6 +18,8 @@ def new_agency() -> str:
 async def enrol(stack, agency: str, specialist: str | None, name: str) -> str:
     """Enrol someone and wait until monitoring knows them (their check-ins are accepted from then on)."""
     auth = bearer(sub=specialist or "intake-clerk", agency_id=agency)
+    # a supervisor waits for monitoring: someone waiting for a specialist is on nobody's caseload
+    watcher = bearer(sub="supervisor-watch", agency_id=agency, roles=("supervisor",))
     async with httpx.AsyncClient(timeout=10, headers=auth) as http:
         r = await http.post(f"{stack.urls['intake']}/v1/participants",
                             json={"display_name": name, "specialist_id": specialist})
@@ -25,7 +27,7 @@ async def enrol(stack, agency: str, specialist: str | None, name: str) -> str:
         pid = r.json()["participant_id"]
         deadline = time.monotonic() + 60
         schedule = f"{stack.urls['monitoring']}/v1/participants/{pid}/check-in-schedule"
-        while (await http.get(schedule)).status_code != 200:
+        while (await http.get(schedule, headers=watcher)).status_code != 200:
             assert time.monotonic() < deadline, "monitoring never heard of the enrolment"
             await asyncio.sleep(0.3)
     return pid

@@ -61,6 +61,7 @@ async def test_every_section_of_the_plan_is_edited_item_by_item(stack, page):
 
     # "Add another contact" saves nothing and keeps every field as typed
     await page.get_by_role("button", name="Add another contact").click()
+    await page.get_by_role("group", name="New contact").nth(1).wait_for()  # the form, shown again
     assert await page.get_by_role("group", name="New contact").count() == 2
     assert await page.get_by_role("group", name="New contact").first.get_by_label("Phone").input_value() \
         == "not a number"

@@ -62,6 +62,7 @@ async def test_specialist_day(stack, page):
     await page.goto(f"{stack.console}/participants/{pid}")
     await reload_until(page, page.get_by_role("link", name="Open the plan"))
     await page.get_by_role("link", name="Open the plan").click()
+    await page.get_by_role("heading", name="Relapse-prevention plan").wait_for()
     await assert_accessible(page)
     await page.get_by_role("link", name="Edit the plan").click()
     await page.get_by_label("Warning signs").fill("Skipping meals\nNot sleeping")

@@ -15,7 +15,9 @@ from services.intake.domain.risk import RiskAssessment, assess_risk
 from shared.catalogue.intake import (
     AssessmentCompleted,
     CoOccurringConditionFlagged,
+    Gad7Result,
     Instrument,
+    Phq9Result,
     RiskLevelChanged,
     SafetyConcernKind,
     SafetyConcernRaised,
@@ -42,32 +44,18 @@ def safety_concerns(scored: ScoredAssessment) -> tuple[SafetyConcernKind, ...]:
 
 
 def co_occurring_flags(scored: ScoredAssessment, now: datetime) -> list[CoOccurringConditionFlagged]:
-    p = scored.command.participant_id
-    a = scored.command.assessment_id
-    flags = []
-    if scored.phq9 and ins.is_positive_screen(scored.phq9.total):
-        flags.append(
-            CoOccurringConditionFlagged(
-                participant_id=p,
-                assessment_id=a,
-                instrument=Instrument.PHQ9,
-                score=scored.phq9.total,
-                severity=scored.phq9.severity,
-                flagged_at=now,
-            )
+    """A flag for each depression / anxiety screen that is positive."""
+    screens: tuple[tuple[Instrument, Phq9Result | Gad7Result | None], ...] = (
+        (Instrument.PHQ9, scored.phq9), (Instrument.GAD7, scored.gad7),
+    )
+    return [
+        CoOccurringConditionFlagged(
+            participant_id=scored.command.participant_id, assessment_id=scored.command.assessment_id,
+            instrument=instrument, score=result.total, severity=result.severity, flagged_at=now,
         )
-    if scored.gad7 and ins.is_positive_screen(scored.gad7.total):
-        flags.append(
-            CoOccurringConditionFlagged(
-                participant_id=p,
-                assessment_id=a,
-                instrument=Instrument.GAD7,
-                score=scored.gad7.total,
-                severity=scored.gad7.severity,
-                flagged_at=now,
-            )
-        )
-    return flags
+        for instrument, result in screens
+        if result and ins.is_positive_screen(result.total)
+    ]
 
 
 def decide_record_assessment(state: Participant, cmd: RecordAssessment, now: datetime) -> list[DomainEvent]:

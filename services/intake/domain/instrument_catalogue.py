@@ -10,6 +10,7 @@ the six dimensions' names and the 0-4 risk rating a clinician enters.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from services.intake.domain import instruments as ins
@@ -129,30 +130,32 @@ def _bands(severity: Any, top: int) -> list[dict[str, Any]]:
     return bands
 
 
+def _two_week_screen(
+    key: str, name: str, items: Sequence[str], severity: Callable[[int], str]
+) -> dict[str, Any]:
+    """A screen answered on the 0-3 frequency scale over the last two weeks (PHQ-9, GAD-7)."""
+    most = 3 * len(items)
+    return {
+        "key": key,
+        "name": name,
+        "body": f'{{"{key}": {{"answers": [{len(items)} values]}}}}',
+        "instructions": "Over the last 2 weeks, how often have you been bothered by any of the following problems?",
+        "items": [{"number": i + 1, "text": t, "choices": _choices(_FREQUENCY)} for i, t in enumerate(items)],
+        "total": {"min": 0, "max": most, "bands": _bands(severity, most)},
+        "positive_screen_at": ins.POSITIVE_SCREEN,
+    }
+
+
 def catalogue() -> list[dict[str, Any]]:
     """Every instrument an assessment takes, in the order a form shows them."""
-    two_weeks = "Over the last 2 weeks, how often have you been bothered by any of the following problems?"
     return [
         {
-            "key": "phq9",
-            "name": "PHQ-9 (Patient Health Questionnaire, depression)",
-            "body": '{"phq9": {"answers": [9 values]}}',
-            "instructions": two_weeks,
-            "items": [{"number": i + 1, "text": t, "choices": _choices(_FREQUENCY)} for i, t in enumerate(PHQ9_ITEMS)],
-            "total": {"min": 0, "max": 27, "bands": _bands(ins.phq9_severity, 27)},
-            "positive_screen_at": ins.POSITIVE_SCREEN,
+            **_two_week_screen("phq9", "PHQ-9 (Patient Health Questionnaire, depression)", PHQ9_ITEMS,
+                               ins.phq9_severity),
             "safety_item": 9,
             "notes": "Any answer above 0 on item 9 raises a safety concern for a person to act on at once.",
         },
-        {
-            "key": "gad7",
-            "name": "GAD-7 (Generalized Anxiety Disorder scale)",
-            "body": '{"gad7": {"answers": [7 values]}}',
-            "instructions": two_weeks,
-            "items": [{"number": i + 1, "text": t, "choices": _choices(_FREQUENCY)} for i, t in enumerate(GAD7_ITEMS)],
-            "total": {"min": 0, "max": 21, "bands": _bands(ins.gad7_severity, 21)},
-            "positive_screen_at": ins.POSITIVE_SCREEN,
-        },
+        _two_week_screen("gad7", "GAD-7 (Generalized Anxiety Disorder scale)", GAD7_ITEMS, ins.gad7_severity),
         {
             "key": "bam",
             "name": "BAM (Brief Addiction Monitor)",

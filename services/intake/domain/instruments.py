@@ -76,26 +76,21 @@ class AsamAnswers(_Answers):
     d6: AsamRating
 
 
+#: severity bands: the highest total of each band, in order; above the last band is "severe"
+PHQ9_BANDS = ((4, "minimal"), (9, "mild"), (14, "moderate"), (19, "moderately_severe"))
+GAD7_BANDS = ((4, "minimal"), (9, "mild"), (14, "moderate"))
+
+
+def _severity(total: int, bands: tuple[tuple[int, str], ...]) -> str:
+    return next((name for highest, name in bands if total <= highest), "severe")
+
+
 def phq9_severity(total: int) -> str:
-    if total <= 4:
-        return "minimal"
-    if total <= 9:
-        return "mild"
-    if total <= 14:
-        return "moderate"
-    if total <= 19:
-        return "moderately_severe"
-    return "severe"
+    return _severity(total, PHQ9_BANDS)
 
 
 def gad7_severity(total: int) -> str:
-    if total <= 4:
-        return "minimal"
-    if total <= 9:
-        return "mild"
-    if total <= 14:
-        return "moderate"
-    return "severe"
+    return _severity(total, GAD7_BANDS)
 
 
 def score_phq9(answers: Phq9Answers) -> Phq9Result:

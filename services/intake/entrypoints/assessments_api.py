@@ -45,17 +45,15 @@ async def record_assessment(participant_id: UUID, body: AssessmentForm, call: St
 @router.get("/participants/{participant_id}/assessments")
 async def list_assessments(participant_id: UUID, call: StaffRecordCall, paged: Page = Depends(page)) -> Json:
     """The participant's assessments, oldest first, paged (``next_offset``)."""
-    found, next_offset = paged.cut(await views.assessments(
-        call.pool, call.agency_id, participant_id, call.keys, limit=paged.fetch, offset=paged.offset))
-    await call.audit("list assessments", participant_id)
-    return {"assessments": found, "next_offset": next_offset}
+    found = views.assessments(call.pool, call.agency_id, participant_id, call.keys, limit=paged.fetch,
+                              offset=paged.offset)
+    return await call.listed("assessments", "list assessments", participant_id, paged, found)
 
 
 @router.get("/participants/{participant_id}/assessments/{assessment_id}")
 async def get_assessment(participant_id: UUID, assessment_id: UUID, call: StaffRecordCall) -> Json:
-    found = await views.assessment(call.pool, call.agency_id, participant_id, assessment_id, call.keys)
-    await call.audit(f"read assessment {assessment_id}", participant_id)
-    return found
+    found = views.assessment(call.pool, call.agency_id, participant_id, assessment_id, call.keys)
+    return await call.shown(f"read assessment {assessment_id}", participant_id, found)
 
 
 @router.get("/participants/{participant_id}/assessments/{assessment_id}/fhir")

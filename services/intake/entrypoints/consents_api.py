@@ -70,17 +70,15 @@ async def revoke_consent(participant_id: UUID, consent_id: UUID, call: StaffCall
 @router.get("/participants/{participant_id}/consents")
 async def list_consents(participant_id: UUID, call: StaffRecordCall, paged: Page = Depends(page)) -> Json:
     """The participant's consents (drafts, active, revoked, expired), oldest first, paged."""
-    found, next_offset = paged.cut(await views.consents(
-        call.pool, call.agency_id, participant_id, call.keys, limit=paged.fetch, offset=paged.offset))
-    await call.audit("list consents", participant_id)
-    return {"consents": found, "next_offset": next_offset}
+    found = views.consents(call.pool, call.agency_id, participant_id, call.keys, limit=paged.fetch,
+                           offset=paged.offset)
+    return await call.listed("consents", "list consents", participant_id, paged, found)
 
 
 @router.get("/participants/{participant_id}/consents/{consent_id}")
 async def get_consent(participant_id: UUID, consent_id: UUID, call: StaffRecordCall) -> Json:
-    found = await views.consent(call.pool, call.agency_id, participant_id, consent_id, call.keys)
-    await call.audit(f"read consent {consent_id}", participant_id)
-    return found
+    found = views.consent(call.pool, call.agency_id, participant_id, consent_id, call.keys)
+    return await call.shown(f"read consent {consent_id}", participant_id, found)
 
 
 @router.post("/participants/{participant_id}/referrals", status_code=status.HTTP_201_CREATED)
@@ -98,7 +96,6 @@ async def list_disclosures(
     paged: Page = Depends(page),
 ) -> Json:
     """The participant's disclosure ledger, newest first (only the last ``years`` if given), paged."""
-    found, next_offset = paged.cut(await views.disclosures(
-        call.pool, call.agency_id, participant_id, years, call.keys, limit=paged.fetch, offset=paged.offset))
-    await call.audit("list disclosures", participant_id)
-    return {"disclosures": found, "next_offset": next_offset}
+    found = views.disclosures(call.pool, call.agency_id, participant_id, years, call.keys, limit=paged.fetch,
+                              offset=paged.offset)
+    return await call.listed("disclosures", "list disclosures", participant_id, paged, found)

@@ -95,9 +95,8 @@ async def list_specialists(call: StaffCall, paged: Page = Depends(page)) -> Json
 
 @router.get("/participants/{participant_id}")
 async def get_participant(participant_id: UUID, call: StaffRecordCall) -> Json:
-    found = await views.participant(call.pool, call.agency_id, participant_id, call.keys)
-    await call.audit("read participant", participant_id)
-    return found
+    found = views.participant(call.pool, call.agency_id, participant_id, call.keys)
+    return await call.shown("read participant", participant_id, found)
 
 
 @router.get("/participants/{participant_id}/access-log")

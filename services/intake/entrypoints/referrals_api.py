@@ -109,7 +109,6 @@ async def outgoing_referrals(participant_id: UUID, call: StaffRecordCall, paged:
     """The referrals made for this participant by the caller's agency, newest first and paged,
     with their outcome."""
     await records.require_participant(call.pool, participant_id, call.agency_id)  # type: ignore[arg-type]
-    found, next_offset = paged.cut(await rows.outgoing(call.pool, call.agency_id, call.keys, participant_id,
-                                                       limit=paged.fetch, offset=paged.offset))
-    await call.audit("list referrals", participant_id)
-    return {"referrals": found, "next_offset": next_offset}
+    found = rows.outgoing(call.pool, call.agency_id, call.keys, participant_id, limit=paged.fetch,
+                          offset=paged.offset)
+    return await call.listed("referrals", "list referrals", participant_id, paged, found)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -52,6 +53,17 @@ async def rebuild(
         return await _rebuild(pool, bootstrap, progress, topics=topics, client_options=client_options)
 
 
+@dataclass
+class _Reading:
+    """Where a rebuild's reading stands: the partitions still to read up to ``end``, and counts."""
+
+    end: dict[TopicPartition, int]
+    remaining: set[TopicPartition]
+    total: int
+    read: int = 0
+    skipped: int = 0
+
+
 async def _rebuild(
     pool: asyncpg.Pool, bootstrap: str, progress: Progress | None = None, *, topics: Sequence[str] | None = None,
     client_options: dict[str, Any] | None = None,
@@ -61,79 +73,88 @@ async def _rebuild(
         **(client_options or {}),
     )
     await consumer.start()
-    applied = skipped = 0
+    applied = 0
     try:
-        # aiokafka has no public call for "partitions of a topic I have not subscribed to"
-        cluster = await consumer._client.fetch_all_metadata()
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in (topics or [cloudevents.topic_for(s) for s in SERVICES])
-            for p in sorted(cluster.partitions_for_topic(topic) or ())
-        ]
-        consumer.assign(partitions)
-        end = await consumer.end_offsets(partitions)
-        start = await consumer.beginning_offsets(partitions)
-        for tp, offset in start.items():
-            consumer.seek(tp, offset)
-        total = sum(end[tp] - start[tp] for tp in partitions)
-        read = 0
+        reading = await _from_the_beginning(consumer, topics or [cloudevents.topic_for(s) for s in SERVICES])
         if progress:
-            progress(0, total)
-        remaining = {tp for tp in partitions if end[tp] > 0}
+            progress(0, reading.total)
         async with pool.acquire() as conn, conn.transaction():
-            # Waits for writers projecting inline to commit, then makes the next ones leave their
-            # events to the consumer, which catches up after this transaction.
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", read_models.REBUILD_LOCK)
-            # DELETE, not TRUNCATE: the service's role may not truncate (TRUNCATE ignores row-level
-            # security); in the system scope DELETE reaches every agency's rows. The lock keeps what
-            # TRUNCATE's lock gave (no projector writes these tables until the rebuild commits), and
-            # takes the inbox first: a consumer that already recorded an event there finishes its
-            # transaction before the read-model tables are locked (no deadlock with it).
-            await conn.execute(f"LOCK TABLE inbox, {', '.join(TABLES)} IN EXCLUSIVE MODE")
-            for table in TABLES:
-                await conn.execute(f"DELETE FROM {table}")
-            await conn.execute("DELETE FROM inbox WHERE consumer = $1", GROUP_ID)
+            await _empty_read_models(conn)
             # Reading and decoding (Python) overlaps applying (PostgreSQL): while one batch is in
             # the database, the next is fetched and decoded.
             batches: asyncio.Queue[list[ReceivedEvent] | None] = asyncio.Queue(maxsize=2)
-
-            async def read_and_decode() -> None:
-                nonlocal read, skipped
-                while remaining:
-                    fetched = await consumer.getmany(*remaining, timeout_ms=1000, max_records=BATCH)
-                    decoded = []
-                    for tp, records in fetched.items():
-                        for record in records:
-                            if record.offset >= end[tp]:
-                                continue
-                            read += 1
-                            try:
-                                decoded.append(cloudevents.decode(record.topic, record.partition, record.offset,
-                                                                  record.value, record.headers))
-                            except PoisonRecord:  # the live consumer dead-lettered it too
-                                skipped += 1
-                    await batches.put(decoded)
-                    for tp in list(remaining):
-                        if await consumer.position(tp) >= end[tp]:
-                            remaining.discard(tp)
-                await batches.put(None)
-
-            reader = asyncio.create_task(read_and_decode())
+            reader = asyncio.create_task(_read_and_decode(consumer, reading, batches))
             try:
                 while (decoded := await batches.get()) is not None:
                     fresh = await _apply_batch(conn, decoded)
                     applied += fresh
-                    skipped += len(decoded) - fresh
+                    reading.skipped += len(decoded) - fresh
                     if progress:
-                        progress(read, total)
+                        progress(reading.read, reading.total)
                 await reader
             finally:
                 reader.cancel()
                 await asyncio.gather(reader, return_exceptions=True)
     finally:
         await consumer.stop()
-    log.info("read models rebuilt", applied=applied, skipped=skipped)
-    return {"applied": applied, "skipped": skipped}
+    log.info("read models rebuilt", applied=applied, skipped=reading.skipped)
+    return {"applied": applied, "skipped": reading.skipped}
+
+
+async def _from_the_beginning(consumer: AIOKafkaConsumer, topics: Sequence[str]) -> _Reading:
+    """Assign every partition of ``topics`` from its first offset up to where it ends now."""
+    # aiokafka has no public call for "partitions of a topic I have not subscribed to"
+    cluster = await consumer._client.fetch_all_metadata()
+    partitions = [
+        TopicPartition(topic, p) for topic in topics for p in sorted(cluster.partitions_for_topic(topic) or ())
+    ]
+    consumer.assign(partitions)
+    end = await consumer.end_offsets(partitions)
+    start = await consumer.beginning_offsets(partitions)
+    for tp, offset in start.items():
+        consumer.seek(tp, offset)
+    total = sum(end[tp] - start[tp] for tp in partitions)
+    return _Reading(end, {tp for tp in partitions if end[tp] > 0}, total)
+
+
+async def _empty_read_models(conn: asyncpg.Connection) -> None:
+    # Waits for writers projecting inline to commit, then makes the next ones leave their
+    # events to the consumer, which catches up after this transaction.
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", read_models.REBUILD_LOCK)
+    # DELETE, not TRUNCATE: the service's role may not truncate (TRUNCATE ignores row-level
+    # security); in the system scope DELETE reaches every agency's rows. The lock keeps what
+    # TRUNCATE's lock gave (no projector writes these tables until the rebuild commits), and
+    # takes the inbox first: a consumer that already recorded an event there finishes its
+    # transaction before the read-model tables are locked (no deadlock with it).
+    await conn.execute(f"LOCK TABLE inbox, {', '.join(TABLES)} IN EXCLUSIVE MODE")
+    for table in TABLES:
+        await conn.execute(f"DELETE FROM {table}")
+    await conn.execute("DELETE FROM inbox WHERE consumer = $1", GROUP_ID)
+
+
+async def _read_and_decode(
+    consumer: AIOKafkaConsumer, reading: _Reading, batches: asyncio.Queue[list[ReceivedEvent] | None]
+) -> None:
+    """Fetch and decode batches up to the end offsets onto ``batches``; None when all is read."""
+    end, remaining = reading.end, reading.remaining
+    while remaining:
+        fetched = await consumer.getmany(*remaining, timeout_ms=1000, max_records=BATCH)
+        decoded = []
+        for tp, records in fetched.items():
+            for record in records:
+                if record.offset >= end[tp]:
+                    continue
+                reading.read += 1
+                try:
+                    decoded.append(cloudevents.decode(record.topic, record.partition, record.offset,
+                                                      record.value, record.headers))
+                except PoisonRecord:  # the live consumer dead-lettered it too
+                    reading.skipped += 1
+        await batches.put(decoded)
+        for tp in list(remaining):
+            if await consumer.position(tp) >= end[tp]:
+                remaining.discard(tp)
+    await batches.put(None)
 
 
 async def _apply_batch(conn: asyncpg.Connection, decoded: list[ReceivedEvent]) -> int:

@@ -65,30 +65,33 @@ async def post_webhook(client: httpx.AsyncClient, url: str, body: bytes, headers
     return False, f"webhook-http-{response.status_code}: the endpoint answered HTTP {response.status_code}"
 
 
+#: why a message could not be handed over, by exception (the first that matches), as ``code: generic text``
+_SMTP_REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (smtplib.SMTPRecipientsRefused, "smtp-recipient-refused: the mail server refused the recipient"),
+    (smtplib.SMTPSenderRefused, "smtp-sender-refused: the mail server refused the sender"),
+    (smtplib.SMTPServerDisconnected, "smtp-disconnected: the mail server closed the connection"),
+    (TimeoutError, "smtp-timeout: the mail server did not answer in time"),
+    (OSError, "smtp-unreachable: the mail server could not be reached"),  # after its subclasses above
+)
+_WEBHOOK_REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (httpx.TimeoutException, "webhook-timeout: the endpoint did not answer in time"),
+    (httpx.ConnectError, "webhook-unreachable: the endpoint could not be reached"),
+    (httpx.RemoteProtocolError, "webhook-protocol-error: the endpoint's answer was not valid HTTP"),
+)
+
+
+def _reason(exc: BaseException, reasons: tuple[tuple[type[BaseException], str], ...], otherwise: str) -> str:
+    return next((text for kind, text in reasons if isinstance(exc, kind)), otherwise)
+
+
 def smtp_failure(exc: BaseException) -> str:
     """The reason an email could not be handed over, as ``code: generic text``."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return "smtp-recipient-refused: the mail server refused the recipient"
-    if isinstance(exc, smtplib.SMTPSenderRefused):
-        return "smtp-sender-refused: the mail server refused the sender"
-    if isinstance(exc, smtplib.SMTPServerDisconnected):
-        return "smtp-disconnected: the mail server closed the connection"
-    if isinstance(exc, smtplib.SMTPResponseException):
+    if isinstance(exc, smtplib.SMTPResponseException) and not isinstance(exc, smtplib.SMTPSenderRefused):
         kind = "temporary" if 400 <= exc.smtp_code < 500 else "permanent"
         return f"smtp-{exc.smtp_code}: the mail server refused the message ({kind})"
-    if isinstance(exc, TimeoutError):
-        return "smtp-timeout: the mail server did not answer in time"
-    if isinstance(exc, OSError):
-        return "smtp-unreachable: the mail server could not be reached"
-    return "smtp-error: the message could not be handed to the mail server"
+    return _reason(exc, _SMTP_REASONS, "smtp-error: the message could not be handed to the mail server")
 
 
 def webhook_failure(exc: BaseException) -> str:
     """The reason a webhook POST failed, as ``code: generic text``."""
-    if isinstance(exc, httpx.TimeoutException):
-        return "webhook-timeout: the endpoint did not answer in time"
-    if isinstance(exc, httpx.ConnectError):
-        return "webhook-unreachable: the endpoint could not be reached"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return "webhook-protocol-error: the endpoint's answer was not valid HTTP"
-    return "webhook-error: the request to the endpoint failed"
+    return _reason(exc, _WEBHOOK_REASONS, "webhook-error: the request to the endpoint failed")

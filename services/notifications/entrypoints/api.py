@@ -15,6 +15,7 @@ from services.notifications.domain.alerts import AcknowledgeAlert
 from services.notifications.domain.directory import SetAgencyStaff
 from services.notifications.domain.preferences import PreferenceChoices, SetPreferences
 from services.notifications.domain.subscriptions import CreateWebhookSubscription, DeactivateWebhookSubscription
+from services.notifications.settings import NotificationSettings
 from shared import minimum_necessary
 from shared.auth import AuthError
 from shared.domain import InvalidCommand
@@ -115,7 +116,7 @@ async def create_webhook_subscription(body: CreateWebhookSubscription, call: Adm
 
     The URL's host must resolve to public addresses only (or to a network in
     ``NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS``); checked again before every delivery."""
-    egress: EgressPolicy = call.request.app.state.notification_settings.egress_policy
+    egress: EgressPolicy = call.rt.part(NotificationSettings).egress_policy
     try:
         await egress.check_url(body.url)
     except EgressRefused as refused:

@@ -4,7 +4,9 @@ filled by a consumer group of its own over all four topics)."""
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from fastapi import FastAPI
@@ -69,7 +71,7 @@ def create_app(
     settings = settings or load_settings("notifications")
     if cfg.agency_topics:
         copier_settings(settings, cfg).kafka_client_options()  # a copier without its credential: no start
-    app = create_service_app(
+    return create_service_app(
         "notifications",
         routers=[router, feed_router, minimum_necessary.router],
         migrations=MIGRATIONS,
@@ -91,9 +93,12 @@ def create_app(
             minimum_necessary.assignment_consumer(),  # who is on whose caseload
             ConsumerSpec("erasure", [topic_for("intake")], on_participant_erased, event_types=ERASURE_EVENTS),
         ],
-        background=lambda rt: [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg),
-                               *([_agency_copier(rt, cfg)] if cfg.agency_topics else [])],
+        background=lambda rt: _background(rt, cfg),
         probes=PROBES,
     )
-    app.state.notification_settings = cfg
-    return app
+
+
+def _background(rt: Runtime, cfg: NotificationSettings) -> list[Coroutine[Any, Any, None]]:
+    rt.provide(cfg)  # the routes read the service's own settings typed: rt.part(NotificationSettings)
+    copier = [_agency_copier(rt, cfg)] if cfg.agency_topics else []
+    return [Dispatcher(rt, cfg).run(), run_escalations(rt, cfg), *copier]

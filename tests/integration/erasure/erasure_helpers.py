@@ -114,3 +114,42 @@ async def data_key(dsn: str, participant_id: str) -> Any:
         return await conn.fetchrow("SELECT * FROM data_keys WHERE participant_id = $1", uuid.UUID(participant_id))
     finally:
         await conn.close()
+
+
+async def found_on_kafka(bootstrap: str, participant_id: str, texts: list[str]) -> list[str]:
+    """Which of ``texts`` travel, in clear, in any record about the participant on the four
+    service topics (what other services, agencies' copies and integrators read): every partition
+    read from its beginning up to its end offset as of now."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from shared.cloudevents import topic_for
+    from shared.events import SERVICES
+    from shared.testing.kafka import header
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    found: list[str] = []
+    read = 0
+    try:
+        cluster = await consumer._client.fetch_all_metadata()  # the topics' partitions
+        partitions = [TopicPartition(topic_for(s), p) for s in SERVICES
+                      for p in cluster.partitions_for_topic(topic_for(s)) or ()]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        remaining = {tp for tp in partitions if ends[tp] > 0}
+        while remaining:
+            batches = await consumer.getmany(*remaining, timeout_ms=1000)
+            for records in batches.values():
+                for record in records:
+                    if header(record, "ce_subject") != participant_id:
+                        continue
+                    read += 1
+                    value = (record.value or b"").decode(errors="replace")
+                    found += [t for t in texts if t in value and t not in found]
+            remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
+    finally:
+        await consumer.stop()
+    assert read > 0, "no record about the participant was read: the check would prove nothing"
+    return found
+

@@ -87,6 +87,9 @@ async def test_erasure_destroys_the_key_and_every_intake_api_says_the_texts_were
     assert factors["stressors"][0] == {"category": "housing", "description": None}
     assert assessments[0]["erased"] is True
 
+    fhir = await specialist.get(f"/v1/participants/{pid}/assessments/{assessments[0]['assessment_id']}/fhir")
+    assert fhir.status_code == 200 and not any(text in fhir.text for text in person.texts())
+
     consents = (await specialist.get(f"/v1/participants/{pid}/consents")).json()["consents"]
     assert consents[0]["signature"] is None and consents[0]["information_description"] is None
     assert consents[0]["status"] == "active" and consents[0]["erased"] is True

@@ -6,7 +6,7 @@ erased, and the timeline's lines and the caseload stay."""
 import uuid
 
 import pytest
-from erasure_helpers import Person, Staff, data_key, found_in_database
+from erasure_helpers import Person, Staff, data_key, found_in_database, found_on_kafka
 
 from shared.testing.kafka import eventually
 
@@ -44,6 +44,8 @@ async def test_after_erasure_monitoring_returns_no_private_text_and_keeps_the_ti
 
     before = await eventually(lines, timeout=60, message="the timeline")
     assert await found_in_database(er_monitoring.dsn, person.texts()) == {}
+    bootstrap = er_monitoring.runtime.settings.kafka_bootstrap_servers
+    assert await found_on_kafka(bootstrap, pid, [pid, *person.texts()]) == [pid]  # the id travels, no text
 
     assert (await admin.post(f"/v1/participants/{pid}/erasure", {"reason": "asked"})).status_code == 200
 

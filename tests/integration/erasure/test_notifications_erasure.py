@@ -24,7 +24,8 @@ async def test_after_erasure_notifications_returns_no_address(er_intake, er_noti
         r = await notifications.put(f"/v1/recipients/{pid}/preferences",
                                     {"email": person.email, "channels": ["email"], "quiet_hours": "22:00-07:00"})
         # and the specialist's assignment, which opens the record to them (minimum necessary)
-        return r.status_code == 200 and (await notifications.get(f"/v1/recipients/{pid}/preferences")).status_code == 200
+        shown = await notifications.get(f"/v1/recipients/{pid}/preferences")
+        return r.status_code == 200 and shown.status_code == 200
 
     await eventually(set_preferences, timeout=60, interval=0.5, message="the enrolment to reach notifications")
     shown = (await notifications.get(f"/v1/recipients/{pid}/preferences")).json()

@@ -5,7 +5,7 @@ and every plan read says the content was erased while versions, history and stat
 import uuid
 
 import pytest
-from erasure_helpers import Person, Staff, data_key, found_in_database
+from erasure_helpers import Person, Staff, data_key, found_in_database, found_on_kafka
 
 from shared.tenancy import system_scope
 from shared.testing.kafka import eventually
@@ -62,6 +62,7 @@ async def test_after_erasure_planning_returns_no_plan_text_and_keeps_the_history
         assert past["erased"] is True and all(items == [] for items in past["sections"].values())
     history = (await planning.get(f"/v1/participants/{pid}/plan/history")).json()["versions"]
     assert [v["version"] for v in history] == [1, 2]
+    assert await found_on_kafka(er_planning.runtime.settings.kafka_bootstrap_servers, pid, person.texts()) == []
     fhir = await planning.get(f"/v1/participants/{pid}/plan/fhir")
     assert fhir.status_code == 200 and not any(text in fhir.text for text in person.texts())
     assert await found_in_database(er_planning.dsn, person.texts()) == {}

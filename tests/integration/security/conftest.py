@@ -25,3 +25,12 @@ sec_intake = _service("intake")
 sec_planning = _service("planning")
 sec_monitoring = _service("monitoring")
 sec_notifications = _service("notifications")
+
+
+@pytest.fixture
+def security_services(sec_intake: RunningService, sec_planning: RunningService, sec_monitoring: RunningService,
+                      sec_notifications: RunningService) -> dict[str, RunningService]:
+    """The four services by fixture name, all set up before the test runs (a package-scoped async
+    fixture cannot be started with ``request.getfixturevalue`` from inside a running test)."""
+    return {"sec_intake": sec_intake, "sec_planning": sec_planning, "sec_monitoring": sec_monitoring,
+            "sec_notifications": sec_notifications}

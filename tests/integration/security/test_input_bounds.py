@@ -74,8 +74,8 @@ async def test_a_body_under_the_limit_still_reaches_validation(sec_intake):
 
 
 @pytest.mark.parametrize("service", ["sec_planning", "sec_monitoring"])
-async def test_the_access_logs_of_planning_and_monitoring_are_paged(request, service):
-    svc = request.getfixturevalue(service)
+async def test_the_access_logs_of_planning_and_monitoring_are_paged(security_services, service):
+    svc = security_services[service]
     path = f"/v1/participants/{uuid.uuid4()}/access-log"
     admin = bearer(roles=("agency_admin",))
     assert (await svc.client.get(path, params={"limit": 501}, headers=admin)).status_code == 422

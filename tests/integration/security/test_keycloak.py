@@ -55,8 +55,12 @@ async def test_the_realm_puts_agency_and_roles_in_the_access_token(keycloak):
 
 
 async def test_a_keycloak_token_is_accepted_through_the_jwks(keycloak, idp_intake):
+    import jwt
+
     specialist = await user_token(keycloak, "specialist-north")
-    created = await idp_intake.client.post("/v1/participants", json={"display_name": "Robin"},
+    # enrolled onto this specialist's caseload (their Keycloak subject), which opens the record to them
+    me = jwt.decode(specialist, options={"verify_signature": False})["sub"]
+    created = await idp_intake.client.post("/v1/participants", json={"display_name": "Robin", "specialist_id": me},
                                            headers=auth(specialist))
     assert created.status_code == 201, created.text
     pid = created.json()["participant_id"]

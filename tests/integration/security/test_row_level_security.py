@@ -28,8 +28,8 @@ async def _agency_tables(conn: asyncpg.Connection) -> list[str]:
 
 
 @pytest.mark.parametrize("service", SERVICES)
-async def test_every_table_with_agency_data_has_forced_row_level_security(request, service):
-    svc = request.getfixturevalue(service)
+async def test_every_table_with_agency_data_has_forced_row_level_security(security_services, service):
+    svc = security_services[service]
     conn = await asyncpg.connect(svc.dsn)
     try:
         tables = await _agency_tables(conn)
@@ -44,8 +44,8 @@ async def test_every_table_with_agency_data_has_forced_row_level_security(reques
 
 
 @pytest.mark.parametrize("service", SERVICES)
-async def test_the_service_connects_as_a_role_that_owns_nothing_and_cannot_bypass(request, service):
-    svc = request.getfixturevalue(service)
+async def test_the_service_connects_as_a_role_that_owns_nothing_and_cannot_bypass(security_services, service):
+    svc = security_services[service]
     who = await svc.runtime.pool.fetchrow(
         "SELECT current_user AS name, r.rolsuper, r.rolbypassrls,"
         " (SELECT count(*) FROM pg_class c WHERE c.relowner = r.oid) AS owned"

@@ -108,3 +108,35 @@ def test_any_kind_with_a_long_enough_printable_text_is_a_reason(kind, text):
     from urllib.parse import quote
 
     assert parse_reason(f"{kind}: {quote(text)}") == AccessReason(kind, text)
+
+
+def _dependency_calls(dependant) -> set[str]:
+    found = set()
+    for sub in dependant.dependencies:
+        found.add(getattr(sub.call, "__qualname__", ""))
+        found |= _dependency_calls(sub)
+    return found
+
+
+#: participant routes that are not the participant's record: the accountability log of who read it
+NOT_THE_RECORD = {"/v1/participants/{participant_id}/access-log"}
+
+
+@pytest.mark.parametrize("service", ["intake", "planning", "monitoring", "notifications"])
+def test_every_participant_read_route_goes_through_the_policy(service):
+    """A new GET under /participants/{participant_id} without a ...RecordCall fails here."""
+    from importlib import import_module
+
+    from fastapi.routing import APIRoute
+
+    def walk(routes):  # included routers nest their routes
+        for r in routes:
+            inner = getattr(r, "original_router", None) or getattr(r, "router", None)
+            yield from walk(inner.routes) if inner is not None and hasattr(inner, "routes") else [r]
+
+    app = import_module(f"services.{service}.entrypoints.app").create_app()
+    routes = [r for r in walk(app.routes) if isinstance(r, APIRoute) and "GET" in r.methods
+              and "{participant_id}" in r.path and r.path not in NOT_THE_RECORD]
+    assert routes or service == "notifications"
+    unguarded = [r.path for r in routes if "record_reader.<locals>.dependency" not in _dependency_calls(r.dependant)]
+    assert unguarded == []

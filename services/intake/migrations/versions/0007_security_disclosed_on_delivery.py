@@ -1,16 +1,11 @@
 """The disclosure ledger records a referral when the receiving agency is first shown it, not when
 it is requested: the referral row keeps who requested it until then.
-
-Revision ID: 0007_security_disclosure
-Revises: 0006
 """
 
 from alembic import op
 
 revision = "0007_security_disclosure"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

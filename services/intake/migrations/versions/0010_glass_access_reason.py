@@ -1,17 +1,14 @@
 """Minimum necessary, with break-the-glass (shared/minimum_necessary.py): the access log records
 why a record was opened outside the caller's caseload (a flagged row), and the policy reads who is
 on whose caseload from intake's own participants table, through a view that row-level security
-still holds (``security_invoker``: the view reads as the service's role, not as its owner).
-
-Revision ID: 0009_glass
-Revises: 0008_security_retention
-"""
+still holds (``security_invoker``: the view reads as the service's role, not as its owner)."""
 
 from alembic import op
 
 from shared.access_audit import add_access_reasons
+from shared.migrations import drop_access_reasons
 
-revision = "0009_glass"
+revision = "0010_glass"
 down_revision = "0009_erasure_data_keys"
 
 
@@ -25,6 +22,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP VIEW caseload_assignments")
-    op.execute("DROP INDEX access_log_flagged_idx")
-    for column in ("reason", "reason_kind", "flagged"):
-        op.execute(f"ALTER TABLE access_log DROP COLUMN {column}")
+    drop_access_reasons()
