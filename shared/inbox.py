@@ -35,6 +35,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import structlog
@@ -212,6 +213,16 @@ class EventConsumer:
                             error=repr(exc))
         return await self._process_each(records)
 
+    async def _claim(self, conn: asyncpg.Connection, event_ids: set[UUID]) -> set[UUID]:
+        """Insert the inbox rows of these events; the ids not seen before (in this transaction)."""
+        rows = await conn.fetch(
+            "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING"
+            " RETURNING event_id",
+            self.group_id,
+            list(event_ids),
+        )
+        return {r["event_id"] for r in rows}
+
     async def _process_batch(
         self, records: list[ConsumerRecord], apply: BatchHandler
     ) -> list[tuple[ConsumerRecord, str]]:
@@ -224,15 +235,7 @@ class EventConsumer:
         dead: list[tuple[ConsumerRecord, str]] = []
         ids = [cloudevents.event_id_of(r.headers) for r in records]
         async with self._pool.acquire() as conn, conn.transaction():
-            new_ids = {
-                r["event_id"]
-                for r in await conn.fetch(
-                    "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING"
-                    " RETURNING event_id",
-                    self.group_id,
-                    list({i for i in ids if i is not None}),
-                )
-            }
+            new_ids = await self._claim(conn, {i for i in ids if i is not None})
             fresh: list[ReceivedEvent] = []
             for record, event_id in zip(records, ids, strict=True):
                 if event_id is not None and event_id not in new_ids:
@@ -285,15 +288,7 @@ class EventConsumer:
                 dead.append((record, str(exc)))
         handled = 0
         async with self._pool.acquire() as conn, conn.transaction():
-            new_ids = {
-                r["event_id"]
-                for r in await conn.fetch(
-                    "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING"
-                    " RETURNING event_id",
-                    self.group_id,
-                    list({e.event_id for e in decoded}),
-                )
-            }
+            new_ids = await self._claim(conn, {e.event_id for e in decoded})
             for received in decoded:
                 if received.event_id not in new_ids:
                     continue  # seen before, or twice in this batch: once

@@ -56,3 +56,22 @@ async def running_service(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=f"http://{service}") as client:
             yield RunningService(app=app, runtime=app.state.runtime, client=client, dsn=dsn)
+
+
+def package_service(name: str) -> Any:
+    """A pytest fixture running service ``name`` for one test package only.
+
+    Not session-scoped on purpose: a service left running stays in its consumer groups and takes
+    partitions from the services that later packages start. Use: ``sec_intake = package_service("intake")``
+    in a package's conftest.
+    """
+    import pytest
+
+    @pytest.fixture(scope="package")
+    async def service(kafka_bootstrap: str, database_url: str) -> AsyncIterator[RunningService]:
+        async with running_service(
+            name, kafka_bootstrap=kafka_bootstrap, database_url=database_url, relay_poll_interval_s=0.1
+        ) as running:
+            yield running
+
+    return service

@@ -1,30 +1,13 @@
-"""The four services (real PostgreSQL, real Kafka) shared by the security tests."""
-
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+"""The four services (real PostgreSQL, real Kafka) shared by the security tests, for this package only."""
 
 import pytest
 
-from shared.testing.services import RunningService, running_service
+from shared.testing.services import RunningService, package_service
 
-
-def _service(name: str) -> Callable[..., Any]:
-    """A fixture running ``name`` for the security package only: once it ends the service leaves its
-    consumer groups, so it takes no partitions from services other suites start later."""
-
-    @pytest.fixture(scope="package")
-    async def service(kafka_bootstrap: str, database_url: str) -> AsyncIterator[RunningService]:
-        async with running_service(name, kafka_bootstrap=kafka_bootstrap, database_url=database_url,
-                                   relay_poll_interval_s=0.1) as running:
-            yield running
-
-    return service
-
-
-sec_intake = _service("intake")
-sec_planning = _service("planning")
-sec_monitoring = _service("monitoring")
-sec_notifications = _service("notifications")
+sec_intake = package_service("intake")
+sec_planning = package_service("planning")
+sec_monitoring = package_service("monitoring")
+sec_notifications = package_service("notifications")
 
 
 @pytest.fixture
