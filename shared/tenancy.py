@@ -255,7 +255,8 @@ async def ensure_app_role(owner_dsn: str, role: str, password: str | None, *, cr
         if create:
             exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
             if not exists:
-                with contextlib.suppress(asyncpg.DuplicateObjectError):  # another service created it
+                # another service starting at the same time created it first: reported either way
+                with contextlib.suppress(asyncpg.DuplicateObjectError, asyncpg.UniqueViolationError):
                     await conn.execute(
                         f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE'
                         + (f" PASSWORD {_literal(password)}" if password else "")

@@ -60,7 +60,10 @@ async def test_after_erasure_monitoring_returns_no_private_text_and_keeps_the_ti
     assert {n["kind"] for n in notes} == {"check_in_note", "warning_sign", "coping_strategy", "contact_note"}
     after = (await monitoring.get(f"/v1/participants/{pid}/timeline")).json()["entries"]
     kept = [(e["type"], e["summary"]) for e in after if e["type"] != "ParticipantErased"]
-    assert kept[:len(before)] == [(e["type"], e["summary"]) for e in before]
+    # every line shown before is still there, word for word (other services' events may have
+    # arrived meanwhile and sit between them in time order)
+    remaining = iter(kept)  # before is a subsequence of after
+    assert all(any(line == (e["type"], e["summary"]) for line in remaining) for e in before), (before, kept)
     caseload = (await monitoring.get("/v1/caseload")).json()
     assert pid in str(caseload)
 

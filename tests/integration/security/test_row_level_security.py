@@ -145,3 +145,35 @@ async def test_the_scope_travels_with_the_begin_or_as_a_parameter_and_holds_eith
             assert seen in (None, "")  # read outside any transaction, bypassing the scoping wrapper
     finally:
         await pool.close()
+
+
+async def test_services_starting_together_each_find_or_create_the_role(database_url):
+    """Four services start at once on a fresh server (make up, the console's test stack): each
+    creates the app role if missing. The losers of that race must carry on, not stop at start
+    (CREATE ROLE's race is reported as a unique violation on pg_authid, not only as 'exists')."""
+    import asyncio
+
+    from shared.db import ensure_database
+    from shared.settings import database_for
+
+    role = f"app_race_{uuid.uuid4().hex[:8]}"
+    dsns = []
+    for i in range(4):  # one database per service, as in production
+        name = f"t_role_race_{uuid.uuid4().hex[:8]}_{i}"
+        await ensure_database(database_url, name)
+        dsns.append(database_for(database_url, name))
+    for _ in range(3):  # the race does not happen every time: give it several chances
+        await asyncio.gather(*(tenancy.ensure_app_role(dsn, role, None, create=True) for dsn in dsns))
+        conn = await asyncpg.connect(dsns[0])
+        try:
+            assert await conn.fetchval("SELECT count(*) FROM pg_roles WHERE rolname = $1", role) == 1
+            await conn.execute(f'DROP OWNED BY "{role}"')
+            for dsn in dsns[1:]:
+                other = await asyncpg.connect(dsn)
+                try:
+                    await other.execute(f'DROP OWNED BY "{role}"')
+                finally:
+                    await other.close()
+            await conn.execute(f'DROP ROLE "{role}"')
+        finally:
+            await conn.close()
