@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -83,6 +84,15 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
 
 def redirect(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
+
+
+def to_participant(typed_id: str, page: str, otherwise: str) -> Response:
+    """The admin's "open by id" forms: to ``/participants/<id>/<page>``, or back to ``otherwise``
+    when what was typed is not a participant id."""
+    try:
+        return redirect(f"/participants/{UUID(typed_id.strip())}/{page}")
+    except ValueError:
+        return redirect(otherwise)
 
 
 def listed(value: Any) -> list[str]:

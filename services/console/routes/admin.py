@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from services.console.clients import Api, Invalid
 from services.console.parts import gather
 from services.console.session import Session
-from services.console.web import api, form_with_csrf, redirect, render, role
+from services.console.web import api, form_with_csrf, redirect, render, role, to_participant
 
 router = APIRouter()
 ADMIN = ("agency_admin",)
@@ -66,10 +66,7 @@ async def agency_staff(request: Request, _: Session = Depends(role(*ADMIN)), cli
 
 @router.get("/access-log")
 async def access_log_lookup(participant_id: str = "", _: Session = Depends(role(*AUDITORS))) -> Response:
-    try:
-        return redirect(f"/participants/{UUID(participant_id.strip())}/access-log")
-    except ValueError:
-        return redirect("/admin")
+    return to_participant(participant_id, "access-log", "/admin")
 
 
 @router.get("/participants/{participant_id}/access-log")

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from services.console.clients import Api, Invalid, NotVisible
 from services.console.session import Session
-from services.console.web import api, form_with_csrf, redirect, render, role
+from services.console.web import api, form_with_csrf, redirect, render, role, to_participant
 
 router = APIRouter()
 ADMIN = ("agency_admin",)
@@ -37,10 +37,7 @@ def _page(request: Request, pid: str, person: dict[str, Any], status_code: int =
 
 @router.get("/erasure")
 async def lookup(participant_id: str = "", _: Session = Depends(role(*ADMIN))) -> Response:
-    try:
-        return redirect(f"/participants/{UUID(participant_id.strip())}/erasure")
-    except ValueError:
-        return redirect("/admin")
+    return to_participant(participant_id, "erasure", "/admin")
 
 
 @router.get("/participants/{participant_id}/erasure")
