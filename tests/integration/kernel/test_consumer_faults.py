@@ -21,17 +21,6 @@ from tests.integration.kernel.test_outbox_and_inbox import _enrolled
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-async def kernel_db(database_url):
-    from shared.testing.db import fresh_kernel_database
-
-    pool, dsn = await fresh_kernel_database(database_url)
-    await pool.execute("CREATE TABLE effects (event_id UUID NOT NULL)")
-    yield pool, dsn
-    faults.disarm()
-    await pool.close()
-
-
 def _consumer(pool, bootstrap, topic, group, *, batch: bool, max_attempts: int = 5):
     async def one(received, uow):
         await uow.conn.execute("INSERT INTO effects (event_id) VALUES ($1)", received.event_id)

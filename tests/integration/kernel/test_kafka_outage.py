@@ -13,18 +13,6 @@ from shared.testing.services import running_service
 pytestmark = [pytest.mark.integration, pytest.mark.infra_outage]
 
 
-@pytest.fixture
-async def kernel_db(database_url):
-    from shared import faults
-    from shared.testing.db import fresh_kernel_database
-
-    pool, dsn = await fresh_kernel_database(database_url)
-    await pool.execute("CREATE TABLE effects (event_id UUID NOT NULL)")
-    yield pool, dsn
-    faults.disarm()
-    await pool.close()
-
-
 async def test_a_command_accepted_while_kafka_is_down_reaches_kafka_once_it_is_back(
     kafka_bootstrap, database_url, kafka_controller
 ):

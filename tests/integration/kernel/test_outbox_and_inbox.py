@@ -13,7 +13,6 @@ from shared.envelope import Metadata, NewEvent
 from shared.eventstore import PostgresEventStore
 from shared.inbox import EventConsumer, dlq_topic
 from shared.outbox import OutboxRelay, enqueue
-from shared.testing.db import fresh_kernel_database
 from shared.testing.kafka import collect, eventually, header, produce_raw
 
 pytestmark = pytest.mark.integration
@@ -26,14 +25,6 @@ def _enrolled(agency: str = "agency-a") -> NewEvent:
         event=ParticipantEnrolled(participant_id=pid, enrolled_at=datetime.now(UTC)),
         metadata=Metadata(correlation_id=str(uuid.uuid4())),
     )
-
-
-@pytest.fixture
-async def kernel_db(database_url):
-    pool, dsn = await fresh_kernel_database(database_url)
-    await pool.execute("CREATE TABLE effects (event_id UUID NOT NULL, participant_id UUID)")
-    yield pool, dsn
-    await pool.close()
 
 
 async def _start_consumer(pool, bootstrap, topic, name):

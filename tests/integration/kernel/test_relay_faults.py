@@ -18,15 +18,6 @@ from tests.integration.kernel.test_outbox_and_inbox import _enrolled
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-async def kernel_db(database_url):
-    from shared.testing.db import fresh_kernel_database
-
-    pool, dsn = await fresh_kernel_database(database_url)
-    yield pool, dsn
-    await pool.close()
-
-
 async def _stop(task):
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
