@@ -5,7 +5,9 @@ Each batch of records is handled in one PostgreSQL transaction: the records' ids
 record therefore changes nothing. The batch first runs without savepoints; if a handler fails for
 a reason that is not transient, it is rolled back and run again with each record in its own
 savepoint, so that only the record at fault is dead-lettered. Offsets are committed to
-Kafka only after the transaction committed, so a crash in between means redelivery, never loss.
+Kafka only after the transaction committed, so a crash in between means redelivery, never loss;
+they are committed in the background while the next batch is fetched and handled
+(:class:`OffsetCommitter`).
 
 A consumer may also give a batch handler (read models that can apply many events at once):
 one inbox insert for the batch, one handler call with the events not seen before; if that fails
@@ -152,32 +154,33 @@ class EventConsumer:
                 **self._client_options,
             )
             dlq = producer_for(self._bootstrap, **self._client_options)
+            committer = OffsetCommitter(consumer, self.group_id)
             try:
                 await consumer.start()
                 await dlq.start()
                 self.started.set()
                 backoff.reset()
-                await self._loop(consumer, dlq)
+                await self._loop(consumer, dlq, committer)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("consumer interrupted", consumer=self.group_id, error=repr(exc), retry_in=backoff.next)
                 await backoff.sleep()
             finally:
+                await asyncio.shield(committer.close())
                 await asyncio.shield(_stop_quietly(consumer, dlq))
 
-    async def _loop(self, consumer: AIOKafkaConsumer, dlq: Any) -> None:
+    async def _loop(self, consumer: AIOKafkaConsumer, dlq: Any, committer: OffsetCommitter) -> None:
+        committer.start()
         while True:
             batches = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+            committer.check()
             records = [r for tp_records in batches.values() for r in tp_records]
             if not records:
                 continue
             await self._process_with_retry(records, dlq)
             faults.point("inbox.after_commit_before_offsets")
-            offsets = {
-                TopicPartition(tp.topic, tp.partition): recs[-1].offset + 1 for tp, recs in batches.items()
-            }
-            await consumer.commit(offsets)
+            committer.add({tp: recs[-1].offset + 1 for tp, recs in batches.items()})
 
     async def _process_with_retry(self, records: list[ConsumerRecord], dlq: Any) -> None:
         backoff = Backoff(first=0.1, cap=10.0)
@@ -425,6 +428,71 @@ class EventConsumer:
             ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
         ]
         return await dlq.send(dlq_topic(self._service), record.value, key=record.key, headers=headers)
+
+
+class OffsetCommitter:
+    """Commits a consumer's processed offsets to Kafka in the background, so that the next batch
+    is fetched and handled while the last one's offsets are on their way.
+
+    An OffsetCommit is a round trip to the group coordinator, which also holds it for its append
+    linger: about 6 ms on the benchmark's broker, four times a batch's inbox transaction. Waiting
+    for it before the next fetch made it the largest part of the consumer's latency (docs/
+    benchmarks.md, Kafka path). Committing later loses nothing: the offsets are only ever those of
+    batches whose transaction has committed, and a crash before they reach Kafka means
+    redelivery, which the inbox turns into no effect.
+
+    One commit is in flight at a time; offsets that arrive meanwhile are merged (the newest per
+    partition) and go in the next, so commits never overtake each other. A failed commit (the
+    group rebalanced, the coordinator is gone) ends the consumer's session at its next batch, as
+    a failed commit in the loop always did, and the consumer starts over from the last committed
+    offsets. Stopping commits what is pending, best effort."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, group_id: str) -> None:
+        self._consumer = consumer
+        self._group_id = group_id
+        self._pending: dict[TopicPartition, int] = {}
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"{self._group_id}-offsets")
+
+    def add(self, offsets: dict[TopicPartition, int]) -> None:
+        """Offsets (next to read, per partition) of a batch whose transaction has committed."""
+        self.check()
+        self._pending.update((TopicPartition(tp.topic, tp.partition), o) for tp, o in offsets.items())
+        self._wake.set()
+
+    def check(self) -> None:
+        """Raise the background commit's failure, if it failed."""
+        if self._task is not None and self._task.done() and not self._task.cancelled():
+            self._task.result()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self._commit_pending()
+
+    async def _commit_pending(self) -> None:
+        async with self._lock:
+            offsets, self._pending = self._pending, {}
+            assigned = self._consumer.assignment()  # a partition taken away meanwhile: its new owner
+            offsets = {tp: o for tp, o in offsets.items() if tp in assigned}  # reads from the last commit
+            if offsets:
+                await self._consumer.commit(offsets)
+
+    async def close(self) -> None:
+        """Stop the background task and commit what is pending (best effort: a redelivery is harmless)."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._pending:
+            try:
+                await asyncio.wait_for(self._commit_pending(), 5)
+            except Exception as exc:
+                log.info("pending offsets not committed at stop", consumer=self._group_id, error=repr(exc))
 
 
 async def _stop_quietly(consumer: AIOKafkaConsumer, producer: Any) -> None:
