@@ -54,7 +54,7 @@ from shared.events import UnknownEventType, parse_type
 from shared.eventstore.base import ConcurrencyError, EventStore
 from shared.outbox import producer_for
 from shared.polling import Backoff
-from shared.uow import UnitOfWork, caused_by
+from shared.uow import BeforeCommit, UnitOfWork, caused_by
 
 log = structlog.get_logger(__name__)
 
@@ -222,7 +222,7 @@ class EventConsumer:
             "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING"
             " RETURNING event_id",
             self.group_id,
-            list(event_ids),
+            sorted(event_ids),  # one order for every inserter: unique-index waits cannot form a cycle
         )
         return {r["event_id"] for r in rows}
 
@@ -290,15 +290,18 @@ class EventConsumer:
             except PoisonRecord as exc:  # no inbox row, as on the isolated path
                 dead.append((record, str(exc)))
         handled = 0
+        deferred = BeforeCommit()  # the handlers' shared-row work, once for the batch, last
         async with self._pool.acquire() as conn, conn.transaction():
             new_ids = await self._claim(conn, {e.event_id for e in decoded})
             for received in decoded:
                 if received.event_id not in new_ids:
                     continue  # seen before, or twice in this batch: once
                 new_ids.discard(received.event_id)
-                uow = UnitOfWork(conn=conn, store=self._store, service=self._service, metadata=caused_by(received))
+                uow = UnitOfWork(conn=conn, store=self._store, service=self._service, metadata=caused_by(received),
+                                 before_commit=deferred)
                 await self._handler(received, uow)
                 handled += 1
+            await deferred.run()
         CONSUMED.labels(self.group_id).inc(handled)
         DUPLICATES.labels(self.group_id).inc(len(decoded) - handled)
         return dead

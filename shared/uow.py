@@ -12,7 +12,7 @@ one for unit tests.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -82,6 +82,34 @@ class PostgresOutbox:
         await self.conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", list(ids))
 
 
+class BeforeCommit:
+    """Work that the units of work sharing one transaction leave for its end, merged and run once.
+
+    A consumer handles a batch of records in one transaction, one unit of work per record. Work
+    that touches rows other transactions share (a service's read models) would then lock those
+    rows record by record, in the order the records came, while another writer locks them in its
+    own order: PostgreSQL finds a deadlock and one of the two is retried. Deferred here instead,
+    the work runs once at the end with everything the batch gathered, so its locks are taken in
+    the order the work chooses (sorted), like every other writer's. ``None`` on a unit of work
+    (commands, sweeps, anything that is one unit per transaction) means: do it now.
+    """
+
+    def __init__(self) -> None:
+        self._work: dict[Hashable, tuple[Callable[[list[Any]], Awaitable[None]], list[Any]]] = {}
+
+    def add(self, key: Hashable, run: Callable[[list[Any]], Awaitable[None]], items: Sequence[Any]) -> None:
+        """Gather ``items`` for ``run``, called once with all the items gathered under ``key``."""
+        _, gathered = self._work.setdefault(key, (run, []))
+        gathered.extend(items)
+
+    async def run(self) -> None:
+        """Run the gathered work (in the order the keys were first added); call before committing."""
+        while self._work:
+            key = next(iter(self._work))
+            run, items = self._work.pop(key)
+            await run(items)
+
+
 @dataclass
 class UnitOfWork:
     """What a command or event handler works with.
@@ -107,6 +135,8 @@ class UnitOfWork:
     #: the service's key ring (shared.keyring.KeyRing): seals a participant's text before it is
     #: written; ``None`` in memory
     keys: Any = None
+    #: shared by the units of work of one consumer batch (see :class:`BeforeCommit`); None: now
+    before_commit: BeforeCommit | None = None
     now: datetime = field(init=False)
 
     def __post_init__(self) -> None:

@@ -36,11 +36,23 @@ class MonitorSnapshots:
 
 
 async def keep_in_step(uow: UnitOfWork, changes: Sequence[Changed[MonitorState]]) -> None:
-    """The due rows, then the read models (last: their daily counts are the rows concurrent
-    writers share)."""
+    """The due rows, then the read models (last: they are the rows concurrent writers share).
+
+    In a consumer's batch (``uow.before_commit``) the read models are projected once, at the end
+    of the batch's transaction, for all its records: projected record by record, they were locked
+    in the records' order, against the read-model consumer's sorted order, and the two deadlocked.
+    """
     tables: Tables = uow.tables
     await tables.sync_due([(c.participant_id, c.agency_id, c.state) for c in changes if c.participant_id], uow.now)
-    await tables.project([e for c in changes for e in c.stored])
+    written = [e for c in changes for e in c.stored]
+    if uow.before_commit is not None:
+        uow.before_commit.add(READ_MODELS, tables.project, written)
+    else:
+        await tables.project(written)
+
+
+#: the key of the read-model projection left for the end of a consumer batch's transaction
+READ_MODELS = "monitoring.read-models"
 
 
 monitors: StreamRepository[UUID, MonitorState] = StreamRepository(
