@@ -4,6 +4,7 @@ services stood in for by an httpx transport that answers as their documented API
 
 from __future__ import annotations
 
+import html
 import json
 import uuid
 from typing import Any
@@ -190,3 +191,42 @@ def test_an_erased_participant_reads_as_erased_not_as_blank_fields():
     assert "<h1>Erased participant</h1>" in page.text and "Erased on" in page.text
     assert page.text.count('class="wp-erased"') >= 2  # the contact details and the support contact's name
     assert "(no name given)" not in page.text
+
+
+def test_a_form_sent_after_the_reason_ran_out_is_kept_and_sent_again_with_a_new_reason():
+    """A plan typed while the reason ran out: the reason page keeps what was sent, and once a
+    reason is given the user sends it again (nothing is sent for them, nothing typed is lost)."""
+    services = Services()
+    client = console(services, "crs-2", "specialist")
+    page = client.get(f"/participants/{OFF_CASELOAD}")
+    typed = {"csrf": csrf_of(page.text), "version": "3", "status": "active",
+             "goals": "Walk with Sam on Sundays \"and\" <call> my sister"}
+    asked = client.post(f"/participants/{OFF_CASELOAD}/plan/edit", data=typed)
+    assert asked.status_code == 403 and "What you sent was not saved" in asked.text
+    assert f'name="resume_path" value="/participants/{OFF_CASELOAD}/plan/edit"' in asked.text
+    held = asked.text.split('name="resume_fields" value="')[1].split('"')[0]
+    assert typed["csrf"] not in held  # the old token is not carried
+
+    wrong = client.post(f"/participants/{OFF_CASELOAD}/reason", data={
+        "csrf": csrf_of(asked.text), "kind": "covering", "text": "short",
+        "resume_path": f"/participants/{OFF_CASELOAD}/plan/edit", "resume_fields": html.unescape(held)})
+    assert wrong.status_code == 422 and 'name="resume_fields"' in wrong.text  # still kept
+
+    given = client.post(f"/participants/{OFF_CASELOAD}/reason", data={
+        "csrf": csrf_of(asked.text), "kind": "covering", "text": "Covering for Sam this week",
+        "resume_path": f"/participants/{OFF_CASELOAD}/plan/edit", "resume_fields": html.unescape(held)})
+    assert given.status_code == 200 and "Send it again" in given.text
+    assert f'action="/participants/{OFF_CASELOAD}/plan/edit"' in given.text
+    assert "Walk with Sam on Sundays &#34;and&#34; &lt;call&gt; my sister" in given.text
+    services.reasons.clear()
+    fields = dict(pair.split('" value="') for pair in given.text.split('type="hidden" name="')[1:]
+                  if '" value="' in pair.split(">")[0])
+    resent = {key: html.unescape(value.split('"')[0]) for key, value in fields.items()}
+    assert resent["goals"] == typed["goals"] and resent["csrf"] == csrf_of(page.text)
+    client.post(f"/participants/{OFF_CASELOAD}/plan/edit", data=resent)
+    assert (f"/v1/participants/{OFF_CASELOAD}/plan", "covering: Covering for Sam this week") in services.reasons
+
+    elsewhere = client.post(f"/participants/{OFF_CASELOAD}/reason", data={
+        "csrf": csrf_of(asked.text), "kind": "covering", "text": "Covering for Sam this week",
+        "resume_path": "/admin/staff", "resume_fields": "[]"})
+    assert elsewhere.status_code == 303  # only this participant's pages are sent again

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
@@ -31,10 +32,37 @@ def _next(participant_id: str, wanted: str | None) -> str:
 
 def reason_page(request: Request, participant_id: str, wanted: str | None, status_code: int = 403, *,
                 values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
-                refused: str | None = None) -> Response:
+                refused: str | None = None, resume: dict[str, str] | None = None) -> Response:
     return render(request, "glass.html", status_code, pid=participant_id, next=_next(participant_id, wanted),
-                  kinds=glass.KINDS, values=values or {}, errors=errors or {}, refused=refused,
+                  kinds=glass.KINDS, values=values or {}, errors=errors or {}, refused=refused, resume=resume,
                   min_text=glass.MIN_TEXT, max_text=glass.MAX_TEXT, title="Give a reason to open this record")
+
+
+async def _held_form(request: Request, participant_id: str) -> dict[str, str] | None:
+    """A form the user sent when the service asked for a reason (their reason ran out while they
+    typed, say, a plan): kept on the reason page, so that nothing typed is lost. Only for this
+    participant's pages, and never the old CSRF token."""
+    path = request.url.path
+    if _next(participant_id, path) != path:
+        return None
+    fields = [(key, value) for key, value in (await request.form()).multi_items()
+              if key != "csrf" and isinstance(value, str)]
+    return {"path": path, "fields": orjson.dumps(fields).decode()}
+
+
+def _resume(form: dict[str, Any], participant_id: str) -> dict[str, Any] | None:
+    """The held form posted back with the reason: (path, fields), if it is one of this
+    participant's pages and reads as a list of pairs."""
+    path, fields = str(form.get("resume_path") or ""), str(form.get("resume_fields") or "")
+    if not path or _next(participant_id, path) != path:
+        return None
+    try:
+        pairs = orjson.loads(fields)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+        return None
+    return {"path": path, "fields": fields, "pairs": [(str(k), str(v)) for k, v in pairs]}
 
 
 async def glass_required(request: Request, exc: Exception) -> Response:
@@ -44,10 +72,12 @@ async def glass_required(request: Request, exc: Exception) -> Response:
     if pid is None:
         return render(request, "error.html", 403, title="Not allowed", message=str(exc))
     wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    resume = None
     if request.method != "GET":
         wanted = f"/participants/{pid}"
+        resume = await _held_form(request, str(pid))
     errors = {"text": exc.refused} if exc.refused else None
-    return reason_page(request, str(pid), wanted, errors=errors, refused=exc.refused)
+    return reason_page(request, str(pid), wanted, errors=errors, refused=exc.refused, resume=resume)
 
 
 @router.get("/participants/{participant_id}/reason")
@@ -62,9 +92,14 @@ async def give(request: Request, participant_id: UUID, session: Session = Depend
     pid = str(participant_id)
     kind, text = str(form.get("kind", "")), str(form.get("text", ""))
     errors = glass.check(kind, text)
+    resume = _resume(form, pid)
     if errors:
-        return reason_page(request, pid, str(form.get("next", "")), 422, values=form, errors=errors)
-    response = redirect(_next(pid, str(form.get("next", ""))))
+        return reason_page(request, pid, str(form.get("next", "")), 422, values=form, errors=errors, resume=resume)
+    if resume is not None:  # back to what they were sending: they send it again, knowingly
+        response: Response = render(request, "glass_resume.html", pid=pid, resume=resume,
+                                    title="Send what you typed")
+    else:
+        response = redirect(_next(pid, str(form.get("next", ""))))
     glass.remember(response, request, session, pid, reason_header(kind, text))
     return response
 
