@@ -102,6 +102,16 @@ _UPSERT_MANY = (
 )
 
 
+async def lock_rows(conn: asyncpg.Connection, participant_ids: list[UUID]) -> None:
+    """Lock the existing rows of these participants, in participant order (see
+    :func:`services.monitoring.projections.read_models.apply_fresh`)."""
+    if participant_ids:
+        await conn.execute(
+            "SELECT 1 FROM caseload WHERE participant_id = ANY($1::uuid[]) ORDER BY participant_id FOR UPDATE",
+            sorted(set(participant_ids)),
+        )
+
+
 async def upsert_many(conn: asyncpg.Connection, rows: list[tuple[UUID, str, dict[str, Any]]]) -> None:
     """The merged columns of a batch, one participant per row: one statement per column set."""
     groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}

@@ -36,8 +36,6 @@ CONSUMER = "read-models"
 GROUP_ID = f"waypoint.monitoring.{CONSUMER}"
 #: Held (exclusive, for its transaction) by a rebuild; inline projection takes it shared.
 REBUILD_LOCK = zlib.crc32(b"waypoint-monitoring-read-model-rebuild")
-#: First key of the per-agency transaction locks of the read-model writers (second: the agency's hash).
-AGENCY_LOCK_SPACE = zlib.crc32(b"waypoint-monitoring-read-models-agency") & 0x7FFFFFFF
 
 
 async def apply(received: ReceivedEvent, uow: UnitOfWork) -> None:
@@ -47,25 +45,17 @@ async def apply(received: ReceivedEvent, uow: UnitOfWork) -> None:
     await overview.apply(received, uow.conn)
 
 
-async def apply_fresh(conn: asyncpg.Connection, fresh: list[ReceivedEvent], *, lock_agencies: bool = True) -> None:
+async def apply_fresh(conn: asyncpg.Connection, fresh: list[ReceivedEvent]) -> None:
     """A whole batch of events not seen before (the kernel's inbox already filtered them).
 
-    It first takes a transaction lock per agency of the batch, in sorted order. Every row it
-    writes (caseload, open alerts, daily counts) belongs to one of those agencies, and it writes
-    them in several statements (a caseload upsert per column set, then alerts, then counts), so
-    two batches sharing participants could otherwise lock them in different orders and deadlock.
-    Writers of the same agency wait for each other here instead; they already did at the
-    agency's daily counts, just before committing. A rebuild, which holds the tables
-    exclusively, passes ``lock_agencies=False``.
+    Several writers run this at once (check-in batches, sweeps, the consumers), and it writes
+    caseload rows in several statements (one upsert per column set, then alert counts). So that
+    two batches sharing participants cannot lock them in different orders, it first locks every
+    existing caseload row it will write, in participant order, in one statement; the statements
+    after it then only wait for rows nobody had yet.
     """
     if not fresh:
         return
-    if lock_agencies:
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock($1, hashtext(a)) FROM unnest($2::text[]) AS a ORDER BY a",
-            AGENCY_LOCK_SPACE,
-            sorted({e.agency_id for e in fresh}),
-        )
     await timeline.apply_many(fresh, conn)
     merged: dict[UUID, tuple[str, dict[str, Any]]] = {}
     alerts: list[ReceivedEvent] = []
@@ -81,6 +71,7 @@ async def apply_fresh(conn: asyncpg.Connection, fresh: list[ReceivedEvent], *, l
             merged[e.participant_id] = (agency, {**so_far, **columns})
         elif e.event_type in caseload.ALERT_EVENTS:
             alerts.append(e)
+    await caseload.lock_rows(conn, [*merged, *(e.participant_id for e in alerts if e.participant_id)])
     await caseload.upsert_many(conn, [(pid, agency, cols) for pid, (agency, cols) in merged.items()])
     for e in alerts:
         await caseload.apply_alert(e, conn)

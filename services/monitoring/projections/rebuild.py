@@ -168,7 +168,7 @@ async def _apply_batch(conn: asyncpg.Connection, decoded: list[ReceivedEvent]) -
         return 0
     inserted = await PostgresInbox(conn).record(GROUP_ID, [e.event_id for e in unique])
     fresh = [e for e in unique if e.event_id in inserted]
-    await read_models.apply_fresh(conn, fresh, lock_agencies=False)  # the tables are ours alone
+    await read_models.apply_fresh(conn, fresh)
     return len(fresh)
 
 

@@ -1,4 +1,4 @@
-"""Monitoring's read models under concurrent writers, on real PostgreSQL: two transactions that
+"""Monitoring's read models under concurrent writers, on real PostgreSQL: two batches that
 project overlapping participants wait for each other instead of deadlocking, and a consumer batch
 of several records projects them once, at its end (the soak runs met PostgreSQL deadlocks between
 the reactions consumer, projecting record by record, and the read-model consumer)."""
@@ -6,7 +6,6 @@ the reactions consumer, projecting record by record, and the read-model consumer
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +14,7 @@ from aiokafka import ConsumerRecord
 
 from services.monitoring.projections import read_models
 from shared import cloudevents
+from shared.catalogue.intake import SpecialistAssigned
 from shared.catalogue.monitoring import CheckInScheduleSet
 from shared.cloudevents import ReceivedEvent, as_received
 from shared.envelope import Metadata, NewEvent
@@ -45,35 +45,61 @@ def _schedule_set(pid: uuid.UUID, agency: str) -> ReceivedEvent:
     return as_received(_new(event, pid, agency, "monitor"), "monitoring")
 
 
-async def test_two_projections_sharing_participants_wait_instead_of_deadlocking(svc):
-    """T1 projects b, then (later in the same transaction) a; meanwhile T2 projects a and b in
-    one batch. Locking rows as they come, T2 held a and waited for b while T1 held b and asked for
-    a: PostgreSQL aborted one of them with a deadlock. Now T2 waits for T1's agency lock."""
+def _specialist_assigned(pid: uuid.UUID, agency: str) -> ReceivedEvent:
+    """An intake event that sets another caseload column (so another upsert statement)."""
+    event = SpecialistAssigned(participant_id=pid, specialist_id="crs-2", assigned_at=datetime.now(UTC))
+    return as_received(_new(event, pid, agency, "participant"), "intake")
+
+
+class PausedBeforeSecondUpsert:
+    """A connection that stops before its second caseload upsert until ``go`` is set."""
+
+    def __init__(self, conn, go: asyncio.Event, paused: asyncio.Event) -> None:
+        self._conn, self._go, self._paused, self._upserts = conn, go, paused, 0
+
+    async def execute(self, sql: str, *args):
+        if sql.startswith("INSERT INTO caseload"):
+            self._upserts += 1
+            if self._upserts == 2:
+                self._paused.set()
+                await self._go.wait()
+        return await self._conn.execute(sql, *args)
+
+    def __getattr__(self, name: str):
+        return getattr(self._conn, name)
+
+
+async def test_two_batches_sharing_participants_wait_instead_of_deadlocking(svc):
+    """Batch 1 sets x's due time and y's specialist; batch 2 sets y's due time and x's
+    specialist. One upsert per column set: batch 1 locked x then y, batch 2 y then x, and with
+    batch 1 paused between its two upserts PostgreSQL aborted one of them with a deadlock. Both
+    now lock x and y in participant order first, so batch 2 simply waits for batch 1."""
     agency = f"agency-{uuid.uuid4().hex[:8]}"
-    a, b = sorted((uuid.uuid4(), uuid.uuid4()))
-    first_done, second_started = asyncio.Event(), asyncio.Event()
+    x, y = sorted((uuid.uuid4(), uuid.uuid4()))
     pool = svc.runtime.pool
+    go, paused = asyncio.Event(), asyncio.Event()
 
-    async def one_batch_at_a_time() -> None:  # T1: b now, a later
+    async def batch_one() -> None:
         async with pool.acquire() as conn, conn.transaction():
-            await read_models.apply_fresh(conn, [_schedule_set(b, agency)])
-            first_done.set()
-            await second_started.wait()
-            await asyncio.sleep(0.3)  # T2 is waiting on one of T1's locks by now
-            await read_models.apply_fresh(conn, [_schedule_set(a, agency)])
+            gated = PausedBeforeSecondUpsert(conn, go, paused)
+            await read_models.apply_fresh(gated, [_schedule_set(x, agency), _specialist_assigned(y, agency)])
 
-    async def both_at_once() -> None:  # T2: a and b
-        await first_done.wait()
+    async def batch_two() -> None:
+        await paused.wait()
         async with pool.acquire() as conn, conn.transaction():
-            second_started.set()
-            await read_models.apply_fresh(conn, [_schedule_set(a, agency), _schedule_set(b, agency)])
+            await read_models.apply_fresh(conn, [_schedule_set(y, agency), _specialist_assigned(x, agency)])
+
+    async def release_batch_one() -> None:
+        await paused.wait()
+        await asyncio.sleep(0.5)  # batch two is waiting on one of batch one's rows by now
+        go.set()
 
     with system_scope():
-        started = time.monotonic()
-        await asyncio.wait_for(asyncio.gather(one_batch_at_a_time(), both_at_once()), 30)
-        rows = await pool.fetch("SELECT participant_id FROM caseload WHERE agency_id = $1", agency)
-    assert {r["participant_id"] for r in rows} == {a, b}
-    assert time.monotonic() - started < 10
+        async with pool.acquire() as conn, conn.transaction():  # both rows exist
+            await read_models.apply_fresh(conn, [_schedule_set(x, agency), _schedule_set(y, agency)])
+        await asyncio.wait_for(asyncio.gather(batch_one(), batch_two(), release_batch_one()), 30)
+        rows = await pool.fetch("SELECT participant_id, specialist_id FROM caseload WHERE agency_id = $1", agency)
+    assert {r["participant_id"]: r["specialist_id"] for r in rows} == {x: "crs-2", y: "crs-2"}
 
 
 def _record(offset: int, new: NewEvent) -> ConsumerRecord:
