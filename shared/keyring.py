@@ -348,14 +348,18 @@ class KeyRing:
                     " WHERE wrapped_key IS NOT NULL AND master_key_id <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED",
                     self.master.current_id, batch,
                 )
-                for row in rows:
-                    pid = row["participant_id"]
-                    data_key = self.master.unwrap(pid, row["master_key_id"], bytes(row["wrapped_key"]))
-                    key_id, wrapped = self.master.wrap(pid, data_key)
+                rewrapped = [
+                    (row["participant_id"], *self.master.wrap(row["participant_id"], self.master.unwrap(
+                        row["participant_id"], row["master_key_id"], bytes(row["wrapped_key"]))))
+                    for row in rows
+                ]
+                if rewrapped:  # the batch in one statement, not one round trip per key
                     await conn.execute(
-                        "UPDATE data_keys SET master_key_id = $2, wrapped_key = $3, rewrapped_at = clock_timestamp()"
-                        " WHERE participant_id = $1",
-                        pid, key_id, wrapped,
+                        "UPDATE data_keys AS d SET master_key_id = u.key_id, wrapped_key = u.wrapped,"
+                        " rewrapped_at = clock_timestamp()"
+                        " FROM unnest($1::uuid[], $2::text[], $3::bytea[]) AS u(participant_id, key_id, wrapped)"
+                        " WHERE d.participant_id = u.participant_id",
+                        *(list(column) for column in zip(*rewrapped, strict=True)),
                     )
             done += len(rows)
             if len(rows) < batch:
