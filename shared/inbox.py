@@ -61,6 +61,9 @@ log = structlog.get_logger(__name__)
 Handler = Callable[[ReceivedEvent, UnitOfWork], Awaitable[None]]
 #: Optional fast path for read models: applies a whole batch of events not seen before.
 BatchHandler = Callable[[asyncpg.Connection, list[ReceivedEvent]], Awaitable[None]]
+#: Optional: runs in a batch's transaction before its handlers, with the events not seen before
+#: (to lock, in one order, the rows the handlers will lock one event at a time).
+BatchPrelude = Callable[[asyncpg.Connection, list[ReceivedEvent]], Awaitable[None]]
 
 CONSUMED = Counter("waypoint_events_consumed_total", "Events handled by a consumer", ["consumer"])
 DUPLICATES = Counter("waypoint_events_duplicate_total", "Redelivered events skipped", ["consumer"])
@@ -120,8 +123,10 @@ class EventConsumer:
         batch_handler: BatchHandler | None = None,
         event_types: Collection[str] | None = None,
         client_options: dict[str, Any] | None = None,
+        before_batch: BatchPrelude | None = None,
     ) -> None:
         self.name = name
+        self._before_batch = before_batch
         #: security options of its consumer and DLQ producer (ServiceSettings.kafka_client_options: SASL)
         self._client_options = client_options or {}
         self.group_id = f"waypoint.{service}.{name}"
@@ -293,10 +298,14 @@ class EventConsumer:
         deferred = BeforeCommit()  # the handlers' shared-row work, once for the batch, last
         async with self._pool.acquire() as conn, conn.transaction():
             new_ids = await self._claim(conn, {e.event_id for e in decoded})
+            fresh: list[ReceivedEvent] = []
             for received in decoded:
-                if received.event_id not in new_ids:
-                    continue  # seen before, or twice in this batch: once
-                new_ids.discard(received.event_id)
+                if received.event_id in new_ids:  # not seen before; twice in this batch: once
+                    new_ids.discard(received.event_id)
+                    fresh.append(received)
+            if self._before_batch is not None and fresh:
+                await self._before_batch(conn, fresh)
+            for received in fresh:
                 uow = UnitOfWork(conn=conn, store=self._store, service=self._service, metadata=caused_by(received),
                                  before_commit=deferred)
                 await self._handler(received, uow)

@@ -33,7 +33,7 @@ from shared.events import SERVICES
 from shared.eventstore.base import ConcurrencyError
 from shared.eventstore.postgres import PostgresEventStore
 from shared.http import install_conventions, install_docs, problem
-from shared.inbox import BatchHandler, EventConsumer, Handler, dlq_topic
+from shared.inbox import BatchHandler, BatchPrelude, EventConsumer, Handler, dlq_topic
 from shared.keyring import EventSealer, KeyRing
 from shared.observability import configure_logging
 from shared.operations import Probe, run_sampler
@@ -62,6 +62,8 @@ class ConsumerSpec:
     batch_handler: BatchHandler | None = None
     #: event names the handler acts on; others are skipped before any decoding or database work
     event_types: Collection[str] | None = None
+    #: runs in a batch's transaction before the handlers (see ``shared.inbox.BatchPrelude``)
+    before_batch: BatchPrelude | None = None
 
 
 @dataclass
@@ -407,7 +409,7 @@ def _start_tasks(
                 name=spec.name, service=service, topics=spec.topics, handler=rt.with_tables(spec.handler),
                 pool=rt.pool, store=rt.store, bootstrap=cfg.kafka_bootstrap_servers,
                 batch_size=cfg.consumer_batch_size, batch_handler=spec.batch_handler, event_types=spec.event_types,
-                client_options=cfg.kafka_client_options(),
+                client_options=cfg.kafka_client_options(), before_batch=spec.before_batch,
             )
             rt.consumers.append(consumer)
             rt.tasks.append(asyncio.create_task(_after(rt.kafka_ready, consumer.run()),

@@ -18,6 +18,7 @@ from services.monitoring.adapters import snapshots
 from services.monitoring.domain import milestones
 from services.monitoring.domain.monitor_state import MonitorState
 from services.monitoring.projections import read_models
+from shared.cloudevents import ReceivedEvent
 from shared.envelope import NewEvent, StoredEvent
 from shared.keyring import KeyRing, seal_with
 from shared.time_zones import local_date
@@ -198,3 +199,11 @@ class InMemoryTables:
 
     async def project(self, written: Sequence[NewEvent | StoredEvent]) -> None:
         self.projected.extend(written)
+
+
+async def lock_participants_of(conn: Any, events: list[ReceivedEvent]) -> None:
+    """Prelude of the reactions consumer's batches (``ConsumerSpec.before_batch``): lock the
+    batch's participants in participant order before its handlers lock them one event at a
+    time, in the order the events came. Otherwise a batch about b then a and a check-in batch
+    about a and b (locked in order) could each hold one and wait for the other."""
+    await PostgresTables(conn).lock_participants([e.participant_id for e in events if e.participant_id])

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from services.monitoring.adapters.tables import PostgresTables
+from services.monitoring.adapters.tables import PostgresTables, lock_participants_of
 from services.monitoring.application import reactions
 from services.monitoring.application.check_in_writer import CheckInWriter
 from services.monitoring.application.scheduler import MILESTONES, MISSED_CHECK_INS, Scheduler, utc_now
@@ -46,7 +46,8 @@ def create_app(
 
     def consumers(rt: Runtime) -> list[ConsumerSpec]:
         return [
-            ConsumerSpec("reactions", [topic_for("intake")], reactions.on_intake_event, event_types=reactions.HANDLED),
+            ConsumerSpec("reactions", [topic_for("intake")], reactions.on_intake_event, event_types=reactions.HANDLED,
+                         before_batch=lock_participants_of),
             ConsumerSpec(
                 read_models.CONSUMER,
                 [topic_for(s) for s in SERVICES],

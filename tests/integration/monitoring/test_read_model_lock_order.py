@@ -12,16 +12,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiokafka import ConsumerRecord
 
+from services.monitoring.application import handlers
+from services.monitoring.application.handlers import CheckInOrder, CheckInRecorded
+from services.monitoring.domain.checkin import CheckInAnswers
 from services.monitoring.projections import read_models
 from shared import cloudevents
-from shared.catalogue.intake import SpecialistAssigned
+from shared.catalogue.intake import RiskLevelChanged, SpecialistAssigned
 from shared.catalogue.monitoring import CheckInScheduleSet
 from shared.cloudevents import ReceivedEvent, as_received
 from shared.envelope import Metadata, NewEvent
 from shared.events import DomainEvent
 from shared.tenancy import system_scope
 
-from .helpers import enrolled, monitoring
+from .helpers import enrol_directly, enrolled, monitoring
 
 pytestmark = pytest.mark.integration
 
@@ -131,3 +134,54 @@ async def test_a_consumer_batch_projects_its_records_once_at_its_end(svc, monkey
     assert dead == []
     assert calls == [sorted(people)]
     assert {r["participant_id"] for r in rows if r["started"]} == set(people)
+
+
+def _risk_changed(pid: uuid.UUID, agency: str, level: str) -> NewEvent:
+    event = RiskLevelChanged(participant_id=pid, assessment_id=uuid.uuid4(), previous_level=None, risk_level=level,
+                             reasons=("test",), changed_at=datetime.now(UTC))
+    return _new(event, pid, agency, "participant")
+
+
+async def test_a_reactions_batch_and_a_check_in_batch_sharing_people_wait_instead_of_deadlocking(svc, monkeypatch):
+    """The reactions consumer handles y's risk change, then x's; a check-in batch about x and y
+    locks x then y. With the reactions batch paused between its two events, each held one person
+    and waited for the other. Its prelude now locks both, in order, before the first handler."""
+    rt = svc.runtime
+    agency = f"agency-{uuid.uuid4().hex[:8]}"
+    x, y = sorted((uuid.uuid4(), uuid.uuid4()))
+    for pid in (x, y):
+        await enrol_directly(rt, pid, agency=agency)
+    reactions = next(c for c in rt.consumers if c.name == "reactions")
+    first_done, go = asyncio.Event(), asyncio.Event()
+    original = reactions._handler
+
+    async def pausing(received, uow):
+        await original(received, uow)
+        if not first_done.is_set():
+            first_done.set()
+            await go.wait()
+
+    monkeypatch.setattr(reactions, "_handler", pausing)
+    records = [_record(0, _risk_changed(y, agency, "high")), _record(1, _risk_changed(x, agency, "high"))]
+
+    async def check_ins() -> None:
+        await first_done.wait()
+        orders = [CheckInOrder(pid, agency, CheckInAnswers(craving=3, mood=3),
+                               Metadata(correlation_id=str(uuid.uuid4()), actor="crs-1"), datetime.now(UTC))
+                  for pid in (x, y)]
+        async with rt.uow(Metadata(correlation_id="batch")) as uow:
+            results = await handlers.record_check_ins(orders, uow)
+        assert all(isinstance(r, CheckInRecorded) for r in results)
+
+    async def release() -> None:
+        await first_done.wait()
+        await asyncio.sleep(0.5)  # the check-in batch is waiting on a row the reactions batch holds
+        go.set()
+
+    with system_scope():
+        outcome = await asyncio.wait_for(
+            asyncio.gather(reactions._process_together(records), check_ins(), release()), 30)
+        recorded = await rt.pool.fetch("SELECT participant_id FROM events WHERE participant_id = ANY($1)"
+                                   " AND event_type = 'CheckInCompleted'", [x, y])
+    assert outcome[0] == []
+    assert len(recorded) == 2
