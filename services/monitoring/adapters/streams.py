@@ -35,6 +35,10 @@ class MonitorSnapshots:
         ])
 
 
+#: the key of the read-model projection left for the end of a consumer batch's transaction
+READ_MODELS = "monitoring.read-models"
+
+
 async def keep_in_step(uow: UnitOfWork, changes: Sequence[Changed[MonitorState]]) -> None:
     """The due rows, then the read models (last: they are the rows concurrent writers share).
 
@@ -49,10 +53,6 @@ async def keep_in_step(uow: UnitOfWork, changes: Sequence[Changed[MonitorState]]
         uow.before_commit.add(READ_MODELS, tables.project, written)
     else:
         await tables.project(written)
-
-
-#: the key of the read-model projection left for the end of a consumer batch's transaction
-READ_MODELS = "monitoring.read-models"
 
 
 monitors: StreamRepository[UUID, MonitorState] = StreamRepository(
