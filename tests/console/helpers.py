@@ -31,3 +31,13 @@ async def enrol(stack, agency: str, specialist: str | None, name: str) -> str:
             assert time.monotonic() < deadline, "monitoring never heard of the enrolment"
             await asyncio.sleep(0.3)
     return pid
+
+
+async def reload_until(page, locator, tries: int = 60) -> None:
+    """Reload until ``locator`` shows (what the services build from Kafka arrives a little later)."""
+    for _ in range(tries):
+        if await locator.count():
+            return
+        await asyncio.sleep(1)
+        await page.reload()
+    raise AssertionError(f"{locator} never appeared on {page.url}")

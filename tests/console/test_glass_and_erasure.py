@@ -14,18 +14,9 @@ import pytest
 from shared.testing.auth import bearer
 from shared.testing.browser import assert_accessible
 from tests.console.conftest import sign_in
-from tests.console.helpers import enrol, new_agency
+from tests.console.helpers import enrol, new_agency, reload_until
 
 pytestmark = pytest.mark.e2e
-
-
-async def reload_until(page, locator, tries: int = 60) -> None:
-    for _ in range(tries):
-        if await locator.count():
-            return
-        await asyncio.sleep(1)
-        await page.reload()
-    raise AssertionError(f"{locator} never appeared on {page.url}")
 
 
 async def test_a_record_off_the_caseload_opens_with_a_reason_the_supervisor_then_sees(stack, page, browser):

@@ -3,7 +3,6 @@ edit and save the plan, a check-in on the chart; axe-core on every page on the w
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 
@@ -11,18 +10,9 @@ import pytest
 
 from shared.testing.browser import assert_accessible
 from tests.console.conftest import sign_in
+from tests.console.helpers import reload_until
 
 pytestmark = pytest.mark.e2e
-
-
-async def reload_until(page, locator, tries: int = 60) -> None:
-    """Reload until ``locator`` shows (what the services build from Kafka arrives a little later)."""
-    for _ in range(tries):
-        if await locator.count():
-            return
-        await asyncio.sleep(1)
-        await page.reload()
-    raise AssertionError(f"{locator} never appeared on {page.url}")
 
 
 async def test_specialist_day(stack, page):

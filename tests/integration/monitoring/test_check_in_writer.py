@@ -6,7 +6,9 @@ the timeline when the API answers without being counted twice when it comes back
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,6 +60,18 @@ async def _someone_in_a_new_agency(rt) -> tuple[dict[str, str], dict[str, str], 
         bearer(sub="sup-1", agency_id=agency, roles=("supervisor",)),
         pid,
     )
+
+
+@contextlib.asynccontextmanager
+async def _running_writer(rt) -> AsyncIterator[CheckInWriter]:
+    """A check-in writer with one writer task, stopped at the end of the block."""
+    writer = CheckInWriter(rt.pool, rt.store, writers=1)
+    runner = asyncio.create_task(writer.run())
+    try:
+        yield writer
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
 
 
 def _comparable(events: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -160,14 +174,9 @@ async def test_a_failed_batch_is_written_one_check_in_at_a_time(svc, monkeypatch
         raise RuntimeError("the batch statement failed")
 
     monkeypatch.setattr(handlers, "record_check_ins", broken)
-    writer = CheckInWriter(rt.pool, rt.store, writers=1)
-    runner = asyncio.create_task(writer.run())
-    try:
+    async with _running_writer(rt) as writer:
         orders = [_order(pid, 5) for pid in people] + [_order(uuid.uuid4(), 5)]
         results = await asyncio.gather(*(writer.submit(o) for o in orders), return_exceptions=True)
-    finally:
-        runner.cancel()
-        await asyncio.gather(runner, return_exceptions=True)
     assert [type(r) for r in results] == [CheckInRecorded] * 4 + [NotFound]
     for pid, result, order in zip(people, results, orders, strict=False):
         completed = await stored(rt, pid, "CheckInCompleted")
@@ -250,17 +259,12 @@ async def test_each_check_in_marks_its_own_idempotency_key_where_it_commits(svc,
             raise RuntimeError("the batch statement failed")
 
         monkeypatch.setattr(handlers, "record_check_ins", broken)
-    writer = CheckInWriter(rt.pool, rt.store, writers=1)
-    runner = asyncio.create_task(writer.run())
-    try:
+    async with _running_writer(rt) as writer:
         submitted = []
         for order, key in zip(orders, keys, strict=True):
             with idempotency.acting_for(key):  # as the middleware does for the request
                 submitted.append(asyncio.ensure_future(writer.submit(order)))
         results = await asyncio.gather(*submitted, return_exceptions=True)
-    finally:
-        runner.cancel()
-        await asyncio.gather(runner, return_exceptions=True)
     assert [type(r) for r in results] == [CheckInRecorded] * 3 + [NotFound]
     statuses = [await rt.pool.fetchval("SELECT status FROM idempotency_keys WHERE scope = $1 AND key = $2", *k)
                 for k in keys]
