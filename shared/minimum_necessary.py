@@ -135,7 +135,7 @@ class Assignment:
 OPEN, GLASS = "open", "glass"
 
 
-def needs_caseload(caller: Principal, participant_id: UUID) -> bool:
+def needs_caseload(caller: Principal) -> bool:
     """Whether the caseload (or a reason) decides this caller's access to this participant."""
     if caller.has_any(*WHOLE_AGENCY):
         return False
@@ -177,7 +177,7 @@ async def enforce(request: Request, caller: Principal, participant_id: UUID) -> 
     """Apply the policy to one read of ``participant_id``'s record by ``caller``; True when the
     glass was broken (the access is then already in the access log, flagged, with its reason)."""
     reason = parse_reason(request.headers.get(REASON_HEADER))  # a malformed one is refused whoever asks
-    if not needs_caseload(caller, participant_id):
+    if not needs_caseload(caller):
         return False
     pool = request.app.state.runtime.pool
     if decide(caller, await assignment_of(pool, participant_id, caller.agency_id), reason) == OPEN:

@@ -45,7 +45,7 @@ def who(*roles: str, sub: str = "spec-1") -> Principal:
     (("participant",), False),
 ])
 def test_who_is_held_to_the_caseload(roles, held):
-    assert needs_caseload(who(*roles), PID) is held
+    assert needs_caseload(who(*roles)) is held
 
 
 def test_the_assigned_specialist_opens_without_a_reason_others_need_one():
