@@ -35,9 +35,8 @@ from typing import Any
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from benchmarks.common import endpoints, summary
+from benchmarks.common import create_topics, endpoints, summary
 from deploy.services import start_services, stop_services
 from shared import catalogue  # noqa: F401
 from shared.auth import issue_token
@@ -89,10 +88,7 @@ class Connection:
 async def raw_kafka(bootstrap: str, rate: float, duration: float) -> dict[str, Any]:
     """Produce-to-consume latency of plain aiokafka (acks=all, idempotent) at the same rate."""
     topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    await admin.create_topics([NewTopic(topic, 6, 1)])
-    await admin.close()
+    await create_topics(bootstrap, [topic])
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
 
 from shared.db import create_pool, ensure_database, migrate_async
 from shared.settings import ServiceSettings, database_for
@@ -48,3 +50,16 @@ def summary(values: Sequence[float]) -> dict[str, float]:
         "p99": percentile(values, 99),
         "max": max(values) if values else float("nan"),
     }
+
+
+async def create_topics(bootstrap: str, topics: Sequence[str], partitions: int = 6) -> None:
+    """Create a benchmark's topics (the broker does not create topics on first use); one that
+    exists already is kept."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(t, partitions, 1) for t in topics])
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        await admin.close()

@@ -32,10 +32,9 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from benchmarks.check_ins import raw_kafka
-from benchmarks.common import endpoints, summary
+from benchmarks.common import create_topics, endpoints, summary
 from shared import catalogue  # noqa: F401
 from shared.catalogue.monitoring import CheckInCompleted
 from shared.cloudevents import topic_for
@@ -58,14 +57,6 @@ def _event() -> NewEvent:
         metadata=Metadata(correlation_id=str(uuid.uuid4())),
     )
 
-
-async def _create_topic(bootstrap: str, topic: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, PARTITIONS, 1)])
-    finally:
-        await admin.close()
 
 
 # --- the consuming side (its own process, as another service would be) ---------------------------
@@ -129,7 +120,7 @@ async def _write(pool: asyncpg.Pool, service: str, rate: float, count: int, comm
 async def kernel_path(server_url: str, bootstrap: str, rate: float, duration: float, warmup: int) -> dict[str, Any]:
     service = f"benchpath{uuid.uuid4().hex[:8]}"  # a topic of its own for each run
     topic = topic_for(service)
-    await _create_topic(bootstrap, topic)
+    await create_topics(bootstrap, [topic], PARTITIONS)
     pool, dsn = await fresh_kernel_database(server_url, "bench_path_out")
     count = int(rate * duration)
     work = Path(tempfile.mkdtemp(prefix="waypoint-kafka-path-"))

@@ -28,9 +28,10 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient
 
 import shared.catalogue  # noqa: F401  (registers every event type)
+from benchmarks.common import create_topics
 from shared import cloudevents
 from shared.catalogue.intake import ParticipantEnrolled
 from shared.catalogue.monitoring import CheckInCompleted, CheckInMissed, CheckInScheduleSet, MonitoringStarted
@@ -73,12 +74,7 @@ def _with_id(headers: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
 
 async def produce(bootstrap: str, topics: dict[str, str], events: int, participants: int) -> int:
     """Write ``events`` records over ``participants`` participants; returns how many were written."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in topics.values()])
-    finally:
-        await admin.close()
+    await create_topics(bootstrap, list(topics.values()), PARTITIONS)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=20, max_batch_size=512 * 1024)
     await producer.start()
     written = 0

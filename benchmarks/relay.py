@@ -13,10 +13,8 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
-
 import shared.catalogue  # noqa: F401
+from benchmarks.common import create_topics
 from shared.catalogue.intake import ParticipantEnrolled
 from shared.cloudevents import topic_for
 from shared.envelope import Metadata, NewEvent
@@ -55,20 +53,9 @@ async def _drain_rate(pool, dsn: str, bootstrap: str, total: int) -> float:
         await asyncio.gather(task, return_exceptions=True)
 
 
-async def _create_topic(bootstrap: str) -> None:
-    """The benchmark's topic, as the services' are (the broker does not create topics on first use)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic_for("bench"), num_partitions=6, replication_factor=1)])
-    except TopicAlreadyExistsError:
-        pass
-    finally:
-        await admin.close()
-
 
 async def run(database_url: str, bootstrap: str, *, total: int = 50_000) -> dict:
-    await _create_topic(bootstrap)
+    await create_topics(bootstrap, [topic_for("bench")])
     pool, dsn = await fresh_kernel_database(database_url, "bench_relay")
     try:
         await _fill(pool, 2000)
